@@ -1,0 +1,49 @@
+# One entry point for people and CI. Every target sets itself up: a fresh clone needs only `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST  := $(BIN)/python -m pytest
+
+.PHONY: venv sysdeps test test-unit test-mpy test-sim test-device bench demo mpy-check clean
+
+# System packages (Mosquitto broker, ALSA sample speech). Installs only what is missing.
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+venv: $(STAMP)
+
+# All tiers that need no hardware. Device tests skip themselves without --port.
+test: sysdeps venv
+	$(PYTEST) -q tests
+
+test-unit: venv
+	$(PYTEST) -q tests -m "not mpy and not sim and not device"
+
+test-mpy: venv
+	$(PYTEST) -q tests -m mpy
+
+test-sim: sysdeps venv
+	$(PYTEST) -q tests -m sim
+
+test-device: venv
+	$(PYTEST) -q tests -m device --port $(PORT)
+
+# Every firmware file must compile for the ESP32 (xtensawin native emitter for viper kernels).
+mpy-check: venv
+	$(BIN)/python scripts/mpy_check.py
+
+bench: sysdeps venv
+	$(BIN)/python bench/run.py
+
+demo: sysdeps venv
+	$(BIN)/python -m htctl.demo
+
+clean:
+	rm -rf $(VENV) build bench/results.json out

@@ -1,0 +1,57 @@
+# The only module that knows which interpreter it runs on. Everything else imports
+# time helpers and `const` from here so the same code runs on CPython 3.11,
+# MicroPython unix and the ESP32.
+import sys
+
+IS_MPY = sys.implementation.name == "micropython"
+
+if IS_MPY:
+    from micropython import const
+    import time as _t
+
+    ticks_ms = _t.ticks_ms
+    ticks_us = _t.ticks_us
+    ticks_diff = _t.ticks_diff
+    ticks_add = _t.ticks_add
+    sleep_ms = _t.sleep_ms
+
+    def mem_alloc():
+        import gc
+        return gc.mem_alloc()
+
+else:
+    import time as _t
+
+    def const(x):
+        return x
+
+    # CPython has no wrapping tick counter; emulate the ESP32's (period 2**30) so
+    # wrap-around bugs show up on the desktop instead of after 12 days in the field.
+    TICKS_PERIOD = 1 << 30
+    _TICKS_MAX = TICKS_PERIOD - 1
+    _TICKS_HALF = TICKS_PERIOD // 2
+    _ticks_offset = 0  # tests may shift the origin to force a wrap
+
+    def ticks_ms():
+        return (int(_t.monotonic() * 1000) + _ticks_offset) & _TICKS_MAX
+
+    def ticks_us():
+        return (int(_t.monotonic() * 1000000) + _ticks_offset) & _TICKS_MAX
+
+    def ticks_add(ticks, delta):
+        return (ticks + delta) & _TICKS_MAX
+
+    def ticks_diff(a, b):
+        return ((a - b + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+
+    def sleep_ms(ms):
+        _t.sleep(ms / 1000)
+
+    def mem_alloc():
+        return 0
+
+
+def set_ticks_offset(ms):
+    # Test hook (CPython only): move the tick origin, e.g. just before a wrap.
+    global _ticks_offset
+    _ticks_offset = ms

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the simulations and audio tests need, only when missing.
+# mosquitto: the real MQTT broker for the sim tier; alsa-utils: ~11 s of real speech in /usr/share/sounds/alsa.
+set -eu
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -f /usr/share/sounds/alsa/Front_Center.wav ] || need+=(alsa-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "Missing system packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2
+  exit 1
+fi
+echo "Installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts a system-wide broker on 1883; our tests run their own on free ports, so stop it.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto 2>/dev/null || true; fi
