@@ -1,0 +1,131 @@
+"""How commands talk to people and machines: tables, JSON and progress bars, all in one place.
+
+A command never calls ``print``; it hands data to ``ctx.out`` (an :class:`Output`):
+
+* ``out.emit(data, render)`` — with ``--json`` prints ``data`` as JSON, otherwise calls ``render(out, data)``
+  (which usually calls ``out.table``). This keeps "--json where output is data" a one-liner.
+* ``out.table(columns, rows, title=None)`` — a rich table on stdout (plain text when not a terminal).
+* ``out.line(text)`` / ``out.warn(text)`` — a line on stdout / a ``warning:`` line on stderr.
+* ``with out.progress("Writing", total=n) as bar: bar.update(done)`` — a progress bar on stderr, silent
+  with ``--json``/``--quiet`` or when stderr is not a terminal; ``bar`` is also a ``callback(done, total)``.
+"""
+import json
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+__all__ = ["Output", "add_json_option", "to_json"]
+
+
+def add_json_option(parser):
+    """Add ``--json`` to a (sub)command parser. SUPPRESS keeps a top-level ``htctl --json …`` working."""
+    import argparse
+
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print machine-readable JSON instead of a table")
+
+
+def _default(obj):
+    # dates, Paths and sets turn up in report data; JSON has no type for them.
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    return str(obj)
+
+
+def to_json(data):
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default)
+
+
+class Output:
+    def __init__(self, stdout=None, stderr=None, json_mode=False, quiet=False, width=None):
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.json = bool(json_mode)
+        self.quiet = bool(quiet)
+        # A fixed width off-terminal keeps piped/tested tables stable and untruncated.
+        tty = _isatty(self.stdout)
+        self._console = Console(file=self.stdout, width=width or (None if tty else 120), highlight=False,
+                                no_color=not tty, soft_wrap=False)
+        self._err_tty = _isatty(self.stderr)
+
+    # -- data ---------------------------------------------------------------------------------------------
+    def emit(self, data, render=None):
+        if self.json or render is None:
+            self.stdout.write(to_json(data) + "\n")
+        else:
+            render(self, data)
+
+    def table(self, columns, rows, title=None):
+        t = Table(title=title, show_lines=False, header_style="bold", expand=False)
+        for c in columns:
+            t.add_column(str(c), overflow="fold")
+        for r in rows:
+            t.add_row(*["" if v is None else str(v) for v in r])
+        self._console.print(t)
+
+    def line(self, text=""):
+        if not self.json:
+            self.stdout.write(str(text) + "\n")
+
+    def warn(self, text):
+        self.stderr.write("warning: %s\n" % text)
+
+    # -- progress -----------------------------------------------------------------------------------------
+    def progress(self, description, total=None, unit="bytes"):
+        enabled = not (self.json or self.quiet) and self._err_tty
+        return ProgressBar(description, total, enabled, self.stderr, unit)
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except Exception:
+        return False
+
+
+class ProgressBar:
+    """Context manager around rich's Progress; records what it was told so tests can check it."""
+
+    def __init__(self, description, total, enabled, stream, unit):
+        self.description = description
+        self.total = total
+        self.done = 0
+        self.updates = 0
+        self._enabled = enabled
+        self._stream = stream
+        self._unit = unit
+        self._progress = None
+        self._task = None
+
+    def __enter__(self):
+        if self._enabled:
+            cols = [TextColumn("{task.description}"), BarColumn()]
+            cols.append(DownloadColumn() if self._unit == "bytes" else TextColumn("{task.completed}/{task.total}"))
+            cols.append(TimeRemainingColumn())
+            self._progress = Progress(*cols, console=Console(file=self._stream), transient=False)
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+        return False
+
+    def update(self, done, total=None):
+        """Absolute position; ``total`` may arrive late (esptool only knows it once compressed)."""
+        if total is not None:
+            self.total = total
+        self.done = done
+        self.updates += 1
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=self.total)
+
+    def advance(self, n=1):
+        self.update(self.done + n)
+
+    __call__ = update
