@@ -1,0 +1,142 @@
+# Payload type -> codec registry. Numbers follow the RTP/AVP static table (RFC 3551
+# §6) so a capture reads naturally in Wireshark: PCMU = 0, DVI4/8000 = 5.
+# Every codec object has the same small surface (see docs/CODEC.md); encode/decode
+# write into caller-owned buffers and never allocate, so the audio path can run per
+# frame on the ESP32 without feeding the garbage collector.
+from array import array
+from ht import adpcm, ulaw
+
+PT_ULAW = 0
+PT_ADPCM = 5
+
+USING_VIPER = False
+_registry = {}
+
+# Viper kernels: a SyntaxError where the port has no native emitter, an ImportError
+# on CPython (no `micropython` module). Either way the pure twins stay in charge.
+try:
+    from ht import adpcm_viper as _adpcm_v
+    from ht import ulaw_viper as _ulaw_v
+    _HAVE_VIPER = True
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    _adpcm_v = _ulaw_v = None
+    _HAVE_VIPER = False
+
+
+def _short(buf, need, what):
+    if len(buf) < need:
+        raise ValueError("%s too short: %d < %d" % (what, len(buf), need))
+
+
+class ADPCM:
+    # IMA/DVI ADPCM, 4 bits/sample: 32 kbit/s at 8 kHz. The state at the start of each
+    # frame (predictor, step index) rides in the frame header, so a lost packet costs
+    # only its own samples: the next one resynchronises the decoder exactly.
+    pt = PT_ADPCM
+    name = "DVI4"
+    STATE_LEN = 3
+    rate = 8000
+    bits = 4
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def payload_len(self, nsamples):
+        return (nsamples + 1) >> 1
+
+    def new_state(self):
+        return array("h", (0, 0))
+
+    def reset(self, st):
+        st[0] = 0
+        st[1] = 0
+
+    def encode(self, pcm, nsamples, out, st):
+        _short(pcm, nsamples, "pcm")
+        _short(out, (nsamples + 1) >> 1, "out")
+        self.kernel.encode(pcm, nsamples, out, st)
+
+    def decode(self, payload, nsamples, pcm_out, st):
+        _short(payload, (nsamples + 1) >> 1, "payload")
+        _short(pcm_out, nsamples, "pcm_out")
+        self.kernel.decode(payload, nsamples, pcm_out, st)
+
+    def pack_state(self, st, buf, off):
+        p = st[0] & 0xFFFF
+        buf[off] = p >> 8
+        buf[off + 1] = p & 0xFF
+        buf[off + 2] = st[1]
+
+    def unpack_state(self, buf, off, st):
+        # Returns False (state untouched) for a step index outside 0..88: such a frame
+        # did not come from our encoder, and decoding on the old state is the gentler
+        # failure.
+        index = buf[off + 2]
+        if index > 88:
+            return False
+        p = (buf[off] << 8) | buf[off + 1]
+        st[0] = p - 65536 if p & 0x8000 else p
+        st[1] = index
+        return True
+
+
+class ULAW:
+    # G.711 µ-law, 8 bits/sample: 64 kbit/s, stateless (STATE_LEN 0).
+    pt = PT_ULAW
+    name = "PCMU"
+    STATE_LEN = 0
+    rate = 8000
+    bits = 8
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def payload_len(self, nsamples):
+        return nsamples
+
+    def new_state(self):
+        return array("h")
+
+    def reset(self, st):
+        pass
+
+    def encode(self, pcm, nsamples, out, st):
+        _short(pcm, nsamples, "pcm")
+        _short(out, nsamples, "out")
+        self.kernel.encode(pcm, nsamples, out)
+
+    def decode(self, payload, nsamples, pcm_out, st):
+        _short(payload, nsamples, "payload")
+        _short(pcm_out, nsamples, "pcm_out")
+        self.kernel.decode(payload, nsamples, pcm_out)
+
+    def pack_state(self, st, buf, off):
+        pass
+
+    def unpack_state(self, buf, off, st):
+        return True
+
+
+def register(codec):
+    _registry[codec.pt] = codec
+
+
+def get(pt):
+    return _registry.get(pt)
+
+
+def use_viper(on=True):
+    # Pick the kernels for the built-in codecs. Tests and the bench call
+    # use_viper(False) to run the pure twins on MicroPython too. Returns whether the
+    # viper kernels are now active (False when this port cannot compile them).
+    global USING_VIPER
+    on = bool(on) and _HAVE_VIPER
+    _registry[PT_ADPCM].kernel = _adpcm_v if on else adpcm
+    _registry[PT_ULAW].kernel = _ulaw_v if on else ulaw
+    USING_VIPER = on
+    return on
+
+
+register(ADPCM(adpcm))
+register(ULAW(ulaw))
+use_viper(True)

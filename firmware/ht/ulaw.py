@@ -1,0 +1,43 @@
+# G.711 µ-law (PCMU, RTP payload type 0): the pure-Python twin of ht/ulaw_viper.py.
+# Bit-exact with the Sun/CCITT reference routines CPython's audioop uses: the 16-bit
+# sample is cut to 14 bits (arithmetic shift), clipped at 8159, biased by 33, and the
+# code word is complemented (G.711 inverts all bits for µ-law).
+from array import array
+
+
+def _expand(u):
+    u = ~u & 0xFF
+    t = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return (0x84 - t) if u & 0x80 else (t - 0x84)
+
+
+# 256-entry expansion table (512 bytes), shared with the viper kernel.
+DECODE = array("h", [_expand(u) for u in range(256)])
+
+
+def encode(pcm, n, out, st=None):
+    for i in range(n):
+        p = pcm[i] >> 2
+        mask = 0xFF
+        if p < 0:
+            p = -p
+            mask = 0x7F
+        if p > 8159:
+            p = 8159
+        p += 33
+        # Segment = position of the top bit above bit 5 (p is at least 33).
+        seg = 0
+        t = p >> 6
+        while t:
+            seg += 1
+            t >>= 1
+        if seg > 7:
+            out[i] = 0x7F ^ mask
+        else:
+            out[i] = ((seg << 4) | ((p >> (seg + 1)) & 0x0F)) ^ mask
+
+
+def decode(payload, n, pcm, st=None):
+    tab = DECODE
+    for i in range(n):
+        pcm[i] = tab[payload[i]]
