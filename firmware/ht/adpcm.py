@@ -19,21 +19,18 @@ STEPS = array("H", (
 _ADJ = (-1, -1, -1, -1, 2, 4, 6, 8)
 
 
-def _start(st):
+def encode(pcm, n, out, st):
+    steps = STEPS
+    adj = _ADJ
+    pred = st[0]
     # A state that came off the air may be out of range; clamp the same way in both
-    # kernels so they stay bit-identical instead of indexing past the table.
+    # kernels so they stay bit-identical instead of indexing past the table. (Inline,
+    # not a helper returning a tuple: that tuple would be a heap allocation per frame.)
     index = st[1]
     if index < 0:
         index = 0
     elif index > 88:
         index = 88
-    return st[0], index
-
-
-def encode(pcm, n, out, st):
-    steps = STEPS
-    adj = _ADJ
-    pred, index = _start(st)
     step = steps[index]
     hi = 0
     for i in range(n):
@@ -86,7 +83,12 @@ def encode(pcm, n, out, st):
 def decode(payload, n, pcm, st):
     steps = STEPS
     adj = _ADJ
-    pred, index = _start(st)
+    pred = st[0]
+    index = st[1]
+    if index < 0:
+        index = 0
+    elif index > 88:
+        index = 88
     step = steps[index]
     b = 0
     for i in range(n):

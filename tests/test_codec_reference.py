@@ -1,0 +1,191 @@
+"""The codecs against the C reference (CPython's audioop), property by property, plus the speech loader.
+
+audioop's lin2adpcm/adpcm2lin is the Intel/DVI reference coder in C, packing the first sample of a pair in
+the high nibble — RFC 3551 DVI4 order, which is what we put on the wire (docs/CODEC.md).
+"""
+import warnings
+from array import array
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ht import adpcm, codecs, ulaw
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+int16 = st.integers(-32768, 32767)
+# Speech-like and hostile inputs: small values, full-scale swings, long runs of one value.
+samples = st.lists(st.one_of(int16, st.integers(-300, 300), st.sampled_from([-32768, 32767, 0])),
+                   max_size=400)
+states = st.tuples(int16, st.integers(0, 88))
+PROPS = settings(max_examples=300, deadline=None)
+
+
+@PROPS
+@given(samples, states)
+def test_adpcm_encoder_equals_audioop(xs, start):
+    pcm = array("h", xs)
+    n = len(pcm)
+    ref, ref_state = audioop.lin2adpcm(pcm.tobytes(), 2, start)
+    out = bytearray(adpcm_len(n))
+    s = array("h", start)
+    codecs.get(codecs.PT_ADPCM).encode(pcm, n, out, s)
+    # audioop drops the last lone nibble of an odd count; we keep it (high nibble, low nibble 0).
+    assert bytes(out[:n // 2]) == ref
+    assert tuple(s) == ref_state
+
+
+@PROPS
+@given(st.binary(max_size=200), states)
+def test_adpcm_decoder_equals_audioop(payload, start):
+    n = 2 * len(payload)
+    ref, ref_state = audioop.adpcm2lin(payload, 2, start)
+    pcm = array("h", bytes(2 * n))
+    s = array("h", start)
+    codecs.get(codecs.PT_ADPCM).decode(payload, n, pcm, s)
+    assert pcm.tobytes() == ref
+    assert tuple(s) == ref_state
+
+
+@PROPS
+@given(st.binary(min_size=1, max_size=100), states)
+def test_adpcm_odd_count_decodes_the_high_nibble_only(payload, start):
+    n = 2 * len(payload) - 1
+    ref, _ = audioop.adpcm2lin(payload, 2, start)
+    pcm = array("h", bytes(2 * n))
+    codecs.get(codecs.PT_ADPCM).decode(payload, n, pcm, array("h", start))
+    assert pcm.tobytes() == ref[:2 * n]
+
+
+@PROPS
+@given(samples)
+def test_ulaw_encoder_equals_audioop(xs):
+    pcm = array("h", xs)
+    out = bytearray(len(pcm))
+    codecs.get(codecs.PT_ULAW).encode(pcm, len(pcm), out, None)
+    assert bytes(out) == audioop.lin2ulaw(pcm.tobytes(), 2)
+
+
+def test_ulaw_decoder_equals_audioop_for_all_codes():
+    codes = bytes(range(256))
+    pcm = array("h", bytes(512))
+    codecs.get(codecs.PT_ULAW).decode(codes, 256, pcm, None)
+    assert pcm.tobytes() == audioop.ulaw2lin(codes, 2)
+
+
+def test_ulaw_encoder_equals_audioop_for_every_16bit_value():
+    pcm = array("h", range(-32768, 32768))
+    out = bytearray(len(pcm))
+    ulaw.encode(pcm, len(pcm), out)
+    assert bytes(out) == audioop.lin2ulaw(pcm.tobytes(), 2)
+
+
+@PROPS
+@given(samples, st.sampled_from([1, 2, 7, 80, 160, 320]), states)
+def test_framed_encoding_equals_one_continuous_stream(xs, n, start):
+    # The transmitter encodes frame by frame, packing the state into each header; the
+    # concatenated payloads must be what a continuous reference coder produces.
+    c = codecs.get(codecs.PT_ADPCM)
+    n += n & 1
+    pcm = array("h", xs[:len(xs) - len(xs) % n])
+    s = array("h", start)
+    got = bytearray()
+    hdr = bytearray(3)
+    for f in range(len(pcm) // n):
+        c.pack_state(s, hdr, 0)
+        s2 = c.new_state()
+        assert c.unpack_state(hdr, 0, s2) and list(s2) == list(s)
+        out = bytearray(c.payload_len(n))
+        c.encode(memoryview(pcm)[f * n:(f + 1) * n], n, out, s)
+        got += out
+    assert bytes(got) == audioop.lin2adpcm(pcm.tobytes(), 2, start)[0]
+
+
+@PROPS
+@given(st.binary(min_size=3, max_size=3))
+def test_any_state_bytes_either_load_exactly_or_are_refused(hdr):
+    c = codecs.get(codecs.PT_ADPCM)
+    s = array("h", (123, 45))
+    ok = c.unpack_state(hdr, 0, s)
+    assert ok == (hdr[2] <= 88)
+    if ok:
+        back = bytearray(3)
+        c.pack_state(s, back, 0)
+        assert bytes(back) == hdr
+    else:
+        assert list(s) == [123, 45]
+
+
+def test_real_speech_matches_audioop_both_ways():
+    from htctl import speech
+
+    pcm = array("h", speech.load_bytes())
+    n = len(pcm) - len(pcm) % 2
+    ref, ref_state = audioop.lin2adpcm(pcm.tobytes()[:2 * n], 2, None)
+    out = bytearray(n // 2)
+    s = array("h", (0, 0))
+    adpcm.encode(pcm, n, out, s)
+    assert bytes(out) == ref and tuple(s) == ref_state
+    back = array("h", bytes(2 * n))
+    adpcm.decode(out, n, back, array("h", (0, 0)))
+    assert back.tobytes() == audioop.adpcm2lin(ref, 2, None)[0]
+
+
+def adpcm_len(n):
+    return codecs.get(codecs.PT_ADPCM).payload_len(n)
+
+
+# ---- the speech loader -------------------------------------------------------------------------
+
+def test_speech_is_about_eleven_seconds_of_8khz_int16():
+    from htctl import speech
+
+    x = speech.load()
+    assert x.dtype == np.int16
+    assert 10.0 < len(x) / 8000 < 12.5
+    names = [n for n, _ in speech.clips()]
+    assert "Noise" not in names and "Front_Center" in names and len(names) == 8
+    assert len(speech.load_bytes()) == 2 * len(x)
+    # Real speech, not silence or clipping: a sane level and no samples pinned at full scale.
+    rms = np.sqrt(np.mean(x.astype(np.float64) ** 2))
+    assert 300 < rms < 8000 and np.abs(x).max() < 32767
+
+
+def test_resampler_filters_what_would_alias():
+    # A 6 kHz tone at 48 kHz is above the 4 kHz Nyquist of the radio; naive decimation would fold it to
+    # 2 kHz at nearly full level. The anti-alias filter must remove it (> 40 dB down).
+    from htctl import speech
+
+    t = np.arange(48000) / 48000
+    tone6k = (10000 * np.sin(2 * np.pi * 6000 * t)).astype(np.int16)
+    tone1k = (10000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+    y6 = speech.resample(tone6k, 48000, 8000)[200:-200].astype(np.float64)
+    y1 = speech.resample(tone1k, 48000, 8000)[200:-200].astype(np.float64)
+    assert len(speech.resample(tone1k, 48000, 8000)) == 8000
+    assert np.sqrt(np.mean(y6 ** 2)) < 10000 / np.sqrt(2) / 100
+    assert np.sqrt(np.mean(y1 ** 2)) > 10000 / np.sqrt(2) * 0.95
+
+
+def test_missing_speech_says_how_to_install_it(tmp_path):
+    from htctl import speech
+    from htctl.errors import NotFoundError
+
+    with pytest.raises(NotFoundError) as e:
+        speech.load(str(tmp_path))
+    assert "apt-get install alsa-utils" in e.value.hint
+
+
+def test_wav_round_trip_and_bad_file(tmp_path):
+    from htctl import speech
+    from htctl.errors import UserError
+
+    x = speech.clips()[0][1]
+    speech.write_wav(tmp_path / "a.wav", x)
+    y, rate = speech.read_wav(tmp_path / "a.wav")
+    assert rate == 8000 and np.array_equal(x, y)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00not a wav")
+    with pytest.raises(UserError):
+        speech.read_wav(tmp_path / "bad.wav")
