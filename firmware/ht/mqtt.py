@@ -1,0 +1,425 @@
+# MQTT 3.1.1 client over any byte stream (docs/ARCHITECTURE.md "Byte stream"):
+# an AT socket on the radio, netstream.TCPStream on the desktop. One connection
+# at a time; reconnecting is the visible layer on top (ht/mqtt_robust.py), the
+# way umqtt.robust sits on umqtt.simple.
+#
+# Buffers are allocated once: received packets land in `_rx` (max_packet bytes)
+# and handlers get a memoryview into it; publishes are framed into `_tx`.
+import asyncio
+from ht.compat import const, ticks_ms, ticks_diff
+from ht import mqtt_packet as P
+from ht.mqtt_packet import MQTTError
+
+OFFLINE = const(0)
+CONNECTING = const(1)
+ONLINE = const(2)
+STATE_NAMES = ("offline", "connecting", "online")
+
+_HOUSEKEEP_MAX_MS = const(1000)
+
+if hasattr(asyncio, "sleep_ms"):
+    _sleep_ms = asyncio.sleep_ms
+else:
+    def _sleep_ms(ms):
+        return asyncio.sleep(ms / 1000)
+
+
+class MQTTClient:
+    def __init__(self, client_id, user=None, password=None, keepalive=60, clean=True,
+                 max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000):
+        self.client_id = client_id
+        self.user = user
+        self.password = password
+        self.keepalive = keepalive
+        self.clean = clean
+        self.max_inflight = max_inflight
+        self.retry_ms = retry_ms
+        self.timeout_ms = timeout_ms
+        self.on_message = None  # fn(topic: bytes, payload: memoryview, retained: bool)
+        self.on_state = None  # fn(state: OFFLINE/CONNECTING/ONLINE, reason: str)
+        self.state = OFFLINE
+        self.reason = "not connected yet"
+        self.will = None
+        self._rx = bytearray(max_packet)
+        self._rxmv = memoryview(self._rx)
+        self._tx = bytearray(max_packet)
+        self._txmv = memoryview(self._tx)
+        self._txlen = -1  # cached memoryview of the last frame length (voice frames repeat it)
+        self._txview = None
+        self._ackbuf = bytearray(4)
+        self._s = None
+        self._lock = asyncio.Lock()
+        self._down = asyncio.Event()
+        self._acked = asyncio.Event()  # pulsed on PUBACK/SUBACK/UNSUBACK and on link loss
+        self._inflight = {}  # pid -> [packet bytearray, sent ticks]
+        self._pending = {}  # pid -> return codes of SUBACK/UNSUBACK once they arrive
+        self._pid = 0
+        self._queue_offline = False  # mqtt_robust keeps QoS 1 messages for the next link
+        self._tasks = ()
+        self._last_rx = self._last_tx = self._ping_at = 0
+        self._ping_out = False
+        # counters a technician can read over the REPL (and tests assert on)
+        self.stats = {"rx": 0, "tx": 0, "pings": 0, "retries": 0, "dropped_big": 0,
+                      "handler_errors": 0, "links": 0}
+
+    def set_last_will(self, topic, payload, qos=0, retain=False):
+        self.will = (topic, payload, qos, retain)
+
+    def is_connected(self):
+        return self._s is not None
+
+    def _set_state(self, state, reason):
+        self.state = state
+        self.reason = reason
+        cb = self.on_state
+        if cb:
+            try:
+                cb(state, reason)
+            except Exception as e:  # a broken UI callback must not break the link
+                print("mqtt: on_state failed:", repr(e))
+
+    # ---- connection -------------------------------------------------------
+    async def connect(self, stream):
+        # Sends CONNECT on an open stream and waits for CONNACK. Raises MQTTError
+        # (code = CONNACK return code) when refused, OSError/TimeoutError otherwise.
+        pkt = P.connect(self.client_id, self.keepalive, self.clean, self.user, self.password, self.will)
+        try:
+            await stream.send(pkt)
+            end = await asyncio.wait_for(self._read_connack(stream), self.timeout_ms / 1000)
+        except BaseException:
+            await stream.close()
+            raise
+        rx = self._rx
+        if rx[0] != P.CONNACK or rx[1] != 2:
+            await stream.close()
+            raise MQTTError(0, "malformed CONNACK")
+        code = rx[3]
+        if code:
+            await stream.close()
+            raise MQTTError(code, P.CONNACK_TEXT.get(code, "broker refused: code %d" % code))
+        self._s = stream
+        self._down = asyncio.Event()
+        self._last_rx = self._last_tx = ticks_ms()
+        self._ping_out = False
+        self.stats["links"] += 1
+        self._tasks = (asyncio.create_task(self._read_loop(stream, 4, end)),
+                       asyncio.create_task(self._housekeep(stream)))
+        self._set_state(ONLINE, "connected")
+        return bool(rx[2] & 1)  # session present
+
+    async def _read_connack(self, stream):
+        end = 0
+        while end < 4:
+            chunk = await stream.recv(len(self._rx) - end)
+            if not chunk:
+                raise OSError("broker closed the connection before CONNACK")
+            self._rx[end:end + len(chunk)] = chunk
+            end += len(chunk)
+        return end
+
+    async def disconnect(self):
+        s = self._s
+        if s is None:
+            return
+        try:
+            await self._send(P.DISCONNECT_PKT)
+        except OSError:
+            pass
+        self._drop("disconnected by us")
+
+    def _drop(self, reason):
+        # The one place a link ends: close the stream, stop its tasks, wake waiters.
+        s = self._s
+        if s is None:
+            return
+        self._s = None
+        cur = asyncio.current_task()
+        for t in self._tasks:
+            if t is not cur:
+                t.cancel()
+        self._tasks = ()
+        asyncio.create_task(s.close())
+        self._pending.clear()
+        self._acked.set()
+        self._down.set()
+        self._set_state(OFFLINE, reason)
+
+    async def wait_down(self):
+        await self._down.wait()
+        return self.reason
+
+    # ---- sending ----------------------------------------------------------
+    async def _send(self, buf):
+        s = self._s
+        if s is None:
+            raise OSError("MQTT not connected")
+        async with self._lock:
+            try:
+                await s.send(buf)
+            except OSError as e:
+                self._drop("send failed: %s" % e)
+                raise
+        self._last_tx = ticks_ms()
+        self.stats["tx"] += 1
+
+    def _next_pid(self):
+        pid = self._pid
+        while True:
+            pid = pid % 65535 + 1
+            if pid not in self._inflight and pid not in self._pending:
+                self._pid = pid
+                return pid
+
+    def _view(self, n):
+        # Voice frames have one length; reusing the view keeps the hot path allocation-free.
+        if n != self._txlen:
+            self._txview = self._txmv[:n]
+            self._txlen = n
+        return self._txview
+
+    async def publish(self, topic, payload, qos=0, retain=False):
+        # topic: pre-encoded bytes (ht.topics); payload: bytes/bytearray/memoryview.
+        # QoS 0 returns 0 once written. QoS 1 returns the packet id once written and
+        # kept for retry; wait_ack(pid) waits for the broker's PUBACK.
+        if qos == 0:
+            if self._s is None:
+                raise OSError("MQTT not connected")
+            async with self._lock:
+                n = P.frame_publish(self._tx, topic, payload, 0, retain)
+                s = self._s
+                if s is None:
+                    raise OSError("MQTT not connected")
+                try:
+                    await s.send(self._view(n))
+                except OSError as e:
+                    self._drop("send failed: %s" % e)
+                    raise
+            self._last_tx = ticks_ms()
+            self.stats["tx"] += 1
+            return 0
+        while len(self._inflight) >= self.max_inflight:
+            self._check_online()  # full and offline: nothing will free a slot soon
+            self._acked.clear()
+            await self._acked.wait()
+        if not self._queue_offline:
+            self._check_online()
+        pid = self._next_pid()
+        pkt = bytearray(P.publish_size(len(topic), len(payload), 1))
+        P.frame_publish(pkt, topic, payload, 1, retain, pid)
+        self._inflight[pid] = [pkt, ticks_ms()]
+        if self._s is not None:
+            try:
+                await self._send(pkt)
+            except OSError:
+                if not self._queue_offline:
+                    raise
+        return pid
+
+    def _check_online(self):
+        if self._s is None:
+            raise OSError("MQTT not connected")
+
+    def pending(self, pid):
+        return pid in self._inflight
+
+    async def wait_ack(self, pid, timeout_ms=None):
+        # True once the broker acknowledged pid; False on timeout.
+        t0 = ticks_ms()
+        while pid in self._inflight:
+            left = None if timeout_ms is None else timeout_ms - ticks_diff(ticks_ms(), t0)
+            if left is not None and left <= 0:
+                return False
+            self._acked.clear()
+            try:
+                if left is None:
+                    await self._acked.wait()
+                else:
+                    await asyncio.wait_for(self._acked.wait(), left / 1000)
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+    async def resend_inflight(self):
+        # After a reconnect: unacknowledged QoS 1 messages go out again with DUP set (4.4).
+        for pid in sorted(self._inflight):
+            m = self._inflight.get(pid)
+            if m is not None:
+                await self._resend(m)
+
+    async def _resend(self, m):
+        m[0][0] |= 0x08
+        m[1] = ticks_ms()
+        self.stats["retries"] += 1
+        await self._send(m[0])
+
+    # ---- subscriptions ----------------------------------------------------
+    async def subscribe(self, topic, qos=0):
+        codes = await self._request(P.subscribe, [(topic, qos)])
+        if codes[0] == 0x80:
+            raise MQTTError(0x80, "broker refused subscription to %s" % topic)
+        return codes[0]
+
+    async def subscribe_many(self, topics):
+        # [(topic, qos)] in one SUBSCRIBE -> granted QoS list (0x80 = refused).
+        return await self._request(P.subscribe, topics)
+
+    async def unsubscribe(self, topic):
+        await self._request(P.unsubscribe, [topic])
+
+    async def _request(self, build, items):
+        self._check_online()
+        pid = self._next_pid()
+        self._pending[pid] = None
+        await self._send(build(pid, items))
+        t0 = ticks_ms()
+        while self._pending.get(pid, 0) is None:
+            left = self.timeout_ms - ticks_diff(ticks_ms(), t0)
+            if left <= 0:
+                self._drop("no SUBACK/UNSUBACK from broker")
+                raise OSError("broker did not answer SUBSCRIBE/UNSUBSCRIBE")
+            self._acked.clear()
+            try:
+                await asyncio.wait_for(self._acked.wait(), left / 1000)
+            except asyncio.TimeoutError:
+                pass
+        codes = self._pending.pop(pid, None)
+        if codes is None:
+            raise OSError("link lost: %s" % self.reason)
+        return codes
+
+    # ---- receiving --------------------------------------------------------
+    async def _read_loop(self, s, start, end):
+        rx = self._rx
+        size = len(rx)
+        skip = 0  # bytes left of an oversized packet we are discarding
+        try:
+            while self._s is s:
+                start = await self._parse(start, end)
+                if start < 0:  # oversized packet: its head is handled, discard the rest
+                    skip = -start
+                    start = end = 0
+                elif start == end:
+                    start = end = 0
+                elif start:
+                    rx[0:end - start] = bytes(self._rxmv[start:end])
+                    end -= start
+                    start = 0
+                chunk = await s.recv(size - end)
+                if not chunk:
+                    self._drop("broker closed the connection")
+                    return
+                self._last_rx = ticks_ms()
+                n = len(chunk)
+                if skip:
+                    k = n if n < skip else skip
+                    skip -= k
+                    if k == n:
+                        continue
+                    chunk = chunk[k:]
+                    n -= k
+                rx[end:end + n] = chunk
+                end += n
+        except ValueError as e:
+            self._drop("malformed packet from broker: %s" % e)
+        except OSError as e:
+            self._drop("receive failed: %s" % e)
+
+    async def _parse(self, start, end):
+        # Dispatch every complete packet in rx[start:end]; return the new start,
+        # or -(bytes still to discard) for an oversized packet.
+        rx = self._rx
+        while end - start >= 2:
+            n, body = P.get_varint(rx, start + 1, end)
+            if n < 0:
+                break
+            total = body - start + n
+            if total > len(rx):
+                return await self._oversize(start, body, end, total)
+            if end - start < total:
+                break
+            await self._dispatch(rx[start], body, start + total)
+            start += total
+        return start
+
+    async def _oversize(self, start, body, end, total):
+        # Bigger than max_packet: drop the message but keep the link; a QoS 1
+        # PUBLISH still gets its PUBACK so the broker does not resend it forever.
+        rx = self._rx
+        if rx[start] & 0xF0 != P.PUBLISH:
+            raise ValueError("packet of %d bytes exceeds max_packet" % total)
+        if end - body < 2:
+            raise ValueError("oversized packet header split")  # only if max_packet is tiny
+        qos = (rx[start] >> 1) & 3
+        need = body + 2 + ((rx[body] << 8) | rx[body + 1]) + (2 if qos else 0)
+        if need > end:
+            raise ValueError("oversized PUBLISH with topic beyond buffer")
+        self.stats["dropped_big"] += 1
+        if qos:
+            await self._send(P.put_ack(self._ackbuf, P.PUBACK, (rx[need - 2] << 8) | rx[need - 1]))
+        return -(total - (end - start))
+
+    async def _dispatch(self, head, body, end):
+        kind = head & 0xF0
+        rx = self._rx
+        self.stats["rx"] += 1
+        if kind == P.PUBLISH:
+            ts, te, pid, ps = P.parse_publish(rx, body, end, head)
+            cb = self.on_message
+            if cb:
+                try:
+                    cb(bytes(self._rxmv[ts:te]), self._rxmv[ps:end], bool(head & 1))
+                except Exception as e:  # the radio's bug must not cost the link
+                    self.stats["handler_errors"] += 1
+                    print("mqtt: on_message failed:", repr(e))
+            if pid:
+                await self._send(P.put_ack(self._ackbuf, P.PUBACK, pid))
+            return
+        if kind == P.PINGRESP:
+            self._ping_out = False
+            return
+        if end - body < 2:
+            raise ValueError("packet type 0x%02x too short" % kind)
+        pid = (rx[body] << 8) | rx[body + 1]
+        if kind == P.PUBACK:
+            if self._inflight.pop(pid, None) is not None:
+                self._acked.set()
+        elif kind == P.SUBACK or kind == P.UNSUBACK:
+            if pid in self._pending:
+                self._pending[pid] = bytes(self._rxmv[body + 2:end]) or b"\x00"
+                self._acked.set()
+        else:
+            raise ValueError("unexpected packet type 0x%02x" % kind)
+
+    # ---- keepalive, dead-link detection, QoS 1 retry -------------------------
+    async def _housekeep(self, s):
+        ka = self.keepalive * 1000
+        tick = _HOUSEKEEP_MAX_MS if not ka or ka // 4 > _HOUSEKEEP_MAX_MS else ka // 4
+        while self._s is s:
+            await _sleep_ms(tick)
+            now = ticks_ms()
+            if ka:
+                quiet = ticks_diff(now, self._last_rx)
+                if quiet > ka + ka // 2:
+                    # Silent link (modem stuck, NAT dropped the flow): no reply in 1.5 x keepalive.
+                    self._drop("keepalive timeout: no reply from broker for %d ms" % quiet)
+                    return
+                idle = ticks_diff(now, self._last_tx)
+                if (idle >= ka or quiet >= ka) and (not self._ping_out or
+                                                    ticks_diff(now, self._ping_at) >= ka // 2):
+                    self._ping_out = True
+                    self._ping_at = now
+                    self.stats["pings"] += 1
+                    try:
+                        await self._send(P.PINGREQ_PKT)
+                    except OSError:
+                        return
+            await self._retry(now)
+
+    async def _retry(self, now):
+        for pid in list(self._inflight):
+            m = self._inflight.get(pid)
+            if m is not None and ticks_diff(now, m[1]) >= self.retry_ms:
+                try:
+                    await self._resend(m)
+                except OSError:
+                    return

@@ -1,0 +1,106 @@
+# The topic scheme (docs/TOPICS.md). Short on purpose: a voice topic goes out with
+# every voice packet, so each byte here costs ~1 KB per talk-minute at 60 ms packets.
+# The sender's unit id is the last level of every topic a unit publishes, so the
+# broker's ACL (not the payload) proves who sent it.
+#
+# Builders return bytes, encoded once at start-up; the voice path reuses them.
+ROOT = "ht"
+ALL_TG = "all"  # the all-call talkgroup: every radio listens, only the Command Center talks
+
+VOICE = "v"
+FLOOR = "f"
+PRESENCE = "p"
+TELEMETRY = "t"
+COMMAND = "c"
+ACK = "a"
+ROLLCALL = "rc"
+EMERGENCY = "em"
+
+
+def _check(name, what):
+    s = str(name)
+    if not s or "/" in s or "+" in s or "#" in s or "\x00" in s:
+        raise ValueError("bad %s for a topic: %r" % (what, name))
+    return s
+
+
+def _t(*parts):
+    return "/".join(parts).encode()
+
+
+def voice(fleet, tg, unit):
+    return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), VOICE, _check(unit, "unit"))
+
+
+def floor(fleet, tg, unit):
+    return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), FLOOR, _check(unit, "unit"))
+
+
+def talkgroup_sub(fleet, tg, kind):
+    # kind VOICE or FLOOR; '+' = every sender on the talkgroup, in the broker's one order.
+    return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), kind, "+")
+
+
+def unit_topic(fleet, unit, kind):
+    # kind PRESENCE (retained, also the LWT), TELEMETRY, COMMAND (to the unit), ACK (from it)
+    return _t(ROOT, _check(fleet, "fleet"), "u", _check(unit, "unit"), kind)
+
+
+def units_sub(fleet, kind):
+    return _t(ROOT, _check(fleet, "fleet"), "u", "+", kind)
+
+
+def rollcall(fleet):
+    return _t(ROOT, _check(fleet, "fleet"), ROLLCALL)
+
+
+def emergency(fleet, unit):
+    return _t(ROOT, _check(fleet, "fleet"), EMERGENCY, _check(unit, "unit"))
+
+
+def emergency_sub(fleet):
+    return _t(ROOT, _check(fleet, "fleet"), EMERGENCY, "+")
+
+
+def parse(topic):
+    # bytes/str topic -> (kind, fleet, group, unit); group is the talkgroup for
+    # voice/floor, else None. None for a topic outside the scheme.
+    if not isinstance(topic, str):
+        topic = bytes(topic).decode()
+    p = topic.split("/")
+    n = len(p)
+    if n < 3 or p[0] != ROOT:
+        return None
+    if n == 6 and p[2] == "tg" and p[4] in (VOICE, FLOOR):
+        return (p[4], p[1], p[3], p[5])
+    if n == 5 and p[2] == "u" and p[4] in (PRESENCE, TELEMETRY, COMMAND, ACK):
+        return (p[4], p[1], None, p[3])
+    if n == 4 and p[2] == EMERGENCY:
+        return (EMERGENCY, p[1], None, p[3])
+    if n == 3 and p[2] == ROLLCALL:
+        return (ROLLCALL, p[1], None, None)
+    return None
+
+
+def unit_rights(fleet, unit, talkgroups):
+    # -> (may publish, may subscribe): MQTT filters for the broker ACL (host side
+    # renders them as a Mosquitto acl_file or hands them to the embedded broker).
+    f = _check(fleet, "fleet")
+    u = _check(unit, "unit")
+    pub = [unit_topic(f, u, PRESENCE), unit_topic(f, u, TELEMETRY), unit_topic(f, u, ACK),
+           emergency(f, u)]
+    sub = [unit_topic(f, u, COMMAND), rollcall(f), emergency_sub(f), units_sub(f, PRESENCE),
+           talkgroup_sub(f, ALL_TG, VOICE), talkgroup_sub(f, ALL_TG, FLOOR)]
+    for tg in talkgroups:
+        if str(tg) == ALL_TG:
+            continue  # only the Command Center talks on all-call
+        pub += [voice(f, tg, u), floor(f, tg, u)]
+        sub += [talkgroup_sub(f, tg, VOICE), talkgroup_sub(f, tg, FLOOR)]
+    return [t.decode() for t in pub], [t.decode() for t in sub]
+
+
+def command_center_rights(fleet):
+    # The Command Center console reads and writes the whole fleet (commands, roll
+    # call, all-call, talking on any talkgroup, acknowledging emergencies).
+    everything = "%s/%s/#" % (ROOT, _check(fleet, "fleet"))
+    return [everything], [everything]
