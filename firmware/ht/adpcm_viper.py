@@ -1,18 +1,16 @@
 # IMA/DVI ADPCM kernel compiled to machine code by MicroPython's viper emitter.
-# Same arithmetic, clamps and nibble order as ht/adpcm.py (the pure twin); a test
-# proves the two bit-identical. Importing this module is a SyntaxError/ImportError
+# Same arithmetic, tables, clamps and nibble order as ht/adpcm.py (the pure twin); a
+# test proves the two bit-identical. Importing this module is a SyntaxError/ImportError
 # where there is no native emitter (or on CPython) — ht/codecs.py catches that.
 # Viper notes: ptr16 loads are unsigned, so samples and the predictor are sign-extended
-# by hand; the step table comes in as a ptr16 so the loop calls no Python code.
+# by hand; tables come in as pointers so the loops call no Python code; `row` is the
+# step index times 8, the row start in the VP/NXT tables.
 import micropython
-from ht.adpcm import STEPS
+from ht.adpcm import STEPS, VP, NXT
 
 
 @micropython.viper
-def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, steps: ptr16):
-    pred = int(st[0])
-    if pred > 32767:
-        pred -= 65536
+def _start(st: ptr16) -> int:
     index = int(st[1])
     if index > 32767:
         index -= 65536
@@ -20,116 +18,114 @@ def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, steps: ptr16):
         index = 0
     elif index > 88:
         index = 88
-    step = int(steps[index])
+    return index << 3
+
+
+@micropython.viper
+def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, row: int, steps: ptr16, vp: ptr16, nxt: ptr8):
+    pred = int(st[0])
+    if pred > 32767:
+        pred -= 65536
     hi = 0
     i = 0
     while i < n:
         v = int(pcm[i])
         if v > 32767:
             v -= 65536
+        step = int(steps[row >> 3])
         diff = v - pred
-        sign = 0
-        if diff < 0:
-            sign = 8
-            diff = 0 - diff
         code = 0
-        vpdiff = step >> 3
+        if diff < 0:
+            code = 8
+            diff = 0 - diff
         if diff >= step:
-            code = 4
+            code |= 4
             diff -= step
-            vpdiff += step
-        s = step >> 1
-        if diff >= s:
+        step = step >> 1
+        if diff >= step:
             code |= 2
-            diff -= s
-            vpdiff += s
-        s = s >> 1
-        if diff >= s:
+            diff -= step
+        if diff >= (step >> 1):
             code |= 1
-            vpdiff += s
-        if sign:
-            pred -= vpdiff
+        k = row | (code & 7)
+        d = int(vp[k])
+        row = int(nxt[k]) << 3
+        if code & 8:
+            pred -= d
             if pred < -32768:
                 pred = -32768
         else:
-            pred += vpdiff
+            pred += d
             if pred > 32767:
                 pred = 32767
-        # Index table (-1,-1,-1,-1,2,4,6,8) computed instead of looked up.
-        if code & 4:
-            index += ((code & 3) + 1) << 1
-            if index > 88:
-                index = 88
-        else:
-            index -= 1
-            if index < 0:
-                index = 0
-        step = int(steps[index])
         if i & 1:
-            out[i >> 1] = hi | code | sign
+            out[i >> 1] = hi | code
         else:
-            hi = (code | sign) << 4
+            hi = code << 4
         i += 1
     if n & 1:
         out[n >> 1] = hi
     st[0] = pred
-    st[1] = index
+    st[1] = row >> 3
 
 
 @micropython.viper
-def _dec(payload: ptr8, n: int, pcm: ptr16, st: ptr16, steps: ptr16):
+def _dec(payload: ptr8, n: int, pcm: ptr16, st: ptr16, row: int, vp: ptr16, nxt: ptr8):
     pred = int(st[0])
     if pred > 32767:
         pred -= 65536
-    index = int(st[1])
-    if index > 32767:
-        index -= 65536
-    if index < 0:
-        index = 0
-    elif index > 88:
-        index = 88
-    step = int(steps[index])
-    b = 0
-    i = 0
-    while i < n:
-        if i & 1:
-            code = b & 15
-        else:
-            b = int(payload[i >> 1])
-            code = b >> 4
-        if code & 4:
-            index += ((code & 3) + 1) << 1
-            if index > 88:
-                index = 88
-        else:
-            index -= 1
-            if index < 0:
-                index = 0
-        vpdiff = step >> 3
-        if code & 4:
-            vpdiff += step
-        if code & 2:
-            vpdiff += step >> 1
-        if code & 1:
-            vpdiff += step >> 2
-        if code & 8:
-            pred -= vpdiff
+    # Two samples per payload byte, high nibble first; unrolled so the loop has no
+    # odd/even branch (the decoder ran at C speed only after this and the tables).
+    j = 0
+    m = n >> 1
+    while j < m:
+        b = int(payload[j])
+        k = row | ((b >> 4) & 7)
+        d = int(vp[k])
+        row = int(nxt[k]) << 3
+        if b & 0x80:
+            pred -= d
             if pred < -32768:
                 pred = -32768
         else:
-            pred += vpdiff
+            pred += d
             if pred > 32767:
                 pred = 32767
-        step = int(steps[index])
-        pcm[i] = pred
-        i += 1
+        pcm[j << 1] = pred
+        k = row | (b & 7)
+        d = int(vp[k])
+        row = int(nxt[k]) << 3
+        if b & 8:
+            pred -= d
+            if pred < -32768:
+                pred = -32768
+        else:
+            pred += d
+            if pred > 32767:
+                pred = 32767
+        pcm[(j << 1) + 1] = pred
+        j += 1
+    if n & 1:
+        b = int(payload[m])
+        k = row | ((b >> 4) & 7)
+        d = int(vp[k])
+        row = int(nxt[k]) << 3
+        if b & 0x80:
+            pred -= d
+            if pred < -32768:
+                pred = -32768
+        else:
+            pred += d
+            if pred > 32767:
+                pred = 32767
+        pcm[n - 1] = pred
     st[0] = pred
-    st[1] = index
+    st[1] = row >> 3
 
 
 def encode(pcm, n, out, st):
-    _enc(pcm, n, out, st, STEPS)
+    _enc(pcm, n, out, st, _start(st), STEPS, VP, NXT)
 
 
 def decode(payload, n, pcm, st):
-    _dec(payload, n, pcm, st, STEPS)
+    _dec(payload, n, pcm, st, _start(st), VP, NXT)

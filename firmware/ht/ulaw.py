@@ -14,8 +14,15 @@ def _expand(u):
 # 256-entry expansion table (512 bytes), shared with the viper kernel.
 DECODE = array("h", [_expand(u) for u in range(256)])
 
+# Segment of a biased magnitude p (33..8192), looked up by p >> 6 (0..128): the bit
+# length of p >> 6, i.e. the reference's search through seg_uend. 8 means overload.
+SEG = bytearray(129)
+for _i in range(1, 129):
+    SEG[_i] = SEG[_i >> 1] + 1
+
 
 def encode(pcm, n, out, st=None):
+    segs = SEG
     for i in range(n):
         p = pcm[i] >> 2
         mask = 0xFF
@@ -25,12 +32,7 @@ def encode(pcm, n, out, st=None):
         if p > 8159:
             p = 8159
         p += 33
-        # Segment = position of the top bit above bit 5 (p is at least 33).
-        seg = 0
-        t = p >> 6
-        while t:
-            seg += 1
-            t >>= 1
+        seg = segs[p >> 6]
         if seg > 7:
             out[i] = 0x7F ^ mask
         else:

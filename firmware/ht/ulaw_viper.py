@@ -2,11 +2,11 @@
 # (a test proves it). Import fails on CPython / ports without a native emitter;
 # ht/codecs.py then keeps the pure twin.
 import micropython
-from ht.ulaw import DECODE
+from ht.ulaw import DECODE, SEG
 
 
 @micropython.viper
-def _enc(pcm: ptr16, n: int, out: ptr8):
+def _enc(pcm: ptr16, n: int, out: ptr8, segs: ptr8):
     i = 0
     while i < n:
         p = int(pcm[i])
@@ -20,11 +20,7 @@ def _enc(pcm: ptr16, n: int, out: ptr8):
         if p > 8159:
             p = 8159
         p += 33
-        seg = 0
-        t = p >> 6
-        while t:
-            seg += 1
-            t = t >> 1
+        seg = int(segs[p >> 6])
         if seg > 7:
             out[i] = 0x7F ^ mask
         else:
@@ -41,7 +37,7 @@ def _dec(payload: ptr8, n: int, pcm: ptr16, tab: ptr16):
 
 
 def encode(pcm, n, out, st=None):
-    _enc(pcm, n, out)
+    _enc(pcm, n, out, SEG)
 
 
 def decode(payload, n, pcm, st=None):
