@@ -256,6 +256,9 @@ def parse_text(key, text):
     return text
 
 
+_UNSET = object()
+
+
 def defaults():
     return Config()
 
@@ -270,7 +273,7 @@ def load(text):
         return cfg, ["config: not valid JSON; using all defaults"]
     if not isinstance(data, dict):
         return cfg, ["config: top level must be an object; using all defaults"]
-    scan = None
+    scan = _UNSET
     for sec in sorted(data):
         if sec == "schema":
             if data[sec] != SCHEMA_VERSION:
@@ -291,7 +294,7 @@ def load(text):
                 errors.append(why + _fallback(key))
             else:
                 cfg.set(key, fields[field])
-    if scan is not None:
+    if scan is not _UNSET:
         try:
             cfg.set("talkgroups.scan", scan)
         except ValueError as e:
