@@ -1,0 +1,167 @@
+# Parsers for 3GPP TS 27.007 response lines shared by every dialect. Each returns None (or a
+# neutral value) on anything it does not understand: modem lines arrive truncated and garbled,
+# and a parser that raises would take the radio down with it.
+
+
+def fields(line):
+    # "+X: 1,\"a,b\",3" -> ["1", "\"a,b\"", "3"] (quotes kept so callers can tell forms apart)
+    i = line.find(":")
+    s = line[i + 1:] if i >= 0 else line
+    out = []
+    cur = ""
+    q = False
+    for c in s:
+        if c == '"':
+            q = not q
+        if c == "," and not q:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+    out.append(cur.strip())
+    return out
+
+
+def unq(s):
+    return s[1:-1] if len(s) >= 2 and s[0] == '"' and s[-1] == '"' else s.strip('"')
+
+
+def num(s, default=None):
+    try:
+        return int(unq(s))
+    except Exception:
+        return default
+
+
+def cereg_is_urc(line):
+    # Read form "+CEREG: <n>,<stat>[,<tac>,<ci>[,<AcT>]]" has one more leading field than the
+    # URC "+CEREG: <stat>[,"<tac>","<ci>",<AcT>]". One field, or a quoted second field, is a URC.
+    f = fields(line)
+    if len(f) == 1:
+        return True
+    return f[1].startswith('"')
+
+
+def cereg_stat(line):
+    # -> registration stat (0..11) from either form, or None
+    f = fields(line)
+    if not f or f[0] == "":
+        return None
+    if cereg_is_urc(line):
+        return num(f[0])
+    return num(f[1]) if len(f) > 1 else None
+
+
+# stat -> short meaning; 6/7 SMS-only count as registered for data only on some networks: not us
+REG_HOME = 1
+REG_ROAMING = 5
+REG_DENIED = 3
+
+
+def cpin_state(line):
+    # "+CPIN: READY" / "SIM PIN" / "SIM PUK" / "NOT READY" / "SIM REMOVED" / "NOT INSERTED"
+    i = line.find(":")
+    return line[i + 1:].strip().upper() if i >= 0 else None
+
+
+def csq_dbm(line):
+    # +CSQ: <rssi>,<ber>; 99 = unknown
+    v = num(fields(line)[0])
+    if v is None or v == 99 or v < 0 or v > 31:
+        return None
+    return -113 + 2 * v
+
+
+def cesq(line):
+    # +CESQ: rxlev,ber,rscp,ecno,rsrq,rsrp (LTE: last two; 255 unknown)
+    f = fields(line)
+    if len(f) < 6:
+        return {}
+    out = {}
+    q = num(f[4])
+    p = num(f[5])
+    if q is not None and 0 <= q <= 34:
+        out["rsrq"] = -20 + q * 0.5
+    if p is not None and 0 <= p <= 97:
+        out["rsrp"] = p - 141
+    return out
+
+
+def cops_name(line):
+    # +COPS: 0,0,"TELKOMSEL",7  (or 0,2,"51010",7; "+COPS: 0" when not registered)
+    f = fields(line)
+    return unq(f[2]) if len(f) >= 3 and f[2] else None
+
+
+def cgpaddr(line):
+    # SIMCom prints the address bare, Quectel quotes it
+    f = fields(line)
+    if len(f) < 2:
+        return None
+    ip = unq(f[1])
+    return ip if ip and ip.count(".") == 3 and ip != "0.0.0.0" else None
+
+
+def cgdcont_apn(lines, cid=1):
+    for line in lines:
+        f = fields(line)
+        if len(f) >= 3 and num(f[0]) == cid:
+            return unq(f[2])
+    return None
+
+
+def _days(y, m, d):
+    # days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's days_from_civil)
+    if m <= 2:
+        y -= 1
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def cclk(line):
+    # +CCLK: "yy/MM/dd,hh:mm:ss±zz" (zz quarter hours; WIB +28). Returns
+    # (unix_utc_seconds, tz_quarters, (y, M, d, h, m, s) local) or None for an unsynced clock.
+    try:
+        s = line[line.index('"') + 1:line.rindex('"')]
+        date, tm = s.split(",")
+        y, mo, d = [int(x) for x in date.split("/")]
+        sign = 1
+        k = tm.find("+")
+        if k < 0:
+            k = tm.find("-")
+            sign = -1
+        tz = sign * int(tm[k + 1:]) if k > 0 else 0
+        hh, mm, ss = [int(x) for x in (tm[:k] if k > 0 else tm).split(":")]
+    except Exception:
+        return None
+    y += (2000 if y < 70 else 1900) if y < 100 else 0
+    # unsynced modems report 1980 or 2004; anything before this code existed is not real time
+    if y < 2024 or not (1 <= mo <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and ss < 61):
+        return None
+    local = _days(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss
+    return local - tz * 900, tz, (y, mo, d, hh, mm, ss)
+
+
+def tenths(v, lo):
+    # SIM7600 +CPSI reports tenths of dB (-848 = -84.8 dBm); A7670 builds vary: a value below
+    # the physical range must be tenths.
+    if v is None:
+        return None
+    return v / 10 if v < lo else v
+
+
+def bars(rsrp=None, rssi=None):
+    # 0..5 from RSRP (LTE planning thresholds) or, lacking it, from RSSI
+    if rsrp is not None:
+        for i, t in enumerate((-85, -95, -105, -115, -125)):
+            if rsrp >= t:
+                return 5 - i
+        return 0
+    if rssi is not None:
+        for i, t in enumerate((-65, -75, -85, -95, -105)):
+            if rssi >= t:
+                return 5 - i
+    return 0
