@@ -1,0 +1,133 @@
+# Presence (retained, and the LWT says "offline") and telemetry payloads: compact JSON, short keys,
+# because every byte rides a metered SIM. Keys: u unit, s stage, b battery %, r signal dBm, p data-plan
+# state, v firmware version, t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
+# from "no data" from "online" at a glance.
+import json
+
+from ht.compat import ticks_diff, ticks_add
+
+STAGES = ("booting", "sim", "registered", "data", "online", "offline")
+PLAN_STATES = ("unknown", "ok", "low", "exhausted")
+_BAT_STEP = 5     # republish presence when battery moves this many percent
+_SIG_STEP = 6     # ... or signal this many dB (one bar)
+
+
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None):
+    if stage not in STAGES:
+        raise ValueError("bad stage %r" % (stage,))
+    if plan not in PLAN_STATES:
+        raise ValueError("bad plan state %r" % (plan,))
+    d = {"u": unit, "s": stage}
+    if battery is not None:
+        if not 0 <= battery <= 100:
+            raise ValueError("battery out of range")
+        d["b"] = int(battery)
+    if signal is not None:
+        if not -150 <= signal <= 0:
+            raise ValueError("signal out of range")
+        d["r"] = int(signal)
+    if plan != "unknown":
+        d["p"] = plan
+    if fw is not None:
+        d["v"] = fw
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def offline_payload(unit):
+    # The last will: the broker publishes it (retained) when the radio's connection dies.
+    return presence_payload(unit, "offline")
+
+
+def parse_presence(payload):
+    try:
+        d = json.loads(payload)
+    except ValueError:
+        raise ValueError("presence is not JSON")
+    if not isinstance(d, dict) or not isinstance(d.get("u"), str) or d.get("s") not in STAGES:
+        raise ValueError("presence lacks unit or stage")
+    out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
+           "plan": d.get("p", "unknown"), "fw": d.get("v")}
+    if out["plan"] not in PLAN_STATES:
+        raise ValueError("bad plan state")
+    return out
+
+
+def telemetry_payload(unit, uptime_s, fields):
+    # fields: small dict of counters (bytes rx/tx, heap, modem resets ...); numbers only.
+    d = {"u": unit, "t": int(uptime_s)}
+    for k in fields:
+        v = fields[k]
+        if not isinstance(v, (int, float)):
+            raise ValueError("telemetry %s not a number" % k)
+        d[k] = v
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+class Presence:
+    # Decides when to publish presence (on change, not on a timer: it is retained) and telemetry (on a
+    # timer that stretches as the data plan runs low, and stops when it is exhausted).
+    def __init__(self, unit, outbox, fw, telemetry_ms=300000):
+        self.unit = unit
+        self.out = outbox
+        self.fw = fw
+        self.telemetry_ms = telemetry_ms
+        self.stage = "booting"
+        self.battery = None
+        self.signal = None
+        self.plan = "unknown"
+        self._sent = None
+        self._next_tel = None
+        self.connected = False  # MQTT session up: only then can presence go out
+
+    def update(self, now, stage=None, battery=None, signal=None, plan=None):
+        if stage is not None:
+            self.stage = stage
+        if battery is not None:
+            self.battery = battery
+        if signal is not None:
+            self.signal = signal
+        if plan is not None:
+            self.plan = plan
+        if self.connected and self._changed():
+            self._publish()
+
+    def _changed(self):
+        s = self._sent
+        if s is None or s[0] != self.stage or s[3] != self.plan:
+            return True
+        return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
+
+    def _publish(self):
+        self._sent = (self.stage, self.battery, self.signal, self.plan)
+        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw)
+        self.out.publish("presence", self.unit, p, 1, True)
+
+    def reconnected(self, now):
+        # A new MQTT session: the LWT may have replaced our retained presence, so always republish.
+        self.connected = True
+        self._sent = None
+        self.update(now, stage="online")
+
+    def disconnected(self, now):
+        self.connected = False
+        if self.stage == "online":
+            self.stage = "data"
+
+    def telemetry_interval(self):
+        if self.plan == "exhausted":
+            return None
+        return self.telemetry_ms * (4 if self.plan == "low" else 1)
+
+    def tick(self, now, uptime_s, fields):
+        iv = self.telemetry_interval()
+        if iv is None or not self.connected:
+            return
+        if self._next_tel is None or ticks_diff(now, self._next_tel) >= 0:
+            self._next_tel = ticks_add(now, iv)
+            self.out.publish("telemetry", self.unit, telemetry_payload(self.unit, uptime_s, fields), 0, False)
+
+
+def _moved(old, new, step):
+    if old is None or new is None:
+        return old is not new
+    return abs(new - old) >= step
