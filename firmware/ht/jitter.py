@@ -1,0 +1,304 @@
+# Jitter buffer for one talker at a time. Frames are kept in slots indexed by
+# sequence number (16 bits, wraps); the playout clock is whoever calls next(now_ms)
+# once per frame. The playout delay is chosen once per burst, at its first packet,
+# from the spread of recent transit times: changing it mid-burst would stretch or cut
+# speech. Everything is preallocated; times are ticks (ms) compared with ticks_diff.
+from array import array
+from ht.compat import const, ticks_diff, ticks_add
+
+IDLE = const(-2)     # next(): nothing to play (silence)
+MISSING = const(-1)  # next(): a frame is due but absent (conceal it)
+
+# push() results
+ACCEPTED = const(0)
+LATE = const(1)
+DUPLICATE = const(2)
+BUSY = const(3)      # another unit is talking on this receiver
+
+_WAIT = const(1)
+_PLAY = const(2)
+_HIST = const(64)        # remembered sequence numbers, to tell duplicates from late
+_EXCESS = const(128)     # transit samples kept for the delay policy
+_DBIN = const(5)         # delay histogram: 5 ms bins up to 1275 ms
+_NBIN = const(256)
+_END_MS = const(400)     # an unfinished burst (END lost) ends after this much silence
+
+
+def seq_diff(a, b):
+    # a - b as a signed 16-bit distance (RFC 1982 serial-number arithmetic).
+    return ((a - b + 32768) & 0xFFFF) - 32768
+
+
+class JitterBuffer:
+    def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
+                 max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10):
+        if nslots & (nslots - 1):
+            raise ValueError("nslots must be a power of two")
+        self.nslots = nslots
+        self.mask = nslots - 1
+        self.seq = array("i", [-1] * nslots)
+        self.arrival = array("i", [0] * nslots)
+        self.flags = bytearray(nslots)
+        self.pt = bytearray(nslots)
+        self.ms = bytearray(nslots)
+        self.state = [bytearray(state_len) for _ in range(nslots)]
+        self.payload = [bytearray(max_payload) for _ in range(nslots)]
+        self.max_payload = max_payload
+        self.min_delay = min_delay_ms
+        self.max_delay = max_delay_ms
+        self.start_delay = start_delay_ms
+        self.quantile = quantile
+        self.margin = margin_ms
+        self.seen = array("i", [-1] * _HIST)
+        self.excess = array("H", [0] * _EXCESS)
+        self.excess_n = 0
+        self.dhist = array("i", [0] * _NBIN)
+        self.qhist = array("H", [0] * 101)
+        self.unit = -1
+        self.burst_id = -1
+        self.last_seq = -1
+        self.mode = 0
+        self.delay = start_delay_ms
+        self.frame_ms = 20
+        self.clear_stats()
+
+    def clear_stats(self):
+        self.received = 0
+        self.late = 0
+        self.duplicate = 0
+        self.reordered = 0
+        self.busy = 0
+        self.played = 0
+        self.missing = 0
+        self.bursts = 0
+        self.expected_done = 0
+        self.received_done = 0
+        self.delay_sum = 0
+        self.jitter16 = 0
+        for i in range(_NBIN):
+            self.dhist[i] = 0
+        self.b_recv = 0
+        self.b_start = 0
+        self.b_high = 0
+
+    # -- arrival side -------------------------------------------------------------------
+    def push(self, f, data, now):
+        # f: a parsed ht.frame.Frame for `data`. Returns ACCEPTED/LATE/DUPLICATE/BUSY.
+        if f.unit != self.unit:
+            if self.mode or self._count():
+                self.busy += 1
+                return BUSY
+            self.unit = f.unit
+            self.last_seq = -1
+        seq = f.seq
+        if self.mode and f.burst != self.burst_id and f.flags & 1:  # F_START
+            # The same unit pressed again before its last burst finished playing:
+            # the new burst wins, the old tail is dropped.
+            self._finish()
+        if self.mode == 0:
+            if self.last_seq >= 0 and -_HIST < seq_diff(seq, self.last_seq) <= 0:
+                return self._behind(seq, True)
+            self._anchor(f, now)
+        else:
+            d = seq_diff(seq, self.next_seq)
+            if d < 0:
+                if self.mode == _PLAY or seq_diff(self.b_high, seq) >= self.nslots:
+                    return self._behind(seq, seq_diff(seq, self.b_start) >= 0)
+                self.next_seq = seq   # waiting: an earlier frame of this burst
+                self.b_start = seq
+            elif d >= self.nslots:
+                # Far ahead of playout: the old burst is gone (END lost, long outage).
+                self._finish()
+                self._anchor(f, now)
+        i = seq & self.mask
+        if self.seq[i] == seq:
+            self.duplicate += 1
+            return DUPLICATE
+        self._store(i, f, data, now)
+        return ACCEPTED
+
+    def _behind(self, seq, in_burst):
+        if self.seen[seq & (_HIST - 1)] == seq:
+            self.duplicate += 1
+            return DUPLICATE
+        self.seen[seq & (_HIST - 1)] = seq
+        self.late += 1
+        if in_burst:
+            self.received_done += 1
+        return LATE
+
+    def _anchor(self, f, now):
+        # First packet of a burst: playout starts `delay` ms after it arrived.
+        self.mode = _WAIT
+        self.delay = self._policy()
+        self.play_at = ticks_add(now, self.delay)
+        self.next_seq = f.seq
+        self.b_start = f.seq
+        self.b_high = f.seq
+        self.b_recv = 0
+        self.b_min = 0x3FFFFFFF
+        self.ref_seq = f.seq
+        self.burst_id = f.burst
+        self.frame_ms = f.frame_ms
+        self.prev_arr = -1
+
+    def _store(self, i, f, data, now):
+        seq = f.seq
+        self.seq[i] = seq
+        self.arrival[i] = now
+        self.flags[i] = f.flags
+        self.pt[i] = f.pt
+        self.ms[i] = f.frame_ms
+        st = self.state[i]
+        o = f.state_off
+        for k in range(f.payload_off - o):
+            st[k] = data[o + k]
+        pl = self.payload[i]
+        o = f.payload_off
+        for k in range(f.payload_len):
+            pl[k] = data[o + k]
+        self.received += 1
+        self.b_recv += 1
+        if seq_diff(seq, self.b_high) < 0:
+            self.reordered += 1
+        else:
+            self.b_high = seq
+        self._transit(seq, now)
+
+    def _transit(self, seq, now):
+        # RFC 3550 A.8 interarrival jitter (x16, arrival order) and the excess transit
+        # over the burst's fastest packet, which the delay policy learns from.
+        ms = self.frame_ms
+        t = ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * ms
+        if self.prev_arr >= 0:
+            d = t - self.prev_t
+            if d < 0:
+                d = -d
+            self.jitter16 += d - ((self.jitter16 + 8) >> 4)
+        self.prev_arr = 1
+        self.prev_t = t
+        if t < self.b_min:
+            self.b_min = t
+        e = t - self.b_min
+        self.excess[self.excess_n % _EXCESS] = e if e < 1000 else 1000
+        self.excess_n += 1
+
+    def _policy(self):
+        # Delay for a new burst: the chosen quantile of recent excess transit, plus a
+        # margin, bounded. Before any history: start_delay.
+        n = self.excess_n
+        if n < 16:
+            return self.start_delay
+        if n > _EXCESS:
+            n = _EXCESS
+        qh = self.qhist
+        for i in range(101):
+            qh[i] = 0
+        for i in range(n):
+            qh[self.excess[i] // 10] += 1
+        need = (n * self.quantile + 999) // 1000
+        acc = 0
+        b = 0
+        while b < 100:
+            acc += qh[b]
+            if acc >= need:
+                break
+            b += 1
+        d = b * 10 + 10 + self.margin
+        if d < self.min_delay:
+            d = self.min_delay
+        if d > self.max_delay:
+            d = self.max_delay
+        return d
+
+    def _count(self):
+        c = 0
+        for i in range(self.nslots):
+            if self.seq[i] >= 0:
+                c += 1
+        return c
+
+    def _finish(self):
+        if self.mode:
+            self.expected_done += seq_diff(self.b_high, self.b_start) + 1
+            self.received_done += self.b_recv
+            self.b_recv = 0
+            self.b_start = self.b_high
+        self.mode = 0
+        self.last_seq = (self.next_seq - 1) & 0xFFFF
+        for i in range(self.nslots):
+            self.seq[i] = -1
+
+    # -- playout side -------------------------------------------------------------------
+    def next(self, now):
+        # Called when the player needs its next frame. Returns a slot index (frame to
+        # decode, valid until the next push), MISSING or IDLE.
+        if self.mode == _WAIT:
+            if ticks_diff(now, self.play_at) < 0:
+                return IDLE
+            self.mode = _PLAY
+            self.bursts += 1
+            self.gap = 0
+        elif self.mode != _PLAY:
+            return IDLE
+        seq = self.next_seq
+        i = seq & self.mask
+        self.next_seq = (seq + 1) & 0xFFFF
+        self.seen[seq & (_HIST - 1)] = -1
+        if self.seq[i] == seq:
+            self.seq[i] = -1
+            self.seen[seq & (_HIST - 1)] = seq
+            self.played += 1
+            self.gap = 0
+            self.frame_ms = self.ms[i]
+            self._delay_stat(ticks_diff(now, self.arrival[i]))
+            if self.flags[i] & 2:  # F_END
+                self._finish()
+            return i
+        self.gap += self.frame_ms
+        if self.gap >= _END_MS and not self._count():
+            # Burst over without its END frame: do not count the tail as lost.
+            self.next_seq = (seq - self.gap // self.frame_ms + 1) & 0xFFFF
+            self._finish()
+            return IDLE
+        self.missing += 1
+        return MISSING
+
+    def _delay_stat(self, d):
+        if d < 0:
+            d = 0
+        self.delay_sum += d
+        b = d // _DBIN
+        self.dhist[b if b < _NBIN else _NBIN - 1] += 1
+
+    # -- statistics (allocates: call from the UI, not per frame) -------------------------
+    def lost(self):
+        exp = self.expected_done
+        rec = self.received_done
+        if self.mode:
+            exp += seq_diff(self.b_high, self.b_start) + 1
+            rec += self.b_recv
+        return exp - rec
+
+    def delay_p(self, q):
+        n = self.played
+        if not n:
+            return 0
+        need = n * q
+        acc = 0
+        for b in range(_NBIN):
+            acc += self.dhist[b]
+            if acc >= need:
+                return b * _DBIN + _DBIN / 2
+        return _NBIN * _DBIN
+
+    def stats(self):
+        n = self.played
+        return {
+            "received": self.received, "lost": self.lost(), "late": self.late,
+            "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
+            "played": n, "missing": self.missing, "bursts": self.bursts,
+            "delay_mean_ms": (self.delay_sum / n) if n else 0,
+            "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,
+            "playout_delay_ms": self.delay,
+        }

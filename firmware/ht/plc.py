@@ -1,0 +1,222 @@
+# Packet-loss concealment after ITU-T G.711 Appendix I: on a lost frame, repeat the last
+# pitch period(s) of what was played, blend the seams with a quarter-period overlap-add,
+# widen to 2 then 3 periods after 10 and 20 ms (one period repeated sounds buzzy), fade
+# 20 % per 10 ms from 10 ms on (silent at 60 ms), and overlap-add into the next good
+# frame. Like Appendix I, all audio leaves 3.75 ms (30 samples) late so the seam before
+# a loss can still be smoothed. Integer arithmetic only: floats would be heap objects
+# on MicroPython, and this runs on the playout path.
+from array import array
+from ht.compat import const
+
+DELAY = const(30)        # output delay in samples (3.75 ms): the longest quarter period
+_RING = const(512)       # history ring (power of two), > _HIST + DELAY + a 40 ms frame
+_MASK = const(511)
+_HIST = const(390)       # 3.25 periods of the longest pitch: what Appendix I keeps
+_PMIN = const(40)        # pitch search range 5..15 ms (66..200 Hz) at 8 kHz
+_PMAX = const(120)
+_CORR = const(160)       # correlate the last 20 ms
+_FADE_START = const(80)  # samples of erasure before the fade begins (10 ms)
+_FADE_LEN = const(400)   # then down to zero over 50 ms -> silent 60 ms into a loss
+
+
+class Concealer:
+    def __init__(self):
+        self.ring = array("h", bytes(2 * _RING))
+        self.pbuf = array("h", bytes(2 * _HIST))
+        self.w = 0           # total samples written into the ring (masked on use)
+        self.erased = 0      # samples concealed in the current loss, 0 when not in a loss
+        self.pitch = _PMAX
+        self.periods = 1
+        self.pos = 0         # read position in pbuf of the next synthetic sample
+        self.concealed = 0   # statistics: samples produced by concealment
+
+    def reset(self):
+        for i in range(_RING):
+            self.ring[i] = 0
+        self.w = 0
+        self.erased = 0
+
+    # -- the three things a receiver does per frame period ---------------------------
+    def good(self, pcm, n):
+        # A decoded frame: blend it with the tail of an ongoing concealment, store it,
+        # and replace pcm[0:n] with the delayed output.
+        if self.erased:
+            self._merge(pcm, n)
+            self.erased = 0
+        self._push_out(pcm, n)
+
+    def silence(self, pcm, n):
+        # Idle: let the delay line drain into silence.
+        for i in range(n):
+            pcm[i] = 0
+        self.erased = 0
+        self._push_out(pcm, n)
+
+    def bad(self, pcm, n):
+        # A missing frame: synthesise n samples, store them (so a second loss continues
+        # from them) and output the delayed signal.
+        if not self.erased:
+            self._start()
+        for i in range(n):
+            pcm[i] = self._synth()
+        self.concealed += n
+        self._push_out(pcm, n)
+
+    # -- internals ------------------------------------------------------------------
+    def _push_out(self, pcm, n):
+        ring = self.ring
+        w = self.w
+        for i in range(n):
+            ring[(w + i) & _MASK] = pcm[i]
+        w += n
+        self.w = w & 0x3FFFFFFF
+        r = w - n - DELAY
+        for i in range(n):
+            pcm[i] = ring[(r + i) & _MASK]
+
+    def _start(self):
+        ring = self.ring
+        pb = self.pbuf
+        base = self.w - _HIST
+        for i in range(_HIST):
+            pb[i] = ring[(base + i) & _MASK]
+        p = find_pitch(pb, _HIST)
+        self.pitch = p
+        # Smooth the wrap from the end of the last period back to its start: blend the
+        # last quarter period toward the samples one period earlier (Appendix I).
+        q = p >> 2
+        for i in range(q):
+            t = _HIST - q + i
+            pb[t] = (pb[t] * (q - i) + pb[t - p] * (i + 1)) // (q + 1)
+        # Those samples have not left the delay line yet: fix them there too.
+        base = self.w - q
+        for i in range(q):
+            ring[(base + i) & _MASK] = pb[_HIST - q + i]
+        self.periods = 1
+        self.pos = _HIST - p
+
+    def _synth(self):
+        e = self.erased
+        p = self.pitch
+        if e == _FADE_START or e == 2 * _FADE_START:
+            self._widen()
+        pb = self.pbuf
+        pos = self.pos
+        s = pb[pos]
+        if self.ola_left:
+            # Fading from the old read position into the widened one.
+            k = self.ola_left
+            q = self.ola_len
+            s = (pb[self.ola_pos] * k + s * (q - k)) // q
+            self.ola_left = k - 1
+            self.ola_pos += 1
+            if self.ola_pos >= _HIST:
+                self.ola_pos -= p * self.ola_periods
+        pos += 1
+        if pos >= _HIST:
+            pos -= p * self.periods
+        self.pos = pos
+        if e >= _FADE_START:
+            g = _FADE_LEN - (e - _FADE_START)
+            s = (s * g) // _FADE_LEN if g > 0 else 0
+        self.erased = e + 1
+        return s
+
+    def _widen(self):
+        # Use one more period from further back, entered at the same phase, with a
+        # quarter-period overlap-add from the old position.
+        p = self.pitch
+        if self.periods >= 3 or _HIST - p * (self.periods + 1) < 0:
+            return
+        q = p >> 2
+        self.ola_pos = self.pos
+        self.ola_periods = self.periods
+        self.ola_len = q + 1
+        self.ola_left = q
+        self.periods += 1
+        self.pos -= p
+        if self.pos < _HIST - p * self.periods:
+            self.pos += p * self.periods
+
+    ola_left = 0
+    ola_len = 1
+    ola_pos = 0
+    ola_periods = 1
+
+    def _merge(self, pcm, n):
+        # Overlap-add the first samples of the good frame with the continuing
+        # concealment: 4 ms, plus 4 ms per further 10 ms lost, at most 10 ms.
+        e = self.erased
+        olen = 32 + 32 * (e // 80)
+        if olen > 80:
+            olen = 80
+        if olen > n:
+            olen = n
+        for i in range(olen):
+            s = self._synth()
+            pcm[i] = (s * (olen - i) + pcm[i] * i) // olen
+        self.ola_left = 0
+
+
+def find_pitch(x, n):
+    # Normalised cross-correlation of the last _CORR samples with the signal one lag
+    # earlier, lag in [_PMIN, _PMAX]: a coarse pass at 2:1 then +-1 refinement (as in
+    # Appendix I), in integers scaled so no product leaves the small-int range.
+    peak = 1
+    for i in range(n - _CORR - _PMAX, n):
+        v = x[i]
+        if v < 0:
+            v = -v
+        if v > peak:
+            peak = v
+    sh = 0
+    while (peak >> sh) >= 512:
+        sh += 1
+    best = _PMAX
+    best_score = -1
+    lag = _PMIN
+    while lag <= _PMAX:
+        sc = _score(x, n, lag, sh, 2)
+        if sc > best_score:
+            best_score = sc
+            best = lag
+        lag += 2
+    best, best_score = _refine(x, n, best, sh)
+    # A periodic signal correlates as well at twice its period: prefer the half lag
+    # when it scores nearly as high (repeating two periods sounds like one, plus a
+    # longer seam).
+    half = best >> 1
+    if half >= _PMIN:
+        h, hs = _refine(x, n, half, sh)
+        if hs * 8 >= best_score * 7:
+            best = h
+    return best
+
+
+def _refine(x, n, centre, sh):
+    best = centre
+    best_score = -1
+    for lag in range(centre - 1, centre + 2):  # range, not a tuple: no heap object
+        if _PMIN <= lag <= _PMAX:
+            sc = _score(x, n, lag, sh, 1)
+            if sc > best_score:
+                best_score = sc
+                best = lag
+    return best, best_score
+
+
+def _score(x, n, lag, sh, step):
+    corr = 0
+    energy = 1
+    i = n - _CORR
+    while i < n:
+        a = x[i] >> sh
+        b = x[i - lag] >> sh
+        corr += a * b
+        energy += b * b
+        i += step
+    if corr <= 0:
+        return 0
+    # |sample| < 512 -> corr < 2**25.3 -> c*c < 2**28.6, inside MicroPython's small ints.
+    c = corr >> 11
+    return (c * c) // ((energy >> 11) + 1)

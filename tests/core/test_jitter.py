@@ -1,0 +1,149 @@
+# Portable: runs under CPython (pytest) and MicroPython (tests/mpy_runner.py).
+from array import array
+from ht import codecs, voice
+from ht.jitter import seq_diff
+
+
+def _packets(n, seq=100, ms=20, unit=9):
+    tx = voice.Transmitter(3, unit, codecs.PT_ADPCM, ms, seq=seq)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(ms * 8)])
+    return [bytes(tx.encode(pcm, last=(i == n - 1))) for i in range(n)]
+
+
+def _play(rx, until_ms, start=0):
+    out = array("h", [0] * 160)
+    kinds = []
+    t = start
+    while t < until_ms:
+        kinds.append(rx.pull(t, out))
+        t += 20
+    return kinds
+
+
+def test_seq_diff_wraps():
+    assert seq_diff(0, 65535) == 1
+    assert seq_diff(65535, 0) == -1
+    assert seq_diff(5, 3) == 2
+
+
+def test_reordered_frames_play_in_order():
+    p = _packets(5)
+    rx = voice.Receiver(start_delay_ms=80)
+    for i in (0, 2, 1, 4, 3):
+        rx.push(p[i], 10)
+    kinds = _play(rx, 400)
+    s = rx.stats()
+    assert s["played"] == 5 and s["reordered"] == 2 and s["lost"] == 0
+    assert kinds.count(voice.VOICE) == 5 and voice.CONCEALED not in kinds
+
+
+def test_duplicates_dropped_before_and_after_playout():
+    p = _packets(6)
+    rx = voice.Receiver(start_delay_ms=40)
+    rx.push(p[0], 0)
+    rx.push(p[0], 1)                 # still buffered
+    rx.push(p[1], 2)
+    _play(rx, 100)                   # plays 0 and 1, then conceals
+    rx.push(p[1], 100)               # already played
+    s = rx.stats()
+    assert s["duplicate"] == 2 and s["late"] == 0 and s["played"] == 2
+
+
+def test_late_frame_is_dropped_and_concealed():
+    p = _packets(4)
+    rx = voice.Receiver(start_delay_ms=40)
+    rx.push(p[0], 0)
+    out = array("h", [0] * 160)
+    kinds = [rx.pull(t, out) for t in (0, 20, 40, 60)]   # seq 1 is due at 60 ms
+    rx.push(p[1], 75)                # arrived after its playout time
+    rx.push(p[2], 76)
+    rx.push(p[3], 77)
+    kinds += _play(rx, 200, 80)
+    s = rx.stats()
+    assert s["late"] == 1 and s["lost"] == 0 and s["played"] == 3
+    assert kinds[3] == voice.CONCEALED and s["concealed_samples"] == 160
+
+
+def test_sequence_wrap_plays_without_loss():
+    p = _packets(8, seq=65532)
+    rx = voice.Receiver()
+    t = 0
+    out = array("h", [0] * 160)
+    for i in range(8):
+        rx.push(p[i], t + 5)
+        rx.pull(t, out)
+        t += 20
+    _play(rx, t + 300, t)
+    s = rx.stats()
+    assert s["played"] == 8 and s["lost"] == 0 and s["late"] == 0 and s["missing"] == 0
+
+
+def test_lost_frames_counted_and_burst_ends_on_end_flag():
+    p = _packets(10)
+    rx = voice.Receiver()
+    t = 0
+    out = array("h", [0] * 160)
+    for i in range(10):
+        if i not in (3, 6, 7):
+            rx.push(p[i], t + 50)
+        rx.pull(t, out)
+        t += 20
+    kinds = _play(rx, t + 400, t)
+    s = rx.stats()
+    assert s["lost"] == 3 and s["received"] == 7 and s["bursts"] == 1
+    assert kinds[-1] == voice.SILENCE and rx.jb.mode == 0
+
+
+def test_playout_delay_follows_jitter_within_bounds():
+    rx = voice.Receiver(min_delay_ms=40, max_delay_ms=200)
+    jitter = (0, 35, 5, 60, 10, 0, 45, 20)
+    seq = 1
+    t = 0
+    for burst in range(3):
+        p = _packets(20, seq=seq)
+        seq += 20
+        arr = [t + 20 * i + 50 + jitter[i % 8] for i in range(20)]
+        order = sorted(range(20), key=lambda i: arr[i])
+        j = 0
+        end = t + 20 * 20 + 600
+        out = array("h", [0] * 160)
+        while t < end:
+            while j < 20 and arr[order[j]] <= t:
+                rx.push(p[order[j]], arr[order[j]])
+                j += 1
+            rx.pull(t, out)
+            t += 20
+    d = rx.stats()["playout_delay_ms"]
+    assert 60 <= d <= 200, d          # learned the 60 ms spread, not the 40 ms floor
+    assert rx.stats()["late"] == 0
+    assert rx.stats()["jitter_ms"] > 5
+
+
+def test_delay_bounded_by_max_under_huge_jitter():
+    rx = voice.Receiver(min_delay_ms=40, max_delay_ms=120)
+    seq = 1
+    t = 0
+    for burst in range(3):
+        p = _packets(20, seq=seq)
+        seq += 20
+        out = array("h", [0] * 160)
+        for i in range(20):
+            rx.push(p[i], t + (400 if i % 5 == 4 else 0))
+            rx.pull(t, out)
+            t += 20
+        _play(rx, t + 1000, t)
+        t += 1000
+    assert rx.stats()["playout_delay_ms"] == 120
+
+
+def test_second_talker_refused_while_first_plays():
+    a = _packets(5, unit=1)
+    b = _packets(5, unit=2)
+    rx = voice.Receiver()
+    rx.push(a[0], 0)
+    rx.push(b[0], 1)
+    assert rx.stats()["busy"] == 1
+    _play(rx, 600)
+    rx.push(b[1], 600)               # first talker done: the next one is heard
+    _play(rx, 800, 600)
+    assert rx.jb.unit == 2 and rx.stats()["bursts"] == 2
