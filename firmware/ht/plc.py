@@ -181,14 +181,15 @@ def find_pitch(x, n):
             best_score = sc
             best = lag
         lag += 2
-    best, best_score = _refine(x, n, best, sh)
+    best = _refine(x, n, best, sh)
+    best_score = _score(x, n, best, sh, 1)
     # A periodic signal correlates as well at twice its period: prefer the half lag
     # when it scores nearly as high (repeating two periods sounds like one, plus a
     # longer seam).
     half = best >> 1
     if half >= _PMIN:
-        h, hs = _refine(x, n, half, sh)
-        if hs * 8 >= best_score * 7:
+        h = _refine(x, n, half, sh)
+        if _score(x, n, h, sh, 1) * 8 >= best_score * 7:
             best = h
     return best
 
@@ -202,7 +203,7 @@ def _refine(x, n, centre, sh):
             if sc > best_score:
                 best_score = sc
                 best = lag
-    return best, best_score
+    return best  # one int: a returned tuple would be a heap object
 
 
 def _score(x, n, lag, sh, step):
