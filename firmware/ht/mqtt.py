@@ -48,7 +48,10 @@ class MQTTClient:
         self._txview = None
         self._ackbuf = bytearray(4)
         self._s = None
-        self._lock = asyncio.Lock()
+        # One writer at a time on the stream. Not asyncio.Lock: `async with` costs
+        # ~400 bytes of heap per use on MicroPython, and the voice path writes 50 times a second.
+        self._busy = False
+        self._free = asyncio.Event()
         self._down = asyncio.Event()
         self._acked = asyncio.Event()  # pulsed on PUBACK/SUBACK/UNSUBACK and on link loss
         self._inflight = {}  # pid -> [packet bytearray, sent ticks]
@@ -122,7 +125,7 @@ class MQTTClient:
         if s is None:
             return
         try:
-            await self._send(P.DISCONNECT_PKT)
+            await self._write(P.DISCONNECT_PKT)
         except OSError:
             pass
         self._drop("disconnected by us")
@@ -149,18 +152,26 @@ class MQTTClient:
         return self.reason
 
     # ---- sending ----------------------------------------------------------
-    async def _send(self, buf):
+    async def _write(self, buf):
+        # buf goes out whole before anything else does (packets never interleave).
+        while self._busy:
+            self._free.clear()
+            await self._free.wait()
         s = self._s
         if s is None:
             raise OSError("MQTT not connected")
-        async with self._lock:
-            try:
-                await s.send(buf)
-            except OSError as e:
-                self._drop("send failed: %s" % e)
-                raise
+        self._busy = True
+        try:
+            await s.send(buf)
+        except OSError as e:
+            self._drop("send failed: %s" % e)
+            raise
+        finally:
+            self._busy = False
+            self._free.set()
         self._last_tx = ticks_ms()
         self.stats["tx"] += 1
+        return 0
 
     def _next_pid(self):
         pid = self._pid
@@ -177,25 +188,22 @@ class MQTTClient:
             self._txlen = n
         return self._txview
 
-    async def publish(self, topic, payload, qos=0, retain=False):
-        # topic: pre-encoded bytes (ht.topics); payload: bytes/bytearray/memoryview.
-        # QoS 0 returns 0 once written. QoS 1 returns the packet id once written and
-        # kept for retry; wait_ack(pid) waits for the broker's PUBACK.
+    def publish(self, topic, payload, qos=0, retain=False):
+        # Returns an awaitable: `await c.publish(...)`. topic: pre-encoded bytes
+        # (ht.topics); payload: bytes/bytearray/memoryview. QoS 0 -> 0 once written.
+        # QoS 1 -> packet id once written and kept for retry (wait_ack(pid) for PUBACK).
+        # Not a coroutine itself: on the voice path (QoS 0, link idle) the frame is
+        # built now, straight into _tx, and the only coroutine left is the write.
+        if qos == 0 and not self._busy and self._s is not None:
+            return self._write(self._view(P.frame_publish(self._tx, topic, payload, 0, retain)))
+        return self._publish(topic, payload, qos, retain)
+
+    async def _publish(self, topic, payload, qos, retain):
         if qos == 0:
-            if self._s is None:
-                raise OSError("MQTT not connected")
-            async with self._lock:
-                n = P.frame_publish(self._tx, topic, payload, 0, retain)
-                s = self._s
-                if s is None:
-                    raise OSError("MQTT not connected")
-                try:
-                    await s.send(self._view(n))
-                except OSError as e:
-                    self._drop("send failed: %s" % e)
-                    raise
-            self._last_tx = ticks_ms()
-            self.stats["tx"] += 1
+            while self._busy:  # _tx may still be on its way out
+                self._free.clear()
+                await self._free.wait()
+            await self._write(self._view(P.frame_publish(self._tx, topic, payload, 0, retain)))
             return 0
         while len(self._inflight) >= self.max_inflight:
             self._check_online()  # full and offline: nothing will free a slot soon
@@ -209,7 +217,7 @@ class MQTTClient:
         self._inflight[pid] = [pkt, ticks_ms()]
         if self._s is not None:
             try:
-                await self._send(pkt)
+                await self._write(pkt)
             except OSError:
                 if not self._queue_offline:
                     raise
@@ -250,7 +258,7 @@ class MQTTClient:
         m[0][0] |= 0x08
         m[1] = ticks_ms()
         self.stats["retries"] += 1
-        await self._send(m[0])
+        await self._write(m[0])
 
     # ---- subscriptions ----------------------------------------------------
     async def subscribe(self, topic, qos=0):
@@ -270,7 +278,7 @@ class MQTTClient:
         self._check_online()
         pid = self._next_pid()
         self._pending[pid] = None
-        await self._send(build(pid, items))
+        await self._write(build(pid, items))
         t0 = ticks_ms()
         while self._pending.get(pid, 0) is None:
             left = self.timeout_ms - ticks_diff(ticks_ms(), t0)
@@ -323,6 +331,8 @@ class MQTTClient:
             self._drop("malformed packet from broker: %s" % e)
         except OSError as e:
             self._drop("receive failed: %s" % e)
+        except Exception as e:  # a bug here must end in a reconnect, not a zombie link
+            self._drop("client error: %r" % e)
 
     async def _parse(self, start, end):
         # Dispatch every complete packet in rx[start:end]; return the new start,
@@ -355,7 +365,7 @@ class MQTTClient:
             raise ValueError("oversized PUBLISH with topic beyond buffer")
         self.stats["dropped_big"] += 1
         if qos:
-            await self._send(P.put_ack(self._ackbuf, P.PUBACK, (rx[need - 2] << 8) | rx[need - 1]))
+            await self._write(P.put_ack(self._ackbuf, P.PUBACK, (rx[need - 2] << 8) | rx[need - 1]))
         return -(total - (end - start))
 
     async def _dispatch(self, head, body, end):
@@ -372,7 +382,7 @@ class MQTTClient:
                     self.stats["handler_errors"] += 1
                     print("mqtt: on_message failed:", repr(e))
             if pid:
-                await self._send(P.put_ack(self._ackbuf, P.PUBACK, pid))
+                await self._write(P.put_ack(self._ackbuf, P.PUBACK, pid))
             return
         if kind == P.PINGRESP:
             self._ping_out = False
@@ -410,7 +420,7 @@ class MQTTClient:
                     self._ping_at = now
                     self.stats["pings"] += 1
                     try:
-                        await self._send(P.PINGREQ_PKT)
+                        await self._write(P.PINGREQ_PKT)
                     except OSError:
                         return
             await self._retry(now)

@@ -1,0 +1,77 @@
+"""MQTT client figures: MicroPython publish rates to a real Mosquitto on loopback, CPython publish->receive
+round trip through Mosquitto, framing bytes per voice publish and heap allocated per voice publish."""
+import asyncio
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from ht import mqtt_packet, netstream, topics  # noqa: E402
+from ht.mqtt import MQTTClient  # noqa: E402
+from htctl.mosquitto import Mosquitto  # noqa: E402
+
+UNITS = {"mqtt_publish_qos0_per_s_mpy": "msg/s", "mqtt_publish_qos1_per_s_mpy": "msg/s",
+         "mqtt_roundtrip_ms_p50": "ms", "mqtt_roundtrip_ms_p95": "ms",
+         "mqtt_overhead_bytes_voice_publish": "bytes", "mqtt_publish_alloc_bytes_mpy": "bytes/msg"}
+GOALS = {"mqtt_publish_qos0_per_s_mpy": ">= 50 (one radio sends 17-50 voice packets/s)",
+         "mqtt_overhead_bytes_voice_publish": "small vs payload",
+         "mqtt_roundtrip_ms_p95": "<< 250 ms mouth-to-ear budget"}
+N_MPY = 2000
+N_RTT = 300
+VOICE_PAYLOAD = 168  # a 60 ms ADPCM burst frame is in this range; >127 makes the varint 2 bytes
+USERS = {"m1": "bench", "a": "bench", "b": "bench"}
+
+
+def _mpy_rates(port):
+    from fixtures.mpy import run_mpy
+
+    r = run_mpy([str(ROOT / "tests" / "mpy_mqtt_driver.py"), "bench", str(port), "m1", "bench", str(N_MPY)],
+                timeout=600)
+    line = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    if r.returncode or not line or line[-1].get("ev") != "bench":
+        raise RuntimeError("MicroPython bench driver failed: %s %s" % (r.stdout, r.stderr))
+    return line[-1]
+
+
+async def _roundtrip(port):
+    arrived = {}
+    rx = MQTTClient("bench-rx", "b", "bench")
+    rx.on_message = lambda t, p, r: arrived.__setitem__(bytes(p[:8]), time.perf_counter())
+    await rx.connect(await netstream.open_tcp("127.0.0.1", port))
+    topic = topics.voice("kota", "1", "u07")
+    await rx.subscribe(topics.talkgroup_sub("kota", "1", topics.VOICE), 0)
+    tx = MQTTClient("bench-tx", "a", "bench")
+    await tx.connect(await netstream.open_tcp("127.0.0.1", port))
+    payload = bytearray(VOICE_PAYLOAD)
+    samples = []
+    for i in range(N_RTT):
+        key = b"%08d" % i
+        payload[:8] = key
+        t0 = time.perf_counter()
+        await tx.publish(topic, payload, 0)
+        while key not in arrived:
+            await asyncio.sleep(0)
+        samples.append((arrived[key] - t0) * 1000)
+    await tx.disconnect()
+    await rx.disconnect()
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def run():
+    topic = topics.voice("kota", "1", "u07")
+    overhead = mqtt_packet.publish_size(len(topic), VOICE_PAYLOAD, 0) - VOICE_PAYLOAD
+    with Mosquitto(users=USERS) as m:
+        rates = _mpy_rates(m.port)
+        p50, p95 = asyncio.run(_roundtrip(m.port))
+    return {"mqtt_publish_qos0_per_s_mpy": round(rates["qos0"], 1),
+            "mqtt_publish_qos1_per_s_mpy": round(rates["qos1"], 1),
+            "mqtt_publish_alloc_bytes_mpy": round(rates["alloc_qos0"], 1),
+            "mqtt_roundtrip_ms_p50": round(p50, 3), "mqtt_roundtrip_ms_p95": round(p95, 3),
+            "mqtt_overhead_bytes_voice_publish": overhead}
