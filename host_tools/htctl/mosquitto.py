@@ -113,6 +113,31 @@ def make_ca_and_server_cert(directory, host="127.0.0.1"):
     return {k: str(v) for k, v in paths.items()}
 
 
+def write_broker_config(directory, users, rights, port=1883, host="127.0.0.1", certs=None, extra=()):
+    """Write mosquitto.conf (+ passwd, acl) into directory; -> path of mosquitto.conf.
+
+    users None = anonymous; rights as for acl_text(); certs {"ca","cert","key"} PEM paths for TLS.
+    htctl uses this for the production broker (host "0.0.0.0", port 8883, real certificates).
+    """
+    d = pathlib.Path(directory)
+    conf = ["listener %d %s" % (port, host), "persistence false", "log_type error", "log_type warning",
+            "log_type notice", "connection_messages true", "max_keepalive 65535"]
+    if users is None:
+        conf.append("allow_anonymous true")
+    else:
+        (d / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in users.items()))
+        os.chmod(d / "passwd", 0o600)
+        conf += ["allow_anonymous false", "password_file %s" % (d / "passwd")]
+    if rights is not None:
+        (d / "acl").write_text(acl_text(rights))
+        conf.append("acl_file %s" % (d / "acl"))
+    if certs:
+        conf += ["cafile %s" % certs["ca"], "certfile %s" % certs["cert"], "keyfile %s" % certs["key"]]
+    conf += list(extra)
+    (d / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+    return d / "mosquitto.conf"
+
+
 class Mosquitto:
     """A mosquitto process with a generated config. users None = anonymous allowed."""
 
@@ -131,29 +156,13 @@ class Mosquitto:
 
     def write_config(self):
         d = self.dir
-        conf = ["listener %d %s" % (self.port, self.host), "persistence false",
-                "log_dest file %s" % (d / "mosquitto.log"),
-                "log_type error", "log_type warning", "log_type notice", "log_type subscribe",
-                "connection_messages true", "max_keepalive 65535",
-                # started as root (CI containers) mosquitto would drop to user `mosquitto` and then
-                # fail to read our private temp files: stay the user who started it
-                "user %s" % pwd.getpwuid(os.geteuid()).pw_name]
-        if self.users is None:
-            conf.append("allow_anonymous true")
-        else:
-            (d / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in self.users.items()))
-            os.chmod(d / "passwd", 0o600)
-            conf += ["allow_anonymous false", "password_file %s" % (d / "passwd")]
-        if self.acl is not None:
-            (d / "acl").write_text(acl_text(self.acl))
-            conf.append("acl_file %s" % (d / "acl"))
         if self.tls:
             self.certs = self.certs or make_ca_and_server_cert(d, self.host)
-            conf += ["cafile %s" % self.certs["ca"], "certfile %s" % self.certs["cert"],
-                     "keyfile %s" % self.certs["key"]]
-        conf.append(self.extra_config)
-        (d / "mosquitto.conf").write_text("\n".join(conf) + "\n")
-        return d / "mosquitto.conf"
+        # started as root (CI containers) mosquitto would drop to user `mosquitto` and then fail to
+        # read our private temp files: stay the user who started it
+        extra = ["log_dest file %s" % (d / "mosquitto.log"), "log_type subscribe",
+                 "user %s" % pwd.getpwuid(os.geteuid()).pw_name, self.extra_config]
+        return write_broker_config(d, self.users, self.acl, self.port, self.host, self.certs, extra)
 
     def start(self, timeout=10.0):
         if not os.path.exists(MOSQUITTO):
