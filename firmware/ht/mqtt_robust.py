@@ -3,8 +3,8 @@
 # when the link dies (keepalive timeout, broker restart, modem socket closed,
 # malformed packet) do it all again with backoff. The radio never reboots for it.
 import asyncio
-from ht.compat import const, ticks_ms, ticks_diff
-from ht.mqtt import MQTTClient, MQTTError, OFFLINE, CONNECTING, ONLINE, _sleep_ms
+from ht.compat import ticks_ms, ticks_diff
+from ht.mqtt import MQTTClient, MQTTError, OFFLINE, CONNECTING
 
 _AUTH_CODES = (4, 5)  # bad credentials / not authorised: retrying fast will not help
 
