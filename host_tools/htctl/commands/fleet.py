@@ -1,0 +1,179 @@
+"""htctl fleet import | status | report | unit — the fleet registry (devices, modems, SIMs, officials).
+
+Injected (tests): ``today`` (datetime.date), ``presence`` ({unit: {"online", "last_seen", ...}}) instead of
+asking a broker.
+"""
+import datetime
+import pathlib
+
+from .. import boards, inventory, registry, report
+from ..errors import CheckFailed, NotFoundError, UserError
+from ..output import add_json_option
+from . import add_actions
+
+NAME = "fleet"
+HELP = "fleet registry: import the inventory, readiness status, HTML report for the OPDs"
+
+
+def configure(parser):
+    acts = add_actions(parser, [
+        ("import", "validate and import an inventory CSV (all rows or none)", _import_args, run_import),
+        ("status", "readiness per OPD, SIM expiry, data budget, radios not ready", _status_args, run_status),
+        ("report", "write the fleet report as a self-contained HTML page", _report_args, run_report),
+        ("unit", "show one unit: its board, modem, SIM, official, history, certificates, audit", _unit_args,
+         run_unit),
+    ])
+    for name in ("import", "status", "unit"):
+        add_json_option(acts[name])
+
+
+def _import_args(p):
+    p.add_argument("csv", help="inventory file (format: docs/inventory-example.csv)")
+    p.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
+
+
+def _common_report(p):
+    p.add_argument("--lang", choices=("id", "en"), default="en", help="label language (default en)")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="date to count SIM expiry from (default: today)")
+    p.add_argument("--broker", metavar="URL", help="read online/last seen from the broker's retained presence")
+    p.add_argument("--fleet", default="demo", help="fleet name in the topic scheme (ht/<fleet>/...)")
+
+
+def _status_args(p):
+    _common_report(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 if any radio is not ready")
+
+
+def _report_args(p):
+    _common_report(p)
+    p.add_argument("--html", required=True, metavar="OUT", help="output file, e.g. report.html")
+
+
+def _unit_args(p):
+    p.add_argument("unit", help="unit id, e.g. dinkes-01")
+
+
+def run(args, ctx):
+    return args._run(args, ctx)
+
+
+def _known_boards(ctx):
+    try:
+        return {name for name, _ in boards.list_boards(ctx.boards_dir)}
+    except NotFoundError:
+        return None  # no boards folder: cannot check names, the rest of the row is still validated
+
+
+def run_import(args, ctx):
+    path = pathlib.Path(args.csv)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError("inventory file not found: %s" % path,
+                            hint="see docs/inventory-example.csv for the format")
+    except UnicodeDecodeError:
+        raise UserError("%s is not UTF-8 text" % path, hint="save it from the spreadsheet as CSV UTF-8")
+    except OSError as exc:
+        raise UserError("cannot read %s: %s" % (path, exc.strerror or exc))
+    conn = ctx.open_registry()
+    try:
+        stats = inventory.import_text(conn, text, str(path), _known_boards(ctx), dry_run=args.dry_run)
+    except inventory.ImportFailed as exc:
+        if ctx.json:
+            ctx.out.emit({"ok": False, "problems": [{"line": l, "column": c, "message": m}
+                                                    for l, c, m in exc.problems]})
+        else:
+            ctx.out.table(["line", "column", "problem"], exc.problems, title="%s: not imported" % path)
+        raise
+    finally:
+        conn.close()
+    stats["ok"] = True
+    ctx.out.emit(stats, lambda out, s: out.line(
+        "%s: %d row(s) %s — %d new unit(s), %d changed, %d unchanged" % (
+            path, s["rows"], "valid (dry run, nothing written)" if s.get("dry_run") else "imported",
+            s["new_units"], s["changed_units"], s["unchanged_units"])))
+    return 0
+
+
+def _today(args, ctx):
+    if args.today:
+        try:
+            return datetime.date.fromisoformat(args.today)
+        except ValueError:
+            raise UserError("--today must be YYYY-MM-DD, got %r" % args.today)
+    return ctx.get("today") or datetime.date.today()
+
+
+def _status(args, ctx):
+    presence = ctx.get("presence")
+    if presence is None and args.broker:
+        presence = report.fetch_presence(args.broker, args.fleet)
+    conn = ctx.open_registry(create=False)
+    try:
+        return report.fleet_status(conn, _today(args, ctx), presence, args.lang)
+    finally:
+        conn.close()
+
+
+def run_status(args, ctx):
+    st = _status(args, ctx)
+    L = report.LABELS[args.lang]
+
+    def render(out, s):
+        heads = [L["opd"], L["radios"], L["ready"], L["not_ready"]] + ([L["online"]] if s["presence"] else []) + \
+                [L["paid"], L["budget"]]
+        rows = [[o["opd"], o["radios"], o["ready"], o["not_ready"]] + ([o["online"]] if s["presence"] else []) +
+                [o["paid_radios"], report.format_rupiah(o["yearly_budget_rp"])] for o in s["opds"]]
+        t = s["totals"]
+        rows.append([L["total"], t["radios"], t["ready"], t["not_ready"]] + ([t["online"]] if s["presence"] else [])
+                    + [sum(o["paid_radios"] for o in s["opds"]), report.format_rupiah(t["yearly_budget_rp"])])
+        out.table(heads, rows, title="%s — %s" % (L["per_opd"], s["today"]))
+        out.table([L["unit"], L["official"], L["sim_expiry"], L["status"]],
+                  [[u["unit_id"], u["official"], u["sim_expiry_text"],
+                    (L["ready"] if u["ready"] else L["not_ready"]) +
+                    "".join("\n- " + r["text"] for r in u["reasons"])] for u in s["units"]],
+                  title=L["units"])
+    ctx.out.emit(st, render)
+    if args.strict and st["totals"]["not_ready"]:
+        raise CheckFailed("%d radio(s) not ready" % st["totals"]["not_ready"],
+                          hint="bench-test them (`htctl bench`) or renew their SIMs")
+    return 0
+
+
+def run_report(args, ctx):
+    st = _status(args, ctx)
+    out = pathlib.Path(args.html)
+    try:
+        out.write_text(report.render_html(st, args.lang), encoding="utf-8")
+    except OSError as exc:
+        raise UserError("cannot write %s: %s" % (out, exc.strerror or exc))
+    ctx.out.line("wrote %s (%d radios, %d not ready)" % (out, st["totals"]["radios"], st["totals"]["not_ready"]))
+    return 0
+
+
+def run_unit(args, ctx):
+    conn = ctx.open_registry(create=False)
+    try:
+        cur = registry.unit(conn, args.unit)
+        data = {"unit": cur, "history": registry.assignment_history(conn, args.unit),
+                "certificates": registry.bench_certificates(conn, cur["serial"]) if cur["serial"] else [],
+                "audit": registry.audit_log(conn, args.unit)}
+    finally:
+        conn.close()
+
+    def render(out, d):
+        u = d["unit"]
+        out.table(["field", "value"], [(k, u[k]) for k in ("unit_id", "callsign", "priority", "official",
+                                                            "position", "opd", "board", "serial", "mac", "imei",
+                                                            "iccid", "msisdn", "plan", "sim_expiry", "sim_opd")
+                                       ], title="unit %s" % u["unit_id"])
+        out.table(["from", "to", "board", "IMEI", "ICCID", "official"],
+                  [(h["start_at"], h["end_at"] or "now", h["serial"], h["imei"], h["iccid"], h["official"])
+                   for h in d["history"]], title="history")
+        out.table(["at", "technician", "result"], [(c["at"], c["technician"], "PASS" if c["passed"] else "FAIL")
+                                                   for c in d["certificates"]], title="bench certificates")
+        out.table(["at", "who", "action", "config hash"], [(a["at"], a["who"], a["action"],
+                                                             (a["config_hash"] or "")[:16]) for a in d["audit"]],
+                  title="audit")
+    ctx.out.emit(data, render)
+    return 0

@@ -1,0 +1,371 @@
+"""The fleet registry (sqlite): which board, modem, SIM and official make up each radio unit, and what was
+done to it. Library functions take an open connection (``connect(path)``) and return plain data (dicts).
+
+Tables: devices (serial, MAC, board) · modems (IMEI) · sims (ICCID, MSISDN, operator, plan, usable quota,
+expiry, monthly price, paying OPD) · officials (name, position, OPD) · assignments (unit ↔ device ↔ modem ↔
+SIM ↔ official, with history: a reassignment closes the old row) · bench_certificates · audit (every
+provisioning: who, when, config hash) · credentials (per-unit broker login; only a hash is stored).
+Inventory CSV import lives in ``htctl.inventory``-style functions at the bottom (``import_csv``).
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import sqlite3
+
+from .errors import ConflictError, NotFoundError, UserError
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    serial TEXT PRIMARY KEY, mac TEXT UNIQUE, board TEXT NOT NULL, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS modems (
+    imei TEXT PRIMARY KEY, model TEXT, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sims (
+    iccid TEXT PRIMARY KEY, msisdn TEXT UNIQUE, operator TEXT, plan TEXT, quota_mb INTEGER,
+    expiry TEXT, price_rp INTEGER, opd TEXT, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS officials (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, position TEXT, opd TEXT NOT NULL, UNIQUE (name, opd));
+CREATE TABLE IF NOT EXISTS assignments (
+    id INTEGER PRIMARY KEY, unit_id TEXT NOT NULL,
+    serial TEXT REFERENCES devices(serial), imei TEXT REFERENCES modems(imei),
+    iccid TEXT REFERENCES sims(iccid), official_id INTEGER REFERENCES officials(id),
+    callsign TEXT, talkgroups TEXT NOT NULL DEFAULT '[]', priority TEXT NOT NULL DEFAULT 'normal',
+    start_at TEXT NOT NULL, end_at TEXT);
+-- A unit, a board, a modem and a SIM are each in at most one open assignment.
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_unit ON assignments(unit_id) WHERE end_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_serial ON assignments(serial) WHERE end_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_imei ON assignments(imei) WHERE end_at IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_iccid ON assignments(iccid) WHERE end_at IS NULL;
+CREATE TABLE IF NOT EXISTS bench_certificates (
+    id INTEGER PRIMARY KEY, serial TEXT NOT NULL, unit_id TEXT, at TEXT NOT NULL, technician TEXT NOT NULL,
+    passed INTEGER NOT NULL, results TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, unit_id TEXT,
+    serial TEXT, config_hash TEXT, detail TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS credentials (
+    unit_id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, pw_hash TEXT NOT NULL, updated_at TEXT NOT NULL);
+"""
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def connect(path, create=True):
+    """Open (and on first use create) the registry. ``path`` may be ``":memory:"``."""
+    if str(path) != ":memory:":
+        p = pathlib.Path(path)
+        if not p.exists():
+            if not create:
+                raise NotFoundError("fleet registry not found: %s" % p,
+                                    hint="import an inventory first: `htctl fleet import inventory.csv`")
+            p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path))
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise UserError("registry %s was written by a newer htctl (schema %d)" % (path, version),
+                            hint="upgrade htctl")
+        conn.executescript(SCHEMA)
+        conn.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
+    except sqlite3.DatabaseError as exc:
+        raise UserError("cannot open fleet registry %s: %s" % (path, exc),
+                        hint="is it a registry file? pass the right one with --registry")
+    return conn
+
+
+def _rows(cur):
+    return [dict(r) for r in cur.fetchall()]
+
+
+# ---- validation of identifiers (shared by CSV import and provisioning) --------------------------------
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def norm_iccid(text):
+    # Modems print a trailing 'F' filler on 19-digit ICCIDs (MODEMS.md); the card number is the digits.
+    s = text.strip().upper().replace(" ", "")
+    if s.endswith("F"):
+        s = s[:-1]
+    if not (s.isdigit() and 19 <= len(s) <= 20 and s.startswith("89")):
+        raise ValueError("ICCID must be 19-20 digits starting 89 (ITU-T E.118), got %r" % text)
+    if not luhn_ok(s):
+        raise ValueError("ICCID %s fails its Luhn check digit (typo?)" % s)
+    return s
+
+
+def norm_imei(text):
+    s = text.strip().replace(" ", "").replace("-", "")
+    if not (s.isdigit() and len(s) == 15):
+        raise ValueError("IMEI must be 15 digits, got %r" % text)
+    if not luhn_ok(s):
+        raise ValueError("IMEI %s fails its Luhn check digit (typo?)" % s)
+    return s
+
+
+def norm_mac(text):
+    s = text.strip().lower().replace("-", ":")
+    parts = s.split(":")
+    if len(parts) != 6 or any(len(p) != 2 or any(c not in "0123456789abcdef" for c in p) for p in parts):
+        raise ValueError("MAC must look like 24:6f:28:aa:bb:cc, got %r" % text)
+    return s
+
+
+def norm_msisdn(text):
+    s = text.strip().replace(" ", "").replace("-", "")
+    if s.startswith("08"):
+        s = "+62" + s[1:]
+    elif s.startswith("62"):
+        s = "+" + s
+    if not (s.startswith("+") and s[1:].isdigit() and 8 <= len(s) - 1 <= 15):
+        raise ValueError("MSISDN must be a phone number like +628121234567 or 08121234567, got %r" % text)
+    return s
+
+
+def norm_date(text):
+    """ISO ``YYYY-MM-DD``; ``DD/MM/YYYY`` is accepted too (how *888# and Indonesian spreadsheets write it)."""
+    s = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.datetime.strptime(s, fmt).date().isoformat()
+        except ValueError:
+            pass
+    raise ValueError("date must be YYYY-MM-DD (or DD/MM/YYYY), got %r" % text)
+
+
+def norm_rupiah(text):
+    """Whole rupiah. Accepts 55000, 55.000 and Rp55.000 (Indonesian thousands dots); refuses 55,5 and -1."""
+    s = text.strip().replace(" ", "")
+    if s[:2].lower() == "rp":
+        s = s[2:].lstrip(".")
+    if "." in s:
+        groups = s.split(".")
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            raise ValueError("price %r: thousands dots must group by three (Rp55.000)" % text)
+        s = "".join(groups)
+    if not s.isdigit():
+        raise ValueError("price must be whole rupiah like 55000 or Rp55.000, got %r" % text)
+    v = int(s)
+    if v > 100000000:
+        raise ValueError("price %r is implausible for a monthly data plan" % text)
+    return v
+
+
+# ---- records ------------------------------------------------------------------------------------------
+def upsert_device(conn, serial, board, mac=None):
+    conn.execute("INSERT INTO devices (serial, mac, board, added_at) VALUES (?,?,?,?) "
+                 "ON CONFLICT(serial) DO UPDATE SET mac=excluded.mac, board=excluded.board",
+                 (serial, mac, board, now_iso()))
+
+
+def upsert_modem(conn, imei, model=None):
+    conn.execute("INSERT INTO modems (imei, model, added_at) VALUES (?,?,?) "
+                 "ON CONFLICT(imei) DO UPDATE SET model=coalesce(excluded.model, model)", (imei, model, now_iso()))
+
+
+def upsert_sim(conn, iccid, msisdn=None, operator=None, plan=None, quota_mb=None, expiry=None, price_rp=None,
+               opd=None):
+    conn.execute("INSERT INTO sims (iccid, msisdn, operator, plan, quota_mb, expiry, price_rp, opd, added_at) "
+                 "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(iccid) DO UPDATE SET msisdn=excluded.msisdn, "
+                 "operator=excluded.operator, plan=excluded.plan, quota_mb=excluded.quota_mb, "
+                 "expiry=excluded.expiry, price_rp=excluded.price_rp, opd=excluded.opd",
+                 (iccid, msisdn, operator, plan, quota_mb, expiry, price_rp, opd, now_iso()))
+
+
+def upsert_official(conn, name, opd, position=None):
+    conn.execute("INSERT INTO officials (name, position, opd) VALUES (?,?,?) "
+                 "ON CONFLICT(name, opd) DO UPDATE SET position=excluded.position", (name, position, opd))
+    return conn.execute("SELECT id FROM officials WHERE name=? AND opd=?", (name, opd)).fetchone()[0]
+
+
+def get_sim(conn, iccid):
+    r = conn.execute("SELECT * FROM sims WHERE iccid=?", (iccid,)).fetchone()
+    return dict(r) if r else None
+
+
+def get_device(conn, serial):
+    r = conn.execute("SELECT * FROM devices WHERE serial=?", (serial,)).fetchone()
+    return dict(r) if r else None
+
+
+# ---- assignments --------------------------------------------------------------------------------------
+_ASSIGNMENT_VIEW = """
+SELECT a.id, a.unit_id, a.serial, a.imei, a.iccid, a.callsign, a.talkgroups, a.priority, a.start_at, a.end_at,
+       d.board, d.mac, m.model AS modem_model,
+       s.msisdn, s.operator, s.plan, s.quota_mb, s.expiry AS sim_expiry, s.price_rp, s.opd AS sim_opd,
+       o.id AS official_id, o.name AS official, o.position, o.opd
+FROM assignments a
+LEFT JOIN devices d ON d.serial = a.serial LEFT JOIN modems m ON m.imei = a.imei
+LEFT JOIN sims s ON s.iccid = a.iccid LEFT JOIN officials o ON o.id = a.official_id
+"""
+
+
+def _assignment(row):
+    d = dict(row)
+    d["talkgroups"] = json.loads(d["talkgroups"] or "[]")
+    return d
+
+
+def assign(conn, unit_id, serial=None, imei=None, iccid=None, official_id=None, callsign=None, talkgroups=(),
+           priority="normal", at=None):
+    """Open a new assignment for ``unit_id`` (closing its current one). Returns the new row.
+
+    Raises ConflictError if the board, modem or SIM is in another unit's open assignment.
+    """
+    at = at or now_iso()
+    new = (serial, imei, iccid, official_id, callsign, json.dumps(list(talkgroups)), priority)
+    cur = current_assignment(conn, unit_id)
+    if cur and (cur["serial"], cur["imei"], cur["iccid"], cur["official_id"], cur["callsign"],
+                json.dumps(cur["talkgroups"]), cur["priority"]) == new:
+        return cur  # nothing changed: no history row
+    for col, val in (("serial", serial), ("imei", imei), ("iccid", iccid)):
+        if val is None:
+            continue
+        other = conn.execute("SELECT unit_id FROM assignments WHERE %s=? AND end_at IS NULL AND unit_id<>?" % col,
+                             (val, unit_id)).fetchone()
+        if other:
+            raise ConflictError("%s %s is already assigned to unit %s" % (col, val, other[0]),
+                                hint="release it from %s first (or fix the inventory)" % other[0])
+    if cur:
+        conn.execute("UPDATE assignments SET end_at=? WHERE id=?", (at, cur["id"]))
+    conn.execute("INSERT INTO assignments (unit_id, serial, imei, iccid, official_id, callsign, talkgroups, "
+                 "priority, start_at) VALUES (?,?,?,?,?,?,?,?,?)", (unit_id,) + new + (at,))
+    return current_assignment(conn, unit_id)
+
+
+def release(conn, unit_id, at=None):
+    conn.execute("UPDATE assignments SET end_at=? WHERE unit_id=? AND end_at IS NULL", (at or now_iso(), unit_id))
+
+
+def current_assignment(conn, unit_id):
+    r = conn.execute(_ASSIGNMENT_VIEW + " WHERE a.unit_id=? AND a.end_at IS NULL", (unit_id,)).fetchone()
+    return _assignment(r) if r else None
+
+
+def unit(conn, unit_id):
+    """The unit's current assignment (joined with board, SIM, official) or NotFoundError."""
+    a = current_assignment(conn, unit_id)
+    if a is None:
+        raise NotFoundError("unit %s is not in the fleet registry" % unit_id,
+                            hint="see `htctl fleet status`, or add it with `htctl fleet import`")
+    return a
+
+
+def assignment_history(conn, unit_id):
+    return [_assignment(r) for r in conn.execute(_ASSIGNMENT_VIEW + " WHERE a.unit_id=? ORDER BY a.id", (unit_id,))]
+
+
+def units(conn):
+    """Every unit's current assignment, sorted by OPD then unit id."""
+    return [_assignment(r) for r in conn.execute(
+        _ASSIGNMENT_VIEW + " WHERE a.end_at IS NULL ORDER BY coalesce(o.opd, s.opd, ''), a.unit_id")]
+
+
+def unit_by_serial(conn, serial):
+    r = conn.execute(_ASSIGNMENT_VIEW + " WHERE a.serial=? AND a.end_at IS NULL", (serial,)).fetchone()
+    return _assignment(r) if r else None
+
+
+# ---- bench certificates and audit ---------------------------------------------------------------------
+def record_bench(conn, serial, technician, results, passed, unit_id=None, at=None):
+    """Store a bench certificate; ``results`` is any JSON-able data (the check table). Returns its id."""
+    with conn:
+        cur = conn.execute("INSERT INTO bench_certificates (serial, unit_id, at, technician, passed, results) "
+                           "VALUES (?,?,?,?,?,?)", (serial, unit_id, at or now_iso(), technician, 1 if passed else 0,
+                                                    json.dumps(results, sort_keys=True)))
+    return cur.lastrowid
+
+
+def _cert(row):
+    d = dict(row)
+    d["passed"] = bool(d["passed"])
+    d["results"] = json.loads(d["results"])
+    return d
+
+
+def last_bench(conn, serial):
+    r = conn.execute("SELECT * FROM bench_certificates WHERE serial=? ORDER BY at DESC, id DESC LIMIT 1",
+                     (serial,)).fetchone()
+    return _cert(r) if r else None
+
+
+def bench_certificates(conn, serial=None):
+    q, args = "SELECT * FROM bench_certificates", ()
+    if serial:
+        q, args = q + " WHERE serial=?", (serial,)
+    return [_cert(r) for r in conn.execute(q + " ORDER BY id", args)]
+
+
+def audit(conn, who, action, unit_id=None, serial=None, config_hash=None, detail=None, at=None):
+    """Append to the audit log. ``detail`` must not hold secrets (store hashes, not passwords)."""
+    with conn:
+        conn.execute("INSERT INTO audit (at, who, action, unit_id, serial, config_hash, detail) "
+                     "VALUES (?,?,?,?,?,?,?)", (at or now_iso(), who, action, unit_id, serial, config_hash,
+                                                json.dumps(detail or {}, sort_keys=True)))
+
+
+def audit_log(conn, unit_id=None):
+    q, args = "SELECT * FROM audit", ()
+    if unit_id:
+        q, args = q + " WHERE unit_id=?", (unit_id,)
+    out = []
+    for r in conn.execute(q + " ORDER BY id", args):
+        d = dict(r)
+        d["detail"] = json.loads(d["detail"])
+        out.append(d)
+    return out
+
+
+# ---- credentials: only a hash, in Mosquitto's own format, so the broker's password file is regenerated
+# from the registry without anyone keeping the plain passwords. -----------------------------------------
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ (mosquitto 2.0 password_mosq.c)
+
+
+def hash_password(password, salt=None, iterations=PBKDF2_ITERATIONS):
+    """``$7$<iterations>$<salt b64>$<PBKDF2-SHA512 b64>`` — the line format mosquitto 2.0 reads."""
+    salt = os.urandom(12) if salt is None else salt
+    dk = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return "$7$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
+
+
+def verify_password(password, pw_hash):
+    try:
+        _, kind, iterations, salt, digest = pw_hash.split("$")
+        if kind != "7":
+            return False
+        dk = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(iterations), 64)
+    except ValueError:
+        return False
+    return hmac.compare_digest(base64.b64encode(dk).decode(), digest)
+
+
+def set_credentials(conn, unit_id, username, password):
+    with conn:
+        conn.execute("INSERT INTO credentials (unit_id, username, pw_hash, updated_at) VALUES (?,?,?,?) "
+                     "ON CONFLICT(unit_id) DO UPDATE SET username=excluded.username, pw_hash=excluded.pw_hash, "
+                     "updated_at=excluded.updated_at", (unit_id, username, hash_password(password), now_iso()))
+
+
+def verify_credentials(conn, unit_id, password):
+    r = conn.execute("SELECT pw_hash FROM credentials WHERE unit_id=?", (unit_id,)).fetchone()
+    return bool(r) and verify_password(password, r[0])
+
+
+def credentials(conn):
+    """[{unit_id, username, pw_hash}] — enough for a Mosquitto password file and ACL, no plain passwords."""
+    return _rows(conn.execute("SELECT unit_id, username, pw_hash FROM credentials ORDER BY unit_id"))
