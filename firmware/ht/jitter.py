@@ -31,7 +31,7 @@ def seq_diff(a, b):
 
 class JitterBuffer:
     def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
-                 max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10):
+                 max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False):
         if nslots & (nslots - 1):
             raise ValueError("nslots must be a power of two")
         self.nslots = nslots
@@ -49,6 +49,7 @@ class JitterBuffer:
         self.start_delay = start_delay_ms
         self.quantile = quantile
         self.margin = margin_ms
+        self.hold = hold
         self.seen = array("i", [-1] * _HIST)
         self.excess = array("H", [0] * _EXCESS)
         self.excess_n = 0
@@ -225,7 +226,13 @@ class JitterBuffer:
             self.b_recv = 0
             self.b_start = self.b_high
         self.mode = 0
-        self.last_seq = (self.next_seq - 1) & 0xFFFF
+        # Remember where the burst ended, to tell its stragglers (late) from the next
+        # burst: the last frame played, or the last received if the END never came
+        # (concealment ran the sequence on past it).
+        last = (self.next_seq - 1) & 0xFFFF
+        if seq_diff(self.b_high, last) < 0:
+            last = self.b_high
+        self.last_seq = last
         for i in range(self.nslots):
             self.seq[i] = -1
 
@@ -243,9 +250,8 @@ class JitterBuffer:
             return IDLE
         seq = self.next_seq
         i = seq & self.mask
-        self.next_seq = (seq + 1) & 0xFFFF
-        self.seen[seq & (_HIST - 1)] = -1
         if self.seq[i] == seq:
+            self.next_seq = (seq + 1) & 0xFFFF
             self.seq[i] = -1
             self.seen[seq & (_HIST - 1)] = seq
             self.played += 1
@@ -256,13 +262,27 @@ class JitterBuffer:
                 self._finish()
             return i
         self.gap += self.frame_ms
-        if self.gap >= _END_MS and not self._count():
+        empty = not self._count()
+        if empty and self.gap >= _END_MS:
             # Burst over without its END frame: do not count the tail as lost.
-            self.next_seq = (seq - self.gap // self.frame_ms + 1) & 0xFFFF
             self._finish()
             return IDLE
+        if not (empty and self.hold):
+            # Frames behind this one are here, so this one is lost (or hopelessly
+            # late): conceal it and move on. With nothing buffered at all the link is
+            # more likely stalled (LTE handover, TCP head-of-line blocking) than
+            # dropping: hold the sequence and conceal until it arrives, which adds
+            # the stall to this burst's delay instead of cutting it out of the speech.
+            self.next_seq = (seq + 1) & 0xFFFF
+            self.seen[seq & (_HIST - 1)] = -1
         self.missing += 1
         return MISSING
+
+    def peek(self):
+        # Slot of the frame due next, if it is already buffered, else -1.
+        seq = self.next_seq
+        i = seq & self.mask
+        return i if self.mode == _PLAY and self.seq[i] == seq else -1
 
     def _delay_stat(self, d):
         if d < 0:

@@ -52,17 +52,35 @@ class Concealer:
         self.erased = 0
         self._push_out(pcm, n)
 
-    def bad(self, pcm, n):
+    def bad(self, pcm, n, ahead=None):
         # A missing frame: synthesise n samples, store them (so a second loss continues
-        # from them) and output the delayed signal.
+        # from them) and output the delayed signal. `ahead`, when the jitter buffer
+        # already holds the frame after the gap (decoded), lets the gap end in it:
+        # the forward repetition is cross-faded into the next frame's first pitch period
+        # repeated backwards, so a lost word onset is not just silence.
         if not self.erased:
             self._start()
         for i in range(n):
             pcm[i] = self._synth()
+        if ahead is not None:
+            self._into(pcm, n, ahead)
         self.concealed += n
         self._push_out(pcm, n)
 
     # -- internals ------------------------------------------------------------------
+    def _into(self, pcm, n, ahead):
+        p = self.pitch
+        k = n % p          # ahead[0] must follow pcm[n-1]: start the template at phase -n
+        k = p - k if k else 0
+        for i in range(n):
+            b = ahead[k]
+            pcm[i] = (pcm[i] * (n - i) + b * i) // n
+            k += 1
+            if k >= p:
+                k = 0
+        self.erased = 0    # the gap already leads into the next frame: no merge
+        self.ola_left = 0
+
     def _push_out(self, pcm, n):
         ring = self.ring
         w = self.w

@@ -85,17 +85,18 @@ class Transmitter:
 class Receiver:
     def __init__(self, key=None, frame_ms=20, talkgroup=None, nslots=16, max_payload=320,
                  min_delay_ms=40, max_delay_ms=200, start_delay_ms=80, quantile=950,
-                 margin_ms=10):
+                 margin_ms=10, hold=False):
         if frame_ms not in frame.DURATIONS:
             raise ValueError("frame_ms must be 20 or 40")
         self.key = frame.as_key(key)
         self.talkgroup = talkgroup
         self.period = frame_ms * 8
         self.jb = JitterBuffer(nslots, max_payload, 4, min_delay_ms, max_delay_ms,
-                               start_delay_ms, quantile, margin_ms)
+                               start_delay_ms, quantile, margin_ms, hold)
         self.plc = Concealer()
         self.frame = frame.Frame()
         self.pcm = array("h", bytes(2 * 320))   # one decoded frame (up to 40 ms)
+        self.ahead = array("h", bytes(2 * 320))  # the frame after a gap, decoded early
         self.ready = 0
         self.rpos = 0
         self.kind = SILENCE
@@ -163,7 +164,17 @@ class Receiver:
             self.kind = VOICE
         elif i == MISSING:
             ns = jb.frame_ms * 8
-            self.plc.bad(pcm, ns)
+            j = jb.peek()
+            if j >= 0 and jb.ms[j] * 8 == ns:
+                # The frame after the gap is already here: decode it ahead (it decodes
+                # again, identically, from its own header state when its turn comes).
+                c = codecs.get(jb.pt[j])
+                st = self.states[c.pt]
+                c.unpack_state(jb.state[j], 0, st)
+                c.decode(jb.payload[j], ns, self.ahead, st)
+                self.plc.bad(pcm, ns, self.ahead)
+            else:
+                self.plc.bad(pcm, ns)
             self.kind = CONCEALED
         else:
             ns = self.period

@@ -147,3 +147,26 @@ def test_second_talker_refused_while_first_plays():
     rx.push(b[1], 600)               # first talker done: the next one is heard
     _play(rx, 800, 600)
     assert rx.jb.unit == 2 and rx.stats()["bursts"] == 2
+
+
+def test_next_burst_not_late_when_end_and_start_frames_were_lost():
+    # END of burst 1 and START of burst 2 lost: concealment runs the sequence on past the
+    # end, but burst 2's frames must still be heard, not counted as stragglers.
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=500)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(160)])
+    one = [bytes(tx.encode(pcm, last=(i == 9))) for i in range(10)]
+    tx.begin()
+    two = [bytes(tx.encode(pcm, last=(i == 9))) for i in range(10)]
+    rx = voice.Receiver()
+    out = array("h", [0] * 160)
+    t = 0
+    sched = [(p, i != 9) for i, p in enumerate(one)] + [(None, False)] * 30 + \
+        [(p, i != 0) for i, p in enumerate(two)] + [(None, False)] * 30
+    for p, keep in sched:
+        if p is not None and keep:
+            rx.push(p, t)
+        rx.pull(t, out)
+        t += 20
+    s = rx.stats()
+    assert s["late"] == 0 and s["played"] == 18 and s["bursts"] == 2
+    assert s["lost"] == 0    # a lost first/last frame is invisible to RFC 3550 counting

@@ -77,3 +77,21 @@ def test_idle_drains_delay_line_to_silence():
     assert out[0] != 0 or out[plc.DELAY - 1] != 0    # the held-back tail comes out first
     c.silence(out, 160)
     assert max(out) == 0 and min(out) == 0
+
+
+def test_gap_with_the_next_frame_known_leads_into_it():
+    c = plc.Concealer()
+    for k in range(4):
+        c.good(_voiced(160, start=k * 160), 160)
+    nxt = _voiced(160, start=800)          # frame after the gap (already in the jitter buffer)
+    out = array("h", [0] * 160)
+    c.bad(out, 160, nxt)                   # frame 5 (samples 640..799) is lost
+    heard = array("h", out)
+    g = array("h", nxt)
+    c.good(g, 160)                         # no merge needed: the gap ended in this frame
+    heard.extend(g)
+    # Around the seam between the gap and the next frame the output is the true waveform.
+    ref = _voiced(320, start=640 - plc.DELAY)
+    for i in range(160 + plc.DELAY - 20, 320):
+        assert abs(heard[i] - ref[i]) < 200, i
+    assert c.concealed == 160
