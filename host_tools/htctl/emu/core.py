@@ -1,0 +1,194 @@
+"""ModemEmulator: the public API. Owns a background thread with an asyncio loop that runs the modem, its
+UART (TCP port and optional pty), the control port and the AT sockets.
+
+All public methods are thread-safe: they hop into the loop thread and wait for the result.
+"""
+import asyncio
+import concurrent.futures
+import threading
+
+from . import control, dialects, faults, scenario
+from .cmd_msg import DEFAULT_USSD
+from .modem import Modem
+from .sim import SimCard
+from .uart import Uart
+
+
+class ModemEmulator:
+    def __init__(self, dialect="A7670", sim=None, imei="861234567890123", operator="TELKOMSEL", plmn="51010",
+                 rsrp_dbm=-95, rsrq_db=-10, sinr_db=12, time_scale=1.0, baud=115200, powered=False, link=None,
+                 ussd_replies=None, seed=1, urc_interleave=False, host="127.0.0.1"):
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        if not (str(imei).isdigit() and len(str(imei)) == 15):
+            raise ValueError("imei must be 15 digits")
+        if host not in ("127.0.0.1", "localhost"):
+            raise ValueError("the emulator serves on loopback only")
+        self.dialect = dialects.get(dialect)
+        self.sim = sim if sim is not None else SimCard()
+        replies = dict(DEFAULT_USSD)
+        replies.update(ussd_replies or {})
+        self._modem = Modem(self.dialect, self.sim, str(imei), operator, str(plmn), rsrp_dbm, rsrq_db, sinr_db,
+                            time_scale, link, replies, seed, urc_interleave)
+        self.time_scale = float(time_scale)
+        self._baud = baud
+        self._powered = powered
+        self._host = host
+        self._loop = None
+        self._thread = None
+        self._uart = None
+        self._ctl = None
+        self._scenario_handles = []
+        self.uart_port = None
+        self.ctl_port = None
+        self.pty_path = None
+
+    # -- life ------------------------------------------------------------------------------------------
+    def start(self):
+        if self._thread is not None:
+            return self
+        ready = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="modem-emu-%s" % self.dialect.name,
+                                        daemon=True)
+        self._thread.start()
+        ready.result(timeout=10)
+        return self
+
+    def _run(self, ready):
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._setup())
+        except BaseException as e:      # report start-up failures to start() instead of dying silently
+            ready.set_exception(e)
+            loop.close()
+            return
+        ready.set_result(True)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._teardown())
+            loop.close()
+
+    async def _setup(self):
+        loop = asyncio.get_running_loop()
+        self._uart = Uart(self._modem.on_uart_rx, self._baud)
+        self._modem.attach(loop, self._uart)
+        self.uart_port = await self._uart.start_tcp(self._host)
+        self._ctl = await control.serve(self, self._host)
+        self.ctl_port = self._ctl.sockets[0].getsockname()[1]
+        if self._powered:
+            self._modem.power_on("powered=True")
+
+    async def _teardown(self):
+        self._modem._stop_all()
+        self._modem.power = "off"
+        for h in self._scenario_handles:
+            h.cancel()
+        self._uart.close()
+        self._ctl.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self):
+        if self._thread is None:
+            return
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _call(self, fn, *args, **kw):
+        if self._loop is None or self._thread is None:
+            raise RuntimeError("emulator not started")
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kw)
+        fut = concurrent.futures.Future()
+
+        def run():
+            try:
+                fut.set_result(fn(*args, **kw))
+            except BaseException as e:
+                fut.set_exception(e)
+        self._loop.call_soon_threadsafe(run)
+        return fut.result(timeout=10)
+
+    # -- public API ------------------------------------------------------------------------------------
+    def open_pty(self):
+        """The UART on a pseudo-terminal (raw mode); returns its path, e.g. /dev/pts/7."""
+        self.pty_path = self._call(self._uart.open_pty)
+        return self.pty_path
+
+    def set_pin(self, name, level):
+        self._call(self._set_pin_now, name, level)
+
+    def _set_pin_now(self, name, level):
+        name = str(name).upper()
+        if name not in ("PWRKEY", "RESET", "POWERON", "DTR", "FLIGHT"):
+            raise ValueError("unknown pin %r (PWRKEY, RESET, POWERON, DTR, FLIGHT)" % name)
+        self._modem.set_pin(name, level)
+
+    def fault(self, name, **kw):
+        self._call(self._fault_now, name, **kw)
+
+    def _fault_now(self, name, **kw):
+        faults.apply(self._modem, name, **kw)
+
+    def run_scenario(self, src):
+        """Schedule timed faults/pin changes from a JSON file path or a list of steps (validated first)."""
+        steps = scenario.load(src)
+        self._call(self._schedule, steps)
+        return len(steps)
+
+    def _schedule(self, steps):
+        for at, kind, name, arg in steps:
+            if kind == "fault":
+                fn, args = self._scenario_fault, (name, arg)
+            else:
+                fn, args = self._set_pin_now, (name, arg)
+            self._scenario_handles.append(self._loop.call_later(at * self.time_scale, fn, *args))
+
+    def _scenario_fault(self, name, kw):
+        try:
+            faults.apply(self._modem, name, **kw)
+        except ValueError as e:
+            self._modem.note("scenario: %s" % e)
+
+    @property
+    def state(self):
+        return self._call(self._state_now)
+
+    def _state_now(self):
+        return self._modem.snapshot()
+
+    @property
+    def sms_log(self):
+        return self._call(lambda: list(self._modem.sms_log))
+
+    @property
+    def at_log(self):
+        return self._call(lambda: list(self._modem.at_log))
+
+    @property
+    def events(self):
+        """(emulated seconds, what happened) - the emulator's own log, for diagnosing a failing test."""
+        return self._call(lambda: list(self._modem.events))
+
+    def power_on(self):
+        """Convenience: a PWRKEY pulse of the right length, as firmware would do (blocks for the pulse)."""
+        import time
+        self.set_pin("PWRKEY", 1)
+        time.sleep(self.dialect.pwrkey_on_ms / 1000.0 + 0.05)
+        self.set_pin("PWRKEY", 0)
+
+    def emu_seconds(self):
+        return self._call(self._modem.now)

@@ -1,0 +1,140 @@
+"""Faults injected on demand (API, control port, scenario file). Each one is what a field radio meets:
+a modem that stops answering, reboots, loses its SIM, its registration, its PDP context or a socket, answers
+slowly, spits garbage, or a data path that freezes. Durations are emulated time (x time_scale)."""
+
+
+def hang(m):
+    m.hang()
+
+
+def reboot(m):
+    m.reboot("fault reboot")
+
+
+def sim_remove(m):
+    m.sim_remove()
+
+
+def sim_insert(m):
+    m.sim_insert()
+
+
+def reg_lost(m, duration_s=5.0):
+    """Coverage lost: searching; PDP and sockets go with it; back after duration_s (0 = until reg_home)."""
+    m.net_mode = "lost"
+    m.note("fault: registration lost for %s s" % (duration_s or "ever"))
+    m.net_kick()
+    if m._net_back is not None:
+        m._net_back.cancel()
+    if duration_s and float(duration_s) > 0:
+        m._net_back = m.loop.call_later(float(duration_s) * m.scale, _back_home, m)
+
+
+def _back_home(m):
+    m._net_back = None
+    if m.net_mode == "lost":
+        reg_home(m)
+
+
+def reg_denied(m):
+    m.net_mode = "denied"
+    m.net_kick()
+
+
+def roaming(m):
+    m.net_mode = "roaming"
+    m.net_kick()
+
+
+def reg_home(m):
+    m.net_mode = "home"
+    m.net_kick()
+
+
+def pdp_drop(m):
+    m.pdp_lost()
+
+
+def socket_close(m, link=None):
+    """The network (or the server) drops a socket: remote-close URC, as if FIN arrived."""
+    ids = [int(link)] if link is not None else list(m.sockets)
+    for i in ids:
+        s = m.sockets.get(i)
+        if s is not None and s.state == "open":
+            s.down.put(b"")
+
+
+def slow(m, ms=1000):
+    """Every final result comes ms later (0 = back to normal)."""
+    m.slow_s = max(0.0, float(ms)) / 1000.0
+
+
+def garbage(m, n=64):
+    """n random bytes (including NUL, CR/LF and 0xFF) on the UART, once."""
+    n = int(n)
+    if m.power == "on":
+        m.uart.write(bytes(m.rng.choice((0, 10, 13, 255, 62, 43)) if m.rng.random() < 0.2
+                           else m.rng.randrange(256) for _ in range(n)))
+
+
+def ussd_timeout(m, count=1, silent=0):
+    """The next `count` USSD requests time out (+CUSD: 5 after 10 s) or, with silent=1, get no answer at
+    all. count=-1: all of them until `clear`."""
+    m.ussd_fail = int(count)
+    m.ussd_silent = bool(int(silent))
+
+
+def stall(m, ms=5000):
+    """Nothing moves on any socket, either way, for ms (data is kept and delivered afterwards)."""
+    m.stall_end = max(m.stall_end, m.loop.time() + float(ms) / 1000.0 * m.scale)
+
+
+def signal(m, rsrp_dbm=None, rsrq_db=None, sinr_db=None):
+    if rsrp_dbm is not None:
+        m.rsrp_dbm = float(rsrp_dbm)
+    if rsrq_db is not None:
+        m.rsrq_db = float(rsrq_db)
+    if sinr_db is not None:
+        m.sinr_db = float(sinr_db)
+
+
+def clear(m):
+    """Back to a well-behaved modem and network (does not undo hang/power state or SIM removal)."""
+    m.slow_s = 0.0
+    m.stall_end = 0.0
+    m.ussd_fail = 0
+    if m.net_mode != "home":
+        reg_home(m)
+
+
+FAULTS = {f.__name__: f for f in (hang, reboot, sim_remove, sim_insert, reg_lost, reg_denied, roaming,
+                                   reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, stall,
+                                   signal, clear)}
+
+
+def apply(m, name, **kw):
+    f = FAULTS.get(name)
+    if f is None:
+        raise ValueError("unknown fault %r (known: %s)" % (name, ", ".join(sorted(FAULTS))))
+    try:
+        f(m, **kw)
+    except TypeError as e:
+        raise ValueError("fault %s: bad arguments %r (%s)" % (name, kw, e)) from None
+    m.note("fault %s %s" % (name, kw or ""))
+
+
+def parse_kv(words):
+    """['ms=500', 'link=0'] -> {'ms': 500, 'link': 0}; numbers become numbers."""
+    kw = {}
+    for w in words:
+        if "=" not in w:
+            raise ValueError("expected key=value, got %r" % w)
+        k, v = w.split("=", 1)
+        for conv in (int, float):
+            try:
+                v = conv(v)
+                break
+            except ValueError:
+                pass
+        kw[k] = v
+    return kw

@@ -1,0 +1,619 @@
+"""The emulated modem: power/boot life cycle, the AT command worker, URC policy, SIM, registration, PDP.
+
+Runs entirely inside the emulator's asyncio loop thread. Commands are handled one at a time like a real
+module; URCs produced while a command runs are held and released after its final result, or - with
+urc_interleave - sometimes between the response lines and the final result, which real modems also do.
+"""
+import asyncio
+import random
+import time
+
+from . import cmd_general, cmd_msg, cmd_quectel, cmd_simcom
+from .atparse import AtError, find_at, parse_line
+
+MAX_LINE = 1024          # A76xx/Quectel command line buffer; longer lines are discarded with ERROR
+
+CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
+            11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
+            16: "incorrect password", 30: "no network service", 50: "Incorrect parameters", 100: "unknown"}
+CMS_TEXT = {302: "operation not allowed", 304: "invalid PDU mode parameter", 310: "SIM not inserted",
+            311: "SIM PIN required", 331: "no network service", 500: "unknown error"}
+_OVERFLOW = object()
+
+
+class RxBuffer:
+    """Bytes from the host, read by the command worker in line / exact-length / until-Ctrl-Z modes."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.ev = asyncio.Event()
+
+    def feed(self, data):
+        self.buf += data
+        self.ev.set()
+
+    def clear(self):
+        del self.buf[:]
+
+    async def _more(self):
+        self.ev.clear()
+        await self.ev.wait()
+
+    async def read_line(self, maxlen):
+        overflow = False
+        while True:
+            i = self.buf.find(b"\r")
+            if i >= 0:
+                line = bytes(self.buf[:i])
+                del self.buf[:i + 1]
+                return _OVERFLOW if (overflow or len(line) > maxlen) else line
+            if len(self.buf) > maxlen:       # keep memory bounded: drop the flood, answer ERROR at its CR
+                del self.buf[:]
+                overflow = True
+            await self._more()
+
+    async def read_exact(self, n):
+        while len(self.buf) < n:
+            await self._more()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    async def read_until(self, stops, maxlen, echo=None):
+        """Text terminated by one of the stop bytes (Ctrl-Z / ESC). Returns (text, stop)."""
+        out = bytearray()
+        while True:
+            while not self.buf:
+                await self._more()
+            b = self.buf[0]
+            del self.buf[:1]
+            if b in stops:
+                return bytes(out), b
+            if echo:
+                echo(bytes((b,)))
+            if len(out) < maxlen:
+                out.append(b)
+
+
+class Reply:
+    def __init__(self, modem):
+        self.m = modem
+        self.items = []
+        self.final = "OK"
+        self.after = []
+
+    def line(self, s):
+        self.items.append(s)
+
+    def raw(self, b):
+        self.items.append(bytes(b))
+
+    def later(self, s):
+        """A line printed right after the final result (e.g. +CIPSEND: 0,5,5)."""
+        self.after.append(s)
+
+    async def prompt(self, marker):
+        """Print what we have so far and the data prompt; the caller then reads raw bytes."""
+        self.m.write(self.m.frame(self.items) + marker)
+        self.items = []
+
+
+class Modem:
+    def __init__(self, dialect, sim, imei, operator, plmn, rsrp_dbm, rsrq_db, sinr_db, time_scale, link,
+                 ussd_replies, seed, urc_interleave, log_limit=10000):
+        self.d = dialect
+        self.sim = sim
+        self.imei = imei
+        self.operator = operator
+        self.plmn = plmn
+        self.rsrp_dbm, self.rsrq_db, self.sinr_db = rsrp_dbm, rsrq_db, sinr_db
+        self.scale = float(time_scale)
+        self.link = link
+        self.ussd_replies = dict(ussd_replies)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.urc_interleave = urc_interleave
+        self.log_limit = log_limit
+        self.fam = cmd_simcom if dialect.family == "simcom" else cmd_quectel
+        self.handlers = {}
+        for table in (cmd_general.COMMANDS, cmd_msg.COMMANDS, self.fam.COMMANDS):
+            self.handlers.update(table)
+        self.handlers[dialect.power_off_cmd] = cmd_general.power_off
+        self.handlers[dialect.iccid_cmd] = cmd_general.iccid
+        self.uart = None
+        self.loop = None
+        self.t0 = 0.0
+        self.power = "off"            # off · booting · on · hung · reset
+        self.pins = {"PWRKEY": 0, "RESET": 0, "POWERON": 1, "DTR": 0}
+        self._press = None
+        self.sms_log = []
+        self.at_log = []
+        self.events = []              # (emulated s, text): what the emulator did and why
+        self.counters = {"sock_tx": 0, "sock_rx": 0, "dropped_rx": 0}
+        self.qgdcnt_base = (0, 0)
+        self.nv = {"cgdcont": {1: ["IP", "", "0.0.0.0"]}}   # survives reboot like the module's NV items
+        self.net_mode = "home"        # network conditions (faults) survive a modem reboot
+        self._net_back = None
+        self.slow_s = 0.0
+        self.stall_end = 0.0
+        self.ussd_fail = 0
+        self.ussd_silent = False
+        self.tac = "%04X" % (0x1000 + (seed or 0) % 0xE000)
+        self.ci = "%08X" % (0x0A000000 + (seed or 0) * 7919 % 0xFFFFFF)
+        self.ip_seq = 0
+        self.rxbuf = None
+        self.worker = None
+        self._timers = set()
+        self._tasks = set()
+        self._reset_volatile()
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def attach(self, loop, uart):
+        self.loop = loop
+        self.uart = uart
+        self.t0 = loop.time()
+        self.rxbuf = RxBuffer()
+
+    def now(self):
+        """Emulated seconds since start."""
+        return (self.loop.time() - self.t0) / self.scale if self.scale else 0.0
+
+    def note(self, text):
+        self.events.append((round(self.now(), 3), text))
+        del self.events[:-self.log_limit]
+
+    def count(self, key, n):
+        self.counters[key] = self.counters.get(key, 0) + n
+
+    def stalled_until(self):
+        return self.stall_end
+
+    def later(self, emu_s, fn, *args):
+        """Run fn after emu_s emulated seconds; cancelled when the modem powers down."""
+        h = None
+
+        def fire():
+            self._timers.discard(h)
+            fn(*args)
+        h = self.loop.call_later(max(0.0, emu_s * self.scale), fire)
+        self._timers.add(h)
+        return h
+
+    def cancel(self, h):
+        if h is not None:
+            h.cancel()
+            self._timers.discard(h)
+
+    def spawn(self, coro):
+        t = self.loop.create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    async def sleep(self, emu_s):
+        await asyncio.sleep(max(0.0, emu_s * self.scale))
+
+    def write(self, data):
+        if self.power in ("on",):
+            self.uart.write(data)
+
+    @staticmethod
+    def frame(items):
+        out = bytearray()
+        for it in items:
+            if isinstance(it, str):
+                out += b"\r\n" + it.encode("latin-1", "replace") + b"\r\n"
+            else:
+                out += it
+        return bytes(out)
+
+    # -- URCs ------------------------------------------------------------------------------------------
+    def urc(self, text, raw=b""):
+        if self.power != "on":
+            return
+        item = b"\r\n" + text.encode("latin-1", "replace") + b"\r\n" + raw
+        if self.busy:
+            self.held.append(item)
+        else:
+            self.uart.write(item)
+
+    def _release_held(self):
+        held, self.held = self.held, []
+        for item in held:
+            self.uart.write(item)
+
+    def benign_urc(self):
+        if self.cereg_n:
+            return self.cereg_urc()
+        return "+CTZV: +28"
+
+    # -- command worker --------------------------------------------------------------------------------
+    def on_uart_rx(self, data):
+        if self.power == "on":
+            self.rxbuf.feed(data)
+        else:
+            self.counters["dropped_rx"] += len(data)    # modem off/booting/hung: bytes are lost
+
+    async def _work(self):
+        while True:
+            line = await self.rxbuf.read_line(MAX_LINE)
+            await self._handle(line)
+
+    async def _handle(self, line):
+        if line is _OVERFLOW:
+            self._log("<overlong line>")
+            self.uart.write(b"\r\nERROR\r\n")
+            return
+        line = line.lstrip(b"\n")
+        if self.echo:
+            self.uart.write(line + b"\r")
+        if not line.strip(b" \t\n"):
+            return
+        text = line.decode("latin-1")
+        self._log(text.strip())
+        r = Reply(self)
+        self.busy = True
+        try:
+            i = find_at(text)
+            if i < 0:
+                raise AtError()
+            for c in parse_line(text[i:].rstrip("\n")):
+                h = self.handlers.get(c.name)
+                if h is None:
+                    raise AtError()
+                res = h(self, c, r)
+                if asyncio.iscoroutine(res):
+                    res = await res
+                if res is not None:
+                    r.final = res
+        except AtError as e:
+            r.items.extend(e.info)
+            r.final = self.error_final(e)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:           # an emulator bug must not kill the modem: report it and go on
+            self.note("internal error on %r: %r" % (text, e))
+            r.final = "ERROR"
+        if self.slow_s:
+            await self.sleep(self.slow_s)
+        self._flush(r)
+        self.busy = False
+        self._release_held()
+
+    def _log(self, text):
+        self.at_log.append(text)
+        del self.at_log[:-self.log_limit]
+
+    def _flush(self, r):
+        out = bytearray(self.frame(r.items))
+        if self.urc_interleave and self.rng.random() < 0.5:
+            held, self.held = self.held, []
+            for item in held:
+                out += item
+            if self.rng.random() < 0.3:
+                out += b"\r\n" + self.benign_urc().encode() + b"\r\n"
+        if r.final is not None:
+            out += b"\r\n" + r.final.encode("latin-1") + b"\r\n"
+        out += self.frame(r.after)
+        self.uart.write(bytes(out))
+
+    def error_final(self, e):
+        if e.final:
+            return e.final
+        if e.cme is not None and self.cmee:
+            return "+CME ERROR: %s" % (CME_TEXT.get(e.cme, "unknown") if self.cmee == 2 else e.cme)
+        if e.cms is not None and self.cmee:
+            return "+CMS ERROR: %s" % (CMS_TEXT.get(e.cms, "unknown error") if self.cmee == 2 else e.cms)
+        return "ERROR"
+
+    # -- power -----------------------------------------------------------------------------------------
+    def _reset_volatile(self):
+        d = self.d
+        self.echo = True
+        self.cmee = d.cmee_default
+        self.cereg_n = self.creg_n = self.cgreg_n = 0
+        self.cops_format = 0
+        self.cops_dereg = False
+        self.cfun = 1
+        self.reg_stat = 0
+        self._reg_timer = None
+        self.pdp = {}                 # cid -> ip
+        self.netopen = False
+        self.sockets = {}
+        self.rxget_mode = 0
+        self.cmgf = 0
+        self.cgerep = d.cgerep_default
+        self.ctzu = d.ctzu_default
+        self.clock = None             # (utc epoch at set, loop time at set, tz quarter hours)
+        self.cnmp = 2
+        self.qsimstat = 0
+        self.ussd_pending = None
+        self.busy = False
+        self.held = []
+
+    def _stop_all(self):
+        for h in list(self._timers):
+            h.cancel()
+        self._timers.clear()
+        for t in list(self._tasks):
+            t.cancel()
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker = None
+        for s in list(self.sockets.values()):
+            s.close("released", flush=False)
+        self.sockets = {}
+        self.sim.power_down()
+        if self.rxbuf is not None:
+            self.rxbuf.clear()
+
+    def power_on(self, why):
+        if self.power != "off" or not self.pins["POWERON"] or self.pins["RESET"]:
+            return False
+        self._boot(why)
+        return True
+
+    def _boot(self, why):
+        self._stop_all()
+        self._reset_volatile()
+        self.power = "booting"
+        self.note("boot (%s): banner in %.1f emulated s" % (why, self.d.boot_s))
+        self.later(self.d.boot_s, self._booted)
+
+    def _booted(self):
+        self.power = "on"
+        self.rxbuf.clear()
+        self.worker = self.loop.create_task(self._work())
+        self.uart.write(self.frame(list(self.d.banner)))
+        if not self.sim.present:
+            for u in self.d.no_sim_boot_urcs:
+                self.urc(u)
+            return
+        self.sim.power_up()
+        self.sim_urcs(self.d.sim_urcs)
+        self.net_kick()
+
+    def sim_urcs(self, seq):
+        cpin = self.cpin_text()
+        for dt, u in seq:
+            if "{cpin}" in u:
+                self.later(dt, self.urc, u.replace("{cpin}", cpin))
+            elif cpin == "READY":
+                self.later(dt, self.urc, u)
+
+    def power_off(self, why, urc=None):
+        if self.power == "off":
+            return False
+        if urc and self.power == "on":
+            self.uart.write(b"\r\n" + urc.encode() + b"\r\n")
+        self._stop_all()
+        self.power = "off"
+        self.reg_stat = 0
+        self.note("power off (%s)" % why)
+        return True
+
+    def reboot(self, why):
+        self._boot(why)
+
+    def hang(self):
+        if self.power in ("on", "booting"):
+            self._stop_all()
+            self.power = "hung"
+            self.note("hung: silent until power cycle or reset")
+
+    def set_pin(self, name, level):
+        name = name.upper()
+        level = 1 if int(level) else 0
+        old = self.pins.get(name)
+        self.pins[name] = level
+        if name == "PWRKEY" and level != old:
+            self._pwrkey(level)
+        elif name == "POWERON" and level != old:
+            if not level:
+                self.power_off("POWERON low: supply cut")
+        elif name == "RESET" and level != old:
+            if level and self.power != "off":
+                self._stop_all()
+                self.power = "reset"
+                self.note("held in reset")
+            elif not level and self.power == "reset":
+                self._boot("RESET released")
+
+    def _pwrkey(self, pressed):
+        # Board pin level 1 = key pressed (the LilyGO boards drive the modem's PWRKEY low through a transistor).
+        # Thresholds are wall-clock: the firmware times its pulse in real time.
+        if pressed:
+            was_on = self.power != "off"
+            self._press = self.loop.time()
+            press = self._press
+            if not was_on:
+                self.loop.call_later(self.d.pwrkey_on_ms / 1000.0, self._pwrkey_held, press, "on")
+            else:
+                self.loop.call_later(self.d.pwrkey_off_ms / 1000.0, self._pwrkey_held, press, "off")
+        else:
+            self._press = None
+
+    def _pwrkey_held(self, press, action):
+        if self._press != press:
+            return                           # released too early: no effect
+        if action == "on":
+            self.power_on("PWRKEY")
+        else:
+            self.power_off("PWRKEY long press", self.d.power_down_urc)
+
+    # -- SIM -------------------------------------------------------------------------------------------
+    def cpin_text(self):
+        return {"absent": "SIM REMOVED", "busy": "NOT READY", "dead": "SIM PUK", "puk": "SIM PUK",
+                "pin": "SIM PIN", "ready": "READY"}[self.sim.status()]
+
+    def need_sim(self, cms=False):
+        """Raise the error a command needing the unlocked SIM gets."""
+        st = self.sim.status()
+        if st == "ready":
+            return
+        code = {"absent": 10, "busy": 14, "dead": 13, "puk": 12, "pin": 11}[st]
+        if cms:
+            raise AtError(cms={10: 310, 11: 311, 12: 316, 13: 313, 14: 314}[code])
+        raise AtError(cme=code)
+
+    def sim_remove(self):
+        if not self.sim.present:
+            return
+        self.sim.present = False
+        self.sim.power_down()
+        self.note("SIM removed")
+        for u in self.d.sim_removed_urcs:
+            self.urc(u)
+        if self.qsimstat:
+            self.urc("+QSIMSTAT: 1,0")
+        self.net_kick()
+
+    def sim_insert(self):
+        if self.sim.present:
+            return
+        self.sim.present = True
+        self.note("SIM inserted")
+        if self.qsimstat:
+            self.urc("+QSIMSTAT: 1,1")
+        if self.power == "on":
+            self.later(self.d.sim_insert_s, self._sim_up)
+
+    def _sim_up(self):
+        if not self.sim.present:
+            return
+        self.sim.power_up()
+        seq = self.d.sim_ready_urcs
+        if self.sim.status() != "ready":
+            seq = ((0.0, "+CPIN: {cpin}"),)
+        self.sim_urcs(seq)
+        self.net_kick()
+
+    def sim_unlocked(self):
+        self.sim_urcs(self.d.sim_ready_urcs)
+        self.net_kick()
+
+    # -- registration ----------------------------------------------------------------------------------
+    def registered(self):
+        return self.reg_stat in (1, 5)
+
+    def net_kick(self):
+        """Recompute registration after anything that affects it changed."""
+        self.cancel(self._reg_timer)
+        self._reg_timer = None
+        if not (self.power == "on" and self.cfun == 1 and self.sim.status() == "ready" and not self.cops_dereg):
+            self.set_reg(0)
+            return
+        if self.net_mode == "lost":
+            self.set_reg(2)
+        elif self.net_mode == "denied":
+            if self.reg_stat != 3:
+                self.set_reg(2)
+                self._reg_timer = self.later(self.d.reg_s, self.set_reg, 3)
+        else:
+            target = 5 if self.net_mode == "roaming" else 1
+            if self.registered():
+                self.set_reg(target)
+            else:
+                self.set_reg(2)
+                self._reg_timer = self.later(self.d.reg_s, self.set_reg, target)
+
+    def set_reg(self, stat):
+        if stat == self.reg_stat:
+            return
+        was = self.registered()
+        self.reg_stat = stat
+        self.note("registration stat %d" % stat)
+        if was and not self.registered():
+            self.network_lost()
+        if self.registered() and not was and self.ctzu:
+            self.sync_clock()
+        if self.cereg_n:
+            self.urc(self.cereg_urc())
+        if self.d.creg_follows_lte:
+            for name, n in (("+CREG", self.creg_n), ("+CGREG", self.cgreg_n)):
+                if n:
+                    self.urc("%s: %d" % (name, stat))
+
+    def cereg_urc(self):
+        if self.cereg_n >= 2 and self.registered():
+            return '+CEREG: %d,"%s","%s",7' % (self.reg_stat, self.tac, self.ci)
+        return "+CEREG: %d" % self.reg_stat
+
+    def cereg_read(self):
+        if self.cereg_n >= 2 and self.registered():
+            return '+CEREG: %d,%d,"%s","%s",7' % (self.cereg_n, self.reg_stat, self.tac, self.ci)
+        return "+CEREG: %d,%d" % (self.cereg_n, self.reg_stat)
+
+    def network_lost(self):
+        if self.pdp:
+            self.pdp_lost()
+            if self.cgerep:
+                self.urc("+CGEV: NW DETACH")
+
+    # -- PDP -------------------------------------------------------------------------------------------
+    def new_ip(self):
+        self.ip_seq += 1
+        r = random.Random((self.seed, self.ip_seq).__hash__())
+        return "10.%d.%d.%d" % (r.randint(1, 254), r.randint(0, 255), r.randint(1, 254))
+
+    async def pdp_activate(self, cid):
+        if cid not in self.nv["cgdcont"]:
+            raise AtError(cme=3)
+        if cid in self.pdp:
+            return self.pdp[cid]
+        if not self.registered():
+            raise AtError(cme=30)
+        await self.sleep(self.d.pdp_s)
+        if not self.registered():
+            raise AtError(cme=30)
+        self.pdp[cid] = self.new_ip()
+        self.note("PDP %d up: %s" % (cid, self.pdp[cid]))
+        return self.pdp[cid]
+
+    def pdp_deactivate(self, cid):
+        self.pdp.pop(cid, None)
+        self.fam.pdp_down(self, cid, by_network=False)
+
+    def pdp_lost(self):
+        """The network took the PDP context(s) away."""
+        for cid in list(self.pdp):
+            self.pdp.pop(cid)
+            self.note("PDP %d dropped by network" % cid)
+            if self.cgerep:
+                self.urc("+CGEV: NW PDN DEACT %d" % cid)
+            self.fam.pdp_down(self, cid, by_network=True)
+
+    # -- clock -----------------------------------------------------------------------------------------
+    def sync_clock(self):
+        self.clock = (time.time(), self.loop.time(), 28)     # NITZ from Telkomsel: WIB, UTC+7 = +28 quarters
+
+    def cclk_text(self):
+        if self.clock is None:
+            up = int(self.now())
+            base = "80/01/06" if self.d.family == "simcom" else "04/01/01"
+            return "%s,%02d:%02d:%02d+00" % (base, up // 3600 % 24, up // 60 % 60, up % 60)
+        utc, at, tzq = self.clock
+        t = utc + (self.loop.time() - at) + tzq * 900
+        sign = "+" if tzq >= 0 else "-"
+        return time.strftime("%y/%m/%d,%H:%M:%S", time.gmtime(t)) + "%s%02d" % (sign, abs(tzq))
+
+    # -- signal ----------------------------------------------------------------------------------------
+    def rssi_dbm(self):
+        # full-load LTE: RSSI ~ RSRP + 10*log10(12 * 50 RB) for 10 MHz
+        return self.rsrp_dbm + 28
+
+    def snapshot(self):
+        return {"dialect": self.d.name, "powered": self.power in ("booting", "on", "hung"),
+                "power": self.power, "booted": self.power == "on", "pins": dict(self.pins),
+                "sim": self.sim.snapshot(), "cpin": self.cpin_text() if self.sim.powered or not self.sim.present
+                else "NOT READY", "cfun": self.cfun, "reg_stat": self.reg_stat, "net_mode": self.net_mode,
+                "pdp_active": bool(self.pdp), "ip": self.pdp.get(1) or (next(iter(self.pdp.values()))
+                                                                        if self.pdp else None),
+                "pdp": dict(self.pdp), "netopen": self.netopen, "echo": self.echo, "cmee": self.cmee,
+                "sockets": {k: s.snapshot() for k, s in self.sockets.items()},
+                "bytes": {"uart_rx": self.uart.rx_bytes if self.uart else 0,
+                          "uart_tx": self.uart.tx_bytes if self.uart else 0,
+                          "sock_tx": self.counters["sock_tx"], "sock_rx": self.counters["sock_rx"],
+                          "dropped_rx": self.counters["dropped_rx"]},
+                "baud": self.uart.baud if self.uart else None, "emu_time_s": round(self.now(), 3),
+                "slow_ms": self.slow_s * 1000, "sms_sent": len(self.sms_log)}

@@ -1,0 +1,40 @@
+"""Scenario files: timed faults and pin changes, e.g.
+    [{"at_s": 5, "fault": "sim_remove"}, {"at_s": 9, "fault": "sim_insert"},
+     {"at_s": 20, "fault": "slow", "ms": 800}, {"at_s": 30, "pin": "RESET", "level": 1}]
+at_s is emulated seconds after run_scenario() (x time_scale in wall time). Everything is validated first:
+a bad entry rejects the whole file with the entry's index, nothing half-applied."""
+import json
+
+from .faults import FAULTS
+
+
+def load(src):
+    if isinstance(src, (list, tuple)):
+        items = list(src)
+    else:
+        with open(src) as f:
+            try:
+                items = json.load(f)
+            except ValueError as e:
+                raise ValueError("scenario %s: not valid JSON (%s)" % (src, e)) from None
+    if not isinstance(items, list):
+        raise ValueError("scenario must be a JSON list of steps")
+    steps = []
+    for i, it in enumerate(items):
+        if not isinstance(it, dict):
+            raise ValueError("scenario step %d: expected an object" % i)
+        at = it.get("at_s")
+        if not isinstance(at, (int, float)) or at < 0:
+            raise ValueError("scenario step %d: at_s must be a number >= 0" % i)
+        kw = {k: v for k, v in it.items() if k not in ("at_s", "fault", "pin", "level")}
+        if "fault" in it:
+            if it["fault"] not in FAULTS:
+                raise ValueError("scenario step %d: unknown fault %r" % (i, it["fault"]))
+            steps.append((float(at), "fault", it["fault"], kw))
+        elif "pin" in it:
+            if it.get("level") not in (0, 1):
+                raise ValueError("scenario step %d: pin needs level 0 or 1" % i)
+            steps.append((float(at), "pin", str(it["pin"]).upper(), it["level"]))
+        else:
+            raise ValueError("scenario step %d: needs 'fault' or 'pin'" % i)
+    return sorted(steps, key=lambda s: s[0])

@@ -1,0 +1,82 @@
+"""SIM card model: presence, PIN/PUK with retry counters, identity (ICCID, IMSI, MSISDN).
+
+Behaviour follows 3GPP TS 27.007 +CPIN and what SIMCom/Quectel modules report: 3 PIN tries, then the card
+wants the PUK (10 tries); a PUK exhausted makes the card dead (+CME ERROR: 13 SIM failure).
+"""
+
+PIN_TRIES = 3
+PUK_TRIES = 10
+
+
+class SimCard:
+    def __init__(self, iccid="8962100000000000001F", imsi="510101234567890", msisdn="+6281200000001",
+                 pin=None, puk="12345678", pin_retries=PIN_TRIES, puk_retries=PUK_TRIES, present=True):
+        if not (18 <= len(iccid) <= 20):
+            raise ValueError("iccid must have 18-20 digits (last may be F)")
+        if not (imsi.isdigit() and 6 <= len(imsi) <= 15):
+            raise ValueError("imsi must be 6-15 digits")
+        if pin is not None and not (str(pin).isdigit() and 4 <= len(str(pin)) <= 8):
+            raise ValueError("pin must be 4-8 digits or None")
+        self.iccid = iccid
+        self.imsi = imsi
+        self.msisdn = msisdn
+        self.pin = None if pin is None else str(pin)
+        self.puk = str(puk)
+        self.pin_retries = int(pin_retries)
+        self.puk_retries = int(puk_retries)
+        self.present = bool(present)
+        self.pin_enabled = self.pin is not None
+        self.unlocked = False     # PIN entered since the card was powered
+        self.powered = False      # the modem has the card up (after boot / insertion)
+
+    # -- card life -------------------------------------------------------------------------------------
+    def power_up(self):
+        self.powered = self.present
+        self.unlocked = False
+
+    def power_down(self):
+        self.powered = False
+        self.unlocked = False
+
+    def status(self):
+        """'absent' · 'busy' · 'dead' · 'puk' · 'pin' · 'ready'."""
+        if not self.present:
+            return "absent"
+        if not self.powered:
+            return "busy"
+        if self.puk_retries <= 0:
+            return "dead"
+        if self.pin_retries <= 0:
+            return "puk"
+        if self.pin_enabled and not self.unlocked:
+            return "pin"
+        return "ready"
+
+    # -- verification ----------------------------------------------------------------------------------
+    def enter_pin(self, pin):
+        """True when accepted. A wrong PIN burns one try; at zero the card asks for the PUK."""
+        if self.status() != "pin":
+            raise ValueError("card not waiting for a PIN")
+        if str(pin) == self.pin:
+            self.pin_retries = PIN_TRIES
+            self.unlocked = True
+            return True
+        self.pin_retries -= 1
+        return False
+
+    def enter_puk(self, puk, new_pin):
+        if self.status() != "puk":
+            raise ValueError("card not waiting for a PUK")
+        if str(puk) == self.puk and str(new_pin).isdigit() and 4 <= len(str(new_pin)) <= 8:
+            self.pin = str(new_pin)
+            self.pin_enabled = True
+            self.pin_retries = PIN_TRIES
+            self.puk_retries = PUK_TRIES
+            self.unlocked = True
+            return True
+        self.puk_retries -= 1
+        return False
+
+    def snapshot(self):
+        return {"present": self.present, "status": self.status(), "iccid": self.iccid, "imsi": self.imsi,
+                "pin_retries": self.pin_retries, "puk_retries": self.puk_retries}
