@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from ht import mqtt_packet as P
 from ht import topics
 from ht.mqtt import MQTTClient
+from ht.mqtt_robust import RobustClient
 
 from core.test_mqtt_client import FakeBroker
 
@@ -112,3 +113,70 @@ def test_topic_scheme_parse_inverts_builders(fleet, tg, unit):
     for kind in (topics.PRESENCE, topics.TELEMETRY, topics.COMMAND, topics.ACK):
         assert topics.parse(topics.unit_topic(fleet, unit, kind)) == (kind, fleet, None, unit)
     assert P.topic_matches(topics.talkgroup_sub(fleet, tg, "v"), topics.voice(fleet, tg, unit))
+
+
+class AckingBroker(FakeBroker):
+    auto_ack = False
+
+    def _answer(self, kind, data):
+        FakeBroker._answer(self, kind, data)
+        if kind == P.PUBLISH and self.auto_ack:
+            self.ack_all()
+
+    def published(self):
+        out = []
+        for h, d in self.got:
+            if h & 0xF0 == P.PUBLISH:
+                ts, te, pid, ps = P.parse_publish(d, 0, len(d), h & 15)
+                out.append((pid, bytes(d[ps:])))
+        return out
+
+    def ack_all(self):
+        for pid, _ in self.published():
+            self.feed(bytes([0x40, 2, pid >> 8, pid & 255]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["pub", "pub", "ack", "drop"]), min_size=1, max_size=12))
+def test_qos1_survives_any_sequence_of_link_drops(ops):
+    # At-least-once across reconnects: whatever order publishes, acks and dropped links
+    # come in, every QoS 1 message reaches a broker and ends acknowledged.
+    async def main():
+        links = []
+        healthy = [False]
+
+        async def opener():
+            b = AckingBroker()
+            b.auto_ack = healthy[0]
+            links.append(b)
+            return b
+        c = RobustClient(opener, "r", min_backoff_ms=5, max_backoff_ms=20, retry_ms=60000, max_inflight=32)
+        c.start()
+        assert await c.wait_online(5000)
+        sent = []
+        for i, op in enumerate(ops):
+            if op == "pub":
+                payload = b"m%d" % i
+                sent.append((await c.publish(b"ht/k/em/r", payload, 1), payload))
+            elif op == "ack":
+                links[-1].ack_all()
+            else:
+                await links[-1].close()
+                for _ in range(500):
+                    if c.is_connected():
+                        break
+                    await asyncio.sleep(0.002)
+            await asyncio.sleep(0)
+        healthy[0] = True
+        await links[-1].close()  # final link acks everything it gets
+        for _ in range(3000):
+            if all(not c.pending(pid) for pid, _ in sent):
+                break
+            await asyncio.sleep(0.002)
+        delivered = set(p for b in links for _, p in b.published())
+        pending = [pid for pid, _ in sent if c.pending(pid)]
+        await c.stop()
+        return sent, delivered, pending
+    sent, delivered, pending = asyncio.run(main())
+    assert pending == []
+    assert set(p for _, p in sent) <= delivered
