@@ -1,0 +1,296 @@
+# TCP through the modem's own IP stack (AT sockets) as a byte stream the MQTT client rides:
+#   await s.recv(n) -> 1..n bytes, b"" = closed by the peer;  await s.send(buf) sends all or
+#   raises OSError;  await s.close() is idempotent.
+# Receive is "manual" on both families (SIMCom AT+CIPRXGET=1, Quectel buffer mode): the modem
+# holds data and tells us with a URC; we fetch with a read command whose response carries raw
+# bytes. URCs can be lost in line noise, so an idle socket also polls every few seconds.
+import asyncio
+from ht import atparse as P
+from ht.at import ModemError
+
+_POLL_MS = 2000
+_SEND_CHUNK = 1024
+
+
+class ATSocket:
+    def __init__(self, net, lid, gen):
+        self.net = net
+        self.lid = lid
+        self.gen = gen
+        self.readable = asyncio.Event()
+        self.peer_closed = False
+        self.dead = None          # reason string once the link under us went away
+        self.closed = False
+        self._buf = b""
+
+    async def recv(self, n):
+        while True:
+            if self._buf:
+                out = self._buf[:n]
+                self._buf = self._buf[n:]
+                return out
+            if self.closed or self.dead:
+                raise OSError("socket %s" % (self.dead or "closed"))
+            if self.readable.is_set() or self.peer_closed:
+                self.readable.clear()
+                data, more = await self.net.read(self)
+                if data:
+                    self._buf = data
+                    if more:
+                        self.readable.set()
+                    continue
+                if self.peer_closed:
+                    return b""
+            try:
+                await asyncio.wait_for(self.readable.wait(), _POLL_MS * self.net.at.scale / 1000)
+            except asyncio.TimeoutError:
+                self.readable.set()   # poll: a lost URC must not stall the stream
+
+    async def send(self, buf):
+        mv = memoryview(buf)
+        for i in range(0, len(mv), _SEND_CHUNK):
+            if self.closed or self.dead or self.peer_closed:
+                raise OSError("socket %s" % (self.dead or "closed"))
+            await self.net.write(self, mv[i:i + _SEND_CHUNK])
+
+    async def close(self):
+        if not self.closed:
+            self.closed = True
+            self.readable.set()
+            await self.net.close(self)
+
+
+class Net:
+    # Family-specific subclasses below fill in the commands; this holds the socket table.
+    def __init__(self, at, dialect, counter=None):
+        self.at = at
+        self.d = dialect
+        self.counter = counter    # counter(tx_bytes, rx_bytes): the data plan
+        self.socks = {}
+        self.gen = 0
+        self.ip = None
+
+    def _free(self):
+        for i in range(self.d.sock_links):
+            if i not in self.socks:
+                return i
+        raise OSError("no free modem socket")
+
+    def drop_all(self, reason):
+        # PDP gone, modem reset, SIM pulled: every open socket is dead, tell their readers now
+        for s in self.socks.values():
+            s.dead = reason
+            s.readable.set()
+        self.socks = {}
+
+    async def open(self, host, port, timeout_ms=20000):
+        lid = self._free()
+        s = ATSocket(self, lid, self.gen)
+        self.socks[lid] = s
+        try:
+            await self._open(lid, host, port, timeout_ms)
+        except Exception as e:
+            self.socks.pop(lid, None)
+            await self._close_quiet(lid)
+            raise _oserror(e, "open %s:%d" % (host, port))
+        return s
+
+    async def _close_quiet(self, lid):
+        try:
+            await self._close(lid)
+        except Exception:
+            pass
+
+    async def write(self, s, mv):
+        try:
+            await self._send(s.lid, mv)
+        except Exception as e:
+            raise _oserror(e, "send")
+        if self.counter:
+            self.counter(len(mv), 0)
+
+    async def read(self, s):
+        try:
+            data, more = await self._read(s.lid)
+        except ModemError:
+            # the link no longer exists in the modem (closed under us): report end of stream
+            s.peer_closed = True
+            return b"", False
+        except Exception as e:
+            raise _oserror(e, "recv")
+        if data and self.counter:
+            self.counter(0, len(data))
+        return data, more
+
+    async def close(self, s):
+        if self.socks.get(s.lid) is s:
+            del self.socks[s.lid]
+            if not s.dead:
+                await self._close_quiet(s.lid)
+
+    def _sock(self, lid):
+        return self.socks.get(lid)
+
+    def on_urc(self, line):
+        pass
+
+
+def _oserror(e, what):
+    if isinstance(e, OSError):
+        return e
+    if isinstance(e, asyncio.TimeoutError):
+        return OSError("%s: modem timeout" % what)
+    return OSError("%s: %s" % (what, getattr(e, "text", e)))
+
+
+def _raw_simcom(line):
+    f = P.fields(line)
+    return P.num(f[2], 0) if len(f) >= 4 and P.num(f[0]) == 2 else 0
+
+
+def _raw_quectel(line):
+    return P.num(P.fields(line)[0], 0)
+
+
+class SIMComNet(Net):
+    async def up(self, apn):
+        at = self.at
+        await _try(at.cmd("AT+CIPRXGET=1"))       # manual receive, before NETOPEN (manual 15.2)
+        await _try(at.cmd("AT+CGACT=1,1", timeout_ms=30000))
+        w = at.waiter("+NETOPEN:")
+        try:
+            await at.cmd("AT+NETOPEN", timeout_ms=30000)
+            line = await at.wait(w, 30000)
+            if P.num(P.fields(line)[0]) != 0:
+                raise OSError("NETOPEN failed: %s" % line)
+        except ModemError:
+            # "Network is already opened" comes back as ERROR; believe the query, not the error
+            lines = await at.cmd("AT+NETOPEN?", "+NETOPEN:")
+            if not lines or P.num(P.fields(lines[0])[0]) != 1:
+                raise
+        return await self._ip()
+
+    async def _ip(self):
+        lines = await self.at.cmd("AT+CGPADDR=1", "+CGPADDR:")
+        self.ip = P.cgpaddr(lines[0]) if lines else None
+        return self.ip
+
+    async def check(self):
+        lines = await self.at.cmd("AT+NETOPEN?", "+NETOPEN:")
+        return bool(lines) and P.num(P.fields(lines[0])[0]) == 1
+
+    async def down(self):
+        self.drop_all("data down")
+        await _try(self.at.cmd("AT+NETCLOSE", timeout_ms=10000))
+
+    async def _open(self, lid, host, port, timeout_ms):
+        w = self.at.waiter("+CIPOPEN: %d," % lid)
+        await self.at.cmd('AT+CIPOPEN=%d,"TCP","%s",%d' % (lid, host, port), timeout_ms=5000)
+        line = await self.at.wait(w, timeout_ms)
+        err = P.num(P.fields(line)[1], -1)
+        if err != 0:
+            raise OSError("CIPOPEN error %d" % err)
+
+    async def _send(self, lid, mv):
+        await self.at.cmd("AT+CIPSEND=%d,%d" % (lid, len(mv)), payload=mv, timeout_ms=5000,
+                          extra_ms=len(mv) // 5)
+
+    async def _read(self, lid):
+        at = self.at
+        lines = await at.cmd("AT+CIPRXGET=2,%d,%d" % (lid, self.d.sock_max_read), "+CIPRXGET:",
+                             raw=_raw_simcom, timeout_ms=5000, extra_ms=self.d.sock_max_read // 5)
+        rest = 0
+        for line in lines:
+            f = P.fields(line)
+            if len(f) >= 4:
+                rest = P.num(f[3], 0)
+        return bytes(at.raw or b""), rest > 0
+
+    async def _close(self, lid):
+        await self.at.cmd("AT+CIPCLOSE=%d" % lid, timeout_ms=5000)
+
+    def on_urc(self, line):
+        if line.startswith("+CIPRXGET:"):
+            f = P.fields(line)
+            s = self._sock(P.num(f[1] if len(f) > 1 else "", -1))
+            if s and P.num(f[0]) == 1:
+                s.readable.set()
+        elif line.startswith("+IPCLOSE:"):
+            s = self._sock(P.num(P.fields(line)[0], -1))
+            if s:
+                s.peer_closed = True
+                s.readable.set()
+
+
+class QuectelNet(Net):
+    async def up(self, apn):
+        at = self.at
+        await _try(at.cmd('AT+QICSGP=1,1,"%s","","",1' % apn))
+        try:
+            await at.cmd("AT+QIACT=1", timeout_ms=40000)
+        except ModemError:
+            if not await self.check():   # ERROR when already active
+                raise
+        lines = await at.cmd("AT+CGPADDR=1", "+CGPADDR:")
+        self.ip = P.cgpaddr(lines[0]) if lines else None
+        return self.ip
+
+    async def check(self):
+        for line in await self.at.cmd("AT+QIACT?", "+QIACT:"):
+            f = P.fields(line)
+            if P.num(f[0]) == 1 and len(f) > 1 and P.num(f[1]) == 1:
+                return True
+        return False
+
+    async def down(self):
+        self.drop_all("data down")
+        await _try(self.at.cmd("AT+QIDEACT=1", timeout_ms=40000))
+
+    async def _open(self, lid, host, port, timeout_ms):
+        w = self.at.waiter("+QIOPEN: %d," % lid)
+        await self.at.cmd('AT+QIOPEN=1,%d,"TCP","%s",%d,0,0' % (lid, host, port), timeout_ms=5000)
+        line = await self.at.wait(w, timeout_ms)
+        err = P.num(P.fields(line)[1], -1)
+        if err != 0:
+            raise OSError("QIOPEN error %d" % err)
+
+    async def _send(self, lid, mv):
+        await self.at.cmd("AT+QISEND=%d,%d" % (lid, len(mv)), payload=mv, timeout_ms=5000,
+                          extra_ms=len(mv) // 5)
+
+    async def _read(self, lid):
+        at = self.at
+        await at.cmd("AT+QIRD=%d,%d" % (lid, self.d.sock_max_read), "+QIRD:", raw=_raw_quectel,
+                     timeout_ms=5000, extra_ms=self.d.sock_max_read // 5)
+        data = bytes(at.raw or b"")
+        # QIRD has no "rest" field: a full read means there may be more
+        return data, len(data) >= self.d.sock_max_read
+
+    async def _close(self, lid):
+        await self.at.cmd("AT+QICLOSE=%d" % lid, timeout_ms=10000)
+
+    def on_urc(self, line):
+        if not line.startswith("+QIURC:"):
+            return
+        f = P.fields(line)
+        kind = P.unq(f[0])
+        s = self._sock(P.num(f[1], -1)) if len(f) > 1 else None
+        if s is None:
+            return
+        if kind == "recv":
+            s.readable.set()
+        elif kind == "closed":
+            s.peer_closed = True
+            s.readable.set()
+
+
+async def _try(coro):
+    # for setup commands whose failure is harmless (already set, not supported by this build)
+    try:
+        return await coro
+    except ModemError:
+        return None
+
+
+def make(at, dialect, counter=None):
+    return (QuectelNet if dialect.family == "quectel" else SIMComNet)(at, dialect, counter)
