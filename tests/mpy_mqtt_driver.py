@@ -5,13 +5,15 @@
 #   badauth   connect with the given (wrong) password, report the refusal
 #   tls       connect over TLS, arg = CA certificate (DER) path
 #   bench     publish N (=arg) 100-byte messages at QoS 0 and QoS 1, report rates
+#   robust    RobustClient with keepalive = arg s: report every state change and message, exit on "quit"
 import asyncio
 import json
 import sys
 
 from ht import netstream, topics
 from ht.compat import ticks_ms, ticks_diff
-from ht.mqtt import MQTTClient, MQTTError
+from ht.mqtt import MQTTClient, MQTTError, STATE_NAMES
+from ht.mqtt_robust import RobustClient
 
 FLEET = "k"
 UNIT = "m1"
@@ -113,6 +115,24 @@ async def bench(port, user, pw, n):
     await c.disconnect()
 
 
+async def robust(port, user, pw, keepalive):
+    done = asyncio.Event()
+    c = RobustClient(netstream.opener("127.0.0.1", port), UNIT, user=user, password=pw,
+                     keepalive=keepalive, min_backoff_ms=100, max_backoff_ms=1000, timeout_ms=3000)
+    c.on_state = lambda st, why: out(ev="state", state=STATE_NAMES[st], reason=why)
+
+    def on_msg(t, p, r):
+        p = bytes(p).decode()
+        out(ev="msg", payload=p)
+        if p == "quit":
+            done.set()
+    c.on_message = on_msg
+    await c.subscribe(topics.talkgroup_sub(FLEET, "1", topics.VOICE), 1)
+    c.start()
+    await done.wait()
+    await c.stop()
+
+
 def main():
     a = sys.argv[1:]
     scen, port, user, pw = a[0], int(a[1]), a[2], a[3]
@@ -122,6 +142,8 @@ def main():
         asyncio.run(badauth(port, user, pw))
     elif scen == "tls":
         asyncio.run(tls(port, user, pw, a[4]))
+    elif scen == "robust":
+        asyncio.run(robust(port, user, pw, int(a[4])))
     elif scen == "bench":
         asyncio.run(bench(port, user, pw, int(a[4])))
     else:

@@ -268,3 +268,83 @@ def test_micropython_client_over_tls(mosquitto):
     m = mosquitto(users=USERS, acl=acl(), tls=True)
     (line,) = _mpy_driver("tls", m.port, "m1", USERS["m1"], m.certs["ca_der"])
     assert line == {"ev": "tls", "acked": True, "got": ["over tls"]}
+
+
+class MpyProcess:
+    """The driver under MicroPython as a live process: JSON lines arrive on a queue as they are printed."""
+
+    def __init__(self, *args):
+        import queue
+        import subprocess
+        import threading
+
+        from fixtures.mpy import MPY_EXE, ROOT, mpy_env
+
+        self.lines = queue.Queue()
+        self.proc = subprocess.Popen([str(MPY_EXE), "-X", "heapsize=8M", DRIVER] + [str(a) for a in args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=mpy_env(), cwd=str(ROOT))
+        self.log = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.log.append(line)
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+
+    def expect(self, pred, seconds=30):
+        import queue
+        import time
+
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                x = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if pred(x):
+                return x
+        raise AssertionError("MicroPython driver never reported it; output:\n" + "".join(self.log))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def _say(port, payload):
+    async def main():
+        c = await client(port, "cc")
+        pid = await c.publish(topics.voice(FLEET, "1", "cc"), payload, 1)
+        assert await c.wait_ack(pid, 10000)
+        await c.disconnect()
+    asyncio.run(main())
+
+
+@pytest.mark.mpy
+def test_micropython_robust_client_recovers_from_silent_link_and_broker_restart(mosquitto, tcp_proxy):
+    m = mosquitto(users=USERS, acl=acl())
+    proxy = tcp_proxy(m.port)
+    p = MpyProcess("robust", proxy.port, "m1", USERS["m1"], 1)
+    try:
+        online = lambda x: x == {"ev": "state", "state": "online", "reason": "connected"}  # noqa: E731
+        p.expect(online)
+        _say(m.port, b"one")
+        p.expect(lambda x: x.get("payload") == "one")
+        proxy.pause()  # silent link: TCP open, nothing moves
+        down = p.expect(lambda x: x.get("state") == "offline")
+        assert "keepalive" in down["reason"]
+        proxy.resume()
+        p.expect(online)
+        _say(m.port, b"two")
+        p.expect(lambda x: x.get("payload") == "two")  # resubscribed after the silent link
+        m.restart()
+        p.expect(lambda x: x.get("state") == "offline")
+        p.expect(online)
+        _say(m.port, b"three")
+        p.expect(lambda x: x.get("payload") == "three")  # and after the broker restart
+        _say(m.port, b"quit")
+        assert p.proc.wait(30) == 0
+    finally:
+        p.close()

@@ -79,6 +79,8 @@ class MQTTClient(Receiver):
     async def connect(self, stream):
         # Sends CONNECT on an open stream and waits for CONNACK. Raises MQTTError
         # (code = CONNACK return code) when refused, OSError/TimeoutError otherwise.
+        if self._s is not None:
+            raise OSError("MQTT already connected")
         pkt = P.connect(self.client_id, self.keepalive, self.clean, self.user, self.password, self.will)
         try:
             await stream.send(pkt)
@@ -101,8 +103,11 @@ class MQTTClient(Receiver):
         self.stats["links"] += 1
         self._tasks = (asyncio.create_task(self._read_loop(stream, 4, end)),
                        asyncio.create_task(self._housekeep(stream)))
-        self._set_state(ONLINE, "connected")
+        self._announce()
         return bool(rx[2] & 1)  # session present
+
+    def _announce(self):
+        self._set_state(ONLINE, "connected")
 
     async def _read_connack(self, stream):
         end = 0
@@ -122,24 +127,27 @@ class MQTTClient(Receiver):
             await self._write(P.DISCONNECT_PKT)
         except OSError:
             pass
-        self._drop("disconnected by us")
+        closing = self._drop("disconnected by us")
+        if closing is not None:
+            await closing  # socket really closed before we return (tests, clean shutdown)
 
     def _drop(self, reason):
         # The one place a link ends: close the stream, stop its tasks, wake waiters.
         s = self._s
         if s is None:
-            return
+            return None
         self._s = None
         cur = asyncio.current_task()
         for t in self._tasks:
             if t is not cur:
                 t.cancel()
         self._tasks = ()
-        asyncio.create_task(s.close())
+        closing = asyncio.create_task(s.close())
         self._pending.clear()
         self._acked.set()
         self._down.set()
         self._set_state(OFFLINE, reason)
+        return closing
 
     async def wait_down(self):
         await self._down.wait()

@@ -104,6 +104,10 @@ class RobustClient(MQTTClient):
             self.refused_subs = [t for (t, q), c in zip(topics, codes) if c == 0x80]
         await self.resend_inflight()
         self._up.set()
+        MQTTClient._announce(self)
+
+    def _announce(self):
+        pass  # ONLINE only once subscriptions are back (see _link_up): messages sent then arrive
 
     async def _sleep_or_wake(self, ms):
         self._wake.clear()
