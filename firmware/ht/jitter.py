@@ -50,6 +50,7 @@ class JitterBuffer:
         self.quantile = quantile
         self.margin = margin_ms
         self.hold = hold
+        self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
         self.excess = array("H", [0] * _EXCESS)
         self.excess_n = 0
@@ -278,11 +279,19 @@ class JitterBuffer:
         self.missing += 1
         return MISSING
 
-    def peek(self):
-        # Slot of the frame due next, if it is already buffered, else -1.
+    def peek(self, within):
+        # After next() returned MISSING: the slot of the first buffered frame among the
+        # next `within`, with its distance in frames from the missing one in peek_dist
+        # (1 = right after it); -1 if none.
+        if self.mode != _PLAY:
+            return -1
         seq = self.next_seq
-        i = seq & self.mask
-        return i if self.mode == _PLAY and self.seq[i] == seq else -1
+        for d in range(within):
+            i = (seq + d) & self.mask
+            if self.seq[i] == ((seq + d) & 0xFFFF):
+                self.peek_dist = d + 1
+                return i
+        return -1
 
     def _delay_stat(self, d):
         if d < 0:

@@ -52,34 +52,39 @@ class Concealer:
         self.erased = 0
         self._push_out(pcm, n)
 
-    def bad(self, pcm, n, ahead=None):
+    def bad(self, pcm, n, ahead=None, until=0):
         # A missing frame: synthesise n samples, store them (so a second loss continues
         # from them) and output the delayed signal. `ahead`, when the jitter buffer
-        # already holds the frame after the gap (decoded), lets the gap end in it:
-        # the forward repetition is cross-faded into the next frame's first pitch period
-        # repeated backwards, so a lost word onset is not just silence.
+        # already holds a frame after the gap (decoded; it starts `until` samples from
+        # the start of this one), lets the gap end in it: across the whole gap the
+        # forward repetition is cross-faded into that frame's first pitch period
+        # repeated backwards, so a lost word onset is not silence and the next frame
+        # joins without a seam.
         if not self.erased:
             self._start()
+        e0 = self.erased
         for i in range(n):
             pcm[i] = self._synth()
-        if ahead is not None:
-            self._into(pcm, n, ahead)
+        if ahead is not None and until >= n:
+            self._into(pcm, n, ahead, e0, until)
         self.concealed += n
         self._push_out(pcm, n)
 
     # -- internals ------------------------------------------------------------------
-    def _into(self, pcm, n, ahead):
+    def _into(self, pcm, n, ahead, e0, until):
         p = self.pitch
-        k = n % p          # ahead[0] must follow pcm[n-1]: start the template at phase -n
+        g = e0 + until     # the whole gap, in samples
+        k = until % p      # ahead[0] must follow the gap's last sample: phase -until
         k = p - k if k else 0
         for i in range(n):
-            b = ahead[k]
-            pcm[i] = (pcm[i] * (n - i) + b * i) // n
+            x = e0 + i
+            pcm[i] = (pcm[i] * (g - x) + ahead[k] * x) // g
             k += 1
             if k >= p:
                 k = 0
-        self.erased = 0    # the gap already leads into the next frame: no merge
-        self.ola_left = 0
+        if until == n:
+            self.erased = 0    # the gap now leads into the next frame: no merge
+            self.ola_left = 0
 
     def _push_out(self, pcm, n):
         ring = self.ring

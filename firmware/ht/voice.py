@@ -9,6 +9,8 @@ from ht.frame import F_START, F_END, F_EMERG, F_TAG, HDR_LEN
 from ht.jitter import JitterBuffer, IDLE, MISSING
 from ht.plc import Concealer, DELAY
 
+_AHEAD = 4    # look this many frames past a gap for the frame that ends it
+
 SILENCE = 0   # pull() results: what this period holds
 VOICE = 1
 CONCEALED = 2
@@ -97,6 +99,7 @@ class Receiver:
         self.frame = frame.Frame()
         self.pcm = array("h", bytes(2 * 320))   # one decoded frame (up to 40 ms)
         self.ahead = array("h", bytes(2 * 320))  # the frame after a gap, decoded early
+        self.ahead_seq = -1
         self.ready = 0
         self.rpos = 0
         self.kind = SILENCE
@@ -164,15 +167,17 @@ class Receiver:
             self.kind = VOICE
         elif i == MISSING:
             ns = jb.frame_ms * 8
-            j = jb.peek()
+            j = jb.peek(_AHEAD)
             if j >= 0 and jb.ms[j] * 8 == ns:
-                # The frame after the gap is already here: decode it ahead (it decodes
+                # A frame after the gap is already here: decode it ahead (it decodes
                 # again, identically, from its own header state when its turn comes).
-                c = codecs.get(jb.pt[j])
-                st = self.states[c.pt]
-                c.unpack_state(jb.state[j], 0, st)
-                c.decode(jb.payload[j], ns, self.ahead, st)
-                self.plc.bad(pcm, ns, self.ahead)
+                if jb.seq[j] != self.ahead_seq:
+                    c = codecs.get(jb.pt[j])
+                    st = self.states[c.pt]
+                    c.unpack_state(jb.state[j], 0, st)
+                    c.decode(jb.payload[j], ns, self.ahead, st)
+                    self.ahead_seq = jb.seq[j]
+                self.plc.bad(pcm, ns, self.ahead, jb.peek_dist * ns)
             else:
                 self.plc.bad(pcm, ns)
             self.kind = CONCEALED

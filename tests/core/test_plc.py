@@ -85,7 +85,7 @@ def test_gap_with_the_next_frame_known_leads_into_it():
         c.good(_voiced(160, start=k * 160), 160)
     nxt = _voiced(160, start=800)          # frame after the gap (already in the jitter buffer)
     out = array("h", [0] * 160)
-    c.bad(out, 160, nxt)                   # frame 5 (samples 640..799) is lost
+    c.bad(out, 160, nxt, 160)              # frame 5 (samples 640..799) is lost
     heard = array("h", out)
     g = array("h", nxt)
     c.good(g, 160)                         # no merge needed: the gap ended in this frame
@@ -95,3 +95,20 @@ def test_gap_with_the_next_frame_known_leads_into_it():
     for i in range(160 + plc.DELAY - 20, 320):
         assert abs(heard[i] - ref[i]) < 200, i
     assert c.concealed == 160
+
+
+def test_two_frame_gap_fades_across_into_the_frame_after():
+    c = plc.Concealer()
+    for k in range(4):
+        c.good(_voiced(160, start=k * 160), 160)
+    nxt = _voiced(160, start=960)          # frames 4 and 5 lost, frame 6 buffered
+    out = array("h", [0] * 160)
+    c.bad(out, 160, nxt, 320)
+    assert c.erased                        # still inside the gap
+    c.bad(out, 160, nxt, 160)
+    assert not c.erased                    # ended in frame 6: no merge pending
+    g = array("h", nxt)
+    c.good(g, 160)
+    ref = _voiced(160, start=960 - plc.DELAY)
+    for i in range(plc.DELAY, 160):
+        assert g[i] == ref[i], i

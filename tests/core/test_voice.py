@@ -110,3 +110,15 @@ def test_receiver_ignores_other_talkgroups():
     rx = voice.Receiver(talkgroup=7)
     assert rx.push(_send(_speechlike(160))[0], 0) == frame.OK
     assert rx.stats()["wrong_talkgroup"] == 1 and rx.stats()["received"] == 0
+
+
+def test_two_lost_frames_conceal_into_the_buffered_third():
+    src = _speechlike(160 * 20)
+    pkts = _send(src)
+    rx, heard = _receive(pkts, drop=(7, 8))
+    ref = _reference(pkts)
+    a = rx.burst_at
+    for i in range(160 * 9, len(ref)):
+        assert heard[a + i] == ref[i], i
+    s = rx.stats()
+    assert s["lost"] == 2 and s["concealed_samples"] == 320
