@@ -18,10 +18,14 @@ from htctl.mosquitto import Mosquitto  # noqa: E402
 
 UNITS = {"mqtt_publish_qos0_per_s_mpy": "msg/s", "mqtt_publish_qos1_per_s_mpy": "msg/s",
          "mqtt_roundtrip_ms_p50": "ms", "mqtt_roundtrip_ms_p95": "ms",
-         "mqtt_overhead_bytes_voice_publish": "bytes", "mqtt_publish_alloc_bytes_mpy": "bytes/msg"}
+         "mqtt_overhead_bytes_voice_publish": "bytes", "mqtt_publish_alloc_bytes_mpy": "bytes/msg",
+         "mqtt_roundtrip_ms_p50_embedded": "ms", "mqtt_roundtrip_ms_p95_embedded": "ms",
+         "mqtt_deadlink_detect_ms": "ms"}
 GOALS = {"mqtt_publish_qos0_per_s_mpy": ">= 50 (one radio sends 17-50 voice packets/s)",
          "mqtt_overhead_bytes_voice_publish": "small vs payload",
-         "mqtt_roundtrip_ms_p95": "<< 250 ms mouth-to-ear budget"}
+         "mqtt_roundtrip_ms_p95": "<< 250 ms mouth-to-ear budget",
+         "mqtt_deadlink_detect_ms": "<= 2 x keepalive (%d ms)" % (2 * 2000)}
+KEEPALIVE_S = 2
 N_MPY = 2000
 N_RTT = 300
 VOICE_PAYLOAD = 168  # a 60 ms ADPCM burst frame is in this range; >127 makes the varint 2 bytes
@@ -39,14 +43,14 @@ def _mpy_rates(port):
     return line[-1]
 
 
-async def _roundtrip(port):
+async def _roundtrip(port, users=True):
     arrived = {}
-    rx = MQTTClient("bench-rx", "b", "bench")
+    rx = MQTTClient("bench-rx", "b" if users else None, "bench" if users else None)
     rx.on_message = lambda t, p, r: arrived.__setitem__(bytes(p[:8]), time.perf_counter())
     await rx.connect(await netstream.open_tcp("127.0.0.1", port))
     topic = topics.voice("kota", "1", "u07")
     await rx.subscribe(topics.talkgroup_sub("kota", "1", topics.VOICE), 0)
-    tx = MQTTClient("bench-tx", "a", "bench")
+    tx = MQTTClient("bench-tx", "a" if users else None, "bench" if users else None)
     await tx.connect(await netstream.open_tcp("127.0.0.1", port))
     payload = bytearray(VOICE_PAYLOAD)
     samples = []
@@ -64,14 +68,41 @@ async def _roundtrip(port):
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
+async def _deadlink(port):
+    # Silent link (TCP open, nothing forwarded): how long until the client declares it dead.
+    from fixtures.mosquitto import TCPProxy
+    from ht.mqtt import OFFLINE
+
+    proxy = TCPProxy(port)
+    try:
+        c = MQTTClient("bench-dl", "a", "bench", keepalive=KEEPALIVE_S)
+        down = []
+        c.on_state = lambda st, why: down.append(time.perf_counter()) if st == OFFLINE else None
+        await c.connect(await netstream.open_tcp("127.0.0.1", proxy.port))
+        t0 = time.perf_counter()
+        proxy.pause()
+        while not down:
+            await asyncio.sleep(0.005)
+        return (down[0] - t0) * 1000
+    finally:
+        proxy.stop()
+
+
 def run():
+    from htctl.broker import EmbeddedBroker
+
     topic = topics.voice("kota", "1", "u07")
     overhead = mqtt_packet.publish_size(len(topic), VOICE_PAYLOAD, 0) - VOICE_PAYLOAD
     with Mosquitto(users=USERS) as m:
         rates = _mpy_rates(m.port)
         p50, p95 = asyncio.run(_roundtrip(m.port))
+        dead = asyncio.run(_deadlink(m.port))
+    with EmbeddedBroker() as b:
+        e50, e95 = asyncio.run(_roundtrip(b.port, users=False))
     return {"mqtt_publish_qos0_per_s_mpy": round(rates["qos0"], 1),
             "mqtt_publish_qos1_per_s_mpy": round(rates["qos1"], 1),
             "mqtt_publish_alloc_bytes_mpy": round(rates["alloc_qos0"], 1),
             "mqtt_roundtrip_ms_p50": round(p50, 3), "mqtt_roundtrip_ms_p95": round(p95, 3),
-            "mqtt_overhead_bytes_voice_publish": overhead}
+            "mqtt_overhead_bytes_voice_publish": overhead,
+            "mqtt_roundtrip_ms_p50_embedded": round(e50, 3), "mqtt_roundtrip_ms_p95_embedded": round(e95, 3),
+            "mqtt_deadlink_detect_ms": round(dead)}
