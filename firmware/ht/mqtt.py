@@ -17,7 +17,6 @@ ONLINE = const(2)
 STATE_NAMES = ("offline", "connecting", "online")
 
 
-
 class MQTTClient(Receiver):
     def __init__(self, client_id, user=None, password=None, keepalive=60, clean=True,
                  max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000):
@@ -29,7 +28,9 @@ class MQTTClient(Receiver):
         self.max_inflight = max_inflight
         self.retry_ms = retry_ms
         self.timeout_ms = timeout_ms
-        self.on_message = None  # fn(topic: bytes, payload: memoryview, retained: bool)
+        # fn(topic: bytes, payload: memoryview, retained: bool). payload points into the
+        # receive buffer: valid during the call only, copy what must be kept.
+        self.on_message = None
         self.on_state = None  # fn(state: OFFLINE/CONNECTING/ONLINE, reason: str)
         self.state = OFFLINE
         self.reason = "not connected yet"
