@@ -230,3 +230,115 @@ def test_registry_accepts_new_codecs_and_kernel_switch_reports_itself():
     finally:
         codecs.use_viper(True)
         codecs._registry.pop(96, None)
+
+
+# ---- G.726-32 (opt-in payload type 2) ----------------------------------------------------------
+
+# ITU-conformant reference (spandsp's G.726, linear 14-bit mode) on _signal(320), codes packed
+# RFC 3551 style (first sample in the low nibble). The decoded hash is spandsp's output with its
+# four overload samples (128, 135, 147, 150: 32136, -30728, -31344, 31636, i.e. sr << 2 wrapped
+# to 16 bits — a loud click) replaced by what we output there: -32768, 32764, 32764, -32768.
+_G726_REF = (
+    "88787777f788fe2212219fd941332ee3c81e33e2128fdd32231df2d81e43d1118fed3113fdd1c93b56ef1eacca"
+    "63e6dfceac3c27fffdfcea63e5cfbde85b17c2eb1ae9743fccbd841116d1fa4b1973213d2e1f4f24b3ade42c54"
+    "42ab4bed3132a3cce31ef314bc3c2e3e4fa1db11f22345c8e1211f51afeae1f61ee7bee141c242ddda4f242df5"
+    "b9dd46df24cdd97bf1ffd2ddeb45ff1efdbb7ef1fffeddeb56")
+_G726_DEC_SHA = "4d828467921c024814b996cf91188bdc9e41dc5c3018c57e81e4c2407872fe87"
+
+
+def _with_g726(fn):
+    # G.726 is opt-in (codecs.enable_g726); never leave it registered for other tests.
+    had = codecs.get(codecs.PT_G726)
+    try:
+        return fn(codecs.enable_g726())
+    finally:
+        if had is None:
+            codecs.unregister(codecs.PT_G726)
+
+
+def test_g726_is_opt_in():
+    assert codecs.PT_G726 == 2
+    if codecs.get(2) is None:
+        def check(c):
+            assert codecs.get(2) is c and (c.name, c.STATE_LEN, c.payload_len(160)) == ("G726-32", 1, 80)
+            assert 2 in codecs.registered()
+        _with_g726(check)
+        assert codecs.get(2) is None
+
+
+def test_g726_matches_reference_both_ways():
+    from ht import g726
+    pcm = _signal(320)
+    for k in _kernels(g726, "g726_viper"):
+        out = bytearray(160)
+        k.encode(pcm, 320, out, g726.new_state())
+        assert binascii.hexlify(out).decode() == _G726_REF, k
+        back = array("h", bytes(640))
+        k.decode(out, 320, back, g726.new_state())
+        assert _sha(back) == _G726_DEC_SHA, k
+
+
+def test_g726_viper_and_pure_twins_agree():
+    from ht import g726
+    pcm = _signal(401, seed=3)
+    noise = bytes(pcm)[:201]
+    res = []
+    ks = _kernels(g726, "g726_viper")
+    for k in ks:
+        for n in (0, 1, 160, 401):
+            st = g726.new_state()
+            out = bytearray(201)
+            k.encode(pcm, n, out, st)
+            st2 = g726.new_state()
+            back = array("h", bytes(802))
+            k.decode(noise, n, back, st2)   # arbitrary codes: overload and saturation
+            res.append((bytes(out), list(st), bytes(back), list(st2)))
+    half = len(res) // len(ks)
+    for r in range(half, len(res)):
+        assert res[r] == res[r - half], r
+
+
+def test_g726_new_burst_resynchronises_a_stale_decoder():
+    def check(c):
+        n = 160
+        pcm = _signal(n * 4, seed=11)
+        tx = c.new_state()
+        rx = c.new_state()
+        hdr = bytearray(1)
+        out = bytearray(80)
+        junk = array("h", bytes(2 * n))
+        for f in range(2):  # burst 1: both sides run, then the decoder misses its end
+            c.pack_state(tx, hdr, 0)
+            c.encode(memoryview(pcm)[f * n:], n, out, tx)
+            c.unpack_state(hdr, 0, rx)
+            c.decode(out, n, junk, rx)
+        c.reset(tx)  # PTT pressed again: burst 2
+        fresh = c.new_state()
+        a = array("h", bytes(2 * n))
+        b = array("h", bytes(2 * n))
+        for f in range(2, 4):
+            c.pack_state(tx, hdr, 0)
+            assert (hdr[0] == 0) == (f == 2)
+            c.encode(memoryview(pcm)[f * n:], n, out, tx)
+            assert c.unpack_state(hdr, 0, rx)
+            c.unpack_state(hdr, 0, fresh)
+            c.decode(out, n, a, rx)
+            c.decode(out, n, b, fresh)
+            assert bytes(a) == bytes(b)
+    _with_g726(check)
+
+
+def test_g726_sync_byte_counts_frames_and_skips_zero():
+    def check(c):
+        st = c.new_state()
+        hdr = bytearray(1)
+        seen = []
+        pcm = array("h", bytes(4))
+        out = bytearray(1)
+        for f in range(600):
+            c.pack_state(st, hdr, 0)
+            seen.append(hdr[0])
+            c.encode(pcm, 2, out, st)
+        assert seen[0] == 0 and seen[1] == 1 and seen[255] == 255 and seen[256] == 1
+        assert 0 not in seen[1:]
+    _with_g726(check)
