@@ -25,13 +25,25 @@ def test_every_command_module_loads():
     assert broken == []
 
 
+def _command_paths(parser, prefix=()):
+    # Every command and nested action: ("boards",), ("boards", "list"), ...
+    import argparse
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield prefix + (name,)
+                yield from _command_paths(child, prefix + (name,))
+
+
 def test_help_on_every_command_and_action(capsys):
     parser = cli.build_parser()
     names = [c.name for c in commands.discover()]
-    for name in names:
-        assert cli.main([name, "--help"]) == 0
+    paths = list(_command_paths(parser))
+    assert ("boards", "check") in paths and ("fleet", "import") in paths
+    for path in paths:
+        assert cli.main(list(path) + ["--help"]) == 0, path
         text = capsys.readouterr().out
-        assert "usage: htctl %s" % name in text
+        assert "usage: htctl %s" % " ".join(path) in text
     assert cli.main(["--help"]) == 0
     top = capsys.readouterr().out
     for name in names:

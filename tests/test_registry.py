@@ -194,6 +194,10 @@ def test_certificates_and_audit(conn):
     registry.audit(conn, "tech-a", "provision", "dinkes-01", "HT-0001", "ab" * 32, {"changed": ["broker.url"]})
     log = registry.audit_log(conn, "dinkes-01")
     assert log[0]["config_hash"] == "ab" * 32 and log[0]["detail"] == {"changed": ["broker.url"]}
+    with pytest.raises(ValueError, match="secret"):
+        registry.audit(conn, "tech-a", "provision", "dinkes-01", detail={"config": {"broker": {"password": "p"}}})
+    registry.audit(conn, "tech-a", "provision", "dinkes-01", detail={"broker": {"password": "********"}})
+    assert len(registry.audit_log(conn, "dinkes-01")) == 2
 
 
 def test_credentials_stored_only_as_hash(conn, tmp_path):

@@ -311,8 +311,24 @@ def bench_certificates(conn, serial=None):
     return [_cert(r) for r in conn.execute(q + " ORDER BY id", args)]
 
 
+_SECRET_WORDS = ("password", "passwd", "secret", "sim_pin", "pin", "token")
+
+
+def _check_no_secrets(detail, path="detail"):
+    # The audit log is read by many; a secret that reaches it is leaked for good. Masked values may pass.
+    if isinstance(detail, dict):
+        for k, v in detail.items():
+            if any(w in str(k).lower() for w in _SECRET_WORDS) and v not in ("", None, "********"):
+                raise ValueError("%s.%s looks like a secret; audit records must hold hashes or masks" % (path, k))
+            _check_no_secrets(v, "%s.%s" % (path, k))
+    elif isinstance(detail, list):
+        for i, v in enumerate(detail):
+            _check_no_secrets(v, "%s[%d]" % (path, i))
+
+
 def audit(conn, who, action, unit_id=None, serial=None, config_hash=None, detail=None, at=None):
-    """Append to the audit log. ``detail`` must not hold secrets (store hashes, not passwords)."""
+    """Append to the audit log. ``detail`` must not hold secrets (ValueError): store hashes or masks."""
+    _check_no_secrets(detail or {})
     with conn:
         conn.execute("INSERT INTO audit (at, who, action, unit_id, serial, config_hash, detail) "
                      "VALUES (?,?,?,?,?,?,?)", (at or now_iso(), who, action, unit_id, serial, config_hash,
