@@ -182,6 +182,17 @@ def test_reassignment_keeps_history_and_refuses_double_use(conn):
         registry.unit(conn, "nobody")
 
 
+def test_config_values_build_a_valid_radio_config(conn):
+    from htctl.fwshared import htconfig
+    inventory.import_text(conn, EXAMPLE.read_text(), known_boards=BOARDS)
+    for u in registry.units(conn):
+        cfg = htconfig.Config(registry.config_values(u))  # raises if the registry held something invalid
+        assert cfg.get("unit.id") == u["unit_id"]
+    c = htconfig.Config(registry.config_values(registry.unit(conn, "dishub-01")))
+    assert c.get("dataplan.opd") == "Diskominfo" and c.get("dataplan.expiry") == "2027-02-01"
+    assert c.get("talkgroups.list") == ["dishub", "all"] and c.get("unit.callsign") == "Kadishub"
+
+
 def test_certificates_and_audit(conn):
     inventory.import_text(conn, EXAMPLE.read_text(), known_boards=BOARDS)
     checks = [{"check": "sim", "ok": True}, {"check": "signal", "ok": False, "value": -121}]

@@ -276,6 +276,26 @@ def units(conn):
         _ASSIGNMENT_VIEW + " WHERE a.end_at IS NULL ORDER BY coalesce(o.opd, s.opd, ''), a.unit_id")]
 
 
+def config_values(unit_row):
+    """The registry's part of a unit's radio config, as ``{"section.field": value}`` for ht.config.Config.
+
+    Broker URL/credentials and the SIM PIN come from the provisioning step, not from here.
+    """
+    values = {"unit.id": unit_row["unit_id"], "unit.priority": unit_row.get("priority") or "normal",
+              "talkgroups.list": list(unit_row.get("talkgroups") or [])}
+    if unit_row.get("callsign"):
+        values["unit.callsign"] = unit_row["callsign"]
+    if unit_row.get("sim_expiry"):
+        values["dataplan.expiry"] = unit_row["sim_expiry"]
+    if unit_row.get("quota_mb") is not None:
+        values["dataplan.quota_mb"] = unit_row["quota_mb"]
+    if unit_row.get("price_rp") is not None:
+        values["dataplan.price_rp"] = unit_row["price_rp"]
+    if unit_row.get("sim_opd"):
+        values["dataplan.opd"] = unit_row["sim_opd"]
+    return values
+
+
 def unit_by_serial(conn, serial):
     r = conn.execute(_ASSIGNMENT_VIEW + " WHERE a.serial=? AND a.end_at IS NULL", (serial,)).fetchone()
     return _assignment(r) if r else None
