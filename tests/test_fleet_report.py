@@ -292,6 +292,20 @@ def test_presence_fetched_from_a_real_broker(reg, mosquitto):
     assert json.loads(out)["totals"]["online"] == 1
 
 
+@pytest.mark.sim
+def test_broker_login_from_environment(reg, mosquitto, monkeypatch):
+    m = mosquitto(users={"cc": "console-pass"}, acl={"cc": (["ht/demo/#"], ["ht/demo/#"])})
+    url = "mqtt://%s:%d" % (m.host, m.port)
+    monkeypatch.setenv("HTCTL_BROKER_PASSWORD", "wrong")
+    code, _, err = run(["fleet", "status", "--registry", str(reg), "--broker", url, "--broker-user", "cc"])
+    assert code == 4 and "refused" in err and "HTCTL_BROKER_PASSWORD" in err
+    monkeypatch.setenv("HTCTL_BROKER_PASSWORD", "console-pass")
+    code, out, err = run(["fleet", "status", "--registry", str(reg), "--broker", url, "--broker-user", "cc",
+                          "--json"], today=TODAY)
+    assert code == 0, err
+    assert json.loads(out)["totals"]["online"] == 0 and json.loads(out)["presence"] is True
+
+
 def test_unreachable_broker_is_a_device_error(reg):
     import socket
     s = socket.socket()

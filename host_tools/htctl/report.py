@@ -223,7 +223,13 @@ def fetch_presence(url, fleet, wait_s=5.0, username=None, password=None):
     if u.scheme == "mqtts":
         client.tls_set()
 
+    refused = []
+
     def on_connect(c, userdata, flags, rc, props=None):
+        if rc.is_failure:
+            refused.append(str(rc))
+            subscribed.set()
+            return
         c.subscribe("ht/%s/u/+/p" % fleet, qos=1)
 
     def on_subscribe(c, userdata, mid, rcs, props=None):
@@ -245,7 +251,11 @@ def fetch_presence(url, fleet, wait_s=5.0, username=None, password=None):
     client.loop_start()
     try:
         deadline = time.monotonic() + wait_s
-        if not subscribed.wait(wait_s):
+        answered = subscribed.wait(wait_s)
+        if refused:
+            raise DeviceError("the broker at %s refused the connection: %s" % (url, refused[0]),
+                              hint="check --broker-user and $HTCTL_BROKER_PASSWORD")
+        if not answered:
             raise DeviceError("the broker at %s did not answer the subscription" % url,
                               hint="check user/password and the ACL for ht/%s/u/+/p" % fleet)
         # Retained messages follow the SUBACK back to back and MQTT marks no end: stop after a quiet gap.

@@ -4,6 +4,7 @@ Injected (tests): ``today`` (datetime.date), ``presence`` ({unit: {"online", "la
 asking a broker.
 """
 import datetime
+import os
 import pathlib
 
 from .. import boards, inventory, registry, report
@@ -37,6 +38,9 @@ def _common_report(p):
     p.add_argument("--today", metavar="YYYY-MM-DD", help="date to count SIM expiry from (default: today)")
     p.add_argument("--broker", metavar="URL", help="read online/last seen from the broker's retained presence")
     p.add_argument("--fleet", default="demo", help="fleet name in the topic scheme (ht/<fleet>/...)")
+    p.add_argument("--broker-user", metavar="USER",
+                   help="broker login; the password is read from $HTCTL_BROKER_PASSWORD (never a command-line "
+                        "argument, which other users can see in the process list)")
 
 
 def _status_args(p):
@@ -107,7 +111,8 @@ def _today(args, ctx):
 def _status(args, ctx):
     presence = ctx.get("presence")
     if presence is None and args.broker:
-        presence = report.fetch_presence(args.broker, args.fleet)
+        presence = report.fetch_presence(args.broker, args.fleet, username=args.broker_user,
+                                         password=os.environ.get("HTCTL_BROKER_PASSWORD"))
     conn = ctx.open_registry(create=False)
     try:
         return report.fleet_status(conn, _today(args, ctx), presence, args.lang)
