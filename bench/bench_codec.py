@@ -35,16 +35,19 @@ UNITS = {
     "codec_viper_vs_c": "x C", "codec_pure_vs_c": "x C", "ulaw_viper_vs_c": "x C", "ulaw_pure_vs_c": "x C",
     "codec_viper_framed_vs_c": "x C",
     "codec_c_ms_per_s_audio": "ms/s", "codec_viper_ms_per_s_audio": "ms/s", "codec_pure_ms_per_s_audio": "ms/s",
-    "pesq_codec_only_adpcm": "MOS-LQO", "pesq_codec_only_ulaw": "MOS-LQO",
+    "pesq_codec_only_adpcm": "MOS-LQO", "pesq_codec_only_ulaw": "MOS-LQO", "pesq_codec_only_g726": "MOS-LQO",
+    "pesq_codec_loss5_adpcm": "MOS-LQO", "pesq_codec_loss5_g726": "MOS-LQO",
+    "g726_viper_ms_per_s_audio": "ms/s", "g726_pure_ms_per_s_audio": "ms/s", "g726_viper_vs_c": "x C",
 }
-GOALS = {"codec_viper_vs_c": "<= 2"}
+GOALS = {"codec_viper_vs_c": "<= 2", "pesq_codec_only_g726": ">= 3.9 at 32 kbit/s"}
+LOSS_SEEDS = (1, 2, 3, 4, 5)
 
 # Runs under MicroPython: prints one JSON object of best times in microseconds.
 _MPY_TIMER = r"""
 import sys, time
 from array import array
-from ht import codecs, adpcm, ulaw
-from ht import adpcm_viper, ulaw_viper
+from ht import codecs, adpcm, ulaw, g726
+from ht import adpcm_viper, ulaw_viper, g726_viper
 pcm = array("h", open(sys.argv[1], "rb").read())
 n = len(pcm)
 reps = int(sys.argv[2])
@@ -72,6 +75,12 @@ def ulaw_run(k):
         k.decode(enc, n, dec)
     return fn
 
+def g726_run(k):
+    def fn():
+        k.encode(pcm, n, enc, g726.new_state())
+        k.decode(enc, n, dec, g726.new_state())
+    return fn
+
 def framed():
     c = codecs.get(codecs.PT_ADPCM)
     tx, rx = c.new_state(), c.new_state()
@@ -85,6 +94,8 @@ res["adpcm_viper"] = best(adpcm_run(adpcm_viper), reps)
 res["ulaw_viper"] = best(ulaw_run(ulaw_viper), reps)
 codecs.use_viper(True)
 res["adpcm_viper_framed"] = best(framed, reps)
+res["g726_viper"] = best(g726_run(g726_viper), max(2, reps // 8))
+res["g726_pure"] = best(g726_run(g726), 1)
 res["adpcm_pure"] = best(adpcm_run(adpcm), max(2, reps // 8))
 res["ulaw_pure"] = best(ulaw_run(ulaw), max(2, reps // 8))
 print("{" + ", ".join('"%s": %d' % (k, v) for k, v in res.items()) + "}")
@@ -143,6 +154,61 @@ def codec_only(pcm, pt):
     return np.frombuffer(out, dtype=np.int16)
 
 
+def codec_loss(pcm, c, loss):
+    """Codec-only with frames dropped: each lost frame is its predecessor's output faded by half per lost
+    frame (a deliberately simple concealment; the radio's own PLC is measured in bench_audio). ADPCM reloads
+    its state from the next frame; G.726 runs on with a stale state."""
+    n = len(pcm) // FRAME * FRAME
+    src = array("h", pcm[:n].astype(np.int16).tobytes())
+    out = array("h", bytes(2 * n))
+    tx, rx = c.new_state(), c.new_state()
+    payload = bytearray(c.payload_len(FRAME))
+    hdr = bytearray(max(1, c.STATE_LEN))
+    prev = np.zeros(FRAME)
+    run = 0
+    for k, f in enumerate(range(0, n, FRAME)):
+        c.pack_state(tx, hdr, 0)
+        c.encode(memoryview(src)[f:f + FRAME], FRAME, payload, tx)
+        if loss[k]:
+            run += 1
+            out[f:f + FRAME] = array("h", (prev * max(0.0, 1.0 - 0.5 * run)).astype(np.int16).tobytes())
+            continue
+        run = 0
+        c.unpack_state(hdr, 0, rx)
+        c.decode(payload, FRAME, memoryview(out)[f:], rx)
+        prev = np.frombuffer(out, dtype=np.int16)[f:f + FRAME].astype(np.float64)
+    return np.frombuffer(out, dtype=np.int16)
+
+
+def spandsp_g726_us(raw, reps=10):
+    """spandsp's G.726-32 in C (if libspandsp2 is installed): best encode+decode time in microseconds."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("spandsp") or "libspandsp.so.2")
+    except OSError:
+        return None
+    lib.g726_init.restype = ctypes.c_void_p
+    lib.g726_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.g726_encode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
+    lib.g726_decode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    lib.g726_free.argtypes = [ctypes.c_void_p]
+    x = np.frombuffer(raw, dtype=np.int16).copy()
+    codes = ctypes.create_string_buffer(len(x))
+    y = np.zeros(len(x), dtype=np.int16)
+
+    def once():
+        s = lib.g726_init(None, 32000, 0, 2)  # packed 4-bit codes, like ours
+        m = lib.g726_encode(s, codes, x.ctypes.data, len(x))
+        lib.g726_free(s)
+        s = lib.g726_init(None, 32000, 0, 2)
+        lib.g726_decode(s, y.ctypes.data, codes.raw[:m], m)
+        lib.g726_free(s)
+
+    return _best(once, reps) * 1e6
+
+
 def pesq_nb(ref, deg):
     from pesq import pesq
 
@@ -170,9 +236,27 @@ def run():
         "codec_viper_ms_per_s_audio": m["adpcm_viper"] / 1000.0 / secs,
         "codec_pure_ms_per_s_audio": m["adpcm_pure"] / 1000.0 / secs,
     }
+    out["g726_viper_ms_per_s_audio"] = m["g726_viper"] / 1000.0 / secs
+    out["g726_pure_ms_per_s_audio"] = m["g726_pure"] / 1000.0 / secs
+    c_g726 = spandsp_g726_us(raw)
+    if c_g726:
+        out["g726_viper_vs_c"] = m["g726_viper"] / c_g726
     n = len(pcm) // FRAME * FRAME
-    out["pesq_codec_only_adpcm"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ADPCM))
-    out["pesq_codec_only_ulaw"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ULAW))
+    had = codecs.get(codecs.PT_G726)
+    g = codecs.enable_g726()
+    try:
+        out["pesq_codec_only_adpcm"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ADPCM))
+        out["pesq_codec_only_ulaw"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ULAW))
+        out["pesq_codec_only_g726"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_G726))
+        for name, c in (("adpcm", codecs.get(codecs.PT_ADPCM)), ("g726", g)):
+            scores = []
+            for seed in LOSS_SEEDS:
+                loss = np.random.default_rng(seed).random(n // FRAME) < 0.05
+                scores.append(pesq_nb(pcm[:n], codec_loss(pcm, c, loss)))
+            out["pesq_codec_loss5_" + name] = float(np.mean(scores))
+    finally:
+        if had is None:
+            codecs.unregister(codecs.PT_G726)
     return out
 
 
