@@ -10,22 +10,19 @@ from ht.adpcm import STEPS, VP, NXT
 
 
 @micropython.viper
-def _start(st: ptr16) -> int:
-    index = int(st[1])
-    if index > 32767:
-        index -= 65536
-    if index < 0:
-        index = 0
-    elif index > 88:
-        index = 88
-    return index << 3
-
-
-@micropython.viper
-def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, row: int, steps: ptr16, vp: ptr16, nxt: ptr8):
+def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, steps: ptr16, vp: ptr16, nxt: ptr8):
     pred = int(st[0])
     if pred > 32767:
         pred -= 65536
+    # Out-of-range index (e.g. from a corrupt frame): clamp exactly like the pure twin.
+    row = int(st[1])
+    if row > 32767:
+        row -= 65536
+    if row < 0:
+        row = 0
+    elif row > 88:
+        row = 88
+    row = row << 3
     hi = 0
     i = 0
     while i < n:
@@ -70,10 +67,19 @@ def _enc(pcm: ptr16, n: int, out: ptr8, st: ptr16, row: int, steps: ptr16, vp: p
 
 
 @micropython.viper
-def _dec(payload: ptr8, n: int, pcm: ptr16, st: ptr16, row: int, vp: ptr16, nxt: ptr8):
+def _dec(payload: ptr8, n: int, pcm: ptr16, st: ptr16, vp: ptr16, nxt: ptr8):
     pred = int(st[0])
     if pred > 32767:
         pred -= 65536
+    # Out-of-range index (e.g. from a corrupt frame): clamp exactly like the pure twin.
+    row = int(st[1])
+    if row > 32767:
+        row -= 65536
+    if row < 0:
+        row = 0
+    elif row > 88:
+        row = 88
+    row = row << 3
     # Two samples per payload byte, high nibble first; unrolled so the loop has no
     # odd/even branch (the decoder ran at C speed only after this and the tables).
     j = 0
@@ -124,8 +130,8 @@ def _dec(payload: ptr8, n: int, pcm: ptr16, st: ptr16, row: int, vp: ptr16, nxt:
 
 
 def encode(pcm, n, out, st):
-    _enc(pcm, n, out, st, _start(st), STEPS, VP, NXT)
+    _enc(pcm, n, out, st, STEPS, VP, NXT)
 
 
 def decode(payload, n, pcm, st):
-    _dec(payload, n, pcm, st, _start(st), VP, NXT)
+    _dec(payload, n, pcm, st, VP, NXT)

@@ -25,9 +25,10 @@ except (ImportError, SyntaxError, ValueError, NotImplementedError):
     _HAVE_VIPER = False
 
 
-def _short(buf, need, what):
-    if len(buf) < need:
-        raise ValueError("%s too short: %d < %d" % (what, len(buf), need))
+def _short(pcm, npcm, data, ndata):
+    # Called once per frame; the viper kernels would write past a short buffer.
+    if len(pcm) < npcm or len(data) < ndata:
+        raise ValueError("buffer too short for %d samples" % npcm)
 
 
 class ADPCM:
@@ -54,13 +55,11 @@ class ADPCM:
         st[1] = 0
 
     def encode(self, pcm, nsamples, out, st):
-        _short(pcm, nsamples, "pcm")
-        _short(out, (nsamples + 1) >> 1, "out")
+        _short(pcm, nsamples, out, (nsamples + 1) >> 1)
         self.kernel.encode(pcm, nsamples, out, st)
 
     def decode(self, payload, nsamples, pcm_out, st):
-        _short(payload, (nsamples + 1) >> 1, "payload")
-        _short(pcm_out, nsamples, "pcm_out")
+        _short(pcm_out, nsamples, payload, (nsamples + 1) >> 1)
         self.kernel.decode(payload, nsamples, pcm_out, st)
 
     def pack_state(self, st, buf, off):
@@ -103,13 +102,11 @@ class ULAW:
         pass
 
     def encode(self, pcm, nsamples, out, st):
-        _short(pcm, nsamples, "pcm")
-        _short(out, nsamples, "out")
+        _short(pcm, nsamples, out, nsamples)
         self.kernel.encode(pcm, nsamples, out)
 
     def decode(self, payload, nsamples, pcm_out, st):
-        _short(payload, nsamples, "payload")
-        _short(pcm_out, nsamples, "pcm_out")
+        _short(pcm_out, nsamples, payload, nsamples)
         self.kernel.decode(payload, nsamples, pcm_out)
 
     def pack_state(self, st, buf, off):
@@ -146,13 +143,11 @@ class G726:
         g726.reset(st)
 
     def encode(self, pcm, nsamples, out, st):
-        _short(pcm, nsamples, "pcm")
-        _short(out, (nsamples + 1) >> 1, "out")
+        _short(pcm, nsamples, out, (nsamples + 1) >> 1)
         self.kernel.encode(pcm, nsamples, out, st)
 
     def decode(self, payload, nsamples, pcm_out, st):
-        _short(payload, (nsamples + 1) >> 1, "payload")
-        _short(pcm_out, nsamples, "pcm_out")
+        _short(pcm_out, nsamples, payload, (nsamples + 1) >> 1)
         self.kernel.decode(payload, nsamples, pcm_out, st)
 
     def pack_state(self, st, buf, off):
