@@ -9,7 +9,7 @@ import threading
 from . import DIALECTS, LinkModel, ModemEmulator, SimCard
 
 
-def build_parser(p=None):
+def build_parser(p=None, json_option=True):
     p = p or argparse.ArgumentParser(prog="python -m htctl.emu", description=__doc__)
     p.add_argument("--dialect", default="A7670", help="one of %s" % ", ".join(sorted(DIALECTS)))
     p.add_argument("--pty", action="store_true", help="also expose the UART on a pseudo-terminal")
@@ -27,7 +27,8 @@ def build_parser(p=None):
     p.add_argument("--urc-interleave", action="store_true", help="sometimes put URCs before a final result")
     p.add_argument("--scenario", default=None, help="JSON list of timed faults")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--json", action="store_true", help="print the ports as one JSON line")
+    if json_option:
+        p.add_argument("--json", action="store_true", help="print the ports as one JSON line")
     return p
 
 
@@ -53,7 +54,7 @@ def serve(args, out=sys.stdout, stop_event=None):
                 "pty": emu.open_pty() if args.pty else None, "time_scale": emu.time_scale}
         if args.scenario:
             info["scenario_steps"] = emu.run_scenario(args.scenario)
-        if args.json:
+        if getattr(args, "json", False):
             print(json.dumps(info), file=out, flush=True)
         else:
             print("modem emulator %s (time scale %g)" % (info["dialect"], info["time_scale"]), file=out)

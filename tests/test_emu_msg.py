@@ -1,0 +1,81 @@
+"""Modem emulator: SMS send (text/PDU, prompt, Ctrl-Z, ESC) and USSD (multi-line replies, menus, unknown)."""
+import re
+
+import pytest
+
+from fixtures.emu import booted
+
+pytestmark = pytest.mark.sim
+
+
+@pytest.mark.parametrize("dialect", ["A7670", "SIM7600", "EC200U", "EG91"])
+def test_sms_text_mode_logged(emulator, dialect):
+    emu = emulator(dialect=dialect, powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CMGF=1").ok
+    at.write(b'AT+CMGS="+6281299990000"\r')
+    at.wait_for(b"> ")
+    at.write(b"DARURAT: radio R-17 butuh bantuan\x1a")
+    r = at.cmd(b"")
+    assert r.ok and re.search(r"^\+CMGS: \d+$", r.line("+CMGS:"))
+    assert emu.sms_log == [("+6281299990000", "DARURAT: radio R-17 butuh bantuan")]
+
+
+def test_sms_escape_cancels_and_echo_shows_text(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu, setup=False)
+    assert at.cmd("AT+CMGF=1").ok
+    at.write(b'AT+CMGS="+628123"\r')
+    at.wait_for(b"> ")
+    at.write(b"never mind\x1b")
+    assert at.cmd(b"").ok
+    assert b"never mind" in at.seen            # echo on: the typed text came back
+    assert emu.sms_log == []
+
+
+def test_sms_needs_registration(emulator):
+    emu = emulator(dialect="EC200U", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CMGF=1;+CFUN=4").ok
+    at.write(b'AT+CMGS="+628123"\r')
+    at.wait_for(b"> ")
+    at.write(b"x\x1a")
+    assert at.cmd(b"").final == "+CMS ERROR: no network service"
+
+
+def test_sms_pdu_mode(emulator):
+    emu = emulator(dialect="SIM7600", powered=True)
+    at = booted(emu)
+    at.write(b"AT+CMGS=17\r")
+    at.wait_for(b"> ")
+    at.write(b"0011000B916128210000F00000AA05E8329BFD06\x1a")
+    assert at.cmd(b"").ok
+    assert emu.sms_log[0][0] == "<pdu>"
+
+
+@pytest.mark.parametrize("dialect", ["A7670", "EG91"])
+def test_ussd_multiline_balance(emulator, dialect):
+    emu = emulator(dialect=dialect, powered=True,
+                   ussd_replies={"*888#": "Sisa pulsa Rp7.250\nAktif sd 01/02/2027\nKuota 1,5 GB"})
+    at = booted(emu)
+    assert at.cmd('AT+CUSD=1,"*888#",15').ok
+    urc = at.wait_for(re.compile(rb'\+CUSD: 0,"(.*?)",15\r\n', re.S))
+    assert urc.group(1) == b"Sisa pulsa Rp7.250\r\nAktif sd 01/02/2027\r\nKuota 1,5 GB"
+
+
+def test_ussd_menu_unknown_and_cancel(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    assert at.cmd('AT+CUSD=1,"*363#",15').ok
+    at.wait_for(b'+CUSD: 1,"1 Paket Internet')
+    assert at.cmd('AT+CUSD=1,"*999#",15').ok
+    at.wait_for(b"+CUSD: 4\r\n")
+    assert at.cmd('AT+CUSD=1,"*888#",15;+CUSD=2').ok
+    assert b"+CUSD: 0" not in at.drain(0.3)
+
+
+def test_ussd_without_network_is_cme_30(emulator):
+    emu = emulator(dialect="SIM7600", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CFUN=4").ok
+    assert at.cmd('AT+CUSD=1,"*888#",15').final == "+CME ERROR: no network service"
