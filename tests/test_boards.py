@@ -283,3 +283,59 @@ def test_cli_boards_dir_option(tmp_path):
     (d / "board.json").write_text(boards.dumps(b))
     code, out, _ = run(["boards", "list", "--json", "--boards-dir", str(tmp_path)])
     assert [r["name"] for r in json.loads(out)] == ["MY_BOARD"]
+
+
+# ---- the validator accepts every sane board and pinpoints one bad pin ---------------------------------
+_SAFE_OUT = [4, 13, 14, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27, 32, 33]   # no strap, flash, console, input-only
+_SAFE_IN = [34, 35, 36, 39]
+
+
+@st.composite
+def sane_boards(draw):
+    b = real("DIY_DEVKITC_EC200U")  # no PSRAM: 16/17 usable
+    b["leds"] = {}
+    # battery first: it needs one of the few ADC1 pins
+    roles = sorted(fwboard.roles(b), key=lambda r: r[0] != "battery")
+    outs = draw(st.permutations(_SAFE_OUT))
+    ins = draw(st.permutations(_SAFE_IN + [p for p in _SAFE_OUT]))
+    used = set()
+    for role, _, direction in roles:
+        pool = outs if direction == "out" else ins
+        pin = next(p for p in pool if p not in used)
+        used.add(pin)
+        node, path = b, role.split(".")
+        for part in path[:-1]:
+            node = node[part]
+        if role == "battery":
+            used.discard(pin)
+            b["battery"]["pin"] = draw(st.sampled_from(sorted(boards.ADC1_PINS)))
+            used.add(b["battery"]["pin"])
+        elif isinstance(node[path[-1]], dict):
+            node[path[-1]]["pin"] = pin
+            if role.startswith("buttons."):
+                node[path[-1]]["pull"] = "external" if pin in boards.INPUT_ONLY else draw(
+                    st.sampled_from(["up", "down", "none", "external"]))
+        else:
+            node[path[-1]] = pin
+    return b
+
+
+@settings(max_examples=100, deadline=None)
+@given(sane_boards(), st.data())
+def test_sane_boards_pass_and_one_misplaced_output_is_pinpointed(b, data):
+    issues = boards.validate(b)
+    assert boards.errors(issues) == [], issues
+    outputs = [r for r, p, d in fwboard.roles(b) if d == "out"]
+    role = data.draw(st.sampled_from(outputs))
+    free_input_only = [p for p in sorted(boards.INPUT_ONLY) if p not in {q for _, q, _ in fwboard.roles(b)}]
+    if not free_input_only:
+        return
+    node, path = b, role.split(".")
+    for part in path[:-1]:
+        node = node[part]
+    if isinstance(node[path[-1]], dict):
+        node[path[-1]]["pin"] = free_input_only[0]
+    else:
+        node[path[-1]] = free_input_only[0]
+    errs = boards.errors(boards.validate(b))
+    assert [(e.path, "input-only" in e.message) for e in errs] == [(role, True)]
