@@ -152,3 +152,30 @@ def test_installed_console_script_runs():
                        timeout=60, cwd=str(ROOT))
     assert r.returncode == EXIT_NOT_FOUND
     assert r.stderr.startswith("error: ") and "Hint:" in r.stderr and "Traceback" not in r.stderr
+
+
+class _TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_and_not_with_json():
+    from htctl.output import Output
+    err = _TTY()
+    out = Output(stdout=io.StringIO(), stderr=err)
+    with out.progress("Writing ESP32", total=1000) as bar:
+        bar(250)
+        bar(1000, 1000)
+    assert "Writing ESP32" in err.getvalue()
+    err = _TTY()
+    with Output(stdout=io.StringIO(), stderr=err, json_mode=True).progress("Writing", total=10) as bar:
+        bar(10)
+    assert err.getvalue() == ""
+
+
+def test_table_output_is_plain_text_off_terminal():
+    from htctl.output import Output
+    s = io.StringIO()
+    Output(stdout=s).table(["unit", "status"], [["dinkes-01", "ready"], ["bpbd-02", None]], title="units")
+    text = s.getvalue()
+    assert "dinkes-01" in text and "ready" in text and "\x1b[" not in text
