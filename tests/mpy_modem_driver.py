@@ -4,7 +4,7 @@
 # its control port plays the board: pins (PWRKEY/RESET/POWERON) and injected faults.
 # Usage: micropython tests/mpy_modem_driver.py <dialect> <uart_port> <ctl_port> <echo_port>
 #        <time_scale> <step,step,...>     steps: boot echo hang sim reg pdp sock reboot garbage
-#        [frames=N]   (frames: throughput of 200-byte frames through the echo server)
+#        [frames=N] [mode=duplex|tx|rx]   (throughput of 200-byte frames for N seconds)
 import sys
 import json
 import socket
@@ -108,8 +108,10 @@ class Run:
             r["echo"] = await self.echo(600)
         self.out["steps"][name] = r
 
-    async def frames(self, n_s):
-        # 200-byte voice-sized frames, sender and receiver concurrently, for n_s wall seconds
+    async def frames(self, n_s, mode):
+        # 200-byte voice-sized frames for n_s wall seconds. mode "duplex": send and receive at once
+        # through the echo server; "tx": send only (the server discards); "rx": receive only (the
+        # server streams). PTT is half duplex, so tx and rx are what a talker / listener needs.
         s = await self.sup.open("127.0.0.1", self.echo_port)
         frame = bytes(range(200))
         sent = [0]
@@ -128,7 +130,11 @@ class Run:
                     break
                 got[0] += len(d)
         t0 = ticks_ms()
-        tasks = [asyncio.create_task(tx()), asyncio.create_task(rx())]
+        tasks = []
+        if mode != "rx":
+            tasks.append(asyncio.create_task(tx()))
+        if mode != "tx":
+            tasks.append(asyncio.create_task(rx()))
         await asyncio.sleep(n_s)
         stop[0] = True
         dt = ticks_diff(ticks_ms(), t0) / 1000
@@ -139,7 +145,7 @@ class Run:
         self.out["frames_rx_per_s"] = got[0] / 200 / dt
 
 
-async def scenario(dialect, uart_port, ctl_port, echo_port, scale, steps, frames_s=0):
+async def scenario(dialect, uart_port, ctl_port, echo_port, scale, steps, frames_s=0, mode="duplex"):
     r = Run(dialect, uart_port, ctl_port, echo_port, scale)
     t0 = ticks_ms()
     await r.start()
@@ -173,7 +179,7 @@ async def scenario(dialect, uart_port, ctl_port, echo_port, scale, steps, frames
                 r.out["steps"]["sock"] = {"eof": d == b"", "s": r.secs(t1), "echo": await r.echo(600)}
                 await s.close()
         if frames_s:
-            await r.frames(frames_s)
+            await r.frames(frames_s, mode)
     finally:
         r.out["states"] = r.states
         r.out["at"] = {"timeouts": r.m.at.timeouts, "errors": r.m.at.errors, "stray": r.m.at.stray,
@@ -186,10 +192,13 @@ def main(argv):
     dialect, uart_port, ctl_port, echo_port, scale = argv[0], int(argv[1]), int(argv[2]), int(argv[3]), float(argv[4])
     steps = [s for s in argv[5].split(",") if s] if len(argv) > 5 else []
     frames_s = 0
+    mode = "duplex"
     for a in argv[6:]:
         if a.startswith("frames="):
             frames_s = float(a[7:])
-    out = asyncio.run(scenario(dialect, uart_port, ctl_port, echo_port, scale, steps, frames_s))
+        elif a.startswith("mode="):
+            mode = a[5:]
+    out = asyncio.run(scenario(dialect, uart_port, ctl_port, echo_port, scale, steps, frames_s, mode))
     print("RESULT " + json.dumps(out))
 
 
