@@ -211,3 +211,28 @@ def test_dead_link_hook_restarts_data(emulator, tcp_echo_server):
         emu.fault("clear")
         return dead, await until(lambda: m.link.generation > gen and m.link.data_up)
     assert _run(emu, body) == (True, True)
+
+
+@pytest.mark.sim
+def test_quectel_modem_counter_clock_and_signal_reach_plan_and_link(emulator, tcp_echo_server):
+    emu = emulator(dialect="EC200U", time_scale=SCALE)
+    plan = DataPlan("2027-01-19", 6144)
+    times = []
+
+    async def body(m, sup):
+        sup.on_time = lambda utc, tz: times.append((utc, tz))
+        sup.check_ms = 2000                    # poll the modem counter often in this test
+        assert await until(lambda: m.link.data_up)
+        s = await sup.open("127.0.0.1", tcp_echo_server.port)
+        await s.send(b"y" * 2000)
+        got = 0
+        while got < 2000:
+            got += len(await s.recv(4000))
+        await s.close()
+        assert await until(lambda: plan.modem_total >= 4000)
+        return m.info, m.link.signal, m.link.bars
+    info, sig, bars = _run(emu, body, plan=plan)
+    assert info["time"][1] == 28 and info["iccid"].startswith("8962") and info["imsi"].startswith("51010")
+    assert -140 <= sig["rsrp"] <= -44 and "rssi" in sig and 1 <= bars <= 5
+    assert plan.used >= 4000
+    assert times and times[0][1] == 28          # the RTC hook got network time (WIB)
