@@ -234,6 +234,9 @@ def test_hash_format_is_the_one_mosquitto_writes(tmp_path):
 def test_connect_refuses_a_missing_or_foreign_file(tmp_path):
     with pytest.raises(NotFoundError):
         registry.connect(tmp_path / "none.sqlite", create=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(registry.UserError, match="cannot create"):
+        registry.connect(tmp_path / "file" / "sub" / "r.sqlite")
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(registry.UserError):

@@ -63,7 +63,11 @@ def connect(path, create=True):
             if not create:
                 raise NotFoundError("fleet registry not found: %s" % p,
                                     hint="import an inventory first: `htctl fleet import inventory.csv`")
-            p.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError("cannot create the fleet registry folder %s: %s" % (p.parent, exc.strerror or exc),
+                                hint="pass a writable path with --registry or $HTCTL_REGISTRY")
     try:
         conn = sqlite3.connect(str(path))
         conn.row_factory = sqlite3.Row
