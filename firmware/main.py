@@ -1,0 +1,65 @@
+# Boot: board + config -> HAL -> radio app (docs/ARCHITECTURE.md). Kept tiny: everything testable lives in
+# ht/ and hal/. The banner line is what `htctl deploy` waits for after a reset. When a piece is missing the
+# radio says so in one status line and leaves the REPL to the technician (provision and bench need it);
+# when the app crashes it restarts itself after a pause instead of sitting dead in someone's pocket.
+from ht import VERSION
+
+_RESTART_PAUSE_MS = 5000
+
+
+def status(msg):
+    print("HT status: " + msg)
+
+
+def load_board():
+    from ht import board
+    try:
+        return board.load_path("board.json"), None
+    except OSError:
+        return None, "no board.json on the device; deploy with `htctl deploy --board B`"
+    except ValueError as e:
+        return None, str(e)
+
+
+def load_config():
+    from ht import config
+    try:
+        with open("config.json") as f:
+            cfg, errors = config.load(f.read())
+    except OSError:
+        status("not provisioned (no config.json); run `htctl provision`")
+        return config.defaults()
+    for e in errors:
+        status("config " + e)
+    return cfg
+
+
+def main():
+    board, problem = load_board()
+    print("HT firmware %s board=%s" % (VERSION, board.get("name", "?") if board else "none"))
+    if board is None:
+        status(problem)
+        return
+    cfg = load_config()
+    import hal
+    radio_hal = hal.create(board)
+    try:
+        from ht import app
+    except ImportError as e:
+        status("radio app not available (%s); REPL ready" % e)
+        return
+    import asyncio
+    try:
+        asyncio.run(app.run(radio_hal, board, cfg))
+    except KeyboardInterrupt:
+        raise  # the technician pressed Ctrl-C: give them the REPL
+    except Exception as e:
+        import sys
+        from ht.compat import sleep_ms
+        sys.print_exception(e) if hasattr(sys, "print_exception") else print(repr(e))
+        status("app stopped; restarting in %d s (Ctrl-C for the REPL)" % (_RESTART_PAUSE_MS // 1000))
+        sleep_ms(_RESTART_PAUSE_MS)
+        radio_hal.restart()
+
+
+main()

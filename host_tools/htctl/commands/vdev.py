@@ -1,0 +1,68 @@
+"""htctl vdev start — run a virtual radio (the firmware under MicroPython unix) with its REPL on a pty.
+
+Injected names (tests): ``vdev_factory`` (callable returning a VirtualDevice), ``wait`` (callable that
+blocks until the user stops the device; default waits for Ctrl-C/SIGTERM).
+"""
+import signal
+import threading
+
+from . import add_actions
+from ..output import add_json_option
+
+NAME = "vdev"
+HELP = "run a virtual radio whose REPL is a pty (for mpremote, htctl deploy/provision/bench, CI)"
+
+
+def configure(parser):
+    acts = add_actions(parser, [
+        ("start", "start a virtual device and serve it until Ctrl-C", _configure_start, run_start),
+    ])
+    add_json_option(acts["start"])
+
+
+def _configure_start(p):
+    p.add_argument("--board", default="LILYGO_T_A7670", help="simulated board (default LILYGO_T_A7670)")
+    p.add_argument("--flash", metavar="DIR", default=None,
+                   help="folder that plays the device's flash (kept between runs); default a temporary one")
+    p.add_argument("--blank", action="store_true",
+                   help="do not install the firmware into an empty flash (a fresh radio for `htctl deploy`)")
+    p.add_argument("--modem", choices=("none", "auto"), default="none",
+                   help="auto: start a modem emulator for the board's AT dialect and wire it to the UART")
+
+
+def run(args, ctx):
+    return args._run(args, ctx)
+
+
+def _wait_for_signal():
+    stop = threading.Event()
+    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run_start(args, ctx):
+    from ..vdev import VirtualDevice
+
+    factory = ctx.get("vdev_factory", VirtualDevice)
+    dev = factory(board=args.board, flash_dir=args.flash, preload=not args.blank,
+                  modem=None if args.modem == "none" else "auto", boards_dir=ctx.boards_dir)
+    port = dev.start()
+    try:
+        info = {"port": port, "board": args.board, "flash": str(dev.flash_dir), "sim_dir": str(dev.sim_dir)}
+        if ctx.json:
+            ctx.out.emit(info)
+        else:
+            ctx.out.line("virtual device %s on %s" % (args.board, port))
+            ctx.out.line("  flash folder: %s" % dev.flash_dir)
+            ctx.out.line("  try: mpremote connect %s repl    |    htctl deploy --port %s" % (port, port))
+            ctx.out.line("  Ctrl-C stops it")
+        ctx.out.stdout.flush()
+        ctx.get("wait", _wait_for_signal)()
+    finally:
+        dev.stop()
+    return 0

@@ -1,0 +1,114 @@
+# The self-test checks htctl bench runs on the radio: each gives a result line, and each can FAIL.
+import json
+from ht import selftest, VERSION, codecs
+
+BOARD = {
+    "name": "TEST_BOARD",
+    "modem": {"dialect": "A7670", "uart": {"tx": 26, "rx": 27}, "pwrkey": {"pin": 4, "active": 1}},
+    "audio": {"mic": {"sck": 18, "ws": 19, "sd": 34}, "amp": {"bclk": 21, "lrc": 22, "din": 23}},
+    "buttons": {"ptt": {"pin": 32, "active": 0}, "emergency": {"pin": 36, "active": 0}},
+    "battery": {"pin": 35, "divider": 2.0},
+}
+
+
+def _one(name, env=None):
+    (r,) = selftest.run([name], env or {})
+    assert r["check"] == name
+    return r
+
+
+def test_version_reports_the_firmware_version():
+    r = _one("version")
+    assert r["ok"] is True and r["value"] == VERSION
+
+
+def test_board_check_passes_a_good_board_and_names_it():
+    r = _one("board", {"board_text": json.dumps(BOARD)})
+    assert r["ok"] is True and r["value"] == "TEST_BOARD"
+
+
+def test_board_check_fails_a_pin_used_twice():
+    bad = json.loads(json.dumps(BOARD))
+    bad["buttons"]["ptt"]["pin"] = 4  # same GPIO as PWRKEY
+    r = _one("board", {"board_text": json.dumps(bad)})
+    assert r["ok"] is False and "GPIO 4" in r["detail"]
+
+
+def test_board_check_fails_a_flash_pin_and_a_missing_file():
+    bad = json.loads(json.dumps(BOARD))
+    bad["buttons"]["ptt"]["pin"] = 7
+    assert _one("board", {"board_text": json.dumps(bad)})["ok"] is False
+    r = _one("board", {"board": "no/such/board.json"})
+    assert r["ok"] is False and "deploy" in r["detail"]
+
+
+def test_config_check_reports_missing_and_bad_config():
+    r = _one("config", {"config": "no/such/config.json"})
+    assert r["ok"] is False and "provision" in r["detail"]
+    r = _one("config", {"config_text": "{not json"})
+    assert r["ok"] is False and "JSON" in r["detail"]
+
+
+def test_codec_loopback_passes_with_real_codecs():
+    r = _one("codec")
+    assert r["ok"] is True
+    assert r["value"] >= r["limit"]
+
+
+class _Deaf:
+    # A codec that loses the signal: the loopback check must catch it.
+    name = "DVI4"
+
+    def payload_len(self, n):
+        return n
+
+    def new_state(self):
+        return None
+
+    def encode(self, pcm, n, out, st):
+        pass
+
+    def decode(self, payload, n, pcm_out, st):
+        for i in range(n):
+            pcm_out[i] = 0
+
+
+def test_codec_loopback_fails_a_broken_codec():
+    r = _one("codec", {"codecs": [codecs.get(codecs.PT_ULAW), _Deaf()]})
+    assert r["ok"] is False
+    assert r["value"] < r["limit"]
+
+
+def test_battery_check_uses_the_hal():
+    class H:
+        def __init__(self, mv):
+            self.mv = mv
+
+        def battery_mv(self):
+            return self.mv
+
+    assert _one("battery", {"hal": H(3900)})["ok"] is True
+    r = _one("battery", {"hal": H(3300)})
+    assert r["ok"] is False and r["value"] == 3300
+    assert _one("battery", {"hal": H(None)})["ok"] is None
+
+
+def test_unknown_and_pending_checks_are_skipped_not_passed():
+    assert _one("no_such_check")["ok"] is None
+    results = selftest.run()
+    names = [r["check"] for r in results]
+    assert names[:3] == ["version", "board", "config"]
+    assert "modem" in names and "ptt_access" in names
+
+
+def test_a_crashing_check_is_a_fail_line():
+    def broken(env):
+        raise OSError("sensor gone")
+
+    selftest.register("broken_test_check", broken)
+    try:
+        r = _one("broken_test_check")
+    finally:
+        selftest.CHECKS.pop("broken_test_check")
+        selftest.ORDER.remove("broken_test_check")
+    assert r["ok"] is False and "sensor gone" in r["detail"]

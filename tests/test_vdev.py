@@ -1,0 +1,261 @@
+"""The virtual device behaves like a radio on a serial port: the real mpremote (CLI and library) drives it."""
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from htctl.errors import DeviceError
+
+pytestmark = pytest.mark.mpy
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTCTL = pathlib.Path(sys.executable).parent / "htctl"
+
+
+def _write(dev, name, text):
+    path = dev.flash_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_start_gives_a_pty_and_boots_the_firmware(vdev_fw):
+    assert re.match(r"^/dev/pts/\d+$", vdev_fw.port)
+    assert os.path.exists(vdev_fw.port)
+    m = vdev_fw.wait_output(rb"HT firmware (\S+) board=(\S+)")
+    assert m.group(1).decode() == _firmware_version()
+    assert m.group(2) == b"LILYGO_T_A7670"
+    # The firmware must not crash when the radio app is missing: it says why and leaves the REPL.
+    vdev_fw.wait_output(rb"(?s)HT status: [^\r\n]+\r\n.*>>> ", timeout=30)
+
+
+def _firmware_version():
+    text = (ROOT / "firmware" / "ht" / "__init__.py").read_text()
+    return re.search(r'VERSION = "([^"]+)"', text).group(1)
+
+
+def test_mpremote_cli_copies_lists_execs_and_cats(vdev, mpremote, tmp_path):
+    blob = bytes(range(256)) * 40 + b"\r\n\n\x04\x03\x01end"  # control bytes must survive the pty
+    local = tmp_path / "blob.bin"
+    local.write_bytes(blob)
+    r = mpremote(vdev.port, "fs", "mkdir", ":data", "+", "fs", "cp", local, ":data/blob.bin")
+    assert r.returncode == 0, r.stderr
+    assert (vdev.flash_dir / "data" / "blob.bin").read_bytes() == blob
+
+    r = mpremote(vdev.port, "fs", "ls", ":data")
+    assert r.returncode == 0, r.stderr
+    assert "blob.bin" in r.stdout
+
+    back = tmp_path / "back.bin"
+    r = mpremote(vdev.port, "fs", "cp", ":data/blob.bin", back)
+    assert r.returncode == 0, r.stderr
+    assert back.read_bytes() == blob
+
+    r = mpremote(vdev.port, "exec", "import os; print(sorted(os.listdir('/')), 6 * 7)")
+    assert r.returncode == 0, r.stderr
+    assert "['data'] 42" in r.stdout
+
+    _write(vdev, "hello.txt", "halo dunia\n")
+    r = mpremote(vdev.port, "fs", "cat", ":hello.txt")
+    assert r.stdout.strip() == "halo dunia"
+
+
+def test_flash_folder_is_the_whole_device_filesystem(vdev, mpremote):
+    _write(vdev, "lib/x.py", "X = 1\n")
+    r = mpremote(vdev.port, "exec", "import os; print(sorted(os.listdir('/')), os.getcwd()); import x; print(x.X)")
+    assert r.returncode == 0, r.stderr
+    # '/' is the flash: the host's /etc, /usr … are not visible, and /lib is on sys.path as on the ESP32.
+    assert r.stdout.split() == ["['lib']", "/", "1"]
+
+
+def test_device_exception_is_reported_by_mpremote(vdev, mpremote):
+    r = mpremote(vdev.port, "exec", "1/0")
+    assert r.returncode == 1
+    assert "ZeroDivisionError" in r.stdout + r.stderr
+
+
+def test_soft_reset_raw_mode_runs_boot_not_main_and_friendly_runs_both(vdev_factory, tmp_path, mpremote):
+    # pyexec semantics: after a reset in the raw REPL only boot.py runs; from the friendly REPL main.py too.
+    flash = tmp_path / "resets"
+    flash.mkdir()
+    (flash / "boot.py").write_text("f = open('log.txt', 'a'); f.write('boot\\n'); f.close()\n")
+    (flash / "main.py").write_text("f = open('log.txt', 'a'); f.write('main\\n'); f.close()\nprint('MAIN-RAN')\n")
+    vdev = vdev_factory(flash_dir=flash)
+    vdev.wait_output(rb"MAIN-RAN")
+    log = flash / "log.txt"
+    assert log.read_text().splitlines() == ["boot", "main"]  # power-on runs both
+    boots = vdev.boots
+
+    r = mpremote(vdev.port, "soft-reset")
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().splitlines() == ["boot", "main", "boot"]
+    assert vdev.boots == boots + 1
+
+    from htctl.transport import DeviceTransport
+    mark = vdev.mark()
+    with DeviceTransport(vdev.port) as t:
+        text, _ = t.soft_reset(wait_for=rb"MAIN-RAN", timeout=30)
+    vdev.wait_output(rb"MPY: soft reboot\r\n", since=mark)
+    assert b"MAIN-RAN" in text
+    assert log.read_text().splitlines() == ["boot", "main", "boot", "boot", "main"]
+
+
+def test_ctrl_c_interrupts_a_running_main(vdev_factory, mpremote, tmp_path):
+    flash = tmp_path / "busy"
+    flash.mkdir()
+    (flash / "main.py").write_text("import time\nprint('LOOPING')\nwhile True:\n    time.sleep_ms(50)\n")
+    dev = vdev_factory(flash_dir=flash)
+    dev.wait_output(rb"LOOPING")
+    r = mpremote(dev.port, "exec", "print('got in')")
+    assert r.returncode == 0, r.stderr
+    assert "got in" in r.stdout
+    assert b"KeyboardInterrupt" in dev.output()
+
+
+def test_mpremote_library_api(vdev):
+    # The same transport class htctl uses, called directly (no CLI).
+    from mpremote.transport_serial import SerialTransport
+
+    t = SerialTransport(vdev.port, baudrate=115200, timeout=2)
+    try:
+        t.enter_raw_repl(soft_reset=True)
+        t.fs_mkdir("cfg")
+        t.fs_writefile("cfg/a.json", b'{"unit": "DISHUB-01"}')
+        assert t.fs_readfile("cfg/a.json") == b'{"unit": "DISHUB-01"}'
+        assert [e.name for e in t.fs_listdir("cfg")] == ["a.json"]
+        assert t.eval("sum(range(10))") == 45
+        assert t.fs_hashfile("cfg/a.json", "sha256") == __import__("hashlib").sha256(b'{"unit": "DISHUB-01"}').digest()
+        t.exit_raw_repl()
+    finally:
+        t.close()
+
+
+def _read_until(ser, ending, timeout=20):
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(ending):
+        assert time.monotonic() < deadline, "waited for %r, got %r" % (ending, data[-200:])
+        data += ser.read(1)
+    return data
+
+
+def test_raw_repl_and_raw_paste_protocol_bytes(vdev):
+    # Speak the protocol by hand (pyexec.c): the bytes a tool other than mpremote would rely on.
+    with serial.Serial(vdev.port, 115200, timeout=1) as ser:
+        ser.write(b"\r\x03\x03\r\x01")
+        _read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        # plain raw REPL: code, Ctrl-D -> "OK" stdout \x04 stderr \x04 ">"
+        ser.write(b"print('x' * 3)\x04")
+        assert _read_until(ser, b"\x04>") == b"OKxxx\r\n\x04\x04>"
+        ser.write(b"raise ValueError('bad')\x04")
+        out = _read_until(ser, b"\x04>")
+        assert out.startswith(b"OK\x04") and b"ValueError: bad" in out
+        # raw-paste: Ctrl-E 'A' Ctrl-A -> "R\x01" + window size (uint16 LE) + \x01 per window consumed
+        ser.write(b"\x05A\x01")
+        head = ser.read(2)
+        assert head == b"R\x01"
+        window = int.from_bytes(ser.read(2), "little")
+        assert window >= 32
+        assert ser.read(1) == b"\x01"
+        code = b"s = 0\nfor i in range(%d):\n    s += i\nprint(s)\n" % 1000
+        code = code + b"#" * (3 * window) + b"\n"  # longer than one window: flow control must kick in
+        sent = 0
+        credit = window
+        while sent < len(code):
+            if credit == 0 or ser.in_waiting:
+                c = ser.read(1)
+                assert c == b"\x01", c
+                credit += window
+                continue
+            n = min(credit, len(code) - sent)
+            ser.write(code[sent:sent + n])
+            sent += n
+            credit -= n
+        ser.write(b"\x04")
+        out = _read_until(ser, b"\x04>")
+        # device acknowledges end of data with \x04, then runs: stdout \x04 stderr \x04 >
+        assert out.lstrip(b"\x01").startswith(b"\x04")
+        assert out.endswith(b"499500\r\n\x04\x04>")
+        ser.write(b"\x02")
+        _read_until(ser, b">>> ")
+
+
+def test_sys_exit_and_crash_in_main_soft_reboot_or_give_repl(vdev_factory, tmp_path, mpremote):
+    flash = tmp_path / "crashy"
+    flash.mkdir()
+    (flash / "main.py").write_text(
+        "import os\n"
+        "try:\n    n = int(open('n').read())\nexcept OSError:\n    n = 0\n"
+        "open('n', 'w').write(str(n + 1))\n"
+        "if n == 0:\n    import sys; sys.exit()\n"   # first boot: exit -> the board soft-reboots
+        "raise RuntimeError('boom %d' % n)\n")      # second boot: traceback, then the REPL
+    dev = vdev_factory(flash_dir=flash)
+    dev.wait_output(rb"(?s)MPY: soft reboot\r\n.*RuntimeError: boom 1\r\n.*>>> ", timeout=30)
+    assert dev.boots == 2
+    r = mpremote(dev.port, "exec", "print(open('n').read())")
+    assert r.stdout.strip().endswith("2")
+
+
+def test_hard_reset_reboots_in_friendly_mode(vdev_factory, tmp_path):
+    flash = tmp_path / "hr"
+    flash.mkdir()
+    (flash / "main.py").write_text("print('BOOTED')\n")
+    dev = vdev_factory(flash_dir=flash)
+    dev.wait_output(rb"BOOTED")
+    mark = dev.mark()
+    dev.hard_reset()
+    dev.wait_output(rb"BOOTED", since=mark)
+    assert dev.boots == 2
+
+
+def test_output_while_nobody_listens_does_not_block_the_device(vdev_factory, tmp_path, mpremote):
+    flash = tmp_path / "chatty"
+    flash.mkdir()
+    (flash / "main.py").write_text("for i in range(20000):\n    print('line %d of noise' % i)\nprint('QUIET')\n")
+    dev = vdev_factory(flash_dir=flash)
+    dev.wait_output(rb"QUIET", timeout=60)
+    r = mpremote(dev.port, "exec", "print('still answers')")
+    assert "still answers" in r.stdout
+
+
+def test_wait_output_timeout_is_a_device_error(vdev):
+    with pytest.raises(DeviceError) as e:
+        vdev.wait_output(rb"never printed", timeout=0.5)
+    assert "did not print" in str(e.value)
+
+
+def test_modem_address_reaches_the_sim_hal(vdev_factory, tmp_path, mpremote):
+    class FakeModem:  # stands in for the emulator: only its ports are read
+        uart_port = 40123
+        ctl_port = 40124
+
+        def stop(self):
+            pass
+
+    dev = vdev_factory(modem=FakeModem())
+    r = mpremote(dev.port, "exec",
+                 "import os; print(os.getenv('HT_SIM_UART'), os.getenv('HT_SIM_CTL'), os.getenv('HT_VDEV_BOARD'))")
+    assert r.stdout.split() == ["127.0.0.1:40123", "127.0.0.1:40124", "LILYGO_T_A7670"]
+
+
+def test_cli_vdev_start_serves_until_interrupted(tmp_path, mpremote):
+    flash = tmp_path / "cli-flash"
+    p = subprocess.Popen([str(HTCTL), "vdev", "start", "--board", "LILYGO_T_A7670", "--flash", str(flash)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        m = re.search(r"(/dev/pts/\d+)", line)
+        assert m, line + p.stderr.read()
+        r = mpremote(m.group(1), "exec", "import main")  # the preloaded firmware prints its banner again
+        assert "HT firmware %s board=LILYGO_T_A7670" % _firmware_version() in r.stdout
+        assert (flash / "main.py").exists()
+    finally:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "Traceback" not in err
