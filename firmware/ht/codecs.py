@@ -4,7 +4,7 @@
 # write into caller-owned buffers and never allocate, so the audio path can run per
 # frame on the ESP32 without feeding the garbage collector.
 from array import array
-from ht import adpcm, g726, ulaw
+from ht import adpcm, ulaw
 
 PT_ULAW = 0
 PT_G726 = 2   # RFC 1890's static number (RFC 3551 moved G726-32 to dynamic; we keep 2)
@@ -15,13 +15,13 @@ _registry = {}
 
 # Viper kernels: a SyntaxError where the port has no native emitter, an ImportError
 # on CPython (no `micropython` module). Either way the pure twins stay in charge.
+_NO_VIPER = (ImportError, SyntaxError, ValueError, NotImplementedError)
 try:
     from ht import adpcm_viper as _adpcm_v
-    from ht import g726_viper as _g726_v
     from ht import ulaw_viper as _ulaw_v
     _HAVE_VIPER = True
-except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    _adpcm_v = _g726_v = _ulaw_v = None
+except _NO_VIPER:
+    _adpcm_v = _ulaw_v = None
     _HAVE_VIPER = False
 
 
@@ -130,17 +130,19 @@ class G726:
     rate = 8000
     bits = 4
 
-    def __init__(self, kernel):
-        self.kernel = kernel
+    def __init__(self, pure, viper=None):
+        self.pure = pure
+        self.viper = viper
+        self.kernel = viper if (viper is not None and USING_VIPER) else pure
 
     def payload_len(self, nsamples):
         return (nsamples + 1) >> 1
 
     def new_state(self):
-        return g726.new_state()
+        return self.pure.new_state()
 
     def reset(self, st):
-        g726.reset(st)
+        self.pure.reset(st)
 
     def encode(self, pcm, nsamples, out, st):
         _short(pcm, nsamples, out, (nsamples + 1) >> 1)
@@ -151,12 +153,12 @@ class G726:
         self.kernel.decode(payload, nsamples, pcm_out, st)
 
     def pack_state(self, st, buf, off):
-        c = st[g726.SYNC]
+        c = st[self.pure.SYNC]
         buf[off] = c if c < 256 else 1 + (c - 1) % 255
 
     def unpack_state(self, buf, off, st):
         if buf[off] == 0:
-            g726.reset(st)
+            self.pure.reset(st)
         return True
 
 
@@ -178,8 +180,17 @@ def registered():
 
 
 def enable_g726():
-    # G.726-32 is opt-in until every receiver keeps a decoder state for it.
-    c = G726(_g726_v if USING_VIPER else g726)
+    # G.726-32 is opt-in until every receiver keeps a decoder state for it. Imported
+    # here, not at the top: its viper kernel is ~6 KB of native code the ESP32 would
+    # otherwise load for nothing.
+    from ht import g726
+    v = None
+    if _HAVE_VIPER:
+        try:
+            from ht import g726_viper as v
+        except _NO_VIPER:
+            v = None
+    c = G726(g726, v)
     register(c)
     return c
 
@@ -192,8 +203,9 @@ def use_viper(on=True):
     on = bool(on) and _HAVE_VIPER
     _registry[PT_ADPCM].kernel = _adpcm_v if on else adpcm
     _registry[PT_ULAW].kernel = _ulaw_v if on else ulaw
-    if PT_G726 in _registry:
-        _registry[PT_G726].kernel = _g726_v if on else g726
+    g = _registry.get(PT_G726)
+    if g is not None:
+        g.kernel = g.viper if (on and g.viper is not None) else g.pure
     USING_VIPER = on
     return on
 

@@ -260,8 +260,16 @@ def test_g726_is_opt_in():
     assert codecs.PT_G726 == 2
     if codecs.get(2) is None:
         def check(c):
+            from ht import g726
             assert codecs.get(2) is c and (c.name, c.STATE_LEN, c.payload_len(160)) == ("G726-32", 1, 80)
             assert 2 in codecs.registered()
+            try:
+                codecs.use_viper(False)
+                assert c.kernel is g726
+                viper = codecs.use_viper(True)
+                assert (c.kernel is not g726) == viper
+            finally:
+                codecs.use_viper(True)
         _with_g726(check)
         assert codecs.get(2) is None
 
