@@ -124,7 +124,7 @@ class PTT:
             self.out.cue("timeout_warning")
 
     def _start(self, now, prio, force=False):
-        if self.state == REQUESTING or (self.state == TALKING and not force):
+        if not force and self.state in (REQUESTING, TALKING):
             return
         if self.state == TALKING and prio <= self.floor.tx_prio:
             return

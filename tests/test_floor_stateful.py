@@ -1,0 +1,121 @@
+"""Hypothesis stateful tests of floor control: 2-5 radios in floorsim, random presses, releases, priorities,
+emergencies, vanishing and rejoining radios, per-link LTE latencies (so claims from different senders reach
+the broker in a different order than they were pressed).
+
+Invariants (checked every simulated 10 ms by FloorSim.check and after every step here):
+- never two talkers: a radio still talking after the broker's log gave the floor away stops within one
+  downlink delay, and no two radios talk on a burst the log never granted;
+- emergency always pre-empts; talk timeout always ends a burst;
+- a late joiner learns the talker; the floor never stays stuck on a holder that vanished.
+"""
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from ht import floormsg as fm
+from htctl.floorsim import FloorSim
+
+TALK_TIMEOUT = 8000  # short so random runs hit it often; the production default is 60 s
+
+
+class FloorMachine(RuleBasedStateMachine):
+    @initialize(n=st.integers(2, 5), seed=st.integers(0, 2 ** 16), data=st.data(),
+                base_lo=st.integers(5, 60), spread=st.integers(0, 80), jitter=st.integers(0, 40))
+    def setup(self, n, seed, data, base_lo, spread, jitter):
+        prios = data.draw(st.lists(st.sampled_from([fm.PRIO_NORMAL, fm.PRIO_COMMAND]), min_size=n, max_size=n))
+        link = {"base_lo": base_lo, "base_hi": base_lo + spread, "jitter_mean": jitter, "jitter_cap": 3 * jitter}
+        self.sim = FloorSim(n=n, seed=seed, prios=prios, talk_timeout_ms=TALK_TIMEOUT, warn_ms=2000,
+                            hb_ms=1000, hb_timeout_ms=3500, lwt_ms=6000, link_kw=link)
+        self.n = n
+
+    def bound(self):
+        # one round trip through the broker at the worst link delay, plus tick granularity
+        return 2 * max(max(r.up.max_ms, r.down.max_ms) for r in self.sim.radios) + 3 * self.sim.tick_ms
+
+    def idx(self, data):
+        return data.draw(st.integers(0, self.n - 1))
+
+    @rule(data=st.data(), after=st.integers(0, 200))
+    def press(self, data, after):
+        self.sim.press(self.idx(data), at=self.sim.now + after)
+
+    @rule(data=st.data(), after=st.integers(0, 200))
+    def release(self, data, after):
+        self.sim.release(self.idx(data), at=self.sim.now + after)
+
+    @rule(ms=st.integers(1, 3000))
+    def advance(self, ms):
+        self.sim.run_for(ms)
+
+    @rule()
+    def long_wait(self):
+        self.sim.run_for(TALK_TIMEOUT + 2000)
+        # talk timeout always ends a burst: nothing started before this wait is still on air
+        for r in self.sim.talkers():
+            assert self.sim.now - r.ptt._talk_start <= TALK_TIMEOUT + self.sim.tick_ms
+
+    @precondition(lambda self: self.sim.auth.hprio < fm.PRIO_EMERGENCY and not any(
+        r.floor.mine is not None and r.floor.mine[1] == fm.PRIO_EMERGENCY for r in self.sim.radios))
+    @rule(data=st.data())
+    def emergency(self, data):
+        i = self.idx(data)
+        r = self.sim.radios[i]
+        if not (r.connected and r.subscribed) or r.floor.busy_for(fm.PRIO_EMERGENCY) is not None:
+            return
+        self.sim.emergency(i, hot_ms=5000)
+        self.sim.run_for(self.bound())
+        # emergency always pre-empts: it talks, and nobody else does
+        assert r.floor.talking, r.log[-8:]
+        others = [o.unit for o in self.sim.talkers() if o is not r]
+        assert not others, others
+
+    @rule(data=st.data())
+    def vanish(self, data):
+        i = self.idx(data)
+        r = self.sim.radios[i]
+        if not r.connected or sum(1 for x in self.sim.radios if x.connected) < 2:
+            return
+        self.sim.vanish(i)
+        self.sim.run_for(self.sim.hb_timeout_ms + self.bound() + 2 * self.sim.tick_ms)
+        # the floor never stays stuck on a holder that vanished
+        if not r.connected:
+            for o in self.sim.radios:
+                if o.connected:
+                    assert o.floor.talker() != r.unit, (o.unit, o.log[-6:])
+
+    @rule(data=st.data())
+    def rejoin(self, data):
+        i = self.idx(data)
+        r = self.sim.radios[i]
+        if r.connected:
+            return
+        holder_before = [o for o in self.sim.talkers()]
+        self.sim.rejoin(i)
+        self.sim.run_for(self.sim.hb_ms + self.bound() + 2 * self.sim.tick_ms)
+        # a late joiner learns who is talking (from the retained state or the next heartbeat)
+        for h in holder_before:
+            if h.floor.talking and (h.unit, h.floor.tx_burst) == (self.sim.auth.holder, self.sim.auth.hburst):
+                assert r.floor.talker() == h.unit, (h.unit, r.log)
+
+    @invariant()
+    def no_violation(self):
+        if hasattr(self, "sim"):
+            assert self.sim.violations == [], self.sim.violations[:3]
+
+
+FloorMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+TestFloorStateful = FloorMachine.TestCase
+
+
+def test_collision_resolves_to_one_agreed_talker_across_seeds():
+    # Two presses 0-20 ms apart, many link draws: exactly one talker, and every radio names the same one.
+    for seed in range(200):
+        sim = FloorSim(n=3, seed=seed)
+        sim.press(0, at=100)
+        sim.press(1, at=100 + seed % 21)
+        sim.run_until(1000)
+        assert len(sim.talkers()) == 1
+        holder = sim.settled_holder()
+        assert holder is not None and holder[0] == sim.talkers()[0].unit
+        assert sim.violations == []
