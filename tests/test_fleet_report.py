@@ -238,6 +238,7 @@ def test_cli_status_json_and_table(reg):
     assert data["totals"]["not_ready"] == 2 and data["today"] == "2027-01-07"
     code, out, _ = run(["fleet", "status", "--registry", str(reg), "--lang", "id"], today=TODAY)
     assert "Kesiapan per OPD" in out and "Rp1.320.000" in out and "uji gagal: signal" in out
+    assert "GAGAL 2027-01-05" in out and "belum pernah" in out
     code, _, err = run(["fleet", "status", "--registry", str(reg), "--strict"], today=TODAY)
     assert code == EXIT_FAILED and "2 radio(s) not ready" in err
 

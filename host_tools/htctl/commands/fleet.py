@@ -133,8 +133,10 @@ def run_status(args, ctx):
         rows.append([L["total"], t["radios"], t["ready"], t["not_ready"]] + ([t["online"]] if s["presence"] else [])
                     + [sum(o["paid_radios"] for o in s["opds"]), report.format_rupiah(t["yearly_budget_rp"])])
         out.table(heads, rows, title="%s — %s" % (L["per_opd"], s["today"]))
-        out.table([L["unit"], L["official"], L["sim_expiry"], L["status"]],
-                  [[u["unit_id"], u["official"], u["sim_expiry_text"],
+        def bench(b):
+            return L["never"] if b is None else "%s %s" % (L["pass"] if b["passed"] else L["fail"], b["at"][:10])
+        out.table([L["unit"], L["official"], L["sim_expiry"], L["bench"], L["status"]],
+                  [[u["unit_id"], u["official"], u["sim_expiry_text"], bench(u["bench"]),
                     (L["ready"] if u["ready"] else L["not_ready"]) +
                     "".join("\n- " + r["text"] for r in u["reasons"])] for u in s["units"]],
                   title=L["units"])
