@@ -113,8 +113,14 @@ class Net:
         try:
             data, more = await self._read(s.lid)
         except ModemError:
-            # the link no longer exists in the modem (closed under us): report end of stream
-            s.peer_closed = True
+            # Some builds answer "+IP ERROR: No data" + ERROR on an empty buffer: only a link the
+            # modem no longer lists is closed.
+            try:
+                alive = await self._alive(s.lid)
+            except ModemError:
+                alive = False
+            if not alive:
+                s.peer_closed = True
             return b"", False
         except Exception as e:
             raise _oserror(e, "recv")
@@ -209,6 +215,13 @@ class SIMComNet(Net):
     async def _close(self, lid):
         await self.at.cmd("AT+CIPCLOSE=%d" % lid, timeout_ms=5000)
 
+    async def _alive(self, lid):
+        # AT+CIPCLOSE? -> "+CIPCLOSE: 1,0,0,..." one flag per link
+        for line in await self.at.cmd("AT+CIPCLOSE?", "+CIPCLOSE:"):
+            f = P.fields(line)
+            return lid < len(f) and P.num(f[lid]) == 1
+        return False
+
     def on_urc(self, line):
         if line.startswith("+CIPRXGET:"):
             f = P.fields(line)
@@ -268,6 +281,13 @@ class QuectelNet(Net):
 
     async def _close(self, lid):
         await self.at.cmd("AT+QICLOSE=%d" % lid, timeout_ms=10000)
+
+    async def _alive(self, lid):
+        # +QISTATE: <id>,"TCP",<ip>,<port>,<local>,<state>,...  state 2 = connected
+        for line in await self.at.cmd("AT+QISTATE=1,%d" % lid, "+QISTATE:"):
+            f = P.fields(line)
+            return len(f) > 5 and P.num(f[5]) in (1, 2)
+        return False
 
     def on_urc(self, line):
         if not line.startswith("+QIURC:"):

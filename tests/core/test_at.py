@@ -230,3 +230,81 @@ def test_dialect_registry_and_prefixes():
     q = dialects.get("EG91")
     assert q.parse_retries(['+QPINC: "SC",2,10', '+QPINC: "P2",3,10']) == (2, 10)
     assert dialects.get("A7670").parse_retries(["+SPIC: 1,10,3,10"]) == (1, 10)
+
+
+def _sock_run(dialect, replies, body):
+    from ht import atsock
+    fake = FakeUART(replies)
+    d = dialects.get(dialect)
+    counted = []
+    net = atsock.make(None, d, lambda tx, rx: counted.append((tx, rx)))
+    at = AT(fake, d, net.on_urc)
+    net.at = at
+
+    async def main():
+        at.start()
+        try:
+            return await body(net, fake)
+        finally:
+            at.stop()
+    return asyncio.run(main()), counted
+
+
+def test_simcom_socket_stream_contract():
+    data = b"\r\nOK\r\n\x00binary"
+
+    def read(fake, cmd):
+        if fake.rx_left:
+            fake.rx_left = 0
+            return b"\r\n+CIPRXGET: 2,0,%d,0\r\n" % len(data) + data + b"\r\nOK\r\n"
+        return b"\r\nERROR\r\n"        # some builds: "+IP ERROR: No data"
+    replies = {'AT+CIPOPEN=0,"TCP","10.0.0.1",1883': b"\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n",
+               "AT+CIPSEND=0,5": (b"\r\n>", b"\r\nOK\r\n\r\n+CIPSEND: 0,5,5\r\n"),
+               "AT+CIPRXGET=2,0,1460": read, "AT+CIPCLOSE=0": b"\r\nOK\r\n",
+               "AT+CIPCLOSE?": b"\r\n+CIPCLOSE: 1,0,0,0,0,0,0,0,0,0\r\n\r\nOK\r\n"}
+
+    async def body(net, fake):
+        fake.rx_left = 0
+        s = await net.open("10.0.0.1", 1883)
+        await s.send(b"hello")
+        fake.rx_left = 1
+        fake.push(b"\r\n+CIPRXGET: 1,0\r\n")
+        got = await s.recv(100)
+        empty = await net.read(s)                   # ERROR on an empty buffer: still open
+        still_open = not s.peer_closed
+        fake.push(b"\r\n+IPCLOSE: 0,1\r\n")
+        eof = await s.recv(100)
+        await s.close()
+        await s.close()                             # idempotent
+        try:
+            await s.send(b"x")
+            sent_after_close = True
+        except OSError:
+            sent_after_close = False
+        return got, empty, still_open, eof, sent_after_close, fake.payloads
+    (got, empty, still_open, eof, sac, payloads), counted = _sock_run("A7670", replies, body)
+    assert got == data and empty == (b"", False) and still_open
+    assert eof == b"" and not sac and payloads == [b"hello"]
+    assert counted == [(5, 0), (0, len(data))]
+
+
+def test_quectel_socket_open_error_and_drop_all():
+    replies = {'AT+QIOPEN=1,0,"TCP","10.0.0.1",1883,0,0': b"\r\nOK\r\n\r\n+QIOPEN: 0,566\r\n",
+               'AT+QIOPEN=1,0,"TCP","10.0.0.1",1884,0,0': b"\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n",
+               "AT+QICLOSE=0": b"\r\nOK\r\n"}
+
+    async def body(net, fake):
+        try:
+            await net.open("10.0.0.1", 1883)
+            refused = False
+        except OSError as e:
+            refused = "566" in str(e)
+        s = await net.open("10.0.0.1", 1884)
+        net.drop_all("pdp gone")
+        try:
+            await s.recv(10)
+            return refused, False
+        except OSError as e:
+            return refused, "pdp gone" in str(e)
+    (refused, dead), _ = _sock_run("EC200U", replies, body)
+    assert refused and dead
