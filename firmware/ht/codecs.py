@@ -201,15 +201,17 @@ def use_viper(on=True):
     # viper kernels are now active (False when this port cannot compile them).
     global USING_VIPER
     on = bool(on) and _HAVE_VIPER
-    _registry[PT_ADPCM].kernel = _adpcm_v if on else adpcm
-    _registry[PT_ULAW].kernel = _ulaw_v if on else ulaw
+    _ADPCM.kernel = _adpcm_v if on else adpcm
+    _ULAW.kernel = _ulaw_v if on else ulaw
     g = _registry.get(PT_G726)
-    if g is not None:
+    if isinstance(g, G726):
         g.kernel = g.viper if (on and g.viper is not None) else g.pure
     USING_VIPER = on
     return on
 
 
-register(ADPCM(adpcm))
-register(ULAW(ulaw))
+_ADPCM = ADPCM(adpcm)
+_ULAW = ULAW(ulaw)
+register(_ADPCM)
+register(_ULAW)
 use_viper(True)
