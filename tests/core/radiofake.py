@@ -1,0 +1,180 @@
+# Fakes for the portable radio tests (both interpreters): a HAL with pins a test presses, a microphone
+# fed from an array and a speaker that keeps what it played; and an in-memory MQTT broker whose clients
+# have RobustClient's surface (one delivery task = one broker order; retained messages; last wills).
+import asyncio
+from array import array
+from ht.mqtt import ONLINE, OFFLINE
+
+
+class FakeHAL:
+    name = "fake"
+
+    def __init__(self, mic_pcm=None, battery_mv=4000):
+        self.down = {"ptt": False, "emergency": False}
+        self.tones = []
+        self.leds = []
+        self.mic_pcm = mic_pcm if mic_pcm is not None else array("h")
+        self.mic_pos = 0
+        self.played = bytearray()
+        self.mv = battery_mv
+        hal = self
+
+        class Mic:
+            def readinto(self, buf):
+                n = len(buf) // 2
+                for i in range(n):
+                    j = hal.mic_pos + i
+                    v = hal.mic_pcm[j] if j < len(hal.mic_pcm) else 0
+                    buf[2 * i] = v & 0xFF
+                    buf[2 * i + 1] = (v >> 8) & 0xFF
+                hal.mic_pos += n
+                return len(buf)
+
+        class Speaker:
+            def write(self, buf):
+                hal.played += buf
+                return len(buf)
+
+        self._mic = Mic()
+        self._spk = Speaker()
+
+    def button(self, name):
+        return lambda: self.down[name]
+
+    def press(self, name, down=True):
+        self.down[name] = down
+
+    def mic(self):
+        return self._mic
+
+    def speaker(self):
+        return self._spk
+
+    def tone(self, f, ms):
+        self.tones.append((f, ms))
+
+    def led(self, name, on):
+        self.leds.append((name, on))
+
+    def battery_mv(self):
+        return self.mv
+
+    def unique_id(self):
+        return "fake"
+
+
+def match(filt, topic):
+    f = filt.split("/")
+    t = topic.split("/")
+    for i in range(len(f)):
+        if f[i] == "#":
+            return True
+        if i >= len(t) or (f[i] != "+" and f[i] != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+class MemBroker:
+    def __init__(self):
+        self.clients = []
+        self.retained = {}
+        self.q = []
+        self.ev = asyncio.Event()
+        self.log = []           # (topic, payload) in broker order
+        self.task = None
+
+    def start(self):
+        if self.task is None:
+            self.task = asyncio.create_task(self._run())
+
+    def publish(self, topic, payload, retain, sender=None):
+        self.q.append((topic, bytes(payload), retain))
+        self.ev.set()
+
+    async def _run(self):
+        while True:
+            if not self.q:
+                self.ev.clear()
+                await self.ev.wait()
+                continue
+            topic, payload, retain = self.q.pop(0)
+            t = topic.decode()
+            self.log.append((t, payload))
+            if retain:
+                if payload:
+                    self.retained[t] = payload
+                else:
+                    self.retained.pop(t, None)
+            for c in list(self.clients):
+                if c.state == ONLINE and c.wants(t):
+                    c.deliver(topic, payload, False)
+            await asyncio.sleep(0)
+
+
+class MemClient:
+    def __init__(self, broker, client_id):
+        self.b = broker
+        self.client_id = client_id
+        self.on_message = None
+        self.on_state = None
+        self.state = OFFLINE
+        self.subs = []
+        self.will = None
+        self.sent = []
+
+    def set_last_will(self, topic, payload, qos=0, retain=False):
+        self.will = (topic, payload, retain)
+
+    async def subscribe(self, topic, qos=0):
+        t = topic.decode() if isinstance(topic, bytes) else topic
+        self.subs.append(t)
+        if self.state == ONLINE:
+            self._retained(t)
+        return qos
+
+    def wants(self, t):
+        for f in self.subs:
+            if match(f, t):
+                return True
+        return False
+
+    def deliver(self, topic, payload, retained):
+        cb = self.on_message
+        if cb is not None:
+            cb(topic, memoryview(payload), retained)
+
+    def _retained(self, filt):
+        for t in list(self.b.retained):
+            if match(filt, t):
+                self.deliver(t.encode(), self.b.retained[t], True)
+
+    def start(self):
+        self.b.start()
+        self.b.clients.append(self)
+        self.state = ONLINE
+        if self.on_state:
+            self.on_state(ONLINE, "connected")
+        for f in self.subs:
+            self._retained(f)
+
+    def kill(self):
+        # The link dies without DISCONNECT: the broker publishes the last will.
+        if self in self.b.clients:
+            self.b.clients.remove(self)
+        self.state = OFFLINE
+        if self.on_state:
+            self.on_state(OFFLINE, "killed")
+        if self.will:
+            self.b.publish(self.will[0], self.will[1], self.will[2])
+
+    async def stop(self):
+        if self in self.b.clients:
+            self.b.clients.remove(self)
+        self.state = OFFLINE
+
+    async def publish(self, topic, payload, qos=0, retain=False):
+        if self.state != ONLINE:
+            raise OSError("offline")
+        self.sent.append(bytes(topic))
+        self.b.publish(topic, payload, retain, self)
+        return 0

@@ -1,0 +1,139 @@
+# The radio application end to end on an in-memory broker, portable (CPython and MicroPython):
+# three radios; one talks, the others hear it and see who talks; a second presser gets the busy tone;
+# an emergency pre-empts; a roll call is answered by a PTT press; a radio that dies is marked offline.
+# Real-broker versions: tests/test_radio_mosquitto.py.
+import asyncio
+import math
+from array import array
+from ht.compat import ticks_ms, ticks_diff
+from ht.config import Config
+from ht.radio import Radio
+from ht import topics as T
+from radiofake import FakeHAL, MemBroker, MemClient
+
+if hasattr(asyncio, "sleep_ms"):
+    _sleep_ms = asyncio.sleep_ms
+else:
+    def _sleep_ms(ms):
+        return asyncio.sleep(ms / 1000)
+
+
+def tone_pcm(n, hz=440, amp=8000):
+    return array("h", [int(amp * math.sin(2 * math.pi * hz * i / 8000)) for i in range(n)])
+
+
+def cfg(unit, prio="normal", tgs=("1",)):
+    return Config({"unit.id": unit, "unit.priority": prio, "talkgroups.list": list(tgs), "audio.frame_ms": 20,
+                   "emergency.sms_numbers": ["+62811000111"]})
+
+
+class Rig:
+    def __init__(self, units, prios=None):
+        self.broker = MemBroker()
+        self.radios = {}
+        self.hals = {}
+        self.ev = {}
+        self.clients = {}
+        for u in units:
+            self.add(u, (prios or {}).get(u, "normal"))
+
+    def add(self, u, prio):
+        hal = FakeHAL(tone_pcm(8000))
+        log = []
+        c = MemClient(self.broker, u)
+        r = Radio(hal, cfg(u, prio), client=c, events=lambda now, k, d, log=log: log.append((now, k, d)),
+                  key=b"fleet-key")
+        self.radios[u], self.hals[u], self.ev[u], self.clients[u] = r, hal, log, c
+
+    def start(self):
+        self.tasks = [asyncio.create_task(r.run()) for r in self.radios.values()]
+
+    async def stop(self):
+        for r in self.radios.values():
+            await r.stop()
+        await _sleep_ms(30)
+
+    def cues(self, u):
+        return [d["name"] for _, k, d in self.ev[u] if k == "cue"]
+
+    def kinds(self, u, kind):
+        return [d for _, k, d in self.ev[u] if k == kind]
+
+
+async def until(pred, what, ms=5000):
+    t0 = ticks_ms()
+    while not pred():
+        if ticks_diff(ticks_ms(), t0) > ms:
+            raise AssertionError("timed out waiting for " + what)
+        await _sleep_ms(10)
+
+
+def energy(pcm_bytes):
+    a = array("h", bytes(pcm_bytes))
+    s = 0
+    for v in a:
+        s += v * v
+    return s // max(1, len(a))
+
+
+async def _talk_busy_emergency():
+    rig = Rig(["a", "b", "c"])
+    rig.start()
+    await until(lambda: all(r.online for r in rig.radios.values()), "all online")
+    await until(lambda: len([d for d in rig.kinds("a", "presence") if d["stage"] == "online"]) >= 2, "presence")
+    # a talks
+    rig.hals["a"].press("ptt")
+    await until(lambda: "permit" in rig.cues("a"), "talk permit on a")
+    await until(lambda: any(d["unit"] == "a" for d in rig.kinds("b", "talker")), "b sees a talking")
+    await until(lambda: any(d["unit"] == "a" for d in rig.kinds("c", "talker")), "c sees a talking")
+    # b presses while a holds the floor: busy tone, no permit
+    rig.hals["b"].press("ptt")
+    await until(lambda: "busy" in rig.cues("b"), "busy on b")
+    rig.hals["b"].press("ptt", False)
+    await until(lambda: len(rig.hals["b"].played) > 8000, "b hears a")
+    rig.hals["a"].press("ptt", False)
+    await until(lambda: any(d["tg"] == "1" for d in rig.kinds("b", "free")), "floor freed")
+    assert "permit" not in rig.cues("b")
+    assert energy(rig.hals["b"].played) > 1000000      # the 440 Hz tone at amplitude 8000, not silence
+    assert energy(rig.hals["c"].played) > 1000000
+    assert rig.radios["b"].stats()["voice"]["accepted"] > 20
+    # a talks again; c's emergency pre-empts it
+    rig.hals["a"].press("ptt")
+    await until(lambda: rig.cues("a").count("permit") == 2, "second permit on a")
+    rig.hals["c"].press("emergency")
+    await until(lambda: "preempted" in rig.cues("a"), "a pre-empted")
+    await until(lambda: any(d["unit"] == "c" and d["prio"] == 3 for d in rig.kinds("b", "talker")),
+                "b sees c's emergency burst")
+    await until(lambda: any(d["unit"] == "c" for d in rig.kinds("b", "emergency_rx")), "alert reaches b")
+    assert "emergency" in rig.cues("c")
+    rig.hals["a"].press("ptt", False)
+    await rig.stop()
+
+
+def test_three_radios_talk_busy_and_emergency_preempts():
+    asyncio.run(_talk_busy_emergency())
+
+
+async def _rollcall_and_lwt():
+    rig = Rig(["a", "b"])
+    rig.start()
+    await until(lambda: all(r.online for r in rig.radios.values()), "online")
+    rig.broker.publish(T.rollcall("kota"), b'{"id":"rc1","dl":30,"by":"cc"}', True)
+    await until(lambda: "rollcall" in rig.cues("b"), "roll call alert on b")
+    rig.hals["b"].press("ptt")
+    await until(lambda: "rollcall_ok" in rig.cues("b"), "roll call answered")
+    rig.hals["b"].press("ptt", False)
+    acks = [p for t, p in rig.broker.log if t == "ht/kota/u/b/a"]
+    assert len(acks) == 1 and b'"rc1"' in acks[0]
+    assert "permit" not in rig.cues("b")   # the answering press did not key up the talkgroup
+    assert not any(t == "ht/kota/tg/1/f/b" for t, _ in rig.broker.log)
+    # a's link dies: its last will marks it offline at b
+    rig.clients["a"].kill()
+    await until(lambda: any(d["unit"] == "a" and d["stage"] == "offline" for d in rig.kinds("b", "presence")),
+                "b sees a offline")
+    assert rig.broker.retained["ht/kota/u/a/p"].find(b'"offline"') > 0
+    await rig.stop()
+
+
+def test_rollcall_answered_by_press_and_lwt_marks_offline():
+    asyncio.run(_rollcall_and_lwt())
