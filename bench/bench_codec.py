@@ -96,8 +96,8 @@ codecs.use_viper(True)
 res["adpcm_viper_framed"] = best(framed, reps)
 res["g726_viper"] = best(g726_run(g726_viper), max(2, reps // 8))
 res["g726_pure"] = best(g726_run(g726), 1)
-res["adpcm_pure"] = best(adpcm_run(adpcm), max(2, reps // 8))
-res["ulaw_pure"] = best(ulaw_run(ulaw), max(2, reps // 8))
+res["adpcm_pure"] = best(adpcm_run(adpcm), max(3, reps // 5))
+res["ulaw_pure"] = best(ulaw_run(ulaw), max(3, reps // 5))
 print("{" + ", ".join('"%s": %d' % (k, v) for k, v in res.items()) + "}")
 """
 
