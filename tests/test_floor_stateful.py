@@ -119,3 +119,46 @@ def test_collision_resolves_to_one_agreed_talker_across_seeds():
         holder = sim.settled_holder()
         assert holder is not None and holder[0] == sim.talkers()[0].unit
         assert sim.violations == []
+
+
+# ---- round trips and the field card (CPython-only: hypothesis, file reads) ----------------------------
+import pathlib  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+
+from ht import feedback, presence  # noqa: E402
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=16).filter(
+    lambda s: 0 < len(s.encode()) <= 64)
+
+
+@given(kind=st.sampled_from(sorted(fm.KIND_NAMES)), unit=names, tg=names,
+       prio=st.sampled_from(sorted(fm.PRIO_NAMES)), epoch=st.integers(0, 2 ** 32 - 1),
+       burst=st.integers(0, 2 ** 32 - 1), t=st.integers(0, 2 ** 32 - 1), reason=st.integers(0, 255))
+def test_floor_msg_round_trip(kind, unit, tg, prio, epoch, burst, t, reason):
+    m = fm.FloorMsg(kind, unit, prio, epoch, burst, tg, t, reason)
+    assert fm.parse(fm.pack(m)) == m
+
+
+@given(st.binary(max_size=80))
+def test_floor_msg_parse_never_crashes_on_garbage(buf):
+    try:
+        fm.parse(buf)
+    except ValueError:
+        pass
+
+
+@given(unit=names, stage=st.sampled_from(presence.STAGES), battery=st.none() | st.integers(0, 100),
+       signal=st.none() | st.integers(-150, 0), plan=st.sampled_from(presence.PLAN_STATES),
+       fw=st.none() | st.text(min_size=1, max_size=12))
+def test_presence_round_trip(unit, stage, battery, signal, plan, fw):
+    p = presence.presence_payload(unit, stage, battery, signal, plan, fw)
+    assert presence.parse_presence(p) == {"unit": unit, "stage": stage, "battery": battery, "signal": signal,
+                                          "plan": plan, "fw": fw}
+
+
+def test_quick_reference_card_lists_every_cue():
+    card = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "QUICKREF.md").read_text()
+    section = card.split("## Arti nada")[1].split("## ")[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith("|") and not ln.startswith("|---")][1:]
+    assert len(rows) == len(feedback.CUES), "QUICKREF tone table and ht.feedback.CUES are out of step"
