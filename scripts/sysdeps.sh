@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the simulations and audio tests need, only when missing.
-# mosquitto: the real MQTT broker for the sim tier; alsa-utils: ~11 s of real speech in /usr/share/sounds/alsa.
+# mosquitto: the real MQTT broker for the sim tier; alsa-utils: ~11 s of real speech in /usr/share/sounds/alsa;
+# libspandsp2: C reference for G.726.
 set -eu
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -f /usr/share/sounds/alsa/Front_Center.wav ] || need+=(alsa-utils)
+# libspandsp2: an ITU-conformant C G.726 coder, the reference our G.726 kernel is tested against.
+ls /usr/lib/*/libspandsp.so.2 >/dev/null 2>&1 || need+=(libspandsp2)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "Missing system packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2
