@@ -180,7 +180,7 @@ def cops(m, c, r):
             m.cops_format = c.int(1, lo=0, hi=2)
         elif mode == 2:
             m.cops_dereg = True
-            m.net_kick()
+            m.local_detach()
         else:
             m.cops_dereg = False
             m.net_kick()
@@ -242,9 +242,9 @@ def cgpaddr(m, c, r):
 def cgatt(m, c, r):
     if c.kind == "read":
         r.line("+CGATT: %d" % (1 if m.registered() else 0))
-    elif c.kind == "set" and c.int(0, lo=0, hi=1) == 0:
-        m.cops_dereg = True
-        m.net_kick()
+    elif c.kind == "set":
+        m.cops_dereg = c.int(0, lo=0, hi=1) == 0
+        m.local_detach()
 
 
 def cgerep(m, c, r):
@@ -270,7 +270,7 @@ def cfun(m, c, r):
         return
     m.cfun = fun
     m.note("CFUN=%d" % fun)
-    m.net_kick()
+    m.local_detach()
 
 
 def ctzu(m, c, r):

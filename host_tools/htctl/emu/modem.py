@@ -315,6 +315,7 @@ class Modem:
         self.cops_format = 0
         self.cops_dereg = False
         self.cfun = 1
+        self.detach_by_me = False
         self.reg_stat = 0
         self._reg_timer = None
         self.pdp = {}                 # cid -> ip
@@ -496,6 +497,14 @@ class Modem:
     def registered(self):
         return self.reg_stat in (1, 5)
 
+    def local_detach(self):
+        """Registration change asked for by the host (CFUN, COPS=2, CGATT=0)."""
+        self.detach_by_me = True
+        try:
+            self.net_kick()
+        finally:
+            self.detach_by_me = False
+
     def net_kick(self):
         """Recompute registration after anything that affects it changed."""
         self.cancel(self._reg_timer)
@@ -546,9 +555,9 @@ class Modem:
 
     def network_lost(self):
         if self.pdp:
-            self.pdp_lost()
+            self.pdp_lost(local=self.detach_by_me)
             if self.cgerep:
-                self.urc("+CGEV: NW DETACH")
+                self.urc("+CGEV: ME DETACH" if self.detach_by_me else "+CGEV: NW DETACH")
 
     # -- PDP -------------------------------------------------------------------------------------------
     def new_ip(self):
@@ -574,13 +583,14 @@ class Modem:
         self.pdp.pop(cid, None)
         self.fam.pdp_down(self, cid, by_network=False)
 
-    def pdp_lost(self):
-        """The network took the PDP context(s) away."""
+    def pdp_lost(self, local=False):
+        """The PDP context(s) went away under the host: taken by the network, or by radio off (CFUN=0/4,
+        COPS=2, CGATT=0 - local=True; sockets die the same way but +CGEV says ME)."""
         for cid in list(self.pdp):
             self.pdp.pop(cid)
-            self.note("PDP %d dropped by network" % cid)
+            self.note("PDP %d dropped (%s)" % (cid, "radio off" if local else "network"))
             if self.cgerep:
-                self.urc("+CGEV: NW PDN DEACT %d" % cid)
+                self.urc("+CGEV: %s PDN DEACT %d" % ("ME" if local else "NW", cid))
             self.fam.pdp_down(self, cid, by_network=True)
 
     # -- clock -----------------------------------------------------------------------------------------

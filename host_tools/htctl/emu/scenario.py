@@ -3,7 +3,9 @@
      {"at_s": 20, "fault": "slow", "ms": 800}, {"at_s": 30, "pin": "RESET", "level": 1}]
 at_s is emulated seconds after run_scenario() (x time_scale in wall time). Everything is validated first:
 a bad entry rejects the whole file with the entry's index, nothing half-applied."""
+import inspect
 import json
+import os
 
 from .faults import FAULTS
 
@@ -11,6 +13,8 @@ from .faults import FAULTS
 def load(src):
     if isinstance(src, (list, tuple)):
         items = list(src)
+    elif not isinstance(src, (str, bytes, os.PathLike)):
+        raise ValueError("scenario must be a JSON list of steps (or a path to one)")
     else:
         with open(src) as f:
             try:
@@ -30,6 +34,10 @@ def load(src):
         if "fault" in it:
             if it["fault"] not in FAULTS:
                 raise ValueError("scenario step %d: unknown fault %r" % (i, it["fault"]))
+            try:
+                inspect.signature(FAULTS[it["fault"]]).bind(None, **kw)
+            except TypeError as e:
+                raise ValueError("scenario step %d: %s: %s" % (i, it["fault"], e)) from None
             steps.append((float(at), "fault", it["fault"], kw))
         elif "pin" in it:
             if it.get("level") not in (0, 1):

@@ -1,0 +1,155 @@
+"""Modem emulator: control port, scenario files, `python -m htctl.emu` and `htctl emu`, UART client handover."""
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from fixtures.emu import AtPort, booted, wait_until
+
+pytestmark = pytest.mark.sim
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ctl(port, *lines):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        f = s.makefile("rwb")
+        out = []
+        for ln in lines:
+            f.write(ln.encode() + b"\n")
+            f.flush()
+            out.append(f.readline().decode().rstrip("\n"))
+        return out
+
+
+def test_control_port_pins_faults_status(emulator):
+    emu = emulator(dialect="EC200U")
+    at = AtPort.tcp(emu.uart_port)
+    assert ctl(emu.ctl_port, "pin PWRKEY 1") == ["ok"]
+    time.sleep(0.6)                       # Quectel needs >= 500 ms (wall clock, like the real pin)
+    assert ctl(emu.ctl_port, "pin PWRKEY 0") == ["ok"]
+    at.wait_for(b"RDY")
+    wait_until(lambda: emu.state["reg_stat"] == 1, what="registration")
+    replies = ctl(emu.ctl_port, "fault reg_lost duration_s=0", "status", "fault nosuch", "fault slow ms=abc",
+                  "pin NOSE 1", "pin PWRKEY 7", "bogus", "help")
+    assert replies[0] == "ok"
+    st = json.loads(replies[1])
+    assert st["reg_stat"] == 2 and st["net_mode"] == "lost" and st["dialect"] == "EC200U"
+    assert replies[2].startswith("error unknown fault 'nosuch'")
+    assert replies[3].startswith("error")
+    assert replies[4].startswith("error unknown pin")
+    assert replies[5] == "error level must be 0 or 1"
+    assert replies[6].startswith("error unknown request")
+    assert replies[7].startswith("ok pin")
+    assert ctl(emu.ctl_port, "fault reg_home") == ["ok"]
+    wait_until(lambda: emu.state["reg_stat"] == 1, what="back home")
+
+
+def test_control_port_survives_floods(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    with socket.create_connection(("127.0.0.1", emu.ctl_port)) as s:
+        s.sendall(b"x" * 200000 + b"\n")
+    assert ctl(emu.ctl_port, "status")[0].startswith("{")
+
+
+def test_scenario_from_file(emulator, tmp_path):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CEREG=1").ok
+    steps = [{"at_s": 1, "fault": "sim_remove"}, {"at_s": 3, "fault": "sim_insert"},
+             {"at_s": 8, "pin": "RESET", "level": 1}, {"at_s": 8.5, "pin": "RESET", "level": 0}]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(steps))
+    assert emu.run_scenario(str(path)) == 4
+    at.wait_for(b"+CPIN: SIM REMOVED")
+    at.wait_for(b"+CPIN: READY")
+    at.wait_for(b"+CEREG: 1")
+    at.wait_for(b"*ATREADY: 1")
+
+
+@pytest.mark.parametrize("steps,msg", [
+    ([{"at_s": -1, "fault": "hang"}], "step 0: at_s"),
+    ([{"at_s": 1, "fault": "hang"}, {"at_s": 2, "fault": "melt"}], "step 1: unknown fault"),
+    ([{"at_s": 1, "pin": "RESET", "level": 3}], "step 0: pin needs level"),
+    ([{"at_s": 1}], "needs 'fault' or 'pin'"),
+    ([{"at_s": 1, "fault": "slow", "msec": 5}], "step 0: slow: got an unexpected keyword"),
+    ({"at_s": 1}, "JSON list"),
+])
+def test_scenario_rejected_whole(emulator, steps, msg):
+    emu = emulator(dialect="A7670", powered=True)
+    with pytest.raises(ValueError, match=msg):
+        emu.run_scenario(steps)
+    time.sleep(0.1)
+    assert emu.state["power"] in ("booting", "on")     # nothing of the bad file was applied
+
+
+def test_scenario_bad_json_file(emulator, tmp_path):
+    emu = emulator(dialect="A7670")
+    p = tmp_path / "bad.json"
+    p.write_text("[{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        emu.run_scenario(str(p))
+
+
+def test_new_uart_client_replaces_old(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    first = booted(emu)
+    second = AtPort.tcp(emu.uart_port)
+    time.sleep(0.2)
+    assert second.cmd("AT").ok
+    assert first.pump(0.2) == b""      # the old connection was closed: EOF, nothing more
+
+
+def test_python_m_htctl_emu_prints_ports_and_stops_on_signal():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host_tools"))
+    p = subprocess.Popen([sys.executable, "-m", "htctl.emu", "--dialect", "SIM7600", "--pty", "--powered",
+                          "--time-scale", "0.02", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, text=True)
+    try:
+        info = json.loads(p.stdout.readline())
+        assert info["dialect"] == "SIM7600" and info["pty"].startswith("/dev/")
+        at = AtPort.serial(info["pty"])
+        at.wait_for(b"RDY")
+        assert at.cmd("AT").ok
+        assert json.loads(ctl(info["ctl_port"], "status")[0])["booted"]
+        at.close()
+    finally:
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=20)
+    assert rc == 0
+
+
+def test_python_m_htctl_emu_bad_dialect_exits_2():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host_tools"))
+    r = subprocess.run([sys.executable, "-m", "htctl.emu", "--dialect", "BG96"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 2 and "unknown modem dialect 'BG96'" in r.stderr
+
+
+def test_htctl_emu_command(emulator):
+    from htctl.cli import main
+    stop = threading.Event()
+    out = io.StringIO()
+    rc = []
+    t = threading.Thread(target=lambda: rc.append(main(["emu", "--dialect", "EG91", "--powered", "--time-scale",
+                                                        "0.02", "--json"], stdout=out, stop_event=stop)))
+    t.start()
+    try:
+        wait_until(lambda: out.getvalue().strip(), what="port listing")
+        info = json.loads(out.getvalue())
+        at = AtPort.tcp(info["uart_port"])
+        at.wait_for(b"RDY")
+        assert at.cmd("AT+QCCID").ok
+    finally:
+        stop.set()
+        t.join(timeout=20)
+    assert rc == [0]
+    err = io.StringIO()
+    assert main(["emu", "--dialect", "nope"], stderr=err, stop_event=stop) == 2
+    assert "unknown modem dialect" in err.getvalue()
