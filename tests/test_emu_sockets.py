@@ -205,3 +205,26 @@ def test_uart_pty_socket_echo(emulator, tcp_echo_server):
     at.wait_for(b'+QIURC: "recv",0')
     at.write(b"AT+QIRD=0,10\r")
     at.wait_for(b"+QIRD: 4\r\n\x00\r\n\xff\r\n\r\nOK\r\n")
+
+
+@pytest.mark.parametrize("dialect", ["A7670", "SIM7600", "EC200U", "EG91"])
+def test_pty_boot_pdp_and_binary_echo_each_dialect(emulator, tcp_echo_server, dialect):
+    """The same path a pyserial-style client (the virtual device, a technician's terminal) takes."""
+    emu = emulator(dialect=dialect)
+    at = booted(emu, port=AtPort.serial(emu.open_pty()))      # booted() pulses PWRKEY itself
+    data = b"\x00\r\n\xffAT\r\n\x1a"
+    if emu.dialect.family == "simcom":
+        simcom_open(at, tcp_echo_server.port)
+        simcom_send(at, 0, data)
+        at.wait_for(b"+CIPRXGET: 1,0")
+        assert simcom_read_all(at, 0, len(data)) == data
+    else:
+        quectel_open(at, tcp_echo_server.port)
+        at.write(b"AT+QISEND=0,%d\r" % len(data))
+        at.wait_for(b"> ")
+        at.write(data)
+        assert at.cmd(b"").final == "SEND OK"
+        at.wait_for(b'+QIURC: "recv",0')
+        at.write(b"AT+QIRD=0,100\r")
+        at.wait_for(b"+QIRD: %d\r\n" % len(data) + data + b"\r\n\r\nOK\r\n")
+    assert bytes(tcp_echo_server.received) == data

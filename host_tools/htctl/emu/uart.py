@@ -29,9 +29,13 @@ class Pump:
     async def _run(self):
         loop = asyncio.get_running_loop()
         while True:
-            while not self.q:
-                self.ev.clear()
-                await self.ev.wait()
+            if not self.q:
+                while not self.q:
+                    self.ev.clear()
+                    await self.ev.wait()
+                # the line was idle: the next byte starts now. Within a burst free_at just accumulates, so
+                # an oversleep on one chunk is made up on the next instead of slowing the line down.
+                self.free_at = max(self.free_at, loop.time())
             data = self.q.popleft()
             if not self.baud:
                 # unthrottled: merge what is queued to keep the order and cut per-write overhead
@@ -43,8 +47,10 @@ class Pump:
             step = max(1, int(rate * _CHUNK_S))
             for i in range(0, len(data), step):
                 part = data[i:i + step]
-                self.free_at = max(loop.time(), self.free_at) + len(part) / rate
-                wait = self.free_at - loop.time()
+                self.free_at += len(part) / rate
+                # epoll sleeps in whole milliseconds, rounded up: aim half a millisecond early so the line
+                # rate is met on average instead of losing up to 1 ms per chunk
+                wait = self.free_at - loop.time() - 0.0005
                 if wait > 0:
                     await asyncio.sleep(wait)
                 await self.sink(part)
