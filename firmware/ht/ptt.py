@@ -91,6 +91,14 @@ class PTT:
         self._hot_until = ticks_add(now, ms)
         self._start(now, prio, force=True)
 
+    def use(self, floor, now):
+        # Scan moved the talk-back talkgroup: switch floors only between bursts, never mid-claim or mid-talk.
+        if self.state in (REQUESTING, TALKING, RELEASING) or floor is self.floor:
+            return False
+        self.floor = floor
+        self._set(self._rest())
+        return True
+
     def on_floor(self, msg, now):
         self._handle(self.floor.on_message(msg, now), now)
 

@@ -178,3 +178,17 @@ def test_no_signal_when_claim_never_comes_back():
     p.press(0)
     p.tick(3500)
     assert "no_signal" in ob.drain()[1] and p.state == P.IDLE
+
+
+def test_ptt_follows_scan_to_another_talkgroup_only_between_bursts():
+    ob = Outbox()
+    f1 = Floor("tg1", "a", ob)
+    f2 = Floor("tg2", "a", ob)
+    p = P.PTT(f1, ob)
+    p.press(0)
+    assert not p.use(f2, 10) and p.floor is f1  # mid-claim: stays
+    p.release(20)
+    assert p.use(f2, 30) and p.floor is f2
+    p.press(40)
+    claims = [fm.parse(pl) for k, key, pl, q, r in ob.drain()[0] if k == "floor"]
+    assert claims[-1].tg == "tg2"
