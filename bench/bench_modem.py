@@ -39,8 +39,8 @@ UNITS = {"modem_boot_to_data_s": "emu s", "recovery_s_hang": "emu s", "recovery_
          "at_frames_per_s_115200_cpython": "frames/s", "fuzz_lines_per_s": "lines/s",
          "fuzz_crashes": "count", "fuzz_lines": "lines"}
 GOALS = {"recovery_s_hang": "<= 30", "recovery_s_sim_reinsert": "<= 30", "recovery_s_reg_loss": "<= 30",
-         "recovery_s_pdp_drop": "<= 30", "at_frames_per_s_115200": ">= 50 (25-50 each way)",
-         "at_frames_per_s_921600": ">= 50", "fuzz_crashes": "0"}
+         "recovery_s_pdp_drop": "<= 30", "at_frames_per_s_115200": ">= 25 (40 ms frames; 50 for 20 ms)",
+         "at_frames_per_s_921600": ">= 50 (20 ms frames)", "fuzz_crashes": "0", "fuzz_lines": ">= 1e5"}
 
 
 class _Server:

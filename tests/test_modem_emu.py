@@ -236,3 +236,48 @@ def test_quectel_modem_counter_clock_and_signal_reach_plan_and_link(emulator, tc
     assert -140 <= sig["rsrp"] <= -44 and "rssi" in sig and 1 <= bars <= 5
     assert plan.used >= 4000
     assert times and times[0][1] == 28          # the RTC hook got network time (WIB)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("dialect,pins", [("EC200U", ("pwrkey", "reset")), ("SIM7600", ("pwrkey",))])
+def test_hang_recovered_with_the_pins_the_board_has(dialect, pins, emulator):
+    # DIY EC200U board: PWRKEY + RESET; LilyGO T-SIM7600: PWRKEY only (long press = off, then on)
+    emu = emulator(dialect=dialect, time_scale=SCALE)
+
+    async def main():
+        uart = await open_tcp("127.0.0.1", emu.uart_port)
+        names = {"pwrkey": "PWRKEY", "reset": "RESET", "poweron": "POWERON"}
+        m = Modem(uart, dialect, {k: (lambda lv, n=names[k]: emu.set_pin(n, lv)) for k in pins}, scale=SCALE)
+        sup = Supervisor(m)
+        sup.start()
+        try:
+            assert await until(lambda: m.link.data_up)
+            gen = m.link.generation
+            emu.fault("hang")
+            ok = await until(lambda: m.link.generation > gen and m.link.data_up, 60)
+            return ok, sup.cycles
+        finally:
+            sup.stop()
+            uart.close()
+    ok, cycles = asyncio.run(main())
+    assert ok and cycles >= 1
+
+
+def test_modem_from_each_board_file():
+    import pathlib
+    from core.test_at import FakeUART
+    want = {"LILYGO_T_A7670": "A7670", "LILYGO_T_SIM7600": "SIM7600", "DIY_DEVKITC_EC200U": "EC200U"}
+    root = pathlib.Path(__file__).resolve().parent.parent / "boards"
+    from ht.config import defaults
+    cfg = defaults()
+    cfg.set("modem.sim_pin", "1234")
+    for name, dialect in want.items():
+        board = json.loads((root / name / "board.json").read_text())
+        m = Modem.from_board(board, cfg, FakeUART({}))
+        assert m.d.name == dialect and m.apn == "internet" and m.pin == "1234"
+        # the board's own pulse length wins over the dialect default (A7670 board: 100 ms)
+        assert m.pulse_on_ms == board["modem"]["pwrkey"].get("pulse_ms", m.d.pwrkey_on_ms)
+        if name == "LILYGO_T_A7670":
+            assert m.pulse_on_ms == 100 and m.reset_ms == 2600
+    with pytest.raises(ValueError):
+        Modem.from_board({"modem": {}}, None, FakeUART({}))

@@ -68,8 +68,12 @@ class Supervisor:
         if kind == "boot" and self.need > INIT:
             self._down(INIT, "modem rebooted")
         elif kind == "sim_gone":
-            self.link.set(L.NO_SIM)
-            self._down(SIM, "sim gone")
+            # before the SIM step, "+CPIN: NOT READY" is boot noise: the SIM step asks for itself
+            if self.need > SIM:
+                self.link.set(L.NO_SIM)
+                self._down(SIM, "sim gone")
+            else:
+                self.kick.set()
         elif kind == "sim_back" and self.need <= SIM:
             self.kick.set()
         elif kind == "reg":
