@@ -281,3 +281,37 @@ def test_modem_from_each_board_file():
             assert m.pulse_on_ms == 100 and m.reset_ms == 2600
     with pytest.raises(ValueError):
         Modem.from_board({"modem": {}}, None, FakeUART({}))
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("dialect,seed", [("A7670", 1), ("EG91", 2)])
+def test_fault_storm_then_back_to_data_by_itself(dialect, seed, emulator, tcp_echo_server):
+    # Random faults at random moments, no help from the test: afterwards the radio must be back at
+    # DATA_UP with a working stream, and the link state must have been a valid one throughout.
+    import random
+    rng = random.Random(seed)
+    emu = emulator(dialect=dialect, time_scale=SCALE, seed=seed)
+    faults = [("hang", {}), ("sim_remove", {}), ("sim_insert", {}), ("reg_lost", {"duration_s": 3}),
+              ("pdp_drop", {}), ("socket_close", {}), ("garbage", {"n": 300}), ("reboot", {}),
+              ("slow", {"ms": 500}), ("reg_denied", {}), ("roaming", {}), ("stall", {"ms": 2000})]
+
+    async def body(m, sup):
+        bad = []
+        m.link.subscribe(lambda lk: None if lk.state in L.STATES else bad.append(lk.state))
+        assert await until(lambda: m.link.data_up)
+        for _ in range(8):
+            name, kw = rng.choice(faults)
+            emu.fault(name, **kw)
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
+        emu.fault("clear")
+        emu.fault("sim_insert")
+        assert await until(lambda: m.link.data_up and m.link.state == L.DATA_UP, 60), m.link.snapshot()
+        s = await sup.open("127.0.0.1", tcp_echo_server.port)
+        await s.send(bytes(range(256)))
+        got = b""
+        while len(got) < 256:
+            got += await s.recv(512)
+        await s.close()
+        return got, bad, m.at.errors
+    got, bad, errors = _run(emu, body)
+    assert got == bytes(range(256)) and bad == [] and errors == 0
