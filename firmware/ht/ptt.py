@@ -164,6 +164,9 @@ class PTT:
                     self.out.event(("tx_start", self.floor.tg, ev[2]))
                 self._set(TALKING)
                 self.out.cue("permit")
+            elif k in ("lost", "noecho") and self.floor.talking:
+                # a re-claim at emergency priority failed, but the burst we were on is still ours
+                self.out.cue("no_signal" if k == "noecho" else "busy")
             elif k == "lost":
                 self._hot_until = None
                 why = "denied" if ev[3] > self.prio else "busy"

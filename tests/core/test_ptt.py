@@ -192,3 +192,15 @@ def test_ptt_follows_scan_to_another_talkgroup_only_between_bursts():
     p.press(40)
     claims = [fm.parse(pl) for k, key, pl, q, r in ob.drain()[0] if k == "floor"]
     assert claims[-1].tg == "tg2"
+
+
+def test_emergency_reclaim_without_echo_keeps_the_current_burst():
+    n = Net({"a": fm.PRIO_NORMAL, "b": fm.PRIO_NORMAL})
+    n.ptt("a").press(0)
+    n.deliver(100)
+    n.ptt("a").hot_mic(1000, fm.PRIO_EMERGENCY, 10000)
+    n._collect()  # the emergency claim is lost on the way (link stall)
+    n.ptt("a").tick(4500)
+    n._collect()
+    assert n.ptt("a").state == P.TALKING and n.ptt("a").floor.talking
+    assert "no_signal" in n.cues["a"]
