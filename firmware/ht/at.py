@@ -109,10 +109,15 @@ class AT:
             except Exception:
                 data = b""
             if not data:
+                # A UART never ends; a TCP "UART" (emulator, hal/sim.py) may drop and come back.
+                # Fail the command in flight, then keep listening.
                 self.closed = True
                 self._final = "ERROR"
                 self._done.set()
-                return
+                self._prompt.set()
+                await asyncio.sleep(0.5)
+                continue
+            self.closed = False
             self.feed(data)
 
     # ---- byte level: pure and synchronous, so tests and the fuzzer drive it without a loop
@@ -276,8 +281,6 @@ class AT:
                 await asyncio.sleep(0.05 * self.scale + 0.01)
 
     async def _run(self, cmd, expect, timeout_ms, payload, raw, extra_ms):
-        if self.closed:
-            raise OSError("modem stream closed")
         self._idle()
         self._done.clear()
         self._prompt.clear()

@@ -308,3 +308,35 @@ def test_quectel_socket_open_error_and_drop_all():
             return refused, "pdp gone" in str(e)
     (refused, dead), _ = _sock_run("EC200U", replies, body)
     assert refused and dead
+
+
+def test_stream_drop_fails_the_command_then_engine_listens_again():
+    class Dropping(FakeUART):
+        drops = 1
+
+        async def read(self, n):
+            if self.drops:
+                await asyncio.sleep(0.01)
+                self.drops -= 1
+                return b""          # the TCP "UART" to the emulator went away for a moment
+            return await FakeUART.read(self, n)
+
+    async def body(at, fake):
+        try:
+            await at.cmd("AT", timeout_ms=2000)
+            first = "ok"
+        except OSError:
+            first = "oserror"
+        await asyncio.sleep(0.6)
+        return first, await at.cmd("AT+CSQ", "+CSQ:")
+    urcs = []
+    fake = Dropping({"AT": b"", "AT+CSQ": b"\r\n+CSQ: 5,99\r\n\r\nOK\r\n"})
+    at = AT(fake, dialects.get("A7670"), urcs.append)
+
+    async def main():
+        at.start()
+        try:
+            return await body(at, fake)
+        finally:
+            at.stop()
+    assert asyncio.run(main()) == ("oserror", ["+CSQ: 5,99"])
