@@ -3,6 +3,42 @@
 # and a parser that raises would take the radio down with it.
 
 
+# CMEE=2 gives text instead of numbers; callers branch on the number, so map the common ones.
+_CME_TEXT = {
+    "sim not inserted": 10, "sim pin required": 11, "sim puk required": 12, "sim failure": 13,
+    "sim busy": 14, "sim wrong": 15, "incorrect password": 16, "no network service": 30,
+    "network timeout": 31, "operation not allowed": 3, "operation not supported": 4,
+}
+
+
+class ModemError(Exception):
+    # code: CME/CMS number (-1 for a bare ERROR or unknown text); text: what the modem said.
+    def __init__(self, code, text=""):
+        super().__init__(code, text)
+        self.code = code
+        self.text = text
+
+
+def parse_error(line):
+    # "+CME ERROR: 10" / "+CME ERROR: SIM not inserted" / "ERROR" / "SEND FAIL" -> ModemError
+    i = line.find(":")
+    if i < 0:
+        return ModemError(-1, line)
+    text = line[i + 1:].strip()
+    try:
+        return ModemError(int(text), text)
+    except ValueError:
+        return ModemError(_CME_TEXT.get(text.lower(), -1), text)
+
+
+def text(b):
+    # Lines are ASCII in practice; garbage must never raise (MicroPython has no errors="replace").
+    try:
+        return b.decode()
+    except Exception:
+        return bytes([c if 32 <= c < 127 else 63 for c in b]).decode()
+
+
 def fields(line):
     # "+X: 1,\"a,b\",3" -> ["1", "\"a,b\"", "3"] (quotes kept so callers can tell forms apart)
     i = line.find(":")

@@ -118,6 +118,8 @@ class Supervisor:
             except Exception as e:
                 # ModemError, OSError, garbage: retry the same rung after a jittered backoff
                 self._last["error"] = repr(e)
+                if self.need == DATA:
+                    self.link.set(L.REGISTERED, L.R_PDP)
                 if self.fails >= 6 and self.need > INIT:
                     self.need = CYCLE    # the same rung failing for minutes: start the modem afresh
                 await self._backoff()
