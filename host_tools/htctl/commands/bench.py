@@ -1,0 +1,84 @@
+"""htctl bench — the acceptance test of one radio; stores a certificate in the registry (docs/PROVISION.md).
+
+Injected names (tests): ``transport`` (factory ``port -> DeviceTransport``-like), ``env`` (dict for the
+device self-tests, e.g. ``{"scale": 0.02}``), ``limits`` (overrides of htctl.acceptance.LIMITS).
+"""
+import os
+
+from ..errors import CheckFailed, UserError
+from ..output import add_json_option
+
+NAME = "bench"
+HELP = "acceptance-test a radio (modem, SIM, network, broker, PTT, audio, battery) and store its certificate"
+
+
+def configure(parser):
+    parser.add_argument("--port", action="append", help="serial port or vdev pty; repeat for several radios")
+    parser.add_argument("--technician", default=os.environ.get("HTCTL_TECHNICIAN"),
+                        help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN or the login")
+    parser.add_argument("--unit", default=None, help="unit id if the radio is not provisioned yet")
+    parser.add_argument("--workers", type=int, default=2, help="radios tested at once with several --port")
+    parser.add_argument("--time-scale", type=float, default=None,
+                        help="virtual device only: the modem emulator's time scale")
+    add_json_option(parser)
+
+
+def _render(out, cert):
+    rows = []
+    for r in cert["rows"]:
+        v = r["value"]
+        value = "" if v is None else ("%s %s" % (v, r["unit"])).strip()
+        rows.append([r["check"], value, r["limit"] or "", r["status"],
+                     r["detail"] + (("\nHint: " + r["hint"]) if r["hint"] else "")])
+    title = "Bench %s (unit %s) by %s, %s: %s" % (cert["serial"], cert["unit"] or "-", cert["technician"], cert["at"],
+                                                 "PASS" if cert["passed"] else "FAIL")
+    out.table(["check", "measured", "limit", "result", "detail / what to do"], rows, title=title)
+    out.line("certificate #%s stored in the registry" % cert["certificate"])
+
+
+def bench_one(port, registry_path, technician, opener, env, limits, unit_id=None):
+    from .. import acceptance, registry
+
+    conn = registry.connect(registry_path)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    try:
+        with opener(port) as tr:
+            cert = acceptance.run_bench(tr, conn, technician, limits=limits, env=env, unit_id=unit_id)
+    finally:
+        conn.close()
+    cert["port"] = port
+    return cert
+
+
+def run(args, ctx):
+    from ..provision import who_default
+    from ..transport import DeviceTransport
+
+    if not args.port:
+        raise UserError("bench needs --port", hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
+    opener = ctx.get("transport", DeviceTransport)
+    env = dict(ctx.get("env", {}) or {})
+    if args.time_scale:
+        env["scale"] = args.time_scale
+    tech = args.technician or who_default()
+    limits = ctx.get("limits")
+    ctx.open_registry().close()
+    if len(args.port) == 1:
+        with ctx.out.progress("Bench %s" % args.port[0], total=None, unit="checks"):
+            certs = [bench_one(args.port[0], ctx.registry_path, tech, opener, env, limits, args.unit)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
+            certs = list(ex.map(lambda p: bench_one(p, ctx.registry_path, tech, opener, env, limits), args.port))
+    if ctx.json:
+        ctx.out.emit(certs[0] if len(certs) == 1 else certs)
+    else:
+        for c in certs:
+            _render(ctx.out, c)
+    failed = [c for c in certs if not c["passed"]]
+    if failed:
+        raise CheckFailed("%d of %d radio(s) failed the bench: %s" % (
+            len(failed), len(certs), ", ".join("%s (%s)" % (c["serial"], ", ".join(
+                r["check"] for r in c["rows"] if r["status"] == "FAIL")) for c in failed)),
+            hint="each FAIL line above says what to do; fix the first one and run the bench again")
+    return 0

@@ -1,0 +1,67 @@
+"""htctl broker — the fleet's Mosquitto artefacts from the registry (docs/PROVISION.md).
+
+`htctl broker write --out DIR` writes passwd (only the registry's $7$ hashes: nobody keeps plain passwords),
+acl (from the firmware's topic scheme) and mosquitto.conf. `htctl broker user NAME` adds a Command Center
+console account whose password comes from $HTCTL_BROKER_PASSWORD (never the command line).
+"""
+import os
+
+from . import add_actions
+from ..errors import UserError
+from ..output import add_json_option
+
+NAME = "broker"
+HELP = "write the fleet broker's password file, ACL and mosquitto.conf from the registry"
+
+
+def _cfg_write(p):
+    p.add_argument("--out", required=True, help="folder for passwd, acl and mosquitto.conf")
+    p.add_argument("--fleet", default="kota", help="fleet id in the topics (ht/<fleet>/...); default kota")
+    p.add_argument("--listen", default="0.0.0.0", help="listener address (default 0.0.0.0)")
+    p.add_argument("--listen-port", type=int, default=1883, help="listener port (default 1883)")
+    p.add_argument("--console", action="append", default=None,
+                   help="console account(s) with Command Center rights (default: cc)")
+
+
+def _cfg_user(p):
+    p.add_argument("name", help="console account name, e.g. cc")
+
+
+def run_write(args, ctx):
+    from ..provision import broker_artifacts
+
+    conn = ctx.open_registry(create=False)
+    r = broker_artifacts(conn, args.out, fleet=args.fleet, host=args.listen, port=args.listen_port,
+                         console=tuple(args.console or ("cc",)))
+    ctx.out.emit(r, lambda out, d: out.table(["broker", ""], [
+        ["radio accounts", len(d["units"])], ["console accounts", ", ".join(d["console"]) or "-"],
+        ["fleet", d["fleet"]], ["passwd", d["files"]["passwd"]], ["acl", d["files"]["acl"]],
+        ["config", d["files"]["conf"]]]))
+    return 0
+
+
+def run_user(args, ctx):
+    from ..provision import set_console_user
+
+    pw = os.environ.get("HTCTL_BROKER_PASSWORD")
+    if not pw:
+        raise UserError("no password for %s" % args.name,
+                        hint="set $HTCTL_BROKER_PASSWORD (it is never taken from the command line)")
+    conn = ctx.open_registry()
+    set_console_user(conn, args.name, pw)
+    ctx.out.emit({"user": args.name, "stored": "hash only"},
+                 lambda out, d: out.line("console account %s stored (hash only)" % d["user"]))
+    return 0
+
+
+def configure(parser):
+    acts = add_actions(parser, [
+        ("write", "write passwd, acl and mosquitto.conf for the whole fleet", _cfg_write, run_write),
+        ("user", "add or change a Command Center console account", _cfg_user, run_user),
+    ])
+    add_json_option(acts["write"])
+    add_json_option(acts["user"])
+
+
+def run(args, ctx):
+    return args._run(args, ctx)

@@ -1,0 +1,254 @@
+"""Provisioning (``htctl provision``): give one radio its unit's config from the fleet registry, safely.
+
+Order of work, chosen so that a mistake never leaves the registry and the radio disagreeing silently:
+
+1. the unit's registry row (NotFoundError if unknown);
+2. ICCID and IMEI read back from the radio's own modem (``ht.selftest_net`` on the device through the raw
+   REPL: the firmware's modem layer, the real AT dialect) and compared with the registry. A different SIM
+   or modem is an alarm (ConflictError, exit 5) recorded in the audit log; nothing is written to the radio
+   or the registry. ``accept_swap=True`` records the new SIM/modem deliberately (a new assignment row, the
+   old one kept as history) with its own audit entry;
+3. the config, built with the firmware's own schema (``ht.config``), with fresh broker credentials for the
+   unit: the plaintext password goes only into the radio's config.json, the registry keeps a Mosquitto
+   ``$7$`` hash (what the broker's password file needs);
+4. written atomically (``config.json.tmp`` + ``os.rename`` on the device) and read back by sha256;
+5. only then the credential hash and an audit entry (who, when, config hash; never a secret).
+
+Library API::
+
+    report = provision(transport, conn, "u07", broker_url="mqtt://broker.kota.go.id:1883", who="budi",
+                       apn=None, sim_pin=None, accept_swap=False, env=None)
+"""
+import getpass
+import hashlib
+import os
+import secrets
+
+from . import registry
+from .errors import ConflictError, DeviceError, UserError
+from .fwshared import htconfig
+
+CONFIG_PATH = "config.json"
+PASSWORD_BYTES = 18          # 24 URL-safe characters: 144 bits, fits the schema's 64-character limit
+
+
+def who_default():
+    try:
+        return getpass.getuser()
+    except Exception:
+        return os.environ.get("USER") or "unknown"
+
+
+def new_password():
+    return secrets.token_urlsafe(PASSWORD_BYTES)
+
+
+def build_config(unit_row, broker_url, password, apn=None, sim_pin=None, extra=None):
+    """The unit's ht.config.Config: registry values + broker + modem settings. ValueError names the field."""
+    values = registry.config_values(unit_row)
+    values.update({"broker.url": broker_url, "broker.user": unit_row["unit_id"], "broker.password": password})
+    if apn:
+        values["modem.apn"] = apn
+    if sim_pin:
+        values["modem.sim_pin"] = sim_pin
+    values.update(extra or {})
+    cfg = htconfig.Config()
+    for key in ("talkgroups.list",):   # the scan list refers to it: set it first
+        if key in values:
+            cfg.set(key, values.pop(key))
+    for key, value in values.items():
+        cfg.set(key, value)
+    return cfg
+
+
+def read_identity(transport, env=None, timeout=180):
+    """{"iccid": digits or None, "imei": ..., "model": ..., "modem_ok": bool, "detail": str} from the radio."""
+    env = dict(env or {})
+    env.setdefault("cold", False)          # a modem that already answers needs no power cycle to be read
+    code = "import json, ht.selftest_net as _n\n_n.report(['modem', 'iccid'], json.loads(%r))\n" % _json(env)
+    res = {r["check"]: r for r in transport.exec_json(code, timeout=timeout)}
+    modem, ic = res.get("modem", {}), res.get("iccid", {})
+    imei = (ic.get("extra") or {}).get("imei")
+    det = ic.get("detail") or ""
+    iccid = ic.get("value") if ic.get("ok") else None
+    return {"modem_ok": bool(modem.get("ok")), "model": modem.get("value"), "iccid": iccid, "imei": imei,
+            "detail": modem.get("detail") if not modem.get("ok") else det}
+
+
+def _json(v):
+    import json
+    return json.dumps(v)
+
+
+def _tail(s):
+    return "…" + s[-6:] if s and len(s) > 6 else s
+
+
+def check_identity(conn, row, ident, who, accept_swap):
+    """Compare the radio's SIM/modem with the registry. Returns the (possibly new) unit row and changes."""
+    if not ident["modem_ok"]:
+        raise DeviceError("the radio's modem did not answer: %s" % ident["detail"],
+                          hint="check the battery and the modem power, then run provision again "
+                               "(`htctl bench` shows more)")
+    if not ident["iccid"]:
+        raise DeviceError("no SIM readable in the radio (%s)" % ident["detail"],
+                          hint="insert the unit's SIM%s and run provision again" % (
+                              " (ICCID %s)" % row["iccid"] if row.get("iccid") else ""))
+    iccid = registry.norm_iccid(ident["iccid"])
+    imei = registry.norm_imei(ident["imei"]) if ident.get("imei") else None
+    changes = {}
+    if row.get("iccid") != iccid:
+        changes["iccid"] = (row.get("iccid"), iccid)
+    if imei and row.get("imei") and row["imei"] != imei:
+        changes["imei"] = (row["imei"], imei)
+    elif imei and not row.get("imei"):
+        changes["imei"] = (None, imei)
+    swap = {k: v for k, v in changes.items() if v[0] is not None}
+    if swap and not accept_swap:
+        registry.audit(conn, who, "provision_refused", row["unit_id"], row.get("serial"),
+                       detail={"reason": "identity mismatch",
+                               "registry": {k: v[0] for k, v in swap.items()},
+                               "device": {k: v[1] for k, v in swap.items()}})
+        what = "; ".join("%s: registry %s, radio %s" % (k.upper(), v[0], v[1]) for k, v in sorted(swap.items()))
+        kind = "SIM swap" if "iccid" in swap else "modem swap"
+        raise ConflictError("%s on unit %s (%s); nothing was changed" % (kind, row["unit_id"], what),
+                            hint="put back the registered SIM/modem, or if the swap is deliberate run again "
+                                 "with --accept-swap to record it (an audit entry names you)")
+    if changes:
+        new_iccid = changes.get("iccid", (None, row.get("iccid")))[1]
+        new_imei = changes.get("imei", (None, row.get("imei")))[1]
+        with conn:
+            if registry.get_sim(conn, new_iccid) is None:
+                registry.upsert_sim(conn, new_iccid, operator=row.get("operator"), opd=row.get("sim_opd"))
+            if new_imei:
+                registry.upsert_modem(conn, new_imei, row.get("modem_model"))
+            registry.assign(conn, row["unit_id"], row.get("serial"), new_imei, new_iccid, row.get("official_id"),
+                            row.get("callsign"), row.get("talkgroups") or [], row.get("priority") or "normal")
+        registry.audit(conn, who, "swap_accepted" if swap else "identity_recorded", row["unit_id"],
+                       row.get("serial"), detail={k: {"registry": v[0], "device": v[1]} for k, v in changes.items()})
+        row = registry.unit(conn, row["unit_id"])
+    return row, changes
+
+
+def provision(transport, conn, unit_id, broker_url, who=None, apn=None, sim_pin=None, accept_swap=False,
+              env=None, password=None, progress=None):
+    who = who or who_default()
+    row = registry.unit(conn, unit_id)
+    step = progress or (lambda *a, **k: None)
+    step(1, 4)
+    ident = read_identity(transport, env)
+    row, changes = check_identity(conn, row, ident, who, accept_swap)
+    step(2, 4)
+    password = password or new_password()
+    try:
+        cfg = build_config(row, broker_url, password, apn, sim_pin)
+    except ValueError as e:
+        raise UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
+                        hint="fix the unit in the registry (htctl fleet import) or the option named") from None
+    text = htconfig.dump(cfg).encode()
+    want = hashlib.sha256(text).hexdigest()
+    transport.write_file(CONFIG_PATH, text)
+    got = transport.sha256([CONFIG_PATH, CONFIG_PATH + ".tmp"])
+    if got.get(CONFIG_PATH) != want:
+        raise DeviceError("config.json on the radio does not match what was written (sha256 %s, expected %s)"
+                          % (got.get(CONFIG_PATH), want),
+                          hint="the flash may be full or failing: run `htctl provision` again; if it repeats, "
+                               "reflash the radio")
+    if got.get(CONFIG_PATH + ".tmp") is not None:
+        raise DeviceError("a stale config.json.tmp is left on the radio", hint="run provision again")
+    step(3, 4)
+    chash = htconfig.config_hash(cfg)
+    registry.set_credentials(conn, unit_id, row["unit_id"], password)
+    registry.audit(conn, who, "provision", unit_id, row.get("serial"), chash,
+                   detail={"broker_url": broker_url, "iccid": row.get("iccid"), "imei": row.get("imei"),
+                           "changes": sorted(changes), "config": cfg.masked()})
+    step(4, 4)
+    return {"unit": unit_id, "serial": row.get("serial"), "iccid": row.get("iccid"), "imei": row.get("imei"),
+            "modem": ident.get("model"), "config_hash": chash, "sha256": want, "broker_user": row["unit_id"],
+            "recorded": {k: v[1] for k, v in changes.items()}, "who": who, "config": cfg.masked()}
+
+
+# ---- many radios at once (a box of radios on a USB hub) ------------------------------------------------
+def provision_many(jobs, registry_path, broker_url, who=None, workers=2, open_transport=None, **kw):
+    """jobs: [(port, unit_id)]. Each radio in its own thread with its own transport and registry connection
+    (sqlite connections are per thread). Returns [{"port", "unit", "ok", "report"|"error", "hint"}]."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .transport import DeviceTransport
+    from .errors import HTError
+
+    opener = open_transport or DeviceTransport
+
+    def one(job):
+        port, unit_id = job
+        try:
+            conn = registry.connect(registry_path)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            try:
+                with opener(port) as tr:
+                    return {"port": port, "unit": unit_id, "ok": True,
+                            "report": provision(tr, conn, unit_id, broker_url, who=who, **kw)}
+            finally:
+                conn.close()
+        except HTError as e:
+            return {"port": port, "unit": unit_id, "ok": False, "error": e.message, "hint": e.hint,
+                    "exit_code": e.exit_code}
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+        return list(ex.map(one, jobs))
+
+
+# ---- broker artefacts for the whole fleet --------------------------------------------------------------
+def broker_artifacts(conn, out_dir, fleet="kota", host="0.0.0.0", port=1883, console=("cc",), extra=()):
+    """Write Mosquitto ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.topics rights) and ``mosquitto.conf``.
+
+    Radio accounts are the units with credentials (provisioned); ``console`` names accounts (set with
+    ``htctl broker user``) that get the Command Center's rights. Returns {"dir", "users", "units", "files"}.
+    """
+    import pathlib
+    from .mosquitto import acl_text, fleet_rights
+
+    d = pathlib.Path(out_dir)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError("cannot create %s: %s" % (d, e.strerror or e), hint="pass a writable --out folder")
+    creds = registry.credentials(conn)
+    if not creds:
+        raise UserError("no broker accounts in the registry yet",
+                        hint="provision a radio first (htctl provision), or add a console account "
+                             "with `htctl broker user NAME`")
+    units = {}
+    consoles = []
+    for c in creds:
+        if c["unit_id"] in console or c["username"] in console:
+            consoles.append(c["username"])
+            continue
+        row = registry.current_assignment(conn, c["unit_id"])
+        if row is None:
+            continue   # a released unit loses its broker account with its assignment
+        units[c["username"]] = [t for t in row.get("talkgroups") or []]
+    rights = fleet_rights(fleet, units, command_center=tuple(consoles))
+    keep = set(units) | set(consoles)
+    passwd = "".join("%s:%s\n" % (c["username"], c["pw_hash"]) for c in creds if c["username"] in keep)
+    files = {"passwd": d / "passwd", "acl": d / "acl", "conf": d / "mosquitto.conf"}
+    tmp = files["passwd"].with_suffix(".tmp")
+    tmp.write_text(passwd)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, files["passwd"])
+    files["acl"].write_text(acl_text(rights))
+    conf = ["# generated by htctl broker write from the fleet registry; regenerate, do not edit",
+            "listener %d %s" % (port, host), "allow_anonymous false",
+            "password_file %s" % files["passwd"].resolve(), "acl_file %s" % files["acl"].resolve(),
+            "connection_messages true"] + list(extra)
+    files["conf"].write_text("\n".join(conf) + "\n")
+    return {"dir": str(d), "units": sorted(units), "console": sorted(consoles), "fleet": fleet,
+            "files": {k: str(v) for k, v in files.items()}}
+
+
+def set_console_user(conn, name, password, who=None):
+    """A Command Center console account (broker login only; not a radio)."""
+    if not password or len(password) < 12:
+        raise UserError("console password must be at least 12 characters",
+                        hint="set $HTCTL_BROKER_PASSWORD to a long random password")
+    registry.set_credentials(conn, name, name, password)
+    registry.audit(conn, who or who_default(), "console_user", None, None, None, detail={"user": name})

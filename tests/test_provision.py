@@ -1,0 +1,163 @@
+"""htctl provision against a virtual radio with an emulated modem: the config arrives whole and verified, the
+SIM/modem is checked against the registry (a swap is an alarm), only a hash of the broker password is kept,
+secrets never reach the screen or the audit log, and `htctl broker write` turns the registry into a broker."""
+import io
+import json
+
+import pytest
+
+from fixtures.provision import ICCID, ICCID_OTHER, IMEI, SCALE
+from htctl import registry
+from htctl.cli import main
+from htctl.fwshared import htconfig
+
+pytestmark = [pytest.mark.sim, pytest.mark.mpy]
+BROKER = "mqtt://127.0.0.1:18830"
+
+
+def _run(argv, **kw):
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(argv, stdout=out, stderr=err, env={"scale": SCALE}, **kw)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def _provision(dev, unit, *extra):
+    return _run(["provision", "--port", dev.port, "--unit", unit["unit"], "--broker", BROKER,
+                 "--registry", unit["registry"], "--who", "tech-ani"] + list(extra))
+
+
+def _device_config(dev):
+    text = (dev.flash_dir / "config.json").read_text()
+    cfg, errors = htconfig.load(text)
+    assert errors == []
+    return cfg, text
+
+
+def test_provision_writes_the_units_config_and_keeps_only_a_hash(radio, fleet_unit):
+    dev = radio()
+    rc, out, err = _provision(dev, fleet_unit, "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    cfg, text = _device_config(dev)
+    assert cfg.get("unit.id") == "dishub-07" and cfg.get("unit.callsign") == "Elang 7"
+    assert cfg.get("unit.priority") == "command" and cfg.get("talkgroups.list") == ["1", "2"]
+    assert cfg.get("broker.url") == BROKER and cfg.get("broker.user") == "dishub-07"
+    assert cfg.get("dataplan.expiry") == "2027-01-19" and cfg.get("dataplan.opd") == "Dishub"
+    password = cfg.get("broker.password")
+    assert len(password) >= 20
+    # Written through a temp file + rename, verified by sha256: nothing half-written is left behind.
+    assert not (dev.flash_dir / "config.json.tmp").exists()
+    assert report["config_hash"] == htconfig.config_hash(cfg)
+    # The secret went to the radio only: not on screen, not in the registry, not in the audit.
+    assert password not in out + err
+    assert report["config"]["broker"]["password"] == htconfig.MASK
+    conn = registry.connect(fleet_unit["registry"])
+    assert registry.verify_credentials(conn, "dishub-07", password)
+    dump = "\n".join(str(tuple(r)) for t in ("credentials", "audit", "assignments")
+                     for r in conn.execute("SELECT * FROM %s" % t))
+    assert password not in dump
+    audit = [a for a in registry.audit_log(conn, "dishub-07") if a["action"] == "provision"]
+    assert audit[-1]["who"] == "tech-ani" and audit[-1]["config_hash"] == report["config_hash"]
+    assert report["iccid"] == ICCID and report["imei"] == IMEI
+
+
+def test_reprovision_rotates_the_password_and_the_table_hides_it(radio, fleet_unit):
+    dev = radio()
+    assert _provision(dev, fleet_unit)[0] == 0
+    first = _device_config(dev)[0].get("broker.password")
+    rc, out, err = _provision(dev, fleet_unit)
+    assert rc == 0, err
+    second = _device_config(dev)[0].get("broker.password")
+    assert second != first and second not in out and "********" in out
+    conn = registry.connect(fleet_unit["registry"])
+    assert registry.verify_credentials(conn, "dishub-07", second)
+    assert not registry.verify_credentials(conn, "dishub-07", first)
+
+
+def test_sim_swap_is_an_alarm_and_changes_nothing_until_accepted(radio, fleet_unit):
+    dev = radio(iccid=ICCID_OTHER)
+    rc, out, err = _provision(dev, fleet_unit)
+    assert rc == 5
+    assert "SIM swap" in err and ICCID in err and ICCID_OTHER in err and "--accept-swap" in err
+    assert not (dev.flash_dir / "config.json").exists()
+    conn = registry.connect(fleet_unit["registry"])
+    assert registry.unit(conn, "dishub-07")["iccid"] == ICCID
+    assert registry.credentials(conn) == []
+    refused = [a for a in registry.audit_log(conn, "dishub-07") if a["action"] == "provision_refused"]
+    assert refused and refused[-1]["detail"]["device"]["iccid"] == ICCID_OTHER
+
+    rc, out, err = _provision(dev, fleet_unit, "--accept-swap")
+    assert rc == 0, err
+    assert registry.unit(conn, "dishub-07")["iccid"] == ICCID_OTHER
+    history = registry.assignment_history(conn, "dishub-07")
+    assert [h["iccid"] for h in history] == [ICCID, ICCID_OTHER] and history[0]["end_at"]
+    actions = [a["action"] for a in registry.audit_log(conn, "dishub-07")]
+    assert actions[-2:] == ["swap_accepted", "provision"]
+
+
+def test_radio_without_sim_is_refused_with_a_hint(radio, fleet_unit):
+    dev = radio(present=False)
+    rc, out, err = _provision(dev, fleet_unit)
+    assert rc == 4
+    assert "no SIM" in err and "Hint: insert the unit's SIM" in err
+    assert not (dev.flash_dir / "config.json").exists()
+
+
+def test_unknown_unit_and_missing_broker_are_user_errors(fleet_unit, tmp_path):
+    rc, _, err = _run(["provision", "--port", "/dev/null", "--unit", "nope", "--broker", BROKER,
+                       "--registry", fleet_unit["registry"]], transport=_NoDevice)
+    assert rc == 3 and "nope" in err and "Hint:" in err
+    rc, _, err = _run(["provision", "--port", "/dev/null", "--unit", "dishub-07", "--registry",
+                       fleet_unit["registry"]], transport=_NoDevice)
+    assert rc == 2 and "broker" in err
+    bad = tmp_path / "batch.csv"
+    bad.write_text("/dev/pts/1,dishub-07\njust-a-port\n")
+    rc, _, err = _run(["provision", "--batch", str(bad), "--broker", BROKER, "--registry", fleet_unit["registry"]])
+    assert rc == 2 and "line 2" in err
+
+
+class _NoDevice:
+    def __init__(self, port):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def exec_json(self, *a, **k):
+        raise AssertionError("the device must not be touched")
+
+
+def test_broker_write_turns_the_registry_into_a_working_broker(radio, fleet_unit, fleet_broker, monkeypatch):
+    import paho.mqtt.client as mqtt
+
+    dev = radio()
+    assert _provision(dev, fleet_unit)[0] == 0
+    password = _device_config(dev)[0].get("broker.password")
+    monkeypatch.setenv("HTCTL_BROKER_PASSWORD", "console-secret-123456")
+    assert _run(["broker", "user", "cc", "--registry", fleet_unit["registry"]])[0] == 0
+    port, _ = fleet_broker(fleet_unit["registry"])
+    out = fleet_unit["registry"].rsplit("/", 1)[0] + "/broker"
+    passwd = open(out + "/passwd").read()
+    assert password not in passwd and passwd.count("$7$") == 2
+    acl = open(out + "/acl").read()
+    assert "user dishub-07" in acl and "topic write ht/kota/tg/1/v/dishub-07" in acl
+
+    def login(user, pw):
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t-" + user)
+        c.username_pw_set(user, pw)
+        rc = []
+        c.on_connect = lambda cl, ud, flags, reason, props: rc.append(reason.value)
+        c.connect("127.0.0.1", port)
+        for _ in range(100):
+            c.loop(0.05)
+            if rc:
+                break
+        c.disconnect()
+        return rc[0] if rc else None
+
+    assert login("dishub-07", password) == 0
+    assert login("cc", "console-secret-123456") == 0
+    assert login("dishub-07", password + "x") != 0
