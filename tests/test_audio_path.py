@@ -93,3 +93,40 @@ def test_no_heap_allocation_per_frame_on_micropython():
     assert figs["alloc_bytes_per_frame_loss5"] == 0      # concealment allocates nothing either
     assert figs["alloc_bytes_per_frame_40ms"] == 0
     assert 0 < figs["heap_bytes_txrx"] < 32 * 1024
+
+
+def test_link_models_deliver_what_they_promise():
+    n = 40000
+    b = linksim.Bernoulli(0.05, seed=7)
+    drops = sum(b.sample(t * 20) is None for t in range(n))
+    assert 0.04 < drops / n < 0.06 and b.dropped == drops and b.sent == n
+    g = linksim.GilbertElliott(0.05, 3.0, seed=7)
+    lost = [g.sample(t * 20) is None for t in range(n)]
+    runs, cur = [], 0
+    for x in lost + [False]:
+        if x:
+            cur += 1
+        elif cur:
+            runs.append(cur)
+            cur = 0
+    assert 0.04 < sum(lost) / n < 0.06
+    assert 2.5 < sum(runs) / len(runs) < 3.5          # mean burst length 3
+    lte = linksim.Link(None, linksim.LTEDelay(seed=7), record=True)
+    for t in range(3000):
+        lte.sample(t * 20)
+    d = sorted(a - s for s, a in lte.log)
+    assert 40 <= d[len(d) // 2] <= 90                  # median one-way delay
+    assert d[-1] >= 150                                # stalls happen (4/min over 60 s)
+    arrivals = [a for _, a in lte.log]
+    assert arrivals == sorted(arrivals)                # TCP: in order
+    calm = linksim.LTEDelay(seed=7, stall_per_min=0)
+    assert max(calm.sample(t * 20) - t * 20 for t in range(3000)) < 150
+
+
+def test_same_seed_same_link():
+    a = linksim.named("burst5", seed=11, record=True)
+    b = linksim.named("burst5", seed=11, record=True)
+    for t in range(500):
+        a.sample(t * 20)
+        b.sample(t * 20)
+    assert a.log == b.log

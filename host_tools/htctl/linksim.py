@@ -115,7 +115,7 @@ class LTEDelay(_Counted):
 
     def _next_stall(self, after_ms):
         if self.stall_rate <= 0:
-            self.stall_start = math.inf
+            self.stall_start = self.stall_end = math.inf
             return
         self.stall_start = after_ms + self.rng.expovariate(self.stall_rate)
         self.stall_end = self.stall_start + self.rng.uniform(*self.stall_ms)
