@@ -49,6 +49,7 @@ class Floor:
         self.since = 0
         self.seen = 0
         self.dead = False
+        self.confirmed = False  # the holder has proved itself with a heartbeat (not only a claim)
         self._recent = []
         self.mine = None  # [burst, prio, sent_ms, abandoned] while my claim is in flight
         self.talking = False
@@ -129,7 +130,10 @@ class Floor:
             self.mine = None
             self._emit(("noecho", self.tg))
         if self.holder is not None and not self.dead and not self.talking:
-            if ticks_diff(now, self.seen) > self.hb_timeout_ms:
+            # A real holder heartbeats the moment it is granted; one known only from its claim that stays
+            # silent past 1.5 heartbeats lost its own fold (only under a broken order, docs/FLOOR.md 5).
+            limit = self.hb_timeout_ms if self.confirmed else self.hb_ms * 3 // 2
+            if ticks_diff(now, self.seen) > limit:
                 self._presume_gone("vanished")
             elif ticks_diff(now, self.since) > self.max_burst_ms:
                 self._presume_gone("overlong")
@@ -162,6 +166,7 @@ class Floor:
         self.talking = True
         self.tx_burst = self.hburst
         self.tx_prio = self.hprio
+        self.confirmed = True  # our own burst: we know we are alive
         if abandoned:
             self._release(now, fm.REASON_USER)
             return
@@ -186,12 +191,15 @@ class Floor:
         elif m.epoch == self.epoch:
             if m.unit == self.holder and m.burst == self.hburst:
                 self.seen = now
+                self.confirmed = True
                 if self.dead:
                     self.dead = False
                     self._emit(("talker", self.tg, m.unit, m.prio))
-            elif self.holder is not None and _beats(m.prio, m.unit, self.hprio, self.holder):
-                # Two holders at one epoch only happens if the broker broke the single order
-                # (a bridge/cluster): the same deterministic tie-break on every radio heals it.
+            elif self.holder is not None and (not self.confirmed or self.dead or
+                                              _beats(m.prio, m.unit, self.hprio, self.holder)):
+                # Two holders at one epoch only happens if the broker broke the single order (a
+                # bridge/cluster). A live heartbeat beats a holder we only inferred from a claim; between
+                # two live talkers the same deterministic tie-break on every radio silences one.
                 self._sync(m, now)
 
     def _sync(self, m, now):
@@ -211,6 +219,7 @@ class Floor:
         self.since = now
         self.seen = now
         self.dead = False
+        self.confirmed = m.kind == fm.HEARTBEAT
 
     def _check_preempted(self, now):
         if self.talking and (self.holder != self.unit or self.hburst != self.tx_burst):
