@@ -132,9 +132,9 @@ def test_socket_close_fault(emulator, tcp_echo_server):
 
 
 def test_slow_delays_final_results(emulator):
-    emu = emulator(dialect="A7670", powered=True, time_scale=1.0)
+    emu = emulator(dialect="A7670", powered=True)
     at = booted(emu, registered=False)
-    emu.fault("slow", ms=2000)
+    emu.fault("slow", ms=100000)           # emulated ms: 2 s of wall time at time_scale 0.02
     at.write(b"AT\r")
     assert b"OK" not in at.drain(0.1)       # not yet: the answer is held back
     at.wait_for(b"OK")
@@ -173,10 +173,10 @@ def test_ussd_timeout(emulator, silent):
 
 
 def test_stall_holds_data_then_delivers(emulator, tcp_echo_server):
-    emu = emulator(dialect="A7670", powered=True, time_scale=1.0)
+    emu = emulator(dialect="A7670", powered=True)
     at = booted(emu)
     simcom_open(at, tcp_echo_server.port)
-    emu.fault("stall", ms=3000)
+    emu.fault("stall", ms=150000)          # emulated ms: 3 s of wall time at time_scale 0.02
     simcom_send(at, 0, b"frozen")
     assert bytes(tcp_echo_server.received) == b""          # nothing moved during the stall
     at.wait_for(b"+CIPRXGET: 1,0")
@@ -216,3 +216,42 @@ def test_network_loss_resets_peer_connection(emulator):
     assert data == b""
     conn.close()
     srv.close()
+
+
+def test_peer_on_loss_silent_keeps_peer_connection_open(emulator):
+    """With peer_on_loss="silent" a broker sees what it sees in the field: nothing, until its keepalive."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    emu = emulator(dialect="EC200U", powered=True, peer_on_loss="silent")
+    at = booted(emu)
+    quectel_open(at, srv.getsockname()[1])
+    conn, _ = srv.accept()
+    emu.fault("reg_lost", duration_s=0)
+    at.wait_for(b'+QIURC: "pdpdeact",1')
+    conn.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        conn.recv(10)                       # no FIN, no RST: the connection just went quiet
+    conn.sendall(b"into the void")          # swallowed, no error
+    conn.close()
+    srv.close()
+
+
+def test_reboot_fault_on_a_switched_off_modem_does_nothing(emulator):
+    emu = emulator(dialect="A7670")
+    emu.fault("reboot")
+    time.sleep(0.2)
+    assert emu.state["power"] == "off"
+
+
+def test_dtr_sleep_loses_input_until_dtr_low(emulator):
+    emu = emulator(dialect="SIM7600", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CSCLK=1").ok
+    emu.set_pin("DTR", 1)
+    assert emu.state["sleeping"]
+    at.write(b"AT\r")
+    assert at.drain(0.3) == b""             # asleep: the UART does not listen
+    emu.set_pin("DTR", 0)
+    assert at.cmd("AT").ok
+    assert emu.state["bytes"]["dropped_rx"] >= 3

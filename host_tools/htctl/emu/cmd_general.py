@@ -312,6 +312,13 @@ def ipr(m, c, r):
         m.note("baud -> %d" % (rate or 115200))
 
 
+def csclk(m, c, r):
+    if c.kind == "set":
+        m.csclk = c.int(0, lo=0, hi=2)
+    elif c.kind == "read":
+        r.line("+%s: %d" % (c.name[1:], m.csclk))
+
+
 def power_off(m, c, r):
     if c.kind not in ("exec", "set"):
         raise AtError()
@@ -334,6 +341,7 @@ COMMANDS = {
     "+CEREG": _reg_n("cereg_n"), "+CREG": _reg_n("creg_n"), "+CGREG": _reg_n("cgreg_n"),
     "+COPS": cops, "+CGDCONT": cgdcont, "+CGACT": cgact, "+CGPADDR": cgpaddr, "+CGATT": cgatt,
     "+CGEREP": cgerep, "+CFUN": cfun, "+CTZU": ctzu, "+CTZR": basic_ok, "+CCLK": cclk, "+IPR": ipr,
-    "+CSCLK": basic_ok, "+CNMI": basic_ok, "+CLIP": basic_ok, "+CSCS": basic_ok, "+CSMP": basic_ok,
+    "+CSCLK": csclk, "+QSCLK": csclk,
+    "+CNMI": basic_ok, "+CLIP": basic_ok, "+CSCS": basic_ok, "+CSMP": basic_ok,
     "+CMGD": basic_ok, "+CSDH": basic_ok,
 }

@@ -247,4 +247,4 @@ def _ok(m, c, r):
 COMMANDS = {"+QICSGP": qicsgp, "+QIACT": qiact, "+QIDEACT": qideact, "+QIOPEN": qiopen, "+QISEND": qisend,
             "+QIRD": qird, "+QICLOSE": qiclose, "+QISTATE": qistate, "+QGDCNT": qgdcnt, "+QPINC": qpinc,
             "+QENG": qeng, "+QLTS": qlts, "+QSIMSTAT": qsimstat, "+QCFG": qcfg, "+QIGETERROR": qigeterror,
-            "+QURCCFG": _ok, "+QISDE": _ok, "+QICFG": _ok, "+QSCLK": _ok, "+QSIMDET": _ok}
+            "+QURCCFG": _ok, "+QISDE": _ok, "+QICFG": _ok, "+QSIMDET": _ok}

@@ -17,7 +17,7 @@ from .uart import Uart
 class ModemEmulator:
     def __init__(self, dialect="A7670", sim=None, imei="861234567890123", operator="TELKOMSEL", plmn="51010",
                  rsrp_dbm=-95, rsrq_db=-10, sinr_db=12, time_scale=1.0, baud=115200, powered=False, link=None,
-                 ussd_replies=None, seed=1, urc_interleave=False, host="127.0.0.1"):
+                 ussd_replies=None, seed=1, urc_interleave=False, peer_on_loss="reset", host="127.0.0.1"):
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if not (str(imei).isdigit() and len(str(imei)) == 15):
@@ -29,7 +29,7 @@ class ModemEmulator:
         replies = dict(DEFAULT_USSD)
         replies.update(ussd_replies or {})
         self._modem = Modem(self.dialect, self.sim, str(imei), operator, str(plmn), rsrp_dbm, rsrq_db, sinr_db,
-                            time_scale, link, replies, seed, urc_interleave)
+                            time_scale, link, replies, seed, urc_interleave, peer_on_loss)
         self.time_scale = float(time_scale)
         self._baud = baud
         self._powered = powered

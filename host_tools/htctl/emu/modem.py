@@ -9,98 +9,13 @@ import random
 import time
 
 from . import cmd_general, cmd_msg, cmd_quectel, cmd_simcom
+from .atio import CME_TEXT, CMS_TEXT, MAX_LINE, OVERFLOW, Reply, RxBuffer
 from .atparse import AtError, find_at, parse_line
-
-MAX_LINE = 1024          # A76xx/Quectel command line buffer; longer lines are discarded with ERROR
-
-CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
-            11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
-            16: "incorrect password", 30: "no network service", 50: "Incorrect parameters", 100: "unknown"}
-CMS_TEXT = {302: "operation not allowed", 304: "invalid PDU mode parameter", 310: "SIM not inserted",
-            311: "SIM PIN required", 331: "no network service", 500: "unknown error"}
-_OVERFLOW = object()
-
-
-class RxBuffer:
-    """Bytes from the host, read by the command worker in line / exact-length / until-Ctrl-Z modes."""
-
-    def __init__(self):
-        self.buf = bytearray()
-        self.ev = asyncio.Event()
-
-    def feed(self, data):
-        self.buf += data
-        self.ev.set()
-
-    def clear(self):
-        del self.buf[:]
-
-    async def _more(self):
-        self.ev.clear()
-        await self.ev.wait()
-
-    async def read_line(self, maxlen):
-        overflow = False
-        while True:
-            i = self.buf.find(b"\r")
-            if i >= 0:
-                line = bytes(self.buf[:i])
-                del self.buf[:i + 1]
-                return _OVERFLOW if (overflow or len(line) > maxlen) else line
-            if len(self.buf) > maxlen:       # keep memory bounded: drop the flood, answer ERROR at its CR
-                del self.buf[:]
-                overflow = True
-            await self._more()
-
-    async def read_exact(self, n):
-        while len(self.buf) < n:
-            await self._more()
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
-
-    async def read_until(self, stops, maxlen, echo=None):
-        """Text terminated by one of the stop bytes (Ctrl-Z / ESC). Returns (text, stop)."""
-        out = bytearray()
-        while True:
-            while not self.buf:
-                await self._more()
-            b = self.buf[0]
-            del self.buf[:1]
-            if b in stops:
-                return bytes(out), b
-            if echo:
-                echo(bytes((b,)))
-            if len(out) < maxlen:
-                out.append(b)
-
-
-class Reply:
-    def __init__(self, modem):
-        self.m = modem
-        self.items = []
-        self.final = "OK"
-        self.after = []
-
-    def line(self, s):
-        self.items.append(s)
-
-    def raw(self, b):
-        self.items.append(bytes(b))
-
-    def later(self, s):
-        """A line printed right after the final result (e.g. +CIPSEND: 0,5,5)."""
-        self.after.append(s)
-
-    async def prompt(self, marker):
-        """Print what we have so far and the data prompt; the caller then reads raw bytes."""
-        self.m.write(self.m.frame(self.items) + marker)
-        self.items = []
 
 
 class Modem:
     def __init__(self, dialect, sim, imei, operator, plmn, rsrp_dbm, rsrq_db, sinr_db, time_scale, link,
-                 ussd_replies, seed, urc_interleave, log_limit=10000):
+                 ussd_replies, seed, urc_interleave, peer_on_loss="reset", log_limit=10000):
         self.d = dialect
         self.sim = sim
         self.imei = imei
@@ -113,6 +28,10 @@ class Modem:
         self.seed = seed
         self.rng = random.Random(seed)
         self.urc_interleave = urc_interleave
+        if peer_on_loss not in ("reset", "silent"):
+            raise ValueError("peer_on_loss must be 'reset' or 'silent'")
+        self.peer_on_loss = peer_on_loss
+        self.orphans = set()          # peers of vanished links kept open (peer_on_loss="silent")
         self.log_limit = log_limit
         self.fam = cmd_simcom if dialect.family == "simcom" else cmd_quectel
         self.handlers = {}
@@ -164,6 +83,19 @@ class Modem:
 
     def count(self, key, n):
         self.counters[key] = self.counters.get(key, 0) + n
+
+    def orphan(self, writer, reader):
+        async def swallow():
+            try:
+                while await reader.read(65536):
+                    pass
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.transport.abort()
+        t = self.loop.create_task(swallow())
+        self.orphans.add(t)
+        t.add_done_callback(self.orphans.discard)
 
     def stalled_until(self):
         return self.stall_end
@@ -228,8 +160,12 @@ class Modem:
         return "+CTZV: +28"
 
     # -- command worker --------------------------------------------------------------------------------
+    def sleeping(self):
+        # AT+CSCLK=1 / AT+QSCLK=1: the module sleeps while DTR is high and its UART hears nothing
+        return self.csclk == 1 and self.pins.get("DTR") == 1
+
     def on_uart_rx(self, data):
-        if self.power == "on":
+        if self.power == "on" and not self.sleeping():
             self.rxbuf.feed(data)
         else:
             self.counters["dropped_rx"] += len(data)    # modem off/booting/hung: bytes are lost
@@ -240,7 +176,7 @@ class Modem:
             await self._handle(line)
 
     async def _handle(self, line):
-        if line is _OVERFLOW:
+        if line is OVERFLOW:
             self._log("<overlong line>")
             self.uart.write(b"\r\nERROR\r\n")
             return
@@ -327,6 +263,7 @@ class Modem:
         self.ctzu = d.ctzu_default
         self.clock = None             # (utc epoch at set, loop time at set, tz quarter hours)
         self.cnmp = 2
+        self.csclk = 0
         self.qsimstat = 0
         self.ussd_pending = None
         self.busy = False
@@ -394,7 +331,8 @@ class Modem:
         return True
 
     def reboot(self, why):
-        self._boot(why)
+        if self.power in ("on", "booting", "hung"):
+            self._boot(why)
 
     def hang(self):
         if self.power in ("on", "booting"):
@@ -615,6 +553,7 @@ class Modem:
     def snapshot(self):
         return {"dialect": self.d.name, "powered": self.power in ("booting", "on", "hung"),
                 "power": self.power, "booted": self.power == "on", "pins": dict(self.pins),
+                "sleeping": self.power == "on" and self.sleeping(),
                 "sim": self.sim.snapshot(), "cpin": self.cpin_text() if self.sim.powered or not self.sim.present
                 else "NOT READY", "cfun": self.cfun, "reg_stat": self.reg_stat, "net_mode": self.net_mode,
                 "pdp_active": bool(self.pdp), "ip": self.pdp.get(1) or (next(iter(self.pdp.values()))

@@ -104,6 +104,7 @@ class SocketLink:
         self.on_data = None
         self.on_close = None
         self.writer = None
+        self.reader = None
         self.reader_task = None
         self._space = asyncio.Event()
         self._space.set()
@@ -118,6 +119,7 @@ class SocketLink:
                             % (self.id, self.host))
             raise OSError("non-loopback host refused")
         reader, self.writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), timeout)
+        self.reader = reader
         self.state = "open"
         self.reader_task = asyncio.get_running_loop().create_task(self._read(reader))
 
@@ -197,12 +199,20 @@ class SocketLink:
         if flush and was_open and self.writer is not None:
             self.up.put(b"")
         else:
-            # The radio vanished: reset the connection so the peer (broker) notices now; a real peer would
-            # only notice at its keepalive timeout, which tests of presence/LWT can model with "stall".
-            if self.writer is not None:
-                self.writer.transport.abort()
-                self.writer = None
+            self._vanish()
             self.up.close()
+
+    def _vanish(self):
+        """The radio lost its network or power. peer_on_loss="reset" (default): reset the connection so the
+        peer notices now. "silent": keep the peer's connection open and swallow what it sends, as a real
+        broker sees a radio that drove out of coverage - it notices only at its keepalive timeout."""
+        w, r, self.writer = self.writer, self.reader, None
+        if w is None:
+            return
+        if self.modem.peer_on_loss == "silent" and r is not None:
+            self.modem.orphan(w, r)
+        else:
+            w.transport.abort()
 
     def snapshot(self):
         return {"id": self.id, "host": self.host, "port": self.port, "state": self.state, "sent": self.sent,
