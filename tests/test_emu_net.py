@@ -33,6 +33,7 @@ def test_a7670_creg_stays_zero_but_sim7600_follows(emulator):
     a = emulator(dialect="A7670", powered=True)
     at = booted(a)
     assert at.cmd("AT+CREG?").line("+CREG:") == "+CREG: 0,0"
+    assert at.cmd("AT+CGREG?").line("+CGREG:") == "+CGREG: 0,1"     # PS attach is what TinyGSM reads
     s = emulator(dialect="SIM7600", powered=True)
     at2 = booted(s)
     assert at2.cmd("AT+CREG?").line("+CREG:") == "+CREG: 0,1"

@@ -76,6 +76,15 @@ def test_simcom_push_mode_ipd(emulator, tcp_echo_server):
     assert bytes(at.buf[:n]) == b"hi\x00there"[:n]
 
 
+def test_simcom_push_mode_receive_header_names_the_link(emulator, tcp_echo_server):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CIPCCFG=10,0,0,0,1,0,75000").ok
+    simcom_open(at, tcp_echo_server.port, link=4, manual=False)
+    simcom_send(at, 4, b"abc")
+    at.wait_for(b"+RECEIVE,4,3\r\nabc")
+
+
 def test_simcom_remote_close_urc_and_multiple_links(emulator, tcp_echo_server):
     emu = emulator(dialect="A7670", powered=True)
     at = booted(emu)

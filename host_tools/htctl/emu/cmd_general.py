@@ -159,7 +159,7 @@ def _reg_n(attr):
             if attr == "cereg_n":
                 r.line(m.cereg_read())
             else:
-                stat = m.reg_stat if m.d.creg_follows_lte else 0
+                stat = m.reg_stat if (attr == "cgreg_n" or m.d.creg_follows_lte) else 0
                 r.line("%s: %d,%d" % (name, getattr(m, attr), stat))
         elif c.kind == "test":
             r.line("%s: (0-2)" % name)

@@ -121,7 +121,10 @@ def _on_data(s, seg):
             m.urc("+CIPRXGET: 1,%d" % s.id)
     else:
         s.read_total += len(seg)
-        m.urc("+IPD%d" % len(seg), seg)
+        if m.cip_header == 1:     # AT+CIPCCFG=...,<HeaderType>=1: multi-client header names the link
+            m.urc("+RECEIVE,%d,%d" % (s.id, len(seg)), seg)
+        else:
+            m.urc("+IPD%d" % len(seg), seg)
 
 
 def _on_close(s):
@@ -211,6 +214,15 @@ def cipmode(m, c, r):
         r.line("+CIPMODE: 0")
 
 
+def cipccfg(m, c, r):
+    # AT+CIPCCFG=<NmRetry>,<DelayTm>,<Ack>,<errMode>,<HeaderType>,<AsyncMode>,<TimeoutVal>; only HeaderType
+    # changes what the host sees (push-mode receive header)
+    if c.kind == "set":
+        m.cip_header = c.int(4, default=m.cip_header, lo=0, hi=1)
+    elif c.kind == "read":
+        r.line("+CIPCCFG: 10,0,0,0,%d,0,75000" % m.cip_header)
+
+
 def cpsi(m, c, r):
     if c.kind == "test":
         return
@@ -250,5 +262,5 @@ def creset(m, c, r):
 COMMANDS = {"+NETOPEN": netopen, "+NETCLOSE": netclose, "+CIPOPEN": cipopen, "+CIPSEND": cipsend,
             "+CIPRXGET": ciprxget, "+CIPCLOSE": cipclose, "+IPADDR": ipaddr, "+CIPMODE": cipmode,
             "+CPSI": cpsi, "+SPIC": spic, "+CNMP": cnmp, "+CRESET": creset,
-            "+CIPHEAD": _ok, "+CIPSRIP": _ok, "+CIPCCFG": _ok, "+CIPTIMEOUT": _ok, "+CSOCKSETPN": _ok,
+            "+CIPHEAD": _ok, "+CIPSRIP": _ok, "+CIPCCFG": cipccfg, "+CIPTIMEOUT": _ok, "+CSOCKSETPN": _ok,
             "+CIPSENDMODE": _ok, "+CIPDNSSET": _ok}

@@ -31,7 +31,7 @@ class Dialect:
     cmee_default = 2
     cgerep_default = 2           # +CGEV URCs shown by default
     ctzu_default = 0
-    creg_follows_lte = True      # CREG/CGREG mirror CEREG (LTE Cat-1 A76xx keeps CREG at 0: no CS domain)
+    creg_follows_lte = True      # CREG mirrors CEREG (A76xx Cat-1 keeps CREG at 0; CGREG follows everywhere)
     cpsi_tenths = True           # CPSI rsrq/rsrp/rssi in tenths of dB (SIM7600; A7670 "verify")
     qeng_variant = None
     cipsend_prompt = b"\r\n>"

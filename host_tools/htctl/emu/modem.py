@@ -258,6 +258,7 @@ class Modem:
         self.netopen = False
         self.sockets = {}
         self.rxget_mode = 0
+        self.cip_header = 0
         self.cmgf = 0
         self.cgerep = d.cgerep_default
         self.ctzu = d.ctzu_default
@@ -476,10 +477,10 @@ class Modem:
             self.sync_clock()
         if self.cereg_n:
             self.urc(self.cereg_urc())
-        if self.d.creg_follows_lte:
-            for name, n in (("+CREG", self.creg_n), ("+CGREG", self.cgreg_n)):
-                if n:
-                    self.urc("%s: %d" % (name, stat))
+        if self.cgreg_n:
+            self.urc("+CGREG: %d" % stat)        # PS domain: follows the LTE attach on every part
+        if self.creg_n and self.d.creg_follows_lte:
+            self.urc("+CREG: %d" % stat)
 
     def cereg_urc(self):
         if self.cereg_n >= 2 and self.registered():
