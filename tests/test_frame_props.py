@@ -85,3 +85,51 @@ def test_mutated_tagged_frames_are_refused(d, data):
 @given(st.binary(max_size=200), st.binary(max_size=300))
 def test_hmac_equals_cpython_hmac(key, msg):
     assert Key(key).digest(msg) == hmac.new(key, msg, hashlib.sha256).digest()
+
+
+# -- the receiver as a state machine: any mix of packets, duplicates, junk and times -------------
+from array import array  # noqa: E402
+
+from ht import voice  # noqa: E402
+
+
+def _burst_packets(unit, seq, n, ms, key=None):
+    tx = voice.Transmitter(1, unit, codecs.PT_ADPCM, ms, key=key, seq=seq)
+    pcm = array("h", [((i * 41) % 300 - 150) * 50 for i in range(ms * 8)])
+    return [bytes(tx.encode(pcm, last=(i == n - 1))) for i in range(n)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_receiver_survives_any_arrival_pattern(data):
+    ms = data.draw(st.sampled_from([20, 40]))
+    pool = []
+    for unit in (1, 2):
+        seq = data.draw(st.integers(0, 0xFFFF))
+        pool += _burst_packets(unit, seq, data.draw(st.integers(1, 12)), ms)
+    rx = voice.Receiver(nslots=data.draw(st.sampled_from([4, 8, 16])))
+    out = array("h", [0] * 160)
+    t = data.draw(st.integers(0, (1 << 30) - 1))   # any tick origin, wrap included
+    pushes = 0
+    bad = 0
+    for _ in range(data.draw(st.integers(1, 80))):
+        op = data.draw(st.sampled_from(["push", "push", "junk", "pull", "pull"]))
+        if op == "push":
+            rx.push(data.draw(st.sampled_from(pool)), t)
+            pushes += 1
+        elif op == "junk":
+            if rx.push(data.draw(st.binary(max_size=120)), t) != frame.OK:
+                bad += 1
+            else:
+                pushes += 1
+        else:
+            kind = rx.pull(t, out)
+            assert kind in (voice.SILENCE, voice.VOICE, voice.CONCEALED)
+            t = (t + 20) & ((1 << 30) - 1)
+    s = rx.stats()
+    jb = rx.jb
+    assert s["rejected"] == bad
+    assert s["received"] + s["late"] + s["duplicate"] + s["busy"] == pushes
+    assert s["played"] <= s["received"]
+    assert 40 <= s["playout_delay_ms"] <= 200 or s["playout_delay_ms"] == 80
+    assert jb._count() <= jb.nslots
