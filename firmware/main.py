@@ -22,13 +22,14 @@ def load_board():
 
 
 def load_config():
+    # A radio without config.json has no unit id or credentials: it waits at the REPL for `htctl provision`.
+    # A damaged one still boots on the settings that parse (ht.config falls back field by field).
     from ht import config
     try:
         with open("config.json") as f:
             cfg, errors = config.load(f.read())
     except OSError:
-        status("not provisioned (no config.json); run `htctl provision`")
-        return config.defaults()
+        return None
     for e in errors:
         status("config " + e)
     return cfg
@@ -41,22 +42,28 @@ def main():
         status(problem)
         return
     cfg = load_config()
+    if cfg is None:
+        status("not provisioned (no config.json); run `htctl provision`; REPL ready")
+        return
     import hal
     radio_hal = hal.create(board)
     try:
-        from ht import app
+        from ht import radio_boot
     except ImportError as e:
         status("radio app not available (%s); REPL ready" % e)
         return
     import asyncio
     try:
-        asyncio.run(app.run(radio_hal, board, cfg))
+        asyncio.run(radio_boot.run(radio_hal, board, cfg))
     except KeyboardInterrupt:
         raise  # the technician pressed Ctrl-C: give them the REPL
     except Exception as e:
         import sys
         from ht.compat import sleep_ms
-        sys.print_exception(e) if hasattr(sys, "print_exception") else print(repr(e))
+        if hasattr(sys, "print_exception"):
+            sys.print_exception(e)
+        else:
+            print(repr(e))
         status("app stopped; restarting in %d s (Ctrl-C for the REPL)" % (_RESTART_PAUSE_MS // 1000))
         sleep_ms(_RESTART_PAUSE_MS)
         radio_hal.restart()

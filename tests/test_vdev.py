@@ -259,3 +259,77 @@ def test_cli_vdev_start_serves_until_interrupted(tmp_path, mpremote):
         out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_mpremote_run_and_interactive_repl_with_ctrl_d(vdev, mpremote, tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('ran on', sys.platform)\n")
+    r = mpremote(vdev.port, "run", script)
+    assert r.returncode == 0 and "ran on linux" in r.stdout
+
+    import pty
+    import select
+    pid, fd = pty.fork()  # `mpremote repl` wants a terminal on its stdin
+    if pid == 0:
+        try:
+            os.execv(str(pathlib.Path(sys.executable).parent / "mpremote"), ["mpremote", "connect", vdev.port, "repl"])
+        finally:
+            os._exit(127)
+    seen = b""
+
+    def expect(pattern, timeout=20):
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, seen):
+            assert time.monotonic() < deadline, seen[-300:]
+            if select.select([fd], [], [], 0.1)[0]:
+                seen += os.read(fd, 4096)
+
+    try:
+        expect(rb"Connected to MicroPython")
+        os.write(fd, b"\r")
+        expect(rb">>> $")
+        os.write(fd, b"print(40 + 2)\r")
+        expect(rb"42\r\n>>> $")
+        os.write(fd, b"\x04")                   # Ctrl-D at the prompt: soft reboot, REPL again
+        expect(rb"MPY: soft reboot\r\n(?s:.)*>>> $")
+        os.write(fd, b"\x1d")                   # Ctrl-] leaves mpremote
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.sim
+def test_firmware_on_the_vdev_powers_and_talks_to_the_modem_emulator(vdev_factory, mpremote, tmp_path):
+    # The whole seam: sim HAL pins -> emulator control port (PWRKEY), sim UART -> emulator AT dialect.
+    from htctl.emu import ModemEmulator
+
+    emu = ModemEmulator(dialect="A7670", time_scale=0.1, powered=False).start()
+    try:
+        dev = vdev_factory(board="LILYGO_T_A7670", preload=True, modem=emu)
+        dev.wait_output(rb"HT firmware")
+        script = tmp_path / "modem_up.py"
+        script.write_text(
+            "import asyncio, json, hal\n"
+            "from ht import board\n"
+            "from ht.modem import Modem\n"
+            "b = board.load_path('board.json')\n"
+            "h = hal.create(b)\n"
+            "async def go():\n"
+            "    m = Modem.from_board(b, {}, h.modem_uart(), h.modem_pins(), scale=0.1)\n"
+            "    m.start()\n"
+            "    before = await m.probe(tries=1, timeout_ms=300)\n"
+            "    await m.power_on()\n"
+            "    await m.wait_ready()\n"
+            "    await m.init()\n"
+            "    await m.identity()\n"
+            "    print(json.dumps({'before': before, 'sim': await m.cpin(), 'imei': m.info.get('imei')}))\n"
+            "asyncio.run(go())\n")
+        r = mpremote(dev.port, "run", script)
+        assert r.returncode == 0, r.stdout + r.stderr
+        import json
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        assert got == {"before": False, "sim": "READY", "imei": "861234567890123"}  # off until PWRKEY
+    finally:
+        emu.stop()

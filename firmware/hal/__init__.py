@@ -3,15 +3,15 @@
 # may know which one it got.
 import sys
 
-# ht/modem.py speaks in levels AT THE MODEM PIN (PWRKEY 0 = pressed, POWERON 1 = supply on, RESET 1 = in
-# reset, DTR 0 = asserted). board.json gives the GPIO level that asserts each control ("active"), because
-# LilyGO drives PWRKEY and RESET through transistors that invert. This table joins the two conventions.
-MODEM_ASSERTED = {"pwrkey": 0, "poweron": 1, "reset": 1, "dtr": 0}
+# ht/modem.py drives modem controls as "asserted" (1) / "released" (0): PWRKEY 1 = key pressed, POWERON 1 =
+# supply on, RESET 1 = held in reset, DTR 1 = asserted. board.json gives the GPIO level that asserts each
+# control ("active"), because LilyGO drives PWRKEY and RESET through transistors that invert.
+MODEM_CONTROLS = ("pwrkey", "poweron", "reset", "dtr")
 
 
-def gpio_level(active, asserted, level):
-    # GPIO level that puts the modem pin at `level`.
-    return active if (1 if level else 0) == asserted else 1 - active
+def gpio_level(active, asserted):
+    # GPIO level that asserts (or releases) a control wired with the given "active" level.
+    return active if asserted else 1 - active
 
 
 def create(board, **kw):

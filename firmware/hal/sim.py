@@ -8,7 +8,7 @@ import struct
 import asyncio
 from ht.compat import IS_MPY, ticks_ms
 from ht import board as B
-from hal import MODEM_ASSERTED, gpio_level
+from hal import MODEM_CONTROLS, gpio_level
 
 _EVENTS_MAX = 1000     # recorded LED/tone/pin events kept (oldest dropped); a radio can run for days
 
@@ -55,44 +55,45 @@ class SimPin:
 
 
 class SimUART:
-    # AT engine duck type (ht/at.py): await read(n) -> 1..n bytes, b"" when closed; await write(buf).
-    # Connects lazily so building the HAL needs no emulator; each boot of the vdev is a new connection,
-    # the emulator keeps its state across it like a modem across an ESP32 soft reset.
+    # AT engine duck type (ht/uart.py): await read(n) -> 1..n bytes, b"" when closed; await write(buf);
+    # close(). Connects lazily so building the HAL needs no emulator; each boot of the vdev is a new
+    # connection, and the emulator keeps its state across it like a modem across an ESP32 soft reset.
     def __init__(self, addr):
         self.addr = addr
-        self._r = None
-        self._w = None
+        self._u = None
+        self.closed = False
 
     async def _open(self):
         if self.addr is None:
             raise OSError("sim: no modem wired (HT_SIM_UART unset)")
-        self._r, self._w = await asyncio.open_connection(self.addr[0], self.addr[1])
+        from ht.uart import open_tcp
+        self._u = await open_tcp(self.addr[0], self.addr[1])
 
     async def read(self, n):
-        if self._r is None:
-            await self._open()
-        data = await self._r.read(n)
-        return data or b""
+        if self.closed:
+            return b""
+        if self._u is None:
+            try:
+                await self._open()
+            except OSError:
+                return b""  # no modem answering is a closed line to the AT engine
+        return await self._u.read(n)
 
     async def write(self, buf):
-        if self._w is None:
+        if self.closed:
+            raise OSError("uart closed")
+        if self._u is None:
             await self._open()
-        self._w.write(bytes(buf))
-        await self._w.drain()
+        await self._u.write(buf)
 
-    async def close(self):
-        if self._w is not None:
-            self._w.close()
-            if hasattr(self._w, "wait_closed"):
-                try:
-                    await self._w.wait_closed()
-                except OSError:
-                    pass
-        self._r = self._w = None
+    def close(self):
+        self.closed = True
+        if self._u is not None:
+            self._u.close()
 
 
 class ModemControl:
-    # One short line per modem pin change to the emulator's control port ("pin pwrkey 0"): pins are set
+    # One short line per modem pin change to the emulator's control port ("pin PWRKEY 1"): pins are set
     # from synchronous code, and a blocking send on loopback takes microseconds.
     def __init__(self, addr):
         self.addr = addr
@@ -222,16 +223,17 @@ class HAL:
 
     def modem_pins(self):
         out = {}
-        for name, asserted in MODEM_ASSERTED.items():
+        for name in MODEM_CONTROLS:
             pin = self.pins.get("modem." + name)
             if pin is not None:
-                out[name] = self._modem_pin(name, pin, B.active(self.board, "modem." + name, 1), asserted)
+                out[name] = self._modem_pin(name, pin, B.active(self.board, "modem." + name, 1))
         return out
 
-    def _modem_pin(self, name, pin, active, asserted):
-        def drive(level):
-            pin(gpio_level(active, asserted, level))
-            self.ctl.send("pin %s %d" % (name, 1 if level else 0))
+    def _modem_pin(self, name, pin, active):
+        def drive(asserted):
+            pin(gpio_level(active, asserted))
+            # The emulator models the LilyGO wiring, where 1 on its control pins means asserted.
+            self.ctl.send("pin %s %d" % (name.upper(), 1 if asserted else 0))
         return drive
 
     # -- people
