@@ -164,3 +164,15 @@ def test_baud_throttles_and_ipr_switches(emulator):
     assert at.cmd("AT+IPR=921600").ok
     wait_until(lambda: emu.state["baud"] == 921600, what="new baud")
     assert at.cmd("AT+IPR?").line("+IPR:") == "+IPR: 921600"
+
+
+def test_flood_while_busy_is_dropped_not_buffered_forever(emulator):
+    emu = emulator(dialect="A7670", powered=True, baud=None)
+    at = booted(emu, registered=False)
+    emu.fault("slow", ms=20000)            # 0.4 s wall: the modem is busy with the first command
+    at.write(b"AT\r" + b"x" * 300000)
+    wait_until(lambda: emu.state["bytes"]["dropped_rx"] > 0, what="input dropped")
+    emu.fault("slow", ms=0)
+    at.write(b"\r")
+    at.drain(1.0)
+    assert at.cmd("AT").ok

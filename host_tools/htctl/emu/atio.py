@@ -3,6 +3,7 @@ the reply being built for one command line, and the error texts of +CMEE=2."""
 import asyncio
 
 MAX_LINE = 1024          # A76xx/Quectel command line buffer; longer lines are discarded with ERROR
+RX_LIMIT = 64 * 1024     # bytes waiting while a command runs; beyond this input is dropped (counted)
 
 CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
             11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
@@ -20,8 +21,12 @@ class RxBuffer:
         self.ev = asyncio.Event()
 
     def feed(self, data):
+        """False when the bytes did not fit: like a real UART FIFO, a flood the modem is not reading is lost."""
+        if len(self.buf) + len(data) > RX_LIMIT:
+            return False
         self.buf += data
         self.ev.set()
+        return True
 
     def clear(self):
         del self.buf[:]

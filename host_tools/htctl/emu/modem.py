@@ -106,7 +106,10 @@ class Modem:
 
         def fire():
             self._timers.discard(h)
-            fn(*args)
+            try:
+                fn(*args)
+            except Exception as e:       # an emulator bug is reported in events, the loop carries on
+                self.note("internal error in timer %s: %r" % (getattr(fn, "__name__", fn), e))
         h = self.loop.call_later(max(0.0, emu_s * self.scale), fire)
         self._timers.add(h)
         return h
@@ -166,14 +169,22 @@ class Modem:
 
     def on_uart_rx(self, data):
         if self.power == "on" and not self.sleeping():
-            self.rxbuf.feed(data)
+            if not self.rxbuf.feed(data):
+                self.counters["dropped_rx"] += len(data)
         else:
             self.counters["dropped_rx"] += len(data)    # modem off/booting/hung: bytes are lost
 
     async def _work(self):
         while True:
             line = await self.rxbuf.read_line(MAX_LINE)
-            await self._handle(line)
+            try:
+                await self._handle(line)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:       # never let one bad line silence the modem for good
+                self.note("internal error in worker: %r" % (e,))
+                self.busy = False
+                self.uart.write(b"\r\nERROR\r\n")
 
     async def _handle(self, line):
         if line is OVERFLOW:
