@@ -110,3 +110,13 @@ def test_cops_deregister_and_back(emulator):
     at.wait_for(b"+CEREG: 0")
     assert at.cmd("AT+COPS=0").ok
     at.wait_for(b"+CEREG: 1")
+
+
+def test_flight_pin_low_takes_radio_off(emulator):
+    emu = emulator(dialect="SIM7600", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CEREG=1").ok
+    emu.set_pin("FLIGHT", 0)
+    at.wait_for(b"+CEREG: 0")
+    emu.set_pin("FLIGHT", 1)
+    at.wait_for(b"+CEREG: 1")

@@ -43,7 +43,7 @@ class Modem:
         self.loop = None
         self.t0 = 0.0
         self.power = "off"            # off · booting · on · hung · reset
-        self.pins = {"PWRKEY": 0, "RESET": 0, "POWERON": 1, "DTR": 0}
+        self.pins = {"PWRKEY": 0, "RESET": 0, "POWERON": 1, "DTR": 0, "FLIGHT": 1}
         self._press = None
         self.sms_log = []
         self.at_log = []
@@ -362,6 +362,9 @@ class Modem:
         elif name == "POWERON" and level != old:
             if not level:
                 self.power_off("POWERON low: supply cut")
+        elif name == "FLIGHT" and level != old:
+            # SIM7600 FLIGHTMODE input: low = RF off (LilyGO drives it high for normal operation)
+            self.local_detach()
         elif name == "RESET" and level != old:
             if level and self.power != "off":
                 self._stop_all()
@@ -459,7 +462,8 @@ class Modem:
         """Recompute registration after anything that affects it changed."""
         self.cancel(self._reg_timer)
         self._reg_timer = None
-        if not (self.power == "on" and self.cfun == 1 and self.sim.status() == "ready" and not self.cops_dereg):
+        radio = self.cfun == 1 and self.pins["FLIGHT"] and not self.cops_dereg
+        if not (self.power == "on" and radio and self.sim.status() == "ready"):
             self.set_reg(0)
             return
         if self.net_mode == "lost":
