@@ -79,6 +79,7 @@ class Link:
     def set(self, state, reason=None, roaming=None):
         if state not in _STAGE:
             raise ValueError("bad link state %r" % state)
+        before = (self.state, self.reason, self.roaming, self.bars, self.online)
         if state != DATA_UP:
             self.online = False
         if state == DATA_UP and self.state != DATA_UP:
@@ -91,10 +92,9 @@ class Link:
         en, idn = reason if reason is not None else TEXT[state]
         if self.roaming and reason is None and state in (REGISTERED, DATA_UP):
             en, idn = en + " (roaming)", idn + " (roaming)"
-        changed = (state, en) != (self.state, self.reason)
         self.state = state
         self.reason, self.reason_id = en, idn
-        if changed:
+        if before != (self.state, self.reason, self.roaming, self.bars, self.online):
             self._notify()
 
     def set_bars(self, bars, signal=None):
