@@ -5,6 +5,10 @@
 # speech. Everything is preallocated; times are ticks (ms) compared with ticks_diff.
 from array import array
 from ht.compat import const, ticks_diff, ticks_add
+try:
+    from ht import pcmcopy_viper as _copy
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    from ht import pcmcopy as _copy
 
 IDLE = const(-2)     # next(): nothing to play (silence)
 MISSING = const(-1)  # next(): a frame is due but absent (conceal it)
@@ -151,14 +155,8 @@ class JitterBuffer:
         self.flags[i] = f.flags
         self.pt[i] = f.pt
         self.ms[i] = f.frame_ms
-        st = self.state[i]
-        o = f.state_off
-        for k in range(f.payload_off - o):
-            st[k] = data[o + k]
-        pl = self.payload[i]
-        o = f.payload_off
-        for k in range(f.payload_len):
-            pl[k] = data[o + k]
+        _copy.copy8(self.state[i], data, f.state_off, f.payload_off - f.state_off)
+        _copy.copy8(self.payload[i], data, f.payload_off, f.payload_len)
         self.received += 1
         self.b_recv += 1
         if seq_diff(seq, self.b_high) < 0:

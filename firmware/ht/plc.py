@@ -7,6 +7,10 @@
 # on MicroPython, and this runs on the playout path.
 from array import array
 from ht.compat import const
+try:
+    from ht import pcmcopy_viper as _copy
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    from ht import pcmcopy as _copy
 
 DELAY = const(30)        # output delay in samples (3.75 ms): the longest quarter period
 _RING = const(512)       # history ring (power of two), > _HIST + DELAY + a 40 ms frame
@@ -87,15 +91,9 @@ class Concealer:
             self.ola_left = 0
 
     def _push_out(self, pcm, n):
-        ring = self.ring
         w = self.w
-        for i in range(n):
-            ring[(w + i) & _MASK] = pcm[i]
-        w += n
-        self.w = w & 0x3FFFFFFF
-        r = w - n - DELAY
-        for i in range(n):
-            pcm[i] = ring[(r + i) & _MASK]
+        _copy.ring_io(self.ring, w & _MASK, pcm, n, DELAY)
+        self.w = (w + n) & 0x3FFFFFFF
 
     def _start(self):
         ring = self.ring

@@ -8,6 +8,10 @@ from ht import codecs, frame
 from ht.frame import F_START, F_END, F_EMERG, F_TAG, HDR_LEN
 from ht.jitter import JitterBuffer, IDLE, MISSING
 from ht.plc import Concealer, DELAY
+try:
+    from ht import pcmcopy_viper as _copy
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    from ht import pcmcopy as _copy
 
 _AHEAD = 4    # look this many frames past a gap for the frame that ends it
 
@@ -142,8 +146,7 @@ class Receiver:
             if k > n - o:
                 k = n - o
             r = self.rpos
-            for i in range(k):
-                pcm_out[o + i] = src[r + i]
+            _copy.copy16(pcm_out, o, src, r, k)
             self.rpos = r + k
             o += k
         self.out_samples += n

@@ -112,3 +112,44 @@ def test_two_frame_gap_fades_across_into_the_frame_after():
     ref = _voiced(160, start=960 - plc.DELAY)
     for i in range(plc.DELAY, 160):
         assert g[i] == ref[i], i
+
+
+def _kernels():
+    from ht import pcmcopy
+    ks = [pcmcopy]
+    try:
+        from ht import pcmcopy_viper
+        ks.append(pcmcopy_viper)
+    except (ImportError, SyntaxError, ValueError, NotImplementedError):
+        pass  # CPython: only the pure twin exists (and is what runs)
+    return ks
+
+
+def test_copy_kernels_match_plain_python_and_each_other():
+    import sys
+    ks = _kernels()
+    if sys.implementation.name == "micropython":
+        assert len(ks) == 2 and plc._copy is ks[1]     # the viper kernels are in use
+    src = array("h", [((i * 7919) % 65536) - 32768 for i in range(400)])
+    raw = bytes([(i * 31) & 0xFF for i in range(300)])
+    results = []
+    for k in ks:
+        ring = array("h", [0] * 512)
+        for i in range(512):
+            ring[i] = (i * 13) - 3000
+        pcm = array("h", src[:160])
+        k.ring_io(ring, 500, pcm, 160, plc.DELAY)    # crosses the ring's wrap
+        d16 = array("h", [1] * 200)
+        k.copy16(d16, 17, src, 33, 150)
+        d8 = bytearray(100)
+        k.copy8(d8, raw, 201, 99)
+        k.copy8(d8, memoryview(raw), 0, 0)
+        results.append((list(ring), list(pcm), list(d16), bytes(d8)))
+    ring, pcm, d16, d8 = results[0]
+    for i in range(160):
+        assert ring[(500 + i) & 511] == src[i]
+        assert pcm[i] == ((((500 - plc.DELAY + i) & 511) * 13) - 3000 if i < plc.DELAY else src[i - plc.DELAY])
+    assert d16[17:167] == list(src[33:183]) and d16[16] == 1 and d16[167] == 1
+    assert d8[:99] == raw[201:300] and d8[99] == 0
+    for r in results[1:]:
+        assert r == results[0]
