@@ -254,6 +254,11 @@ def test_cli_vdev_start_serves_until_interrupted(tmp_path, mpremote):
         r = mpremote(m.group(1), "exec", "import main")  # the preloaded firmware prints its banner again
         assert "HT firmware %s board=LILYGO_T_A7670" % _firmware_version() in r.stdout
         assert (flash / "main.py").exists()
+        lines = [line, p.stdout.readline(), p.stdout.readline()]
+        ports = re.search(r"modem emulator: UART tcp 127.0.0.1:(\d+), control tcp 127.0.0.1:(\d+)", "".join(lines))
+        assert ports, lines
+        r = mpremote(m.group(1), "exec", "import os; print(os.getenv('HT_SIM_UART'))")
+        assert r.stdout.strip() == "127.0.0.1:" + ports.group(1)
     finally:
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
@@ -333,3 +338,23 @@ def test_firmware_on_the_vdev_powers_and_talks_to_the_modem_emulator(vdev_factor
         assert got == {"before": False, "sim": "READY", "imei": "861234567890123"}  # off until PWRKEY
     finally:
         emu.stop()
+
+
+def test_cli_vdev_start_json_blank_in_process(tmp_path, mpremote):
+    import io
+    import json
+    from htctl.cli import main as htctl_main
+
+    seen = {}
+    out = io.StringIO()
+
+    def wait():  # runs while the device is up, instead of waiting for Ctrl-C
+        info = json.loads(out.getvalue())
+        seen["info"] = info
+        seen["ls"] = mpremote(info["port"], "exec", "import os; print(os.listdir('/'))").stdout.strip()
+
+    code = htctl_main(["vdev", "start", "--blank", "--modem", "none", "--json", "--flash", str(tmp_path / "f")],
+                      stdout=out, stderr=io.StringIO(), wait=wait)
+    assert code == 0
+    assert seen["info"]["flash"] == str(tmp_path / "f") and seen["info"]["modem_uart_port"] is None
+    assert seen["ls"] == "[]"          # --blank: a fresh radio, nothing installed

@@ -26,8 +26,9 @@ def _configure_start(p):
                    help="folder that plays the device's flash (kept between runs); default a temporary one")
     p.add_argument("--blank", action="store_true",
                    help="do not install the firmware into an empty flash (a fresh radio for `htctl deploy`)")
-    p.add_argument("--modem", choices=("none", "auto"), default="none",
-                   help="auto: start a modem emulator for the board's AT dialect and wire it to the UART")
+    p.add_argument("--modem", choices=("auto", "none"), default="auto",
+                   help="auto (default): start a modem emulator for the board's AT dialect, wired to the UART "
+                        "and the modem control pins; none: no modem (the radio reports it)")
 
 
 def run(args, ctx):
@@ -53,12 +54,17 @@ def run_start(args, ctx):
                   modem=None if args.modem == "none" else "auto", boards_dir=ctx.boards_dir)
     port = dev.start()
     try:
-        info = {"port": port, "board": args.board, "flash": str(dev.flash_dir), "sim_dir": str(dev.sim_dir)}
+        info = {"port": port, "board": args.board, "flash": str(dev.flash_dir), "sim_dir": str(dev.sim_dir),
+                "modem_uart_port": getattr(dev.modem, "uart_port", None),
+                "modem_ctl_port": getattr(dev.modem, "ctl_port", None)}
         if ctx.json:
             ctx.out.emit(info)
         else:
             ctx.out.line("virtual device %s on %s" % (args.board, port))
             ctx.out.line("  flash folder: %s" % dev.flash_dir)
+            if dev.modem is not None:
+                ctx.out.line("  modem emulator: UART tcp 127.0.0.1:%s, control tcp 127.0.0.1:%s"
+                             % (info["modem_uart_port"], info["modem_ctl_port"]))
             ctx.out.line("  try: mpremote connect %s repl    |    htctl deploy --port %s" % (port, port))
             ctx.out.line("  Ctrl-C stops it")
         ctx.out.stdout.flush()
