@@ -68,7 +68,8 @@ def run(args, ctx):
             certs = [bench_one(args.port[0], ctx.registry_path, tech, opener, env, limits, args.unit)]
     else:
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
+        from ..provision import keep_stdio
+        with keep_stdio(), ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
             certs = list(ex.map(lambda p: bench_one(p, ctx.registry_path, tech, opener, env, limits), args.port))
     if ctx.json:
         ctx.out.emit(certs[0] if len(certs) == 1 else certs)
