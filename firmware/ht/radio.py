@@ -20,6 +20,7 @@ from ht.radio_io import IOMixin, opt
 
 _TICK_MS = const(10)
 _SLOW_MS = const(1000)     # battery, presence and telemetry checks
+_SMS_RETRY_MS = const(30000)
 PRIOS = {"normal": fm.PRIO_NORMAL, "command": fm.PRIO_COMMAND, "emergency": fm.PRIO_EMERGENCY}
 FW = "ht-1"
 
@@ -94,6 +95,8 @@ class Radio(RxMixin, IOMixin):
         self.counts = {"bad_msgs": 0, "spoofed_ctl": 0, "pub_dropped": 0, "sms_sent": 0, "sms_failed": 0}
         self._last_reject = None
         self._seen_hint = {}
+        self._sms_owed = []
+        self._sms_at = self._t0
 
     def _topics(self, tgs):
         f, u = self.fleet, self.unit
@@ -120,7 +123,9 @@ class Radio(RxMixin, IOMixin):
         for t, q in self.subs:
             await c.subscribe(t, q)
         self.audio.publish = self._publish_voice
-        self._tasks = [asyncio.create_task(self.audio.run()), asyncio.create_task(self._sender())]
+        self.audio.running = True
+        self._tasks = [asyncio.create_task(self.audio.run()), asyncio.create_task(self.audio.sender()),
+                       asyncio.create_task(self._sender())]
         c.start()
         self._emit("boot", {"unit": self.unit, "fleet": self.fleet, "tgs": self.scan.talkgroups})
         try:
@@ -135,6 +140,7 @@ class Radio(RxMixin, IOMixin):
         self.running = False
         self.audio.running = False
         self._pub_ev.set()
+        self.audio.ring_ev.set()
         await self.client.stop()
 
     async def _control(self):
@@ -160,6 +166,9 @@ class Radio(RxMixin, IOMixin):
         if ticks_diff(now, self._slow) >= _SLOW_MS:
             self._slow = now
             self._slow_tick(now)
+        if self._sms_owed and ticks_diff(now, self._sms_at) >= _SMS_RETRY_MS:
+            self._sms_at = now
+            self.retry_sms()
         self.flush(now)
 
     def _slow_tick(self, now):

@@ -11,6 +11,7 @@ from ht.radio_guard import VoiceGuard, OK
 
 _NRX = const(3)          # concurrent sources decoded (talker, pre-empting emergency, one more tg in scan)
 _BEHIND = const(5)       # frames behind schedule before the clock is reset instead of caught up
+_RING = const(4)         # voice packets waiting for the link (80 ms at 20 ms frames); more are dropped
 
 if hasattr(asyncio, "sleep_ms"):
     _sleep_ms = asyncio.sleep_ms
@@ -54,6 +55,15 @@ class AudioPath:
         self.frames_played = 0
         self.tx_errors = 0
         self.late_ticks = 0
+        self.tx_dropped = 0
+        # The frame clock must not wait for the network: on the radio one publish is an AT+CIPSEND
+        # round trip over the UART. Packets queue here and a sender task drains them.
+        self.ring = [bytearray(self.tx.length) for _ in range(_RING)]
+        self.ring_mv = [memoryview(b) for b in self.ring]
+        self.ring_topic = [None] * _RING
+        self.r_head = 0
+        self.r_n = 0
+        self.ring_ev = asyncio.Event()
 
     # ---- transmit (called by the radio on floor events) -----------------------------------------
     def start_tx(self, topic, tg_id, prio):
@@ -134,12 +144,30 @@ class AudioPath:
         if last:
             self.talking = False
         self.frames_tx += 1
-        pub = self.publish
-        if pub is not None:
-            try:
-                await pub(self.tx_topic, pkt)
-            except OSError:
-                self.tx_errors += 1   # link down mid-burst: the floor layer notices on its own
+        if self.r_n == _RING:
+            self.tx_dropped += 1      # the link is slower than speech: drop the newest, keep the clock
+            return
+        i = (self.r_head + self.r_n) % _RING
+        self.ring[i][:] = pkt
+        self.ring_topic[i] = self.tx_topic
+        self.r_n += 1
+        self.ring_ev.set()
+
+    async def sender(self):
+        while self.running:
+            if not self.r_n:
+                self.ring_ev.clear()
+                await self.ring_ev.wait()
+                continue
+            i = self.r_head
+            pub = self.publish
+            if pub is not None:
+                try:
+                    await pub(self.ring_topic[i], self.ring_mv[i])
+                except OSError:
+                    self.tx_errors += 1   # link down mid-burst: the floor layer notices on its own
+            self.r_head = (i + 1) % _RING
+            self.r_n -= 1
 
     def _play(self, now):
         want = self.playing() if self.playing is not None else None
@@ -164,6 +192,7 @@ class AudioPath:
 
     def stats(self):
         s = {"tx_frames": self.frames_tx, "played": self.frames_played, "tx_errors": self.tx_errors,
+             "tx_dropped": self.tx_dropped,
              "late_ticks": self.late_ticks}
         s.update(self.guard.stats())
         return s

@@ -6,6 +6,8 @@ from ht import feedback
 from ht import dataplan as DP
 from ht.mqtt_robust import RobustClient
 
+_SMS_TRIES = 10
+
 
 def opt(config, key, default):
     # A setting the shared schema may not have yet (ht.config raises KeyError for unknown keys).
@@ -97,19 +99,29 @@ class IOMixin:
                 print("radio: events hook failed:", repr(e))
 
     # ---- SMS (emergency with the data link down) ------------------------------------------------------
-    def _send_sms(self, number, text):
-        self._emit("sms", {"to": number, "text": text, "via": "modem" if self.sms else "none"})
+    def _send_sms(self, number, text, tries=0):
+        self._emit("sms", {"to": number, "text": text, "via": "modem" if self.sms else "none", "try": tries})
         if self.sms is not None:
-            self._tasks.append(asyncio.create_task(self._sms_task(number, text)))
+            self._tasks.append(asyncio.create_task(self._sms_task(number, text, tries)))
 
-    async def _sms_task(self, number, text):
+    async def _sms_task(self, number, text, tries):
         try:
             await self.sms(number, text)
             self.counts["sms_sent"] += 1
             self._emit("sms_sent", {"to": number})
-        except Exception as e:   # ModemError, timeout, no SIM: the data alert still goes out late
+        except Exception as e:   # ModemError (no network service), timeout, no SIM
             self.counts["sms_failed"] += 1
             self._emit("sms_failed", {"to": number, "why": repr(e)})
+            if tries < _SMS_TRIES:
+                # Coverage gone entirely: retried when the modem registers again (link_changed) or
+                # on the slow tick, so the duty officer still gets it as soon as the cell allows.
+                self._sms_owed.append((number, text, tries + 1))
+
+    def retry_sms(self):
+        owed = self._sms_owed
+        self._sms_owed = []
+        for number, text, tries in owed:
+            self._send_sms(number, text, tries)
 
     # ---- what presence and telemetry report -------------------------------------------------------
     def battery_pct(self):

@@ -149,6 +149,8 @@ class RxMixin:
         self._emit("link", {"state": lk.state, "stage": lk.stage, "reason": lk.reason})
         if lk.data_up and not self.online and hasattr(self.client, "reconnect_now"):
             self.client.reconnect_now()
+        if self._sms_owed and lk.stage in ("registered", "data", "online"):
+            self.retry_sms()
         if not lk.data_up and self.online:
             self.emergency.set_link(False, now)
         self.presence.update(now, stage=lk.stage)
