@@ -18,6 +18,7 @@ ACCEPTED = const(0)
 LATE = const(1)
 DUPLICATE = const(2)
 BUSY = const(3)      # another unit is talking on this receiver
+OVERSIZE = const(4)  # frame longer than the slots were sized for (e.g. 40 ms µ-law + small slots)
 
 _WAIT = const(1)
 _PLAY = const(2)
@@ -48,6 +49,7 @@ class JitterBuffer:
         self.state = [bytearray(state_len) for _ in range(nslots)]
         self.payload = [bytearray(max_payload) for _ in range(nslots)]
         self.max_payload = max_payload
+        self.state_len = state_len
         self.min_delay = min_delay_ms
         self.max_delay = max_delay_ms
         self.start_delay = start_delay_ms
@@ -74,6 +76,7 @@ class JitterBuffer:
         self.duplicate = 0
         self.reordered = 0
         self.busy = 0
+        self.oversize = 0
         self.played = 0
         self.missing = 0
         self.bursts = 0
@@ -96,6 +99,10 @@ class JitterBuffer:
                 return BUSY
             self.unit = f.unit
             self.last_seq = -1
+        if f.payload_len > self.max_payload or f.payload_off - f.state_off > self.state_len:
+            # The slot copies below are unchecked viper loops: never let them overrun.
+            self.oversize += 1
+            return OVERSIZE
         seq = f.seq
         if self.mode and f.burst != self.burst_id and f.flags & 1:  # F_START
             # The same unit pressed again before its last burst finished playing:
@@ -324,6 +331,7 @@ class JitterBuffer:
         return {
             "received": self.received, "lost": self.lost(), "late": self.late,
             "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
+            "oversize": self.oversize,
             "played": n, "missing": self.missing, "bursts": self.bursts,
             "delay_mean_ms": (self.delay_sum / n) if n else 0,
             "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,

@@ -97,7 +97,7 @@ class Receiver:
         self.key = frame.as_key(key)
         self.talkgroup = talkgroup
         self.period = frame_ms * 8
-        self.jb = JitterBuffer(nslots, max_payload, 4, min_delay_ms, max_delay_ms,
+        self.jb = JitterBuffer(nslots, max_payload, 8, min_delay_ms, max_delay_ms,
                                start_delay_ms, quantile, margin_ms, hold)
         self.plc = Concealer()
         self.frame = frame.Frame()
@@ -107,12 +107,11 @@ class Receiver:
         self.ready = 0
         self.rpos = 0
         self.kind = SILENCE
-        # One decoder state per known payload type, made now rather than on first use.
+        # One decoder state per registered payload type, made now rather than on first
+        # use (a codec registered later gets its state at its first frame).
         self.states = {}
-        for pt in (codecs.PT_ADPCM, codecs.PT_ULAW):
-            c = codecs.get(pt)
-            if c is not None:
-                self.states[pt] = c.new_state()
+        for pt in codecs.registered():
+            self.states[pt] = codecs.get(pt).new_state()
         self.rejected = array("i", [0] * len(frame.REASONS))
         self.wrong_tg = 0
         self.out_samples = 0     # samples produced so far (the playout clock)
@@ -163,7 +162,7 @@ class Receiver:
         if i >= 0:
             c = codecs.get(jb.pt[i])
             ns = jb.ms[i] * 8
-            st = self.states[c.pt]
+            st = self._state(c)
             c.unpack_state(jb.state[i], 0, st)
             c.decode(jb.payload[i], ns, pcm, st)
             self.plc.good(pcm, ns)
@@ -176,7 +175,7 @@ class Receiver:
                 # again, identically, from its own header state when its turn comes).
                 if jb.seq[j] != self.ahead_seq:
                     c = codecs.get(jb.pt[j])
-                    st = self.states[c.pt]
+                    st = self._state(c)
                     c.unpack_state(jb.state[j], 0, st)
                     c.decode(jb.payload[j], ns, self.ahead, st)
                     self.ahead_seq = jb.seq[j]
@@ -190,6 +189,12 @@ class Receiver:
             self.kind = SILENCE
         self.ready = ns
         self.rpos = 0
+
+    def _state(self, c):
+        st = self.states.get(c.pt)
+        if st is None:
+            st = self.states[c.pt] = c.new_state()
+        return st
 
     def stats(self):
         s = self.jb.stats()

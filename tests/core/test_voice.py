@@ -42,13 +42,16 @@ def _receive(pkts, ms=20, drop=(), key=None, extra=30):
 
 
 def _reference(pkts):
-    # What a decoder with every packet produces: decode each frame from its header state.
+    # What a decoder with every packet produces: one decoder, given each frame's header
+    # state (ADPCM carries all of it; G.726 only a restart flag).
     f = frame.Frame()
     pcm = array("h")
     buf = array("h", [0] * 320)
+    st = None
     for p in pkts:
         assert frame.parse(p, f) == frame.OK
-        st = f.codec.new_state()
+        if st is None:
+            st = f.codec.new_state()
         f.codec.unpack_state(p, f.state_off, st)
         f.codec.decode(p[f.payload_off:f.payload_off + f.payload_len], f.nsamples, buf, st)
         pcm.extend(buf[:f.nsamples])
@@ -122,3 +125,31 @@ def test_two_lost_frames_conceal_into_the_buffered_third():
         assert heard[a + i] == ref[i], i
     s = rx.stats()
     assert s["lost"] == 2 and s["concealed_samples"] == 320
+
+
+def test_frames_larger_than_the_slots_are_refused_not_overrun():
+    rx = voice.Receiver(max_payload=160)
+    pkts = _send(_speechlike(320 * 2), ms=40, pt=codecs.PT_ULAW)     # 320-byte payloads
+    assert rx.push(pkts[0], 0) == frame.OK
+    s = rx.stats()
+    assert s["oversize"] == 1 and s["received"] == 0
+
+
+def test_every_registered_codec_plays_through_the_receiver():
+    had = codecs.get(2) is not None
+    extra = []
+    if hasattr(codecs, "enable_g726") and not had:
+        extra.append(codecs.enable_g726().pt)
+    try:
+        src = _speechlike(160 * 10)
+        for pt in codecs.registered():
+            pkts = _send(src, pt=pt)
+            rx, heard = _receive(pkts)
+            ref = _reference(pkts)
+            a = rx.burst_at
+            assert rx.stats()["played"] == len(pkts), pt
+            for i in range(len(ref)):
+                assert heard[a + i] == ref[i], (pt, i)
+    finally:
+        for pt in extra:
+            codecs.unregister(pt)
