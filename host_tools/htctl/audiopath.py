@@ -214,6 +214,17 @@ print("alloc_bytes_per_frame_40ms", a)
 h, a, p = measure(codecs.PT_ADPCM, 20, b"k", 0, 100)
 print("heap_bytes_txrx_tagged", h)
 print("alloc_bytes_per_frame_tagged", a)
+
+import time
+tx = voice.Transmitter(101, 4242, codecs.PT_ADPCM, 20)
+rx = voice.Receiver()
+pcm = array('h', bytes(320))
+out = array('h', bytes(320))
+t0 = time.ticks_us()
+for k in range(1000):
+    rx.push(tx.encode(pcm, False), 20 * k + 50)
+    rx.pull(20 * k, out)
+print("txrx_us_per_frame", time.ticks_diff(time.ticks_us(), t0) / 1000)
 """
 
 
