@@ -3,6 +3,7 @@ credentials provisioning generated) passes every check; each field fault gives t
 hint a technician can act on; the certificate lands in the registry. Limits are judged on the host."""
 import io
 import json
+import time
 
 import pytest
 
@@ -152,3 +153,57 @@ def test_a_check_the_firmware_does_not_have_is_skipped_not_passed():
     del raw["ptt_access"]
     row = [r for r in acceptance.judge(raw) if r["check"] == "ptt_access"][0]
     assert row["status"] == "SKIP" and "not measured" in row["detail"]
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_bench_takes_over_from_the_running_radio_app(radio, fleet_unit, fleet_broker):
+    # The usual order at the bench: provision, reset (the radio app starts and grabs the modem), bench.
+    from htctl.transport import DeviceTransport
+
+    dev = radio()
+    port = free_port()
+    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
+    fleet_broker(fleet_unit["registry"], port)
+    emu = dev._test_emu
+    with DeviceTransport(dev.port) as tr:
+        tr.soft_reset(wait_for=rb"HT firmware \S+ board=\S+")
+    n0 = len(emu.at_log)
+    deadline = time.monotonic() + 60
+    while len(emu.at_log) == n0:           # the app's own modem supervisor is talking to the modem
+        assert time.monotonic() < deadline, dev.output()[-800:]
+        time.sleep(0.05)
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    failed = {k: (r["value"], r["detail"]) for k, r in _rows(out).items() if r["status"] != "PASS"}
+    assert rc == 0 and failed == {}, (failed, err, dev.output()[-1500:])
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker, tmp_path):
+    from fixtures.provision import luhn_complete
+
+    conn = registry.connect(fleet_unit["registry"])
+    iccid2 = luhn_complete("896210555566667777")
+    with conn:
+        registry.upsert_device(conn, "SN-0008", "LILYGO_T_A7670")
+        registry.upsert_sim(conn, iccid2)
+        registry.assign(conn, "dishub-08", "SN-0008", None, iccid2, None, "Elang 8", ["1"], "normal")
+    imei2 = luhn_complete("86123456789999")
+    a, b = radio(), radio(iccid=iccid2, imei=imei2)
+    batch = tmp_path / "radios.csv"
+    batch.write_text("# port,unit\n%s,dishub-07\n%s;dishub-08\n" % (a.port, b.port))
+    port = free_port()
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["provision", "--batch", str(batch), "--broker", "mqtt://127.0.0.1:%d" % port, "--registry",
+               fleet_unit["registry"], "--json"], stdout=out, stderr=err, env={"scale": SCALE})
+    results = json.loads(out.getvalue())
+    assert rc == 0 and [r["ok"] for r in results] == [True, True], results
+    # dishub-08 had no modem recorded: provisioning recorded the one it found (audited), not a swap
+    assert registry.unit(conn, "dishub-08")["imei"] == imei2
+    assert "identity_recorded" in [e["action"] for e in registry.audit_log(conn, "dishub-08")]
+    fleet_broker(fleet_unit["registry"], port)
+    rc, out, err = _bench(a, fleet_unit, "--port", b.port, "--json")
+    certs = json.loads(out)
+    assert rc == 0, err
+    assert sorted(c["unit"] for c in certs) == ["dishub-07", "dishub-08"] and all(c["passed"] for c in certs)

@@ -10,7 +10,7 @@
 # 1 on a radio); PWRKEY/RESET pulses are real time at any scale and are not divided.
 import os
 import asyncio
-from ht.compat import ticks_ms, ticks_diff
+from ht.compat import ticks_ms, ticks_diff, IS_MPY
 from ht import link as L
 from ht.selftest import result
 
@@ -415,6 +415,11 @@ async def run_async(names=None, env=None):
 
 
 def run(names=None, env=None):
+    if IS_MPY:
+        # The radio app may have been running until the Ctrl-C that opened the raw REPL: MicroPython keeps
+        # its tasks in one global queue, and the next asyncio.run would resume them (its supervisor would
+        # fight ours for the modem). A new event loop empties that queue.
+        asyncio.new_event_loop()
     return asyncio.run(run_async(names, env))
 
 
