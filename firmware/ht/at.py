@@ -193,6 +193,12 @@ class AT:
 
     def _multi_add(self, line):
         m = self._multi
+        if line in FINALS or (line[0] == "+" and ":" in line) or self.dialect.is_urc(line):
+            # an unterminated +CUSD (garbled quote) must not swallow the next command's result
+            self._multi = None
+            self._deliver("\n".join(m))
+            self._line(line)
+            return
         m.append(line)
         whole = "\n".join(m)
         if self.dialect.urc_complete(whole) or len(m) >= 12:

@@ -340,3 +340,12 @@ def test_stream_drop_fails_the_command_then_engine_listens_again():
         finally:
             at.stop()
     assert asyncio.run(main()) == ("oserror", ["+CSQ: 5,99"])
+
+
+def test_unterminated_cusd_does_not_swallow_the_next_result():
+    async def body(at, fake):
+        fake.push(b'\r\n+CUSD: 0,"Sisa pulsa Rp\r\n')      # quote never closed (line noise)
+        await asyncio.sleep(0.01)
+        return await at.cmd("AT+CSQ", "+CSQ:", timeout_ms=1000)
+    r, urcs, _, _ = run({"AT+CSQ": b"\r\n+CSQ: 7,99\r\n\r\nOK\r\n"}, body)
+    assert r == ["+CSQ: 7,99"] and urcs == ['+CUSD: 0,"Sisa pulsa Rp']
