@@ -51,6 +51,20 @@ def test_control_port_pins_faults_status(emulator):
     wait_until(lambda: emu.state["reg_stat"] == 1, what="back home")
 
 
+def test_control_port_events_and_sms(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CMGF=1").ok
+    at.write(b'AT+CMGS="+62811"\r')
+    at.wait_for(b"> ")
+    at.write(b"tolong\x1a")
+    assert at.cmd(b"").ok
+    assert json.loads(ctl(emu.ctl_port, "sms")[0]) == [["+62811", "tolong"]]
+    events = json.loads(ctl(emu.ctl_port, "events 5")[0])
+    assert len(events) <= 5 and any("SMS to +62811" in e[1] for e in events)
+    assert ctl(emu.ctl_port, "events x")[0].startswith("error")
+
+
 def test_control_port_survives_floods(emulator):
     emu = emulator(dialect="A7670", powered=True)
     with socket.create_connection(("127.0.0.1", emu.ctl_port)) as s:
@@ -106,17 +120,22 @@ def test_new_uart_client_replaces_old(emulator):
     assert first.pump(0.2) == b""      # the old connection was closed: EOF, nothing more
 
 
-def test_python_m_htctl_emu_prints_ports_and_stops_on_signal():
+def test_python_m_htctl_emu_prints_ports_and_stops_on_signal(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host_tools"))
+    scen = os.path.join(tmp_path, "steps.json")
+    with open(scen, "w") as f:
+        json.dump([{"at_s": 40, "fault": "sim_remove"}], f)
     p = subprocess.Popen([sys.executable, "-m", "htctl.emu", "--dialect", "SIM7600", "--pty", "--powered",
-                          "--time-scale", "0.02", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, text=True)
+                          "--time-scale", "0.02", "--json", "--scenario", scen], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, text=True)
     try:
         info = json.loads(p.stdout.readline())
         assert info["dialect"] == "SIM7600" and info["pty"].startswith("/dev/")
+        assert info["scenario_steps"] == 1
         at = AtPort.serial(info["pty"])
         at.wait_for(b"RDY")
         assert at.cmd("AT").ok
+        at.wait_for(b"+SIMCARD: NOT AVAILABLE")          # the scenario ran: 40 emulated s = 0.8 s
         assert json.loads(ctl(info["ctl_port"], "status")[0])["booted"]
         at.close()
     finally:

@@ -1,7 +1,11 @@
 """Modem emulator: hypothesis on its parser, SIM state machine and whole UART path - bad input never kills it."""
+import re
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from fixtures.emu import AtPort, ModemEmulator, booted
 from htctl.emu.atparse import AtError, parse_line, split_args
@@ -69,3 +73,66 @@ def test_random_bytes_never_break_the_modem(fuzz_modem, junk):
     at.wait_for(b"861234567890777\r\n\r\nOK\r\n", timeout=30)
     at.drain(0.02)
     assert emu.state["booted"]
+
+
+class RegistrationMachine(RuleBasedStateMachine):
+    """Random CFUN / CEREG / SIM / network events: the read form always matches the model, every command
+    gets exactly one final result, and the modem never stops answering."""
+
+    def __init__(self):
+        super().__init__()
+        self.emu = ModemEmulator(dialect="EC200U", powered=True, time_scale=0.02, baud=None).start()
+        self.at = booted(self.emu, registered=False)
+        self.cfun, self.n, self.sim = 1, 0, True
+
+    @rule(v=st.sampled_from([0, 1, 4]))
+    def cfun_set(self, v):
+        assert self.at.cmd("AT+CFUN=%d" % v).ok
+        self.cfun = v
+
+    @rule(n=st.sampled_from([0, 1, 2]))
+    def cereg_set(self, n):
+        assert self.at.cmd("AT+CEREG=%d" % n).ok
+        self.n = n
+
+    @rule(name=st.sampled_from(["roaming", "reg_home", "reg_denied", "sim_remove", "sim_insert"]))
+    def network_event(self, name):
+        self.emu.fault(name)
+        if name.startswith("sim_"):
+            self.sim = name == "sim_insert"
+
+    @rule(wait=st.sampled_from([0.0, 0.05, 0.2]))
+    def let_time_pass(self, wait):
+        time.sleep(wait)            # 0 / 2.5 / 10 emulated s: registration timers may fire
+
+    @invariant()
+    def cereg_read_matches_model(self):
+        r = self.at.cmd("AT+CEREG?")
+        assert r.ok, r
+        m = re.match(r'\+CEREG: (\d),(\d+)(,"[0-9A-F]{4}","[0-9A-F]{8}",7)?$', r.line("+CEREG: %d," % self.n))
+        assert m, r
+        stat = int(m.group(2))
+        assert stat in (0, 1, 2, 3, 5)
+        if self.cfun != 1 or not self.sim:
+            assert stat == 0
+        assert bool(m.group(3)) == (self.n == 2 and stat in (1, 5))
+
+    @invariant()
+    def cpin_matches_model(self):
+        r = self.at.cmd("AT+CPIN?")
+        if not self.sim:
+            assert r.final == "+CME ERROR: SIM not inserted"
+        else:
+            assert r.line("+CPIN:") == "+CPIN: READY" or r.final == "+CME ERROR: SIM busy"
+
+    def teardown(self):
+        try:
+            rest = self.at.drain(0.1)
+            assert re.search(rb"\r\n(OK|ERROR|\+CME ERROR[^\r]*)\r\n", rest) is None, rest
+        finally:
+            self.at.close()
+            self.emu.stop()
+
+
+RegistrationMachine.TestCase.settings = settings(max_examples=12, stateful_step_count=12, deadline=None)
+test_registration_state_machine = pytest.mark.sim(RegistrationMachine.TestCase)

@@ -2,6 +2,8 @@
     pin PWRKEY 1 | pin RESET 0 | pin POWERON 1 | pin DTR 0   -> ok
     fault reg_lost duration_s=3                              -> ok | error <why>
     status                                                   -> {"powered": true, ...}   (one JSON line)
+    events [n]                                               -> [[emulated_s, "what happened"], ...] (last n)
+    sms                                                      -> [["+62...", "text"], ...]
     help                                                     -> ok <commands>
 """
 import asyncio
@@ -26,8 +28,13 @@ def handle(emu, line):
             return "ok"
         if cmd == "status":
             return json.dumps(emu._state_now(), sort_keys=True)
+        if cmd == "events" and len(words) <= 2:
+            n = int(words[1]) if len(words) == 2 else 50
+            return json.dumps(emu._modem.events[-n:] if n > 0 else [])
+        if cmd == "sms" and len(words) == 1:
+            return json.dumps(emu._modem.sms_log)
         if cmd == "help":
-            return "ok pin <name> 0|1; fault <%s> [k=v...]; status" % "|".join(sorted(FAULTS))
+            return "ok pin <name> 0|1; fault <%s> [k=v...]; status; events [n]; sms" % "|".join(sorted(FAULTS))
     except ValueError as e:
         return "error %s" % e
     return "error unknown request %r (try: help)" % line.strip()[:60]
