@@ -45,7 +45,8 @@ def _sim_pin():
 
 def _render(out, r):
     rows = [["unit", r["unit"]], ["serial", r["serial"]], ["ICCID", r["iccid"]], ["IMEI", r["imei"]],
-            ["modem", r["modem"]], ["broker user", r["broker_user"]], ["broker password", "******** (on the radio only)"],
+            ["modem", r["modem"]], ["broker user", r["broker_user"]],
+            ["broker password", "******** (on the radio only)"],
             ["config hash", r["config_hash"][:16]], ["written", "config.json (sha256 verified)"], ["by", r["who"]]]
     for k, v in sorted(r["recorded"].items()):
         rows.append(["recorded new %s" % k.upper(), v])
