@@ -27,6 +27,7 @@ class Concealer:
     def __init__(self):
         self.ring = array("h", bytes(2 * _RING))
         self.pbuf = array("h", bytes(2 * _HIST))
+        self.tmp = array("h", bytes(2 * 80))   # concealment tail for the merge
         self.w = 0           # total samples written into the ring (masked on use)
         self.erased = 0      # samples concealed in the current loss, 0 when not in a loss
         self.pitch = _PMAX
@@ -67,8 +68,7 @@ class Concealer:
         if not self.erased:
             self._start()
         e0 = self.erased
-        for i in range(n):
-            pcm[i] = self._synth()
+        self._gen(pcm, n)
         if ahead is not None and until >= n:
             self._into(pcm, n, ahead, e0, until)
         self.concealed += n
@@ -77,15 +77,8 @@ class Concealer:
     # -- internals ------------------------------------------------------------------
     def _into(self, pcm, n, ahead, e0, until):
         p = self.pitch
-        g = e0 + until     # the whole gap, in samples
         k = until % p      # ahead[0] must follow the gap's last sample: phase -until
-        k = p - k if k else 0
-        for i in range(n):
-            x = e0 + i
-            pcm[i] = (pcm[i] * (g - x) + ahead[k] * x) // g
-            k += 1
-            if k >= p:
-                k = 0
+        _k.into(pcm, n, ahead, p - k if k else 0, p, e0, e0 + until)
         if until == n:
             self.erased = 0    # the gap now leads into the next frame: no merge
             self.ola_left = 0
@@ -116,32 +109,37 @@ class Concealer:
         self.periods = 1
         self.pos = _HIST - p
 
-    def _synth(self):
-        e = self.erased
-        p = self.pitch
-        if e == _FADE_START or e == 2 * _FADE_START:
-            self._widen()
+    def _gen(self, out, n):
+        # n synthetic samples into out[0:n], in runs between the events of a loss
+        # (widening at 10 and 20 ms, the overlap-add that follows), each run one kernel
+        # call; then the fade over the whole frame.
+        e0 = self.erased
         pb = self.pbuf
-        pos = self.pos
-        s = pb[pos]
-        if self.ola_left:
-            # Fading from the old read position into the widened one.
-            k = self.ola_left
-            q = self.ola_len
-            s = (pb[self.ola_pos] * k + s * (q - k)) // q
-            self.ola_left = k - 1
-            self.ola_pos += 1
-            if self.ola_pos >= _HIST:
-                self.ola_pos -= p * self.ola_periods
-        pos += 1
-        if pos >= _HIST:
-            pos -= p * self.periods
-        self.pos = pos
-        if e >= _FADE_START:
-            g = _FADE_LEN - (e - _FADE_START)
-            s = (s * g) // _FADE_LEN if g > 0 else 0
-        self.erased = e + 1
-        return s
+        p = self.pitch
+        o = 0
+        while o < n:
+            e = self.erased
+            if e == _FADE_START or e == 2 * _FADE_START:
+                self._widen()
+            seg = n - o
+            lim = _FADE_START - e if e < _FADE_START else 2 * _FADE_START - e
+            if 0 < lim < seg:
+                seg = lim
+            span = p * self.periods
+            if self.ola_left:
+                if self.ola_left < seg:
+                    seg = self.ola_left
+                ospan = p * self.ola_periods
+                _k.ola(pb, self.pos, span, self.ola_pos, ospan, self.ola_left, self.ola_len,
+                       out, o, seg)
+                self.ola_left -= seg
+                self.ola_pos = _wrap(self.ola_pos + seg, ospan)
+            else:
+                _k.repeat(pb, self.pos, span, out, o, seg)
+            self.pos = _wrap(self.pos + seg, span)
+            self.erased = e + seg
+            o += seg
+        _k.fade(out, n, e0)
 
     def _widen(self):
         # Use one more period from further back, entered at the same phase, with a
@@ -173,23 +171,34 @@ class Concealer:
             olen = 80
         if olen > n:
             olen = n
-        for i in range(olen):
-            s = self._synth()
-            pcm[i] = (s * (olen - i) + pcm[i] * i) // olen
+        tmp = self.tmp
+        self._gen(tmp, olen)
+        _k.blend(pcm, tmp, olen)
         self.ola_left = 0
+
+
+def _wrap(pos, span):
+    while pos >= _HIST:
+        pos -= span
+    return pos
+
+
+def _peak(x, a, b):  # pure twin of plc_viper.peak
+    m = 1
+    for i in range(a, b):
+        v = x[i]
+        if v < 0:
+            v = -v
+        if v > m:
+            m = v
+    return m
 
 
 def find_pitch(x, n):
     # Normalised cross-correlation of the last _CORR samples with the signal one lag
     # earlier, lag in [_PMIN, _PMAX]: a coarse pass at 2:1 then +-1 refinement (as in
     # Appendix I), in integers scaled so no product leaves the small-int range.
-    peak = 1
-    for i in range(n - _CORR - _PMAX, n):
-        v = x[i]
-        if v < 0:
-            v = -v
-        if v > peak:
-            peak = v
+    peak = _k.peak(x, n - _CORR - _PMAX, n)
     sh = 0
     while (peak >> sh) >= 512:
         sh += 1
@@ -197,20 +206,20 @@ def find_pitch(x, n):
     best_score = -1
     lag = _PMIN
     while lag <= _PMAX:
-        sc = _score(x, n, lag, sh, 2)
+        sc = _k.score(x, n, lag, sh, 2)
         if sc > best_score:
             best_score = sc
             best = lag
         lag += 2
     best = _refine(x, n, best, sh)
-    best_score = _score(x, n, best, sh, 1)
+    best_score = _k.score(x, n, best, sh, 1)
     # A periodic signal correlates as well at twice its period: prefer the half lag
     # when it scores nearly as high (repeating two periods sounds like one, plus a
     # longer seam).
     half = best >> 1
     if half >= _PMIN:
         h = _refine(x, n, half, sh)
-        if _score(x, n, h, sh, 1) * 8 >= best_score * 7:
+        if _k.score(x, n, h, sh, 1) * 8 >= best_score * 7:
             best = h
     return best
 
@@ -220,14 +229,14 @@ def _refine(x, n, centre, sh):
     best_score = -1
     for lag in range(centre - 1, centre + 2):  # range, not a tuple: no heap object
         if _PMIN <= lag <= _PMAX:
-            sc = _score(x, n, lag, sh, 1)
+            sc = _k.score(x, n, lag, sh, 1)
             if sc > best_score:
                 best_score = sc
                 best = lag
     return best  # one int: a returned tuple would be a heap object
 
 
-def _score(x, n, lag, sh, step):
+def _score(x, n, lag, sh, step):  # pure twin of plc_viper.score
     corr = 0
     energy = 1
     i = n - _CORR
@@ -242,3 +251,71 @@ def _score(x, n, lag, sh, step):
     # |sample| < 512 -> corr < 2**25.3 -> c*c < 2**28.6, inside MicroPython's small ints.
     c = corr >> 11
     return (c * c) // ((energy >> 11) + 1)
+
+
+# Sample loops of the synthesis. Weights are Q14 and scaling is by arithmetic shift,
+# so the viper twins (32-bit machine ints) give the very same samples.
+def _repeat(pb, pos, span, out, o, n):
+    for i in range(n):
+        out[o + i] = pb[pos]
+        pos += 1
+        if pos >= _HIST:
+            pos -= span
+
+
+def _ola(pb, pos, span, opos, ospan, k, q, out, o, n):
+    # From the old read position (weight k/q, falling) to the new one.
+    for i in range(n):
+        w = ((k - i) << 14) // q
+        out[o + i] = (pb[opos] * w + pb[pos] * (16384 - w)) >> 14
+        pos += 1
+        if pos >= _HIST:
+            pos -= span
+        opos += 1
+        if opos >= _HIST:
+            opos -= ospan
+
+
+def _fade(out, n, e0):
+    # Unity for the first 10 ms of a loss, then linearly down to zero at 60 ms.
+    for i in range(n):
+        e = e0 + i
+        if e >= _FADE_START:
+            g = _FADE_LEN - (e - _FADE_START)
+            if g > 0:
+                out[i] = (out[i] * ((g << 14) // _FADE_LEN)) >> 14
+            else:
+                out[i] = 0
+
+
+def _into(pcm, n, ahead, k, p, e0, g):
+    # Cross-fade across a gap of g samples (this frame starts e0 into it) towards the
+    # next frame's first period repeated backwards (k: its phase at pcm[0]).
+    for i in range(n):
+        w = ((e0 + i) << 14) // g
+        pcm[i] = (pcm[i] * (16384 - w) + ahead[k] * w) >> 14
+        k += 1
+        if k >= p:
+            k = 0
+
+
+def _blend(pcm, tail, n):
+    for i in range(n):
+        w = (i << 14) // n
+        pcm[i] = (tail[i] * (16384 - w) + pcm[i] * w) >> 14
+
+
+class _Pure:
+    peak = staticmethod(_peak)
+    score = staticmethod(_score)
+    repeat = staticmethod(_repeat)
+    ola = staticmethod(_ola)
+    fade = staticmethod(_fade)
+    into = staticmethod(_into)
+    blend = staticmethod(_blend)
+
+
+try:
+    from ht import plc_viper as _k
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    _k = _Pure
