@@ -237,3 +237,18 @@ def test_pty_boot_pdp_and_binary_echo_each_dialect(emulator, tcp_echo_server, di
         at.write(b"AT+QIRD=0,100\r")
         at.wait_for(b"+QIRD: %d\r\n" % len(data) + data + b"\r\n\r\nOK\r\n")
     assert bytes(tcp_echo_server.received) == data
+
+
+def test_link_fault_degrades_a_live_connection(emulator, tcp_echo_server):
+    import time
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    simcom_open(at, tcp_echo_server.port)
+    emu.fault("link", delay_ms=1500)        # wall-clock ms: a physical link property
+    t0 = time.monotonic()
+    simcom_send(at, 0, b"late")
+    at.wait_for(b"+CIPRXGET: 1,0")
+    assert time.monotonic() - t0 >= 2.9          # two one-way trips of at least 1.5 s each: a lower bound
+    assert simcom_read_all(at, 0, 4) == b"late"
+    emu.fault("link")                        # all zero: perfect link again
+    assert emu.state["bytes"]["sock_rx"] == 4

@@ -98,6 +98,17 @@ def signal(m, rsrp_dbm=None, rsrq_db=None, sinr_db=None):
         m.sinr_db = float(sinr_db)
 
 
+def link(m, delay_ms=0.0, jitter_ms=0.0, loss=0.0, rto_ms=None):
+    """Replace the socket link model from now on (all zero = a perfect link), e.g. a radio driving to the
+    cell edge in a scenario. Applies to open connections too."""
+    from .sockets import LinkModel
+    if not (delay_ms or jitter_ms or loss):
+        m.link = None
+        return
+    m.link = LinkModel(delay_ms=float(delay_ms), jitter_ms=float(jitter_ms), loss=float(loss),
+                       seed=m.seed, rto_ms=rto_ms)
+
+
 def clear(m):
     """Back to a well-behaved modem and network (does not undo hang/power state or SIM removal)."""
     m.slow_s = 0.0
@@ -109,7 +120,7 @@ def clear(m):
 
 FAULTS = {f.__name__: f for f in (hang, reboot, sim_remove, sim_insert, reg_lost, reg_denied, roaming,
                                    reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, stall,
-                                   signal, clear)}
+                                   signal, link, clear)}
 
 
 def apply(m, name, **kw):

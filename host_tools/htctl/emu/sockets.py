@@ -40,8 +40,8 @@ class Pipe:
     """One direction of a link: segments leave in order, each no earlier than its modelled arrival time and
     never while the data path is stalled."""
 
-    def __init__(self, model, rng, deliver, stalled_until):
-        self.model = model
+    def __init__(self, model_fn, rng, deliver, stalled_until):
+        self.model_fn = model_fn             # read per segment: a "link" fault changes live connections too
         self.rng = rng
         self.deliver = deliver
         self.stalled_until = stalled_until   # callable -> loop time before which nothing moves
@@ -53,10 +53,11 @@ class Pipe:
 
     def put(self, data):
         loop = asyncio.get_running_loop()
-        mss = self.model.mss if self.model else 65536
+        model = self.model_fn()
+        mss = model.mss if model else 65536
         for i in range(0, len(data), mss) if data else [0]:
             seg = data[i:i + mss] if data else b""
-            t = loop.time() + (self.model.one_way_s(self.rng) if self.model else 0.0)
+            t = loop.time() + (model.one_way_s(self.rng) if model else 0.0)
             t = max(t, self.last)
             self.last = t
             self.q.append((t, seg))
@@ -110,8 +111,9 @@ class SocketLink:
         self._space.set()
         rng = random.Random((modem.seed, link_id, port).__hash__())
         stall = modem.stalled_until
-        self.up = Pipe(modem.link, rng, self._to_peer, stall)
-        self.down = Pipe(modem.link, rng, self._from_peer, stall)
+        model = lambda: modem.link    # noqa: E731
+        self.up = Pipe(model, rng, self._to_peer, stall)
+        self.down = Pipe(model, rng, self._from_peer, stall)
 
     async def connect(self, timeout):
         if self.host not in LOOPBACK:
