@@ -96,7 +96,7 @@ def test_unreachable_broker_fails_the_broker_check_and_the_table_says_what_to_do
     assert rc == 1
     line = [ln for ln in out.splitlines() if ln.startswith("│ broker")][0]
     assert "FAIL" in line and "unreachable" in out
-    assert "Hint: the radio cannot log in to the broker" in out       # the table is 120 columns off-terminal
+    assert "Hint: the radio cannot reach the broker" in out       # the table is 120 columns off-terminal
     for check in ("data", "registration", "sim", "modem"):
         assert [ln for ln in out.splitlines() if ln.startswith("│ %s " % check)][0].count("PASS") == 1
     assert "certificate #" in out
@@ -207,3 +207,18 @@ def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker
     certs = json.loads(out)
     assert rc == 0, err
     assert sorted(c["unit"] for c in certs) == ["dishub-07", "dishub-08"] and all(c["passed"] for c in certs)
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(radio, fleet_unit, fleet_broker):
+    dev = radio()
+    port = free_port()
+    url = "mqtt://127.0.0.1:%d" % port
+    _provision(dev, fleet_unit, url)
+    fleet_broker(fleet_unit["registry"], port)
+    _provision(dev, fleet_unit, url)          # a new password; the running broker still has the old hash
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    rows = _rows(out)
+    assert rc == 1 and rows["broker"]["status"] == "FAIL"
+    assert rows["broker"]["detail"].startswith("refused") and "htctl broker write" in rows["broker"]["hint"]

@@ -161,3 +161,12 @@ def test_broker_write_turns_the_registry_into_a_working_broker(radio, fleet_unit
     assert login("dishub-07", password) == 0
     assert login("cc", "console-secret-123456") == 0
     assert login("dishub-07", password + "x") != 0
+
+
+def test_an_identity_that_fails_its_check_digit_is_refused_not_recorded(radio, fleet_unit):
+    dev = radio(iccid="8962100000000000001")          # Luhn digit wrong: a misread card
+    rc, out, err = _provision(dev, fleet_unit)
+    assert rc == 4 and "invalid identity" in err and "Luhn" in err and "Hint: reseat the SIM" in err
+    conn = registry.connect(fleet_unit["registry"])
+    assert registry.unit(conn, "dishub-07")["iccid"] == ICCID
+    assert not (dev.flash_dir / "config.json").exists()

@@ -67,9 +67,13 @@ HINTS = {
     "data": ("the modem registered but got no data connection: check the APN (Telkomsel: internet) and the "
              "SIM's data quota (*888#)",
              "data tidak tersambung: periksa APN (Telkomsel: internet) dan kuota (*888#)"),
-    "broker": ("the radio cannot log in to the broker: check the broker is running and reachable, and "
-               "re-provision the radio if its login was refused",
-               "radio tidak bisa masuk ke broker: periksa broker berjalan, provisioning ulang bila login ditolak"),
+    "broker": ("the radio cannot reach the broker: check the broker URL it was provisioned with, that the "
+               "broker is running and that its port is open to the radios",
+               "radio tidak bisa menjangkau broker: periksa URL broker, broker berjalan dan port terbuka"),
+    "broker_refused": ("the broker refused the radio's login: rewrite the broker's password file "
+                       "(htctl broker write) and reload the broker, or provision the radio again",
+                       "broker menolak login radio: tulis ulang file password (htctl broker write) dan "
+                       "muat ulang broker, atau provisioning ulang radio"),
     "ptt_access": ("pressing PTT did not get a talk permit in time: check the broker and the signal, then run "
                    "the bench again", "PTT tidak mendapat izin bicara: periksa broker dan sinyal, ulangi bench"),
     "audio_loopback": ("the voice path distorts the test tone: redeploy the firmware; if it persists the board is "
@@ -120,7 +124,8 @@ def _row(check, value, unit, limit, ok, detail, blocked=False):
     status = SKIP if ok is None else (PASS if ok else FAIL)
     hint = None
     if status == FAIL:
-        hint = _BLOCKED_HINT if blocked else HINTS.get(check, ("see docs/PROVISION.md", "lihat docs/PROVISION.md"))
+        key = "broker_refused" if check == "broker" and (detail or "").startswith("refused") else check
+        hint = _BLOCKED_HINT if blocked else HINTS.get(key, ("see docs/PROVISION.md", "lihat docs/PROVISION.md"))
     return {"check": check, "value": value, "unit": unit, "limit": limit, "status": status,
             "detail": detail or "", "hint": hint[0] if hint else None, "hint_id": hint[1] if hint else None}
 

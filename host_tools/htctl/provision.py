@@ -94,8 +94,14 @@ def check_identity(conn, row, ident, who, accept_swap):
         raise DeviceError("no SIM readable in the radio (%s)" % ident["detail"],
                           hint="insert the unit's SIM%s and run provision again" % (
                               " (ICCID %s)" % row["iccid"] if row.get("iccid") else ""))
-    iccid = registry.norm_iccid(ident["iccid"])
-    imei = registry.norm_imei(ident["imei"]) if ident.get("imei") else None
+    try:
+        iccid = registry.norm_iccid(ident["iccid"])
+        imei = registry.norm_imei(ident["imei"]) if ident.get("imei") else None
+    except ValueError as e:
+        # A misread card (dirty contacts) or a broken modem answer: never compare or record garbage.
+        raise DeviceError("the radio's modem reports an invalid identity: %s" % e,
+                          hint="reseat the SIM and run provision again; if it repeats, the SIM or modem is "
+                               "faulty (`htctl bench` shows more)") from None
     changes = {}
     if row.get("iccid") != iccid:
         changes["iccid"] = (row.get("iccid"), iccid)
