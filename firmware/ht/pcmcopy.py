@@ -23,3 +23,8 @@ def ring_io(ring, w, pcm, n, delay):
     r = w - delay
     for i in range(n):
         pcm[i] = ring[(r + i) & 511]
+
+
+def zero16(dst, n):
+    for i in range(n):
+        dst[i] = 0

@@ -36,3 +36,12 @@ def ring_io(ring, w: int, pcm, n: int, delay: int):
     while i < n:
         p[i] = r[(b + i) & 511]
         i += 1
+
+
+@micropython.viper
+def zero16(dst, n: int):
+    d = ptr16(dst)
+    i = 0
+    while i < n:
+        d[i] = 0
+        i += 1

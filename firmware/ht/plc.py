@@ -52,8 +52,7 @@ class Concealer:
 
     def silence(self, pcm, n):
         # Idle: let the delay line drain into silence.
-        for i in range(n):
-            pcm[i] = 0
+        _copy.zero16(pcm, n)
         self.erased = 0
         self._push_out(pcm, n)
 
@@ -91,9 +90,12 @@ class Concealer:
     def _start(self):
         ring = self.ring
         pb = self.pbuf
-        base = self.w - _HIST
-        for i in range(_HIST):
-            pb[i] = ring[(base + i) & _MASK]
+        base = (self.w - _HIST) & _MASK
+        first = _RING - base       # the history may wrap around the ring's end
+        if first > _HIST:
+            first = _HIST
+        _copy.copy16(pb, 0, ring, base, first)
+        _copy.copy16(pb, first, ring, 0, _HIST - first)
         p = find_pitch(pb, _HIST)
         self.pitch = p
         # Smooth the wrap from the end of the last period back to its start: blend the

@@ -225,6 +225,19 @@ for k in range(1000):
     rx.push(tx.encode(pcm, False), 20 * k + 50)
     rx.pull(20 * k, out)
 print("txrx_us_per_frame", time.ticks_diff(time.ticks_us(), t0) / 1000)
+
+# A lost frame after speech: pitch search + synthesis (the worst case, at loss onset).
+from ht import plc
+c = plc.Concealer()
+for i in range(160):
+    pcm[i] = ((i * 37) % 57 - 28) * 300
+for k in range(4):
+    c.good(pcm, 160)
+t0 = time.ticks_us()
+for k in range(200):
+    c.erased = 0
+    c.bad(out, 160)
+print("plc_us_per_lost_frame", time.ticks_diff(time.ticks_us(), t0) / 200)
 """
 
 

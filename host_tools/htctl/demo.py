@@ -22,6 +22,7 @@ def summary(res, link, frame_ms):
             rx["played"], rx["lost"], rx["late"], rx["duplicate"], rx["reordered"]),
         "  concealed %.2f s of audio (%d samples) with pitch repetition" % (
             rx["concealed_samples"] / 8000.0, rx["concealed_samples"]),
+        "  playout delay %d ms (chosen per talk burst from recent jitter, 40-200 ms)" % rx["playout_delay_ms"],
         "  buffering delay mean %.0f ms, p95 %.0f ms; network jitter %.1f ms (RFC 3550)" % (
             rx["delay_mean_ms"], rx["delay_p95_ms"], rx["jitter_ms"]),
         "  voice frames %.1f kbit/s (%d bytes each); on the wire ~%d KB per talk-minute" % (

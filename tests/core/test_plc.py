@@ -141,6 +141,7 @@ def test_copy_kernels_match_plain_python_and_each_other():
         k.ring_io(ring, 500, pcm, 160, plc.DELAY)    # crosses the ring's wrap
         d16 = array("h", [1] * 200)
         k.copy16(d16, 17, src, 33, 150)
+        k.zero16(d16, 3)
         d8 = bytearray(100)
         k.copy8(d8, raw, 201, 99)
         k.copy8(d8, memoryview(raw), 0, 0)
@@ -150,6 +151,7 @@ def test_copy_kernels_match_plain_python_and_each_other():
         assert ring[(500 + i) & 511] == src[i]
         assert pcm[i] == ((((500 - plc.DELAY + i) & 511) * 13) - 3000 if i < plc.DELAY else src[i - plc.DELAY])
     assert d16[17:167] == list(src[33:183]) and d16[16] == 1 and d16[167] == 1
+    assert d16[:3] == [0, 0, 0] and d16[3] == 1
     assert d8[:99] == raw[201:300] and d8[99] == 0
     for r in results[1:]:
         assert r == results[0]
