@@ -87,3 +87,14 @@ def test_simcard_validates_its_inputs():
         SimCard(imsi="51010abc")
     with pytest.raises(ValueError):
         SimCard(pin="12")
+
+
+def test_quectel_pin_locked_boot_still_reports_cfun_and_usim(emulator):
+    emu = emulator(dialect="EG91", powered=True, sim=SimCard(pin="1234"))
+    at = booted(emu, registered=False)
+    at.wait_seen(b"+CPIN: SIM PIN")
+    at.wait_seen(b"+QUSIM: 1")
+    assert b"+CFUN: 1" in at.seen
+    assert b"SMS DONE" not in at.seen          # phonebook/SMS need the unlocked card
+    assert at.cmd("AT+CPIN=1234").ok
+    at.wait_seen(b"+QIND: PB DONE")

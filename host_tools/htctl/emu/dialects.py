@@ -15,9 +15,10 @@ class Dialect:
     revision = "?"
     boot_s = 10.0                # power-on -> boot banner
     banner = ("RDY",)
-    # after the banner: (delay_s, urc) once the SIM is up; "{cpin}" is replaced by the card's +CPIN state
-    sim_urcs = ((0.4, "+CPIN: {cpin}"), (1.0, "SMS DONE"), (1.5, "PB DONE"))
-    sim_ready_urcs = ((0.0, "+CPIN: READY"), (0.6, "SMS DONE"), (1.0, "PB DONE"))   # after PIN/PUK/insert
+    # after the banner: (delay_s, urc, "always" | "ready"); "{cpin}" becomes the card's +CPIN state and
+    # "ready" lines appear only with an unlocked card. sim_ready_urcs: after PIN/PUK entry or insertion.
+    sim_urcs = ((0.4, "+CPIN: {cpin}", "always"), (1.0, "SMS DONE", "ready"), (1.5, "PB DONE", "ready"))
+    sim_ready_urcs = ((0.0, "+CPIN: {cpin}", "always"), (0.6, "SMS DONE", "ready"), (1.0, "PB DONE", "ready"))
     sim_removed_urcs = ("+CPIN: SIM REMOVED",)
     no_sim_boot_urcs = ("+CPIN: SIM REMOVED",)
     pwrkey_on_ms = 500
@@ -70,10 +71,10 @@ class Quectel(Dialect):
     manufacturer = "Quectel"
     boot_s = 10.0
     banner = ("RDY",)
-    sim_urcs = ((0.2, "+CFUN: 1"), (0.5, "+CPIN: {cpin}"), (0.7, "+QUSIM: 1"), (1.2, "+QIND: SMS DONE"),
-                (1.8, "+QIND: PB DONE"))
-    sim_ready_urcs = ((0.0, "+CPIN: READY"), (0.2, "+QUSIM: 1"), (0.6, "+QIND: SMS DONE"),
-                      (1.0, "+QIND: PB DONE"))
+    sim_urcs = ((0.2, "+CFUN: 1", "always"), (0.5, "+CPIN: {cpin}", "always"), (0.7, "+QUSIM: 1", "always"),
+                (1.2, "+QIND: SMS DONE", "ready"), (1.8, "+QIND: PB DONE", "ready"))
+    sim_ready_urcs = ((0.0, "+CPIN: {cpin}", "always"), (0.2, "+QUSIM: 1", "always"),
+                      (0.6, "+QIND: SMS DONE", "ready"), (1.0, "+QIND: PB DONE", "ready"))
     sim_removed_urcs = ("+CPIN: NOT READY",)
     no_sim_boot_urcs = ("+CFUN: 1", "+CPIN: NOT READY")
     pwrkey_on_ms = 500

@@ -324,12 +324,12 @@ class Modem:
         self.net_kick()
 
     def sim_urcs(self, seq):
+        """Schedule a dialect's SIM URC sequence: "{cpin}" entries show the card's state, entries marked
+        "ready" only come once the card is unlocked (SMS DONE / PB DONE need the SIM's files)."""
         cpin = self.cpin_text()
-        for dt, u in seq:
-            if "{cpin}" in u:
+        for dt, u, when in seq:
+            if when == "always" or cpin == "READY":
                 self.later(dt, self.urc, u.replace("{cpin}", cpin))
-            elif cpin == "READY":
-                self.later(dt, self.urc, u)
 
     def power_off(self, why, urc=None):
         if self.power == "off":
@@ -436,10 +436,7 @@ class Modem:
         if not self.sim.present:
             return
         self.sim.power_up()
-        seq = self.d.sim_ready_urcs
-        if self.sim.status() != "ready":
-            seq = ((0.0, "+CPIN: {cpin}"),)
-        self.sim_urcs(seq)
+        self.sim_urcs(self.d.sim_ready_urcs)
         self.net_kick()
 
     def sim_unlocked(self):
