@@ -87,6 +87,20 @@ def test_scenario_from_file(emulator, tmp_path):
     at.wait_for(b"*ATREADY: 1")
 
 
+def test_scenario_repeating_step(emulator):
+    emu = emulator(dialect="A7670", powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CEREG=1").ok
+    emu.run_scenario([{"at_s": 5, "every_s": 10, "jitter_s": 2, "count": 3, "fault": "reg_lost",
+                       "duration_s": 2}])
+    for _ in range(3):
+        at.wait_for(b"+CEREG: 2\r\n")
+        at.wait_for(b"+CEREG: 1\r\n")
+    wait_until(lambda: sum("fault reg_lost" in e for _, e in emu.events) == 3, what="three repeats")
+    time.sleep(0.5)                       # 25 emulated s more: count=3 means no fourth one
+    assert sum("fault reg_lost" in e for _, e in emu.events) == 3
+
+
 @pytest.mark.parametrize("steps,msg", [
     ([{"at_s": -1, "fault": "hang"}], "step 0: at_s"),
     ([{"at_s": 1, "fault": "hang"}, {"at_s": 2, "fault": "melt"}], "step 1: unknown fault"),
@@ -94,6 +108,9 @@ def test_scenario_from_file(emulator, tmp_path):
     ([{"at_s": 1}], "needs 'fault' or 'pin'"),
     ([{"at_s": 1, "fault": "slow", "msec": 5}], "step 0: slow: got an unexpected keyword"),
     ({"at_s": 1}, "JSON list"),
+    ([{"at_s": 1, "every_s": 0, "fault": "pdp_drop"}], "every_s must be"),
+    ([{"at_s": 1, "every_s": 5, "jitter_s": 9, "fault": "pdp_drop"}], "jitter_s must be"),
+    ([{"at_s": 1, "count": 2, "fault": "pdp_drop"}], "need every_s"),
 ])
 def test_scenario_rejected_whole(emulator, steps, msg):
     emu = emulator(dialect="A7670", powered=True)

@@ -5,6 +5,7 @@ All public methods are thread-safe: they hop into the loop thread and wait for t
 """
 import asyncio
 import concurrent.futures
+import random
 import threading
 
 from . import control, dialects, faults, scenario
@@ -150,18 +151,25 @@ class ModemEmulator:
         return len(steps)
 
     def _schedule(self, steps):
-        for at, kind, name, arg in steps:
-            if kind == "fault":
-                fn, args = self._scenario_fault, (name, arg)
-            else:
-                fn, args = self._set_pin_now, (name, arg)
-            self._scenario_handles.append(self._loop.call_later(at * self.time_scale, fn, *args))
+        rng = random.Random(self._modem.seed)
+        for at, kind, name, arg, rep in steps:
+            self._scenario_at(at, kind, name, arg, rep, 1, rng)
 
-    def _scenario_fault(self, name, kw):
+    def _scenario_at(self, at, kind, name, arg, rep, n, rng):
+        self._scenario_handles.append(self._loop.call_later(at * self.time_scale, self._scenario_step, kind,
+                                                            name, arg, rep, n, rng))
+
+    def _scenario_step(self, kind, name, arg, rep, n, rng):
         try:
-            faults.apply(self._modem, name, **kw)
+            if kind == "fault":
+                faults.apply(self._modem, name, **arg)
+            else:
+                self._set_pin_now(name, arg)
         except ValueError as e:
             self._modem.note("scenario: %s" % e)
+        if rep is not None and (rep[2] is None or n < rep[2]):
+            every, jitter, _ = rep
+            self._scenario_at(every + rng.uniform(-jitter, jitter), kind, name, arg, rep, n + 1, rng)
 
     @property
     def state(self):
