@@ -83,6 +83,7 @@ class JitterBuffer:
         self.expected_done = 0
         self.received_done = 0
         self.delay_sum = 0
+        self.delay_n = 0
         self.jitter16 = 0
         for i in range(_NBIN):
             self.dhist[i] = 0
@@ -187,8 +188,10 @@ class JitterBuffer:
         if t < self.b_min:
             self.b_min = t
         e = t - self.b_min
-        self.excess[self.excess_n % _EXCESS] = e if e < 1000 else 1000
-        self.excess_n += 1
+        n = self.excess_n
+        self.excess[n % _EXCESS] = e if e < 1000 else 1000
+        # Wrap the count (keeping "full" visible) so it never outgrows a small int.
+        self.excess_n = n + 1 if n < 2 * _EXCESS else _EXCESS + 1
 
     def _policy(self):
         # Delay for a new burst: the chosen quantile of recent excess transit, plus a
@@ -302,6 +305,12 @@ class JitterBuffer:
         if d < 0:
             d = 0
         self.delay_sum += d
+        self.delay_n += 1
+        if self.delay_sum > 0x10000000:
+            # Weeks of talk without clear_stats(): halve both, keep the mean, stay a
+            # small int (a long int would allocate on every frame).
+            self.delay_sum >>= 1
+            self.delay_n >>= 1
         b = d // _DBIN
         self.dhist[b if b < _NBIN else _NBIN - 1] += 1
 
@@ -333,7 +342,7 @@ class JitterBuffer:
             "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
             "oversize": self.oversize,
             "played": n, "missing": self.missing, "bursts": self.bursts,
-            "delay_mean_ms": (self.delay_sum / n) if n else 0,
+            "delay_mean_ms": (self.delay_sum / self.delay_n) if self.delay_n else 0,
             "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,
             "playout_delay_ms": self.delay,
         }

@@ -18,7 +18,7 @@ _MASK = const(511)
 _HIST = const(390)       # 3.25 periods of the longest pitch: what Appendix I keeps
 _PMIN = const(40)        # pitch search range 5..15 ms (66..200 Hz) at 8 kHz
 _PMAX = const(120)
-_CORR = const(160)       # correlate the last 20 ms
+_CORR = const(160)       # correlate the last 20 ms (also in plc_pure/plc_viper)
 _FADE_START = const(80)  # samples of erasure before the fade begins (10 ms)
 _FADE_LEN = const(400)   # then down to zero over 50 ms -> silent 60 ms into a loss
 
@@ -185,17 +185,6 @@ def _wrap(pos, span):
     return pos
 
 
-def _peak(x, a, b):  # pure twin of plc_viper.peak
-    m = 1
-    for i in range(a, b):
-        v = x[i]
-        if v < 0:
-            v = -v
-        if v > m:
-            m = v
-    return m
-
-
 def find_pitch(x, n):
     # Normalised cross-correlation of the last _CORR samples with the signal one lag
     # earlier, lag in [_PMIN, _PMAX]: a coarse pass at 2:1 then +-1 refinement (as in
@@ -238,86 +227,7 @@ def _refine(x, n, centre, sh):
     return best  # one int: a returned tuple would be a heap object
 
 
-def _score(x, n, lag, sh, step):  # pure twin of plc_viper.score
-    corr = 0
-    energy = 1
-    i = n - _CORR
-    while i < n:
-        a = x[i] >> sh
-        b = x[i - lag] >> sh
-        corr += a * b
-        energy += b * b
-        i += step
-    if corr <= 0:
-        return 0
-    # |sample| < 512 -> corr < 2**25.3 -> c*c < 2**28.6, inside MicroPython's small ints.
-    c = corr >> 11
-    return (c * c) // ((energy >> 11) + 1)
-
-
-# Sample loops of the synthesis. Weights are Q14 and scaling is by arithmetic shift,
-# so the viper twins (32-bit machine ints) give the very same samples.
-def _repeat(pb, pos, span, out, o, n):
-    for i in range(n):
-        out[o + i] = pb[pos]
-        pos += 1
-        if pos >= _HIST:
-            pos -= span
-
-
-def _ola(pb, pos, span, opos, ospan, k, q, out, o, n):
-    # From the old read position (weight k/q, falling) to the new one.
-    for i in range(n):
-        w = ((k - i) << 14) // q
-        out[o + i] = (pb[opos] * w + pb[pos] * (16384 - w)) >> 14
-        pos += 1
-        if pos >= _HIST:
-            pos -= span
-        opos += 1
-        if opos >= _HIST:
-            opos -= ospan
-
-
-def _fade(out, n, e0):
-    # Unity for the first 10 ms of a loss, then linearly down to zero at 60 ms.
-    for i in range(n):
-        e = e0 + i
-        if e >= _FADE_START:
-            g = _FADE_LEN - (e - _FADE_START)
-            if g > 0:
-                out[i] = (out[i] * ((g << 14) // _FADE_LEN)) >> 14
-            else:
-                out[i] = 0
-
-
-def _into(pcm, n, ahead, k, p, e0, g):
-    # Cross-fade across a gap of g samples (this frame starts e0 into it) towards the
-    # next frame's first period repeated backwards (k: its phase at pcm[0]).
-    for i in range(n):
-        w = ((e0 + i) << 14) // g
-        pcm[i] = (pcm[i] * (16384 - w) + ahead[k] * w) >> 14
-        k += 1
-        if k >= p:
-            k = 0
-
-
-def _blend(pcm, tail, n):
-    for i in range(n):
-        w = (i << 14) // n
-        pcm[i] = (tail[i] * (16384 - w) + pcm[i] * w) >> 14
-
-
-class _Pure:
-    peak = staticmethod(_peak)
-    score = staticmethod(_score)
-    repeat = staticmethod(_repeat)
-    ola = staticmethod(_ola)
-    fade = staticmethod(_fade)
-    into = staticmethod(_into)
-    blend = staticmethod(_blend)
-
-
 try:
     from ht import plc_viper as _k
 except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    _k = _Pure
+    from ht import plc_pure as _k
