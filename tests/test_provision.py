@@ -170,3 +170,110 @@ def test_an_identity_that_fails_its_check_digit_is_refused_not_recorded(radio, f
     conn = registry.connect(fleet_unit["registry"])
     assert registry.unit(conn, "dishub-07")["iccid"] == ICCID
     assert not (dev.flash_dir / "config.json").exists()
+
+
+def test_modem_swap_is_an_alarm_too(radio, fleet_unit):
+    from fixtures.provision import luhn_complete
+    other = luhn_complete("86999999999999")
+    dev = radio(imei=other)
+    rc, out, err = _provision(dev, fleet_unit)
+    assert rc == 5 and "modem swap" in err and other in err
+    assert registry.unit(registry.connect(fleet_unit["registry"]), "dishub-07")["imei"] == IMEI
+
+
+class _CutCable:
+    """A real transport whose cable is pulled after `after` exec calls of a config write."""
+
+    def __init__(self, after):
+        self.after = after
+
+    def __call__(self, port):
+        from htctl.errors import DeviceError
+        from htctl.transport import DeviceTransport
+        tr = DeviceTransport(port)
+        real = tr.exec
+        calls = [0]
+
+        def exec_(code, timeout=10):
+            if "config.json" in code or calls[0]:
+                calls[0] += 1
+                if calls[0] > self.after:
+                    raise DeviceError("device on %s stopped answering: cable pulled" % port)
+            return real(code, timeout)
+        tr.exec = exec_
+        return tr
+
+
+@pytest.mark.parametrize("after", [1, 2])      # mid-data, or just before the rename
+def test_a_cable_pulled_mid_write_keeps_the_old_config_and_the_old_login(radio, fleet_unit, after):
+    dev = radio()
+    assert _provision(dev, fleet_unit)[0] == 0
+    before = (dev.flash_dir / "config.json").read_bytes()
+    old_pw = htconfig.load(before.decode())[0].get("broker.password")
+    conn = registry.connect(fleet_unit["registry"])
+    n_audit = len(registry.audit_log(conn))
+    rc, out, err = _run(["provision", "--port", dev.port, "--unit", "dishub-07", "--broker", BROKER,
+                         "--registry", fleet_unit["registry"]], transport=_CutCable(after))
+    assert rc == 4 and "cable pulled" in err
+    assert (dev.flash_dir / "config.json").read_bytes() == before      # the radio still boots as before
+    assert registry.verify_credentials(conn, "dishub-07", old_pw)      # and can still log in
+    assert len(registry.audit_log(conn)) == n_audit                    # no provisioning was recorded
+
+
+def test_bench_on_a_port_that_does_not_exist_is_a_device_error(fleet_unit):
+    rc, out, err = _run(["bench", "--port", "/dev/ttyNOPE0", "--registry", fleet_unit["registry"]])
+    assert rc == 4 and "Hint:" in err
+
+
+# ---- the config a unit becomes (no device): every registry value round-trips through the shared schema ----
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from htctl import provision as P  # noqa: E402
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=32)
+
+
+def _TEXT(n):
+    # text a registry can hold and a radio's flash can store (no lone surrogates)
+    return st.text(st.characters(blacklist_categories=("Cs",)), max_size=n)
+
+
+_UNIT_ROWS = st.fixed_dictionaries({
+    "unit_id": _NAME,
+    "callsign": st.one_of(st.none(), _TEXT(32)),
+    "priority": st.sampled_from(htconfig.PRIORITIES),
+    "talkgroups": st.lists(_NAME, max_size=16, unique=True),
+    "sim_expiry": st.one_of(st.none(), st.dates().map(lambda d: d.isoformat()).filter(lambda s: len(s) == 10)),
+    "quota_mb": st.one_of(st.none(), st.integers(0, 1048576)),
+    "price_rp": st.one_of(st.none(), st.integers(0, 100000000)),
+    "sim_opd": st.one_of(st.none(), _TEXT(64)),
+})
+
+
+@settings(max_examples=100, deadline=None)
+@given(row=_UNIT_ROWS, pw=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=16, max_size=64),
+       port=st.integers(1, 65535))
+def test_every_registry_unit_becomes_a_config_that_round_trips_exactly(row, pw, port):
+    url = "mqtt://broker.kota.go.id:%d" % port
+    cfg = P.build_config(row, url, pw)
+    back, errors = htconfig.load(htconfig.dump(cfg))
+    assert errors == [] and back == cfg
+    assert cfg.get("unit.id") == row["unit_id"] and cfg.get("broker.user") == row["unit_id"]
+    assert cfg.get("talkgroups.list") == row["talkgroups"] and cfg.get("unit.priority") == row["priority"]
+    assert cfg.get("unit.callsign") == (row["callsign"] or "")
+    assert cfg.get("dataplan.expiry") == (row["sim_expiry"] or "")
+    shown = json.loads(repr(cfg)[len("Config("):-1])
+    assert cfg.get("broker.password") == pw and shown["broker"]["password"] == htconfig.MASK
+    assert cfg.masked()["broker"]["password"] == htconfig.MASK
+
+
+@given(row=_UNIT_ROWS, bad=st.sampled_from([("callsign", "x" * 33, "unit.callsign"),
+                                           ("talkgroups", ["a/b"], "talkgroups.list"),
+                                           ("quota_mb", -1, "dataplan.quota_mb")]))
+@settings(max_examples=30, deadline=None)
+def test_a_registry_value_the_radio_cannot_take_is_refused_by_name(row, bad):
+    key, value, field = bad
+    row = dict(row, **{key: value})
+    with pytest.raises(ValueError) as e:
+        P.build_config(row, "mqtt://h:1883", "pw")
+    assert field in str(e.value)
