@@ -79,3 +79,34 @@ def test_ussd_without_network_is_cme_30(emulator):
     at = booted(emu)
     assert at.cmd("AT+CFUN=4").ok
     assert at.cmd('AT+CUSD=1,"*888#",15').final == "+CME ERROR: no network service"
+
+
+@pytest.mark.parametrize("dialect", ["A7670", "EC200U"])
+def test_incoming_sms_read_list_delete(emulator, dialect):
+    emu = emulator(dialect=dialect, powered=True)
+    at = booted(emu)
+    assert at.cmd("AT+CMGF=1").ok
+    emu.fault("sms_incoming", number="+6281211112222", text="CONFIG talkgroup=DAMKAR")
+    m = at.wait_for(re.compile(rb'\+CMTI: "SM",(\d+)\r\n'))
+    idx = int(m.group(1))
+    r = at.cmd("AT+CMGR=%d" % idx)
+    assert r.ok and r.lines[0].startswith('+CMGR: "REC UNREAD","+6281211112222",""')
+    assert r.lines[1] == "CONFIG talkgroup=DAMKAR"
+    assert at.cmd("AT+CMGR=%d" % idx).lines[0].startswith('+CMGR: "REC READ"')
+    emu.fault("sms_incoming", number="+628", text="second")
+    at.wait_for(b"+CMTI:")
+    r = at.cmd('AT+CMGL="REC UNREAD"')
+    assert [ln for ln in r.lines if ln.startswith("+CMGL:")][0].split(",")[1] == '"REC UNREAD"'
+    assert "second" in r.lines
+    assert at.cmd('AT+CPMS?').line("+CPMS:").startswith('+CPMS: "SM",2,30')
+    assert at.cmd("AT+CMGD=0,4").ok
+    assert emu.state["sms_stored"] == 0
+    assert at.cmd("AT+CMGR=%d" % idx).final == "+CMS ERROR: invalid memory index"
+
+
+def test_incoming_sms_needs_text_mode_to_read(emulator):
+    emu = emulator(dialect="SIM7600", powered=True)
+    at = booted(emu)
+    emu.fault("sms_incoming", text="x")
+    at.wait_for(b"+CMTI:")
+    assert at.cmd("AT+CMGR=0").final == "+CMS ERROR: operation not allowed"

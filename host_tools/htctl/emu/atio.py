@@ -9,7 +9,8 @@ CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM n
             11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
             16: "incorrect password", 30: "no network service", 50: "Incorrect parameters", 100: "unknown"}
 CMS_TEXT = {302: "operation not allowed", 304: "invalid PDU mode parameter", 310: "SIM not inserted",
-            311: "SIM PIN required", 331: "no network service", 500: "unknown error"}
+            311: "SIM PIN required", 313: "SIM failure", 314: "SIM busy", 316: "SIM PUK required",
+            321: "invalid memory index", 331: "no network service", 500: "unknown error"}
 OVERFLOW = object()
 
 

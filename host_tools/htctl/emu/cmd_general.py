@@ -343,5 +343,5 @@ COMMANDS = {
     "+CGEREP": cgerep, "+CFUN": cfun, "+CTZU": ctzu, "+CTZR": basic_ok, "+CCLK": cclk, "+IPR": ipr,
     "+CSCLK": csclk, "+QSCLK": csclk,
     "+CNMI": basic_ok, "+CLIP": basic_ok, "+CSCS": basic_ok, "+CSMP": basic_ok,
-    "+CMGD": basic_ok, "+CSDH": basic_ok,
+    "+CSDH": basic_ok,
 }

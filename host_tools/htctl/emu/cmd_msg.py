@@ -1,4 +1,5 @@
-"""SMS (text and PDU mode send) and USSD (balance queries such as Telkomsel *888#)."""
+"""SMS (send in text/PDU mode; receive into the SIM store with +CMTI, read/list/delete in text mode) and USSD
+(balance queries such as Telkomsel *888#)."""
 from .atparse import AtError
 
 CTRL_Z, ESC = 0x1A, 0x1B
@@ -47,6 +48,87 @@ async def cmgs(m, c, r):
     r.line("+CMGS: %d" % (len(m.sms_log) % 256))
 
 
+SIM_SLOTS = 30
+_STATES = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL")
+
+
+def deliver(m, number, text):
+    """A message from the network: stored on the SIM, announced with +CMTI. False if there is no room."""
+    if m.sim.status() != "ready":
+        return False
+    free = [i for i in range(SIM_SLOTS) if i not in m.sim.sms]
+    if not free:
+        return False
+    idx = free[0]
+    m.sim.sms[idx] = {"stat": "REC UNREAD", "number": number, "text": text, "ts": m.cclk_text()}
+    m.urc('+CMTI: "SM",%d' % idx)
+    return True
+
+
+def _need_text(m):
+    m.need_sim(cms=True)
+    if m.cmgf != 1:
+        raise AtError(cms=302)       # reading PDUs is not emulated: use AT+CMGF=1
+
+
+def _show(msg):
+    return '"%s","%s","","%s"' % (msg["stat"], msg["number"], msg["ts"])
+
+
+def cmgr(m, c, r):
+    if c.kind != "set":
+        raise AtError()
+    _need_text(m)
+    msg = m.sim.sms.get(c.int(0, lo=0, hi=SIM_SLOTS - 1))
+    if msg is None:
+        raise AtError(cms=321)
+    r.line("+CMGR: " + _show(msg))
+    r.line(msg["text"])
+    if msg["stat"] == "REC UNREAD":
+        msg["stat"] = "REC READ"
+
+
+def cmgl(m, c, r):
+    if c.kind == "test":
+        r.line("+CMGL: (%s)" % ",".join('"%s"' % s for s in _STATES))
+        return
+    _need_text(m)
+    want = (c.arg(0) or "REC UNREAD").upper() if c.kind == "set" else "REC UNREAD"
+    if want not in _STATES:
+        raise AtError()
+    for idx in sorted(m.sim.sms):
+        msg = m.sim.sms[idx]
+        if want in ("ALL", msg["stat"]):
+            r.line("+CMGL: %d,%s" % (idx, _show(msg)))
+            r.line(msg["text"])
+            if msg["stat"] == "REC UNREAD":
+                msg["stat"] = "REC READ"
+
+
+def cmgd(m, c, r):
+    if c.kind != "set":
+        return
+    m.need_sim(cms=True)
+    idx = c.int(0, lo=0, hi=SIM_SLOTS - 1)
+    flag = c.int(1, default=0, lo=0, hi=4)
+    if flag == 0:
+        m.sim.sms.pop(idx, None)
+        return
+    drop = {1: ("REC READ",), 2: ("REC READ", "STO SENT"), 3: ("REC READ", "STO SENT", "STO UNSENT"),
+            4: _STATES}[flag]
+    for i in [i for i, msg in m.sim.sms.items() if msg["stat"] in drop]:
+        del m.sim.sms[i]
+
+
+def cpms(m, c, r):
+    m.need_sim(cms=True)
+    n = len(m.sim.sms)
+    if c.kind == "read":
+        r.line('+CPMS: "SM",%d,%d,"SM",%d,%d,"SM",%d,%d' % ((n, SIM_SLOTS) * 3))
+    elif c.kind == "set":
+        r.line("+CPMS: %d,%d,%d,%d,%d,%d" % ((n, SIM_SLOTS) * 3))
+
+
 def cusd(m, c, r):
     if c.kind == "read":
         r.line("+CUSD: 1")
@@ -81,4 +163,5 @@ def cusd(m, c, r):
     m.ussd_pending = m.later(m.d.ussd_s, m.urc, '+CUSD: %d,"%s",15' % (mode, text))
 
 
-COMMANDS = {"+CMGF": cmgf, "+CMGS": cmgs, "+CUSD": cusd}
+COMMANDS = {"+CMGF": cmgf, "+CMGS": cmgs, "+CUSD": cusd, "+CMGR": cmgr, "+CMGL": cmgl, "+CMGD": cmgd,
+            "+CPMS": cpms}

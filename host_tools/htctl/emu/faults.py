@@ -109,6 +109,13 @@ def link(m, delay_ms=0.0, jitter_ms=0.0, loss=0.0, rto_ms=None):
                        seed=m.seed, rto_ms=rto_ms)
 
 
+def sms_incoming(m, number="+6281100000000", text="Tes"):
+    """An SMS arrives: stored on the SIM, +CMTI: "SM",<index>. Nothing if the card is not ready or full."""
+    from .cmd_msg import deliver
+    if not deliver(m, str(number), str(text)):
+        m.note("incoming SMS from %s not stored (SIM not ready or full)" % number)
+
+
 def clear(m):
     """Back to a well-behaved modem and network (does not undo hang/power state or SIM removal)."""
     m.slow_s = 0.0
@@ -120,7 +127,7 @@ def clear(m):
 
 FAULTS = {f.__name__: f for f in (hang, reboot, sim_remove, sim_insert, reg_lost, reg_denied, roaming,
                                    reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, stall,
-                                   signal, link, clear)}
+                                   signal, link, sms_incoming, clear)}
 
 
 def apply(m, name, **kw):

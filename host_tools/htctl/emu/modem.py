@@ -578,4 +578,5 @@ class Modem:
                           "sock_tx": self.counters["sock_tx"], "sock_rx": self.counters["sock_rx"],
                           "dropped_rx": self.counters["dropped_rx"]},
                 "baud": self.uart.baud if self.uart else None, "emu_time_s": round(self.now(), 3),
-                "slow_ms": self.slow_s * 1000, "sms_sent": len(self.sms_log)}
+                "slow_ms": self.slow_s * 1000, "sms_sent": len(self.sms_log),
+                "sms_stored": len(self.sim.sms)}

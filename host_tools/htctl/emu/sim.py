@@ -28,6 +28,7 @@ class SimCard:
         self.pin_enabled = self.pin is not None
         self.unlocked = False     # PIN entered since the card was powered
         self.powered = False      # the modem has the card up (after boot / insertion)
+        self.sms = {}             # SIM message store: index -> {stat, number, text, ts}
 
     # -- card life -------------------------------------------------------------------------------------
     def power_up(self):
