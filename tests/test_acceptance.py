@@ -72,6 +72,13 @@ def test_no_sim_fails_the_sim_check_with_insert_hint(radio, fleet_unit):
     assert rows["registration"]["hint"].startswith("fix the first failing check")
     cert = registry.last_bench(registry.connect(fleet_unit["registry"]), "SN-0007")
     assert cert["passed"] is False
+    # the fleet report reads the certificate: the radio is not ready, and it says which checks failed
+    from htctl.report import unit_status
+    import datetime
+    st = unit_status(registry.unit(registry.connect(fleet_unit["registry"]), "dishub-07"), cert,
+                     datetime.date(2026, 12, 1))
+    assert st["ready"] is False
+    assert [r["detail"] for r in st["reasons"] if r["code"] == "bench_failed"][0].startswith("config, sim")
 
 
 @pytest.mark.sim
