@@ -116,10 +116,10 @@ def test_link_models_deliver_what_they_promise():
         lte.sample(t * 20)
     d = sorted(a - s for s, a in lte.log)
     assert 40 <= d[len(d) // 2] <= 90                  # median one-way delay
-    assert d[-1] >= 150                                # stalls happen (4/min over 60 s)
+    assert d[-1] >= 200                                # long stalls happen (1/min over 60 s)
     arrivals = [a for _, a in lte.log]
     assert arrivals == sorted(arrivals)                # TCP: in order
-    calm = linksim.LTEDelay(seed=7, stall_per_min=0)
+    calm = linksim.LTEDelay(seed=7, stall_per_min=0, handover_per_min=0)
     assert max(calm.sample(t * 20) - t * 20 for t in range(3000)) < 150
 
 

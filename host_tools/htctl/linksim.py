@@ -21,10 +21,14 @@ LTE delay model parameters (``LTEDelay``), and why:
 * HARQ: each transport block fails with ``bler`` 0.1 (the usual LTE link-adaptation target) and is
   retransmitted 8 ms later (FDD HARQ round trip), up to 3 retransmissions, on each of the 2 air legs.
 * core/Internet jitter: lognormal, median ``core_ms`` 3 ms, sigma 0.6 (heavy right tail).
-* stalls: handovers and radio-link recoveries interrupt the user plane. Intra-LTE handover costs
-  tens of ms; a radio-link failure and re-establishment costs hundreds. Modelled as a Poisson process
-  of ``stall_per_min`` 4 per minute, each stall lasting uniform ``stall_ms`` 150-400 ms; packets sent
-  into a stall leave when it ends.
+* interruptions, two kinds, each a Poisson process; packets sent into one leave when it ends:
+  - handovers: ``handover_per_min`` 2 (a radio in a car crossing city cells of ~0.5-1 km every
+    30 s), each ``handover_ms`` 30-80 ms (intra-LTE X2 handover user-plane interruption is a few
+    tens of ms);
+  - long stalls: ``stall_per_min`` 1, each ``stall_ms`` 200-500 ms: radio-link failure and RRC
+    re-establishment, or a TCP retransmission timeout (Linux's minimum RTO is 200 ms) after a
+    segment the radio layers could not save. One a minute is on the pessimistic side for a
+    handheld with fair coverage, which is what a bench should assume.
 """
 import math
 import random
@@ -100,14 +104,17 @@ class LTEDelay(_Counted):
     """One-way delay over LTE (sender uplink -> broker -> receiver downlink); see the module text."""
 
     def __init__(self, seed=0, base_ms=None, bler=0.1, max_retx=3, core_ms=3.0, core_sigma=0.6,
-                 stall_per_min=4.0, stall_ms=(150.0, 400.0), legs=2, record=False):
+                 handover_per_min=2.0, handover_ms=(30.0, 80.0), stall_per_min=1.0,
+                 stall_ms=(200.0, 500.0), legs=2, record=False):
         super().__init__(seed, record)
         self.base_ms = self.rng.uniform(40.0, 60.0) if base_ms is None else base_ms
         self.bler = bler
         self.max_retx = max_retx
         self.core_mu = math.log(core_ms)
         self.core_sigma = core_sigma
-        self.stall_rate = stall_per_min / 60000.0
+        self.stall_rate = (handover_per_min + stall_per_min) / 60000.0
+        self.long_share = stall_per_min / (handover_per_min + stall_per_min) if self.stall_rate else 0.0
+        self.handover_ms = handover_ms
         self.stall_ms = stall_ms
         self.legs = legs
         self.stall_start = None
@@ -118,7 +125,8 @@ class LTEDelay(_Counted):
             self.stall_start = self.stall_end = math.inf
             return
         self.stall_start = after_ms + self.rng.expovariate(self.stall_rate)
-        self.stall_end = self.stall_start + self.rng.uniform(*self.stall_ms)
+        span = self.stall_ms if self.rng.random() < self.long_share else self.handover_ms
+        self.stall_end = self.stall_start + self.rng.uniform(*span)
 
     def sample(self, send_ms):
         if self.stall_start is None:
