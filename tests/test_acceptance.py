@@ -229,3 +229,30 @@ def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(radio
     rows = _rows(out)
     assert rc == 1 and rows["broker"]["status"] == "FAIL"
     assert rows["broker"]["detail"].startswith("refused") and "htctl broker write" in rows["broker"]["hint"]
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_a_quectel_board_passes_with_its_own_dialect(radio, fleet_unit, fleet_broker):
+    # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. (LILYGO_T_SIM7600
+    # is left out: its board.json PWRKEY pulse of 500 ms equals the modem's threshold, a coin toss.)
+    board = "DIY_DEVKITC_EC200U"
+    dev = radio(board=board)
+    port = free_port()
+    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
+    fleet_broker(fleet_unit["registry"], port)
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    rows = _rows(out)
+    failed = {k: (r["value"], r["detail"]) for k, r in rows.items() if r["status"] != "PASS"}
+    assert rc == 0 and failed == {}, (failed, err)
+    assert rows["board"]["value"] == board
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_a_modem_that_is_not_the_boards_fails_the_modem_check(radio, fleet_unit):
+    dev = radio(board="DIY_DEVKITC_EC200U", dialect="A7670")   # it boots (the longer PWRKEY pulse is enough)
+    rc, out, err = _bench(dev, fleet_unit, "--json", "--unit", "dishub-07")
+    row = _rows(out)["modem"]
+    assert rc == 1 and row["status"] == "FAIL"
+    assert "as A7670 dialect, board says EC200U" in row["detail"] and "board type" in row["hint"]

@@ -97,9 +97,13 @@ class Session:
         m.link.subscribe(self._mark)
         self.modem = m
         self.sup = Supervisor(m)
-        if self.env.get("cold", True):
-            self.sup.need = CYCLE   # measure from power-on, not from whatever state the app left
+        m.start()
         self.t0 = ticks_ms()
+        if self.env.get("cold", True) and await m.probe(3, 1000):
+            # Measure from power-on, not from whatever state the app left. Only a modem that answers is
+            # cycled: on a board without POWERON the cycle is a RESET pulse, which cannot start a modem that
+            # is off - the supervisor's BOOT rung presses PWRKEY for that.
+            self.sup.need = CYCLE
         self.sup.start()
 
     async def stop(self):
@@ -144,10 +148,11 @@ async def check_modem(s):
     except Exception as e:
         return result("modem", False, None, detail="model query failed: %r" % e)
     want = s.modem.d.name
-    try:
-        got = dialects.get(model).name
-    except ValueError:
-        got = None
+    got = None
+    for name in sorted(dialects.DIALECTS, key=len, reverse=True):
+        if name in model.upper():     # "SIMCOM_SIM7600G-H", "A7670E-LASE", "EC200UCN"
+            got = name
+            break
     det = "%s answers as %s dialect, board says %s; up in %.1f s" % (model, got, want, secs)
     return result("modem", got == want, model, "", want, det)
 
