@@ -110,8 +110,10 @@ class Receiver:
         # One decoder state per registered payload type, made now rather than on first
         # use (a codec registered later gets its state at its first frame).
         self.states = {}
+        self.scratch = {}
         for pt in codecs.registered():
             self.states[pt] = codecs.get(pt).new_state()
+            self.scratch[pt] = codecs.get(pt).new_state()
         self.rejected = array("i", [0] * len(frame.REASONS))
         self.wrong_tg = 0
         self.out_samples = 0     # samples produced so far (the playout clock)
@@ -174,10 +176,17 @@ class Receiver:
                 # A frame after the gap is already here: decode it ahead (it decodes
                 # again, identically, from its own header state when its turn comes).
                 if jb.seq[j] != self.ahead_seq:
+                    # On a copy of the decoder state: a codec whose state is not all in
+                    # the header (G.726) must not see this frame twice.
                     c = codecs.get(jb.pt[j])
                     st = self._state(c)
-                    c.unpack_state(jb.state[j], 0, st)
-                    c.decode(jb.payload[j], ns, self.ahead, st)
+                    sc = self.scratch.get(c.pt)
+                    if sc is None:
+                        sc = self.scratch[c.pt] = c.new_state()
+                    for k in range(len(st)):
+                        sc[k] = st[k]
+                    c.unpack_state(jb.state[j], 0, sc)
+                    c.decode(jb.payload[j], ns, self.ahead, sc)
                     self.ahead_seq = jb.seq[j]
                 self.plc.bad(pcm, ns, self.ahead, jb.peek_dist * ns)
             else:
