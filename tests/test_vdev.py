@@ -358,3 +358,19 @@ def test_cli_vdev_start_json_blank_in_process(tmp_path, mpremote):
     assert code == 0
     assert seen["info"]["flash"] == str(tmp_path / "f") and seen["info"]["modem_uart_port"] is None
     assert seen["ls"] == "[]"          # --blank: a fresh radio, nothing installed
+
+
+def test_ctrl_c_bursts_interrupt_code_but_never_kill_the_interpreter(vdev):
+    # The unix port dies on a SIGINT between two runs (SIG_DFL) and on a second SIGINT before the first is
+    # handled; a board just raises KeyboardInterrupt. The bridge must keep the board's behaviour.
+    with serial.Serial(vdev.port, 115200, timeout=1) as ser:
+        ser.write(b"\r\x03")
+        _read_until(ser, b">>> ")
+        for i in range(15):
+            ser.write(b"n = 0\rwhile True: n += 1\r\r")
+            _read_until(ser, b"... \r\n")
+            ser.write(b"\x03" * (1 + i % 4))          # one to four Ctrl-C at once
+            _read_until(ser, b"KeyboardInterrupt: \r\n>>> ")
+            ser.write(b"\x03\x03print('alive', %d)\r" % i)  # Ctrl-C at the prompt is just a character
+            _read_until(ser, b"alive %d\r\n>>> " % i)
+    assert vdev.boots == 1

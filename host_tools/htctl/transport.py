@@ -236,7 +236,7 @@ class DeviceTransport:
         if self._t.in_raw_repl:
             self._t.exit_raw_repl()
         else:
-            ser.write(b"\r\x03\x03")
+            ser.write(b"\r\x03")
         self._read_until(re.compile(rb">>> $"), 5.0, "the friendly REPL prompt")
         ser.write(b"\x04")
         text, _ = self._read_until(re.compile(rb"soft reboot\r\n"), 10.0, "soft reboot")

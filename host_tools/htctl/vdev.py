@@ -31,6 +31,7 @@ import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -55,13 +56,13 @@ _LOG_CAP = 1024 * 1024
 _RAW_RESTART_TIMEOUT_S = 10.0
 _MIN_RESTART_GAP_S = 0.2
 _START_TIMEOUT_S = 15
+_CTRL_C_CHECK_S = 2.0
+_CTRL_C_SETTLE_S = 0.05   # a byte written to the pty master reaches the slave's queue a little later
 _IUTF8 = getattr(termios, "IUTF8", 0o40000)  # Linux value; CPython 3.11's termios does not export it
 
-# Runs inside MicroPython (-c) before the REPL. Its first act switches ISIG on for the interpreter's
-# terminal: only from here on is MicroPython's SIGINT handler installed (a Ctrl-C any earlier would kill
-# the process with SIG_DFL), and the bridge holds all input until it sees that this happened (IUTF8 in
-# iflag: the REPL's raw mode clears lflag but leaves that bit), so a Ctrl-C sent right after a reset is
-# delivered, not lost. Then it makes the flash folder the whole visible filesystem, sets
+# Runs inside MicroPython (-c) before the REPL. Its first act sets IUTF8 on the interpreter's terminal (an
+# iflag bit the REPL's raw mode leaves alone): the bridge holds all input until it sees it, because before
+# this point a Ctrl-C would reach the CPython host of the interpreter, not MicroPython. Then it makes the flash folder the whole visible filesystem, sets
 # sys.path like the ESP32 port ('', '.frozen', '/lib') and runs boot.py / main.py the way pyexec does: an
 # uncaught exception is printed and the REPL follows; SystemExit (sys.exit(), machine.soft_reset()) is a
 # soft reset: with -i the unix port would just enter the REPL, so the code sets IMAXBEL (another iflag bit
@@ -70,7 +71,6 @@ _BOOT_CODE = """\
 import termios
 _a = termios.tcgetattr(0)
 _a[0] |= %d
-_a[3] |= %d
 termios.tcsetattr(0, 0, _a)
 del termios, _a
 import os, sys
@@ -100,7 +100,7 @@ _vdev_run('boot.py', globals())
 if os.getenv('HT_VDEV_MODE') != 'raw':
     _vdev_run('main.py', globals())
 del _vdev_run, _vdev_reset, os, sys
-""" % (_IUTF8, termios.ISIG, termios.IMAXBEL)
+""" % (_IUTF8, termios.IMAXBEL)
 
 
 def micropython_exe():
@@ -260,11 +260,27 @@ def _board_dialect(board, boards_dir=None):
     return dialect
 
 
-def _set_raw(fd):
+def _set_raw(fd, child=False):
     tty.setraw(fd)
     attrs = termios.tcgetattr(fd)
     attrs[0] &= ~(_IUTF8 | termios.IMAXBEL)
+    if child:
+        # A non-zero lflag (these bits do nothing without ECHO/ICANON) tells "running code" apart from
+        # "REPL reading a line", where MicroPython sets lflag to 0.
+        attrs[3] |= termios.ECHOKE | termios.ECHOCTL
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _catches_sigint(pid):
+    # /proc/<pid>/status "SigCgt" is the mask of signals with a handler installed (bit n-1 for signal n).
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def _nonblock(fd):
@@ -293,6 +309,9 @@ class _Bridge:
         self.tail = b""               # last bytes seen, for banners split across reads
         self.last_cr = False
         self.last_start = 0.0
+        self.ctrl_c_check = 0.0
+        self.ctrl_c_sent = 0.0
+        self.child_path = None
         self.log = collections.deque()
         self.log_len = 0
         self.log_dropped = 0
@@ -300,6 +319,7 @@ class _Bridge:
         self.stopping = False
         self.thread = None
         self.pending_hard_reset = False
+        self.crashed = None
         self.wake_r, self.wake_w = os.pipe()
 
     # -- public -------------------------------------------------------------------------------------------
@@ -357,7 +377,7 @@ class _Bridge:
                 if m:
                     return m
                 left = deadline - time.monotonic()
-                if left <= 0 or self.stopping:
+                if left <= 0 or self.stopping or self.crashed:
                     text = b"".join(self.log)[start:][-600:].decode("utf-8", "replace")
                     raise DeviceError("virtual device did not print %r within %.0f s" % (regex.pattern, timeout),
                                       hint="last output:\n" + text)
@@ -366,7 +386,7 @@ class _Bridge:
     # -- interpreter process ------------------------------------------------------------------------------
     def _spawn(self, mode="friendly"):
         master, slave = os.openpty()
-        _set_raw(slave)  # ISIG comes on from inside the interpreter, see _BOOT_CODE
+        _set_raw(slave, child=True)  # no ISIG: Ctrl-C is the bridge's business, see _interrupt()
         env = dict(self.env)
         env["HT_VDEV_MODE"] = mode
 
@@ -378,6 +398,7 @@ class _Bridge:
 
         self.proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd, env=env,
                                      preexec_fn=make_controlling_tty, close_fds=True)
+        self.child_path = os.ttyname(slave)
         os.close(slave)
         _nonblock(master)
         self.child_fd = master
@@ -395,7 +416,7 @@ class _Bridge:
             return False  # the process is going away; EIO on read will tell
 
     def _started(self):
-        # The boot code switched ISIG on: MicroPython's SIGINT handler is in place, input may flow.
+        # The boot code set IUTF8: MicroPython is running Python code, input may flow.
         try:
             up = termios.tcgetattr(self.child_fd)[0] & _IUTF8
         except (termios.error, OSError):
@@ -434,6 +455,14 @@ class _Bridge:
 
     # -- the loop -----------------------------------------------------------------------------------------
     def _loop(self):
+        try:
+            self._serve()
+        except Exception as exc:  # a bridge bug must not leave a silent, dead port behind
+            self.crashed = exc
+            self._emit(("\r\n[vdev bridge stopped: %s: %s]\r\n" % (type(exc).__name__, exc)).encode())
+            raise
+
+    def _serve(self):
         while not self.stopping:
             if self.pending_hard_reset:
                 self.pending_hard_reset = False
@@ -449,13 +478,16 @@ class _Bridge:
                     wfds.append(self.child_fd)
             if self.to_user:
                 wfds.append(self.user_fd)
+            if self.ctrl_c_check and self.child_fd is not None:
+                self._check_ctrl_c()
             if self.phase == "starting" and self.child_fd is not None:
                 self._started()
             elif self.phase == "run" and self.child_fd is not None and self._reset_requested():
                 self._child_exited()  # SystemExit in boot.py/main.py: see _BOOT_CODE
                 continue
             try:
-                r, w, _ = select.select(rfds, wfds, [], 0.005 if self.phase == "starting" else 0.1)
+                fast = self.phase == "starting" or self.to_child[:1] == b"\x03" or self.ctrl_c_check
+                r, w, _ = select.select(rfds, wfds, [], 0.005 if fast else 0.1)
             except (OSError, ValueError):
                 if self.stopping:
                     return
@@ -467,7 +499,7 @@ class _Bridge:
             if self.child_fd is not None and self.child_fd in r:
                 self._read_child()
             if self.child_fd is not None and self.child_fd in w:
-                self._flush(self.child_fd, self.to_child)
+                self._feed_child()
             if self.user_fd in w:
                 self._flush(self.user_fd, self.to_user)
             if self.phase in ("await_prompt", "await_raw") and time.monotonic() > self.phase_deadline:
@@ -524,21 +556,93 @@ class _Bridge:
                 self.phase = "run"
                 self._emit(rest)
 
-    def _write_now(self, fd, data):
-        buf = bytearray(data)
-        while buf:
-            self._flush(fd, buf)
-            if buf:
-                select.select([], [fd], [], 1.0)
+    @staticmethod
+    def _write_now(fd, data):
+        # A few control bytes; the pty has room unless the interpreter is gone (then EIO: give up).
+        deadline = time.monotonic() + 1.0
+        while data and time.monotonic() < deadline:
+            try:
+                data = data[os.write(fd, data):]
+            except BlockingIOError:
+                select.select([], [fd], [], 0.1)
+            except OSError:
+                return
+
+    def _feed_child(self):
+        # Everything up to a Ctrl-C goes to the interpreter as is; the Ctrl-C itself goes through _interrupt.
+        i = self.to_child.find(b"\x03")
+        if i != 0:
+            part = bytearray(self.to_child[:i] if i > 0 else self.to_child)
+            n = len(part)
+            self._flush(self.child_fd, part)
+            del self.to_child[:n - len(part)]
+            return
+        if self._interrupt():
+            # A burst of Ctrl-C is one interrupt (a board merges them into one pending KeyboardInterrupt;
+            # the unix port would exit on the second SIGINT).
+            n = 1
+            while self.to_child[n:n + 1] == b"\x03":
+                n += 1
+            del self.to_child[:n]
+
+    def _interrupt(self):
+        """Deliver one Ctrl-C the way a board does; False = not now, try again shortly.
+
+        The unix port reads Ctrl-C as a character at the REPL (its raw mode has lflag 0) and only turns a
+        SIGINT into KeyboardInterrupt while it runs code; between two runs SIGINT is SIG_DFL and would kill
+        it. So: at the REPL send the byte; while code runs with the handler in place send SIGINT; otherwise
+        wait. (A second SIGINT before MicroPython handled the first — microseconds — exits it; bursts in
+        one write are merged by the caller, and an exit is restarted as a soft reset anyway.)
+        """
+        try:
+            lflag = termios.tcgetattr(self.child_fd)[3]
+        except (termios.error, OSError):
+            return False
+        if lflag == 0:
+            self._write_now(self.child_fd, b"\x03")
+            # The REPL may have just taken a line and be about to run it: if the byte is still unread once
+            # code runs, nobody will read it, so it must become a SIGINT after all (_check_ctrl_c).
+            self.ctrl_c_sent = time.monotonic()
+            self.ctrl_c_check = self.ctrl_c_sent + _CTRL_C_CHECK_S
+            return True
+        if not _catches_sigint(self.proc.pid):
+            return False
+        self._sigint()
+        return True
+
+    def _sigint(self):
+        try:
+            os.kill(self.proc.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    def _check_ctrl_c(self):
+        if time.monotonic() > self.ctrl_c_check:
+            self.ctrl_c_check = 0.0
+            return
+        try:
+            lflag = termios.tcgetattr(self.child_fd)[3]
+            fd = os.open(self.child_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            try:
+                unread = struct.unpack("i", fcntl.ioctl(fd, termios.TIOCINQ, b"\0\0\0\0"))[0]
+            finally:
+                os.close(fd)
+        except (termios.error, OSError):
+            self.ctrl_c_check = 0.0
+            return
+        if not unread and lflag == 0 and time.monotonic() - self.ctrl_c_sent > _CTRL_C_SETTLE_S:
+            self.ctrl_c_check = 0.0            # the REPL read it and is still reading: it was for the REPL
+        elif unread and lflag != 0 and _catches_sigint(self.proc.pid):
+            self.ctrl_c_check = 0.0            # code runs and the byte waits: interrupt the code
+            self._sigint()
 
     @staticmethod
     def _flush(fd, buf):
+        # On EIO (the interpreter is exiting) the bytes stay queued for the next one, as they would sit in
+        # a UART FIFO across a reset.
         try:
             n = os.write(fd, bytes(buf[:4096]))
-        except (BlockingIOError, InterruptedError):
-            return
         except OSError:
-            buf.clear()
             return
         del buf[:n]
 
