@@ -28,13 +28,13 @@ from htctl.mosquitto import MOSQUITTO  # noqa: E402
 from htctl.transport import DeviceTransport  # noqa: E402
 from htctl.vdev import VirtualDevice  # noqa: E402
 
-SCALE = 0.02
+SCALE = 0.02          # emulated modem 50x faster than life (CI); one run also at 1.0 (the modem's real timing)
 FLEET = 20
 WORKERS = 4
-UNITS = {"provision_bench_s": "s", "provision_s": "s", "bench_s": "s", "fleet_20_s": "s",
+UNITS = {"provision_bench_s": "s", "provision_bench_modem_realtime_s": "s", "bench_modem_realtime_s": "s", "provision_s": "s", "bench_s": "s", "fleet_20_s": "s",
          "fleet_20_per_radio_s": "s", "fleet_20_passed": "radios", "bench_registration_modem_s": "s",
          "bench_ptt_access_ms": "ms", "bench_broker_login_ms": "ms", "bench_audio_snr_db": "dB"}
-GOALS = {"provision_bench_s": "< 60 (a technician's minute per radio)", "fleet_20_passed": "20"}
+GOALS = {"provision_bench_modem_realtime_s": "< 60 (a technician's minute per radio)", "fleet_20_passed": "20"}
 # Wall-time limits are for radios in the field; the benchmark machine is shared, so it judges PASS on them
 # generously and reports the measured numbers instead.
 SLOW_OK = {"registration": ("<=", 1e6, "s"), "data": ("<=", 1e6, "s"), "broker": ("<=", 1e6, "ms"),
@@ -66,10 +66,10 @@ def _fleet(conn, n):
     return units
 
 
-def _radio(tmp, unit, iccid, imei):
-    emu = ModemEmulator(dialect="A7670", sim=SimCard(iccid=iccid + "F"), imei=imei, time_scale=SCALE).start()
+def _radio(tmp, unit, iccid, imei, scale=SCALE):
+    emu = ModemEmulator(dialect="A7670", sim=SimCard(iccid=iccid + "F"), imei=imei, time_scale=scale).start()
     dev = VirtualDevice(board="LILYGO_T_A7670", flash_dir=tmp / ("flash-" + unit), preload=True, modem=emu,
-                        env={"HT_SIM_TIME_SCALE": str(SCALE)})
+                        env={"HT_SIM_TIME_SCALE": str(scale)})
     dev.start()
     dev.wait_output(rb"HT firmware \S+ board=\S+", 60)
     return emu, dev
@@ -94,22 +94,22 @@ def _broker(conn, tmp, port):
     raise RuntimeError("mosquitto did not start")
 
 
-def _provision(dev, reg_path, unit, url):
+def _provision(dev, reg_path, unit, url, scale=SCALE):
     conn = registry.connect(reg_path)
     conn.execute("PRAGMA busy_timeout = 30000")
     try:
         with DeviceTransport(dev.port) as tr:
-            return provision.provision(tr, conn, unit, url, who="bench", env={"scale": SCALE})
+            return provision.provision(tr, conn, unit, url, who="bench", env={"scale": scale})
     finally:
         conn.close()
 
 
-def _bench(dev, reg_path):
+def _bench(dev, reg_path, scale=SCALE):
     conn = registry.connect(reg_path)
     conn.execute("PRAGMA busy_timeout = 30000")
     try:
         with DeviceTransport(dev.port) as tr:
-            return acceptance.run_bench(tr, conn, "bench", limits=SLOW_OK, env={"scale": SCALE})
+            return acceptance.run_bench(tr, conn, "bench", limits=SLOW_OK, env={"scale": scale})
     finally:
         conn.close()
 
@@ -118,22 +118,22 @@ def _row(cert, check):
     return [r for r in cert["rows"] if r["check"] == check][0]["value"]
 
 
-def one_radio():
+def one_radio(scale=SCALE):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         reg = str(tmp / "reg.sqlite")
         conn = registry.connect(reg)
         (unit, iccid, imei), = _fleet(conn, 1)
-        emu, dev = _radio(tmp, unit, iccid, imei)
+        emu, dev = _radio(tmp, unit, iccid, imei, scale)
         port = _free_port()
         broker = None
         try:
             t0 = time.perf_counter()
-            _provision(dev, reg, unit, "mqtt://127.0.0.1:%d" % port)
+            _provision(dev, reg, unit, "mqtt://127.0.0.1:%d" % port, scale)
             t1 = time.perf_counter()
             broker = _broker(conn, tmp, port)
             t2 = time.perf_counter()
-            cert = _bench(dev, reg)
+            cert = _bench(dev, reg, scale)
             t3 = time.perf_counter()
         finally:
             if broker:
@@ -182,6 +182,9 @@ def fleet(n=FLEET, workers=WORKERS):
 
 def run():
     out = one_radio()
+    real = one_radio(1.0)
+    out["provision_bench_modem_realtime_s"] = real["provision_bench_s"]
+    out["bench_modem_realtime_s"] = real["bench_s"]
     out.update(fleet())
     return out
 
