@@ -256,3 +256,29 @@ def test_a_modem_that_is_not_the_boards_fails_the_modem_check(radio, fleet_unit)
     row = _rows(out)["modem"]
     assert rc == 1 and row["status"] == "FAIL"
     assert "as A7670 dialect, board says EC200U" in row["detail"] and "board type" in row["hint"]
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_pin_locked_sim_is_unlocked_with_the_pin_from_the_environment_only(radio, fleet_unit, monkeypatch):
+    from htctl.emu import SimCard
+    from fixtures.provision import ICCID
+
+    sim = SimCard(iccid=ICCID + "F", pin="2468")
+    dev = radio(sim=sim)
+    url = "mqtt://127.0.0.1:%d" % free_port()
+    _provision(dev, fleet_unit, url)        # no PIN: the ICCID is readable anyway, the config has no PIN
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    sim_row = _rows(out)["sim"]
+    assert sim_row["status"] == "FAIL" and "PIN" in sim_row["detail"] and "PIN-locked" in sim_row["hint"]
+
+    monkeypatch.setenv("HTCTL_SIM_PIN", "2468")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["provision", "--port", dev.port, "--unit", "dishub-07", "--broker", url, "--registry",
+                 fleet_unit["registry"], "--json"], stdout=out, stderr=err, env={"scale": SCALE}) == 0
+    assert "2468" not in out.getvalue() + err.getvalue()
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    rows = _rows(out)
+    assert rows["sim"]["status"] == "PASS" and rows["registration"]["status"] == "PASS"
+    conn = registry.connect(fleet_unit["registry"])
+    assert "2468" not in json.dumps(registry.audit_log(conn)) + out
