@@ -108,6 +108,16 @@ def test_receiver_survives_any_arrival_pattern(data):
         seq = data.draw(st.integers(0, 0xFFFF))
         pool += _burst_packets(unit, seq, data.draw(st.integers(1, 12)), ms)
     rx = voice.Receiver(nslots=data.draw(st.sampled_from([4, 8, 16])))
+    played = []   # (unit, burst count, seq) of every frame handed to the decoder
+    real_next = rx.jb.next
+
+    def spy(now):
+        i = real_next(now)
+        if i >= 0:
+            played.append((rx.jb.unit, rx.jb.bursts, (rx.jb.next_seq - 1) & 0xFFFF))
+        return i
+
+    rx.jb.next = spy
     out = array("h", [0] * 160)
     t = data.draw(st.integers(0, (1 << 30) - 1))   # any tick origin, wrap included
     pushes = 0
@@ -133,3 +143,7 @@ def test_receiver_survives_any_arrival_pattern(data):
     assert s["played"] <= s["received"]
     assert 40 <= s["playout_delay_ms"] <= 200 or s["playout_delay_ms"] == 80
     assert jb._count() <= jb.nslots
+    # Within a burst, frames play once each and in sequence order (wrap included).
+    for a, b in zip(played, played[1:]):
+        if a[:2] == b[:2]:
+            assert 0 < ((b[2] - a[2]) & 0xFFFF) < 0x8000, (a, b)
