@@ -374,3 +374,32 @@ def test_ctrl_c_bursts_interrupt_code_but_never_kill_the_interpreter(vdev):
             ser.write(b"\x03\x03print('alive', %d)\r" % i)  # Ctrl-C at the prompt is just a character
             _read_until(ser, b"alive %d\r\n>>> " % i)
     assert vdev.boots == 1
+
+
+def test_sim_hal_reads_mic_wav_and_writes_speaker_wav_outside_the_flash(vdev_factory, tmp_path, mpremote):
+    import struct
+    import wave
+
+    sim_dir = tmp_path / "sim"
+    sim_dir.mkdir()
+    samples = [((i * 37) % 2000) - 1000 for i in range(480)]   # 10 ms at 48 kHz, a sawtooth
+    with wave.open(str(sim_dir / "mic.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(struct.pack("<480h", *samples))
+    dev = vdev_factory(board="LILYGO_T_A7670", preload=True, sim_dir=sim_dir)
+    dev.wait_output(rb"HT firmware")
+    r = mpremote(dev.port, "exec",
+                 "import hal, os\nfrom ht import board\n"
+                 "h = hal.create(board.load_path('board.json'))\n"
+                 "buf = bytearray(160)\nh.mic().readinto(buf)\n"
+                 "h.speaker().write(buf)\nh.save_speaker('heard.wav')\n"
+                 "print(sorted(os.listdir('/')))")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "heard.wav" not in r.stdout and "mic.wav" not in r.stdout   # host files stay off the flash
+    with wave.open(str(sim_dir / "heard.wav"), "rb") as w:
+        assert (w.getframerate(), w.getnchannels()) == (8000, 1)
+        got = struct.unpack("<80h", w.readframes(80))
+    # 48 kHz -> 8 kHz: each output sample is the mean of six input samples
+    assert list(got) == [sum(samples[6 * i:6 * i + 6]) // 6 for i in range(80)]

@@ -25,9 +25,10 @@ def _addr(text):
 
 def host_open(folder, name, mode):
     # On the virtual device "/" is the flash folder, so a host path is only reachable through its own
-    # VfsPosix object (not mounted: it must not show up in `mpremote fs ls`).
+    # VfsPosix object (not mounted: it must not show up in `mpremote fs ls`). The name must be absolute:
+    # VfsPosix joins its root only to those and resolves a relative one against the process's cwd.
     if IS_MPY:
-        return os.VfsPosix(folder).open(name, mode)
+        return os.VfsPosix(folder).open("/" + name, mode)
     return open(folder.rstrip("/") + "/" + name, mode)
 
 

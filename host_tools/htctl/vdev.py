@@ -147,8 +147,9 @@ class VirtualDevice:
         self.board = board
         self._tmp = None
         if flash_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="vdev-flash-")
-            flash_dir = self._tmp.name
+            self._tmp = tempfile.TemporaryDirectory(prefix="vdev-")
+            flash_dir = pathlib.Path(self._tmp.name) / "flash"
+            sim_dir = sim_dir or pathlib.Path(self._tmp.name) / "sim"
         self.flash_dir = pathlib.Path(flash_dir).resolve()
         self.sim_dir = pathlib.Path(sim_dir).resolve() if sim_dir else None
         self.modem = modem
