@@ -282,3 +282,16 @@ def test_pin_locked_sim_is_unlocked_with_the_pin_from_the_environment_only(radio
     assert rows["sim"]["status"] == "PASS" and rows["registration"]["status"] == "PASS"
     conn = registry.connect(fleet_unit["registry"])
     assert "2468" not in json.dumps(registry.audit_log(conn)) + out
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
+def test_a_radio_without_a_modem_still_gets_a_full_certificate(vdev_factory, fleet_unit):
+    dev = vdev_factory(board="LILYGO_T_A7670", preload=True, modem=None)
+    dev.wait_output(rb"HT firmware \S+ board=\S+", timeout=60)
+    rc, out, err = _bench(dev, fleet_unit, "--json", "--unit", "dishub-07")
+    rows = _rows(out)
+    assert rc == 1 and list(rows) == list(acceptance.ORDER)
+    assert rows["modem"]["status"] == "FAIL" and "cannot open the modem UART" in rows["modem"]["detail"]
+    assert rows["sim"]["detail"] == "not run: the modem check failed"
+    assert rows["audio_loopback"]["status"] == "PASS" and rows["battery"]["status"] == "PASS"

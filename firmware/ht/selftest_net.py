@@ -61,6 +61,7 @@ class Session:
         self.sup = None
         self.modem = None
         self.client = None
+        self.start_error = None
 
     # ---- timing
     def _mark(self, lk):
@@ -135,6 +136,8 @@ class Session:
 # ---- checks: async fn(session) -> result dict ------------------------------------------------------
 async def check_modem(s):
     from ht.supervisor import SIM
+    if s.start_error:
+        return result("modem", False, None, detail="cannot open the modem UART (%s)" % s.start_error)
     ok = await s.until(lambda: s.sup.need >= SIM, s.deadline("modem"))
     if not ok:
         return result("modem", False, None, "s", WAIT_S["modem"],
@@ -169,6 +172,9 @@ async def check_sim(s):
 
 
 async def check_iccid(s):
+    b = s.blocked("iccid", "modem")
+    if b:
+        return b
     info = s.modem.info
     if not info.get("iccid"):
         d = s.modem.d
@@ -265,11 +271,14 @@ async def run_async(names=None, env=None):
     s = Session(env or {})
     out = []
     names = names or ORDER
-    if [n for n in names if n != "audio_loopback"]:
-        await s.start()
-    elif s.hal is None:
-        import hal as H
-        s.hal = H.create(s.board)
+    try:
+        if [n for n in names if n != "audio_loopback"]:
+            await s.start()
+        elif s.hal is None:
+            import hal as H
+            s.hal = H.create(s.board)
+    except Exception as e:   # no UART to the modem: the modem line says so, the rest are blocked by it
+        s.start_error = "%s: %s" % (type(e).__name__, e)
     try:
         for name in names:
             fn = CHECKS.get(name)
