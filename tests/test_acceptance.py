@@ -210,7 +210,9 @@ def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker
     assert registry.unit(conn, "dishub-08")["imei"] == imei2
     assert "identity_recorded" in [e["action"] for e in registry.audit_log(conn, "dishub-08")]
     fleet_broker(fleet_unit["registry"], port)
-    rc, out, err = _bench(a, fleet_unit, "--port", b.port, "--json")
+    ports = tmp_path / "ports.txt"
+    ports.write_text("%s\n" % b.port)
+    rc, out, err = _bench(a, fleet_unit, "--batch", str(ports), "--json")
     certs = json.loads(out)
     assert rc == 0, err
     assert sorted(c["unit"] for c in certs) == ["dishub-07", "dishub-08"] and all(c["passed"] for c in certs)

@@ -14,6 +14,8 @@ HELP = "acceptance-test a radio (modem, SIM, network, broker, PTT, audio, batter
 
 def configure(parser):
     parser.add_argument("--port", action="append", help="serial port or vdev pty; repeat for several radios")
+    parser.add_argument("--batch", metavar="FILE",
+                        help="many radios: a file of `port` or `port,unit` lines (as for provision --batch)")
     parser.add_argument("--technician", default=os.environ.get("HTCTL_TECHNICIAN"),
                         help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN or the login")
     parser.add_argument("--unit", default=None, help="unit id if the radio is not provisioned yet")
@@ -50,12 +52,34 @@ def bench_one(port, registry_path, technician, opener, env, limits, unit_id=None
     return cert
 
 
+def _batch(path):
+    jobs = []
+    try:
+        lines = open(path, encoding="utf-8-sig").read().splitlines()
+    except OSError as e:
+        raise UserError("cannot read %s: %s" % (path, e.strerror or e), hint="give a file of `port[,unit]` lines")
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.replace(";", ",").split(",")]
+        if len(parts) > 2 or not parts[0]:
+            raise UserError("%s line %d: expected `port` or `port,unit`, got %r" % (path, n, line),
+                            hint="one radio per line, e.g. /dev/ttyUSB0,dishub-07")
+        jobs.append((parts[0], parts[1] if len(parts) > 1 and parts[1] else None))
+    return jobs
+
+
 def run(args, ctx):
     from ..provision import who_default
     from ..transport import DeviceTransport
 
-    if not args.port:
-        raise UserError("bench needs --port", hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
+    jobs = [(p, args.unit) for p in args.port or []]
+    if args.batch:
+        jobs += _batch(args.batch)
+    if not jobs:
+        raise UserError("bench needs --port (or --batch FILE)",
+                        hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
     opener = ctx.get("transport", DeviceTransport)
     env = dict(ctx.get("env", {}) or {})
     if args.time_scale:
@@ -63,14 +87,15 @@ def run(args, ctx):
     tech = args.technician or who_default()
     limits = ctx.get("limits")
     ctx.open_registry().close()
-    if len(args.port) == 1:
-        with ctx.out.progress("Bench %s" % args.port[0], total=None, unit="checks"):
-            certs = [bench_one(args.port[0], ctx.registry_path, tech, opener, env, limits, args.unit)]
+    if len(jobs) == 1:
+        with ctx.out.progress("Bench %s" % jobs[0][0], total=None, unit="checks"):
+            certs = [bench_one(jobs[0][0], ctx.registry_path, tech, opener, env, limits, jobs[0][1])]
     else:
         from concurrent.futures import ThreadPoolExecutor
         from ..provision import keep_stdio
         with keep_stdio(), ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
-            certs = list(ex.map(lambda p: bench_one(p, ctx.registry_path, tech, opener, env, limits), args.port))
+            certs = list(ex.map(lambda j: bench_one(j[0], ctx.registry_path, tech, opener, env, limits, j[1]),
+                                jobs))
     if ctx.json:
         ctx.out.emit(certs[0] if len(certs) == 1 else certs)
     else:
