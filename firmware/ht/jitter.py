@@ -116,7 +116,8 @@ class JitterBuffer:
         else:
             d = seq_diff(seq, self.next_seq)
             if d < 0:
-                if self.mode == _PLAY or seq_diff(self.b_high, seq) >= self.nslots:
+                if (self.mode == _PLAY or f.burst != self.burst_id
+                        or seq_diff(self.b_high, seq) >= self.nslots):
                     return self._behind(seq, seq_diff(seq, self.b_start) >= 0)
                 self.next_seq = seq   # waiting: an earlier frame of this burst
                 self.b_start = seq

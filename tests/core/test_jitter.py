@@ -170,3 +170,33 @@ def test_next_burst_not_late_when_end_and_start_frames_were_lost():
     s = rx.stats()
     assert s["late"] == 0 and s["played"] == 18 and s["bursts"] == 2
     assert s["lost"] == 0    # a lost first/last frame is invisible to RFC 3550 counting
+
+
+def test_straggler_of_the_last_burst_is_not_played_before_the_next():
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=10)
+    pcm = array("h", [0] * 160)
+    one = [bytes(tx.encode(pcm, last=(i == 4))) for i in range(5)]
+    tx.begin()
+    two = [bytes(tx.encode(pcm, last=(i == 4))) for i in range(5)]
+    rx = voice.Receiver(start_delay_ms=60)
+    for p in one[:3]:
+        rx.push(p, 0)
+    _play(rx, 200)                   # burst one: 3 frames heard, then it times out
+    _play(rx, 800, 200)
+    rx.push(two[0], 800)             # burst two starts (waiting for its playout delay)
+    rx.push(one[4], 801)             # ... and burst one's END straggles in
+    played = []
+    real = rx.jb.next
+
+    def spy(now):
+        i = real(now)
+        if i >= 0:
+            played.append((rx.jb.next_seq - 1) & 0xFFFF)
+        return i
+
+    rx.jb.next = spy
+    for p in two[1:]:
+        rx.push(p, 802)
+    _play(rx, 1200, 800)
+    assert played == [15, 16, 17, 18, 19]
+    assert rx.stats()["late"] == 1
