@@ -126,10 +126,14 @@ class Session:
                 pass
 
     def blocked(self, name, *needs):
+        # A failed prerequisite fails its dependants (the radio is not usable); a skipped one (e.g. a TLS
+        # broker this build cannot test) skips them.
         for n in needs:
             r = self.results.get(n)
-            if r is not None and not r["ok"]:
+            if r is not None and r["ok"] is False:
                 return result(name, False, None, detail="not run: the %s check failed" % n)
+            if r is not None and r["ok"] is None:
+                return result(name, None, None, detail="not run: the %s check was skipped" % n)
         return None
 
 

@@ -28,6 +28,8 @@ async def check_ptt(s):
     fleet = s.env.get("fleet") or "kota"
     c = s.client
     box = Outbox()
+    # Normal priority whatever the unit's: a bench claim must never pre-empt a live conversation; it holds
+    # a free floor for a few tens of ms and sends no voice.
     ptt = PTT(Floor(tg, unit, box), box)
     seen = []
 

@@ -33,3 +33,9 @@ def test_a_check_whose_prerequisite_failed_names_it():
     r = N.Session.blocked(s, "registration", "modem", "sim")
     assert r["ok"] is False and "sim check failed" in r["detail"]
     assert N.Session.blocked(s, "sim", "modem") is None
+
+
+def test_a_skipped_prerequisite_skips_its_dependants():
+    s = _S({"broker": {"ok": None}})
+    r = N.Session.blocked(s, "ptt_access", "broker")
+    assert r["ok"] is None and "skipped" in r["detail"]
