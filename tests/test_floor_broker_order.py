@@ -1,6 +1,8 @@
-"""The ordering property floor control rests on (docs/FLOOR.md), checked against real Mosquitto: every
-subscriber of one topic receives QoS 1 messages from many publishers in one and the same order — and the
-floor fold on top of it, run by several real MQTT clients pressing at once, names one talker everywhere."""
+"""The ordering property floor control rests on (docs/FLOOR.md), checked against real Mosquitto with the real
+topic scheme (ht.topics: each unit publishes on its own ht/<f>/tg/<tg>/f/<unit>, every radio subscribes
+ht/<f>/tg/<tg>/f/+): every subscriber receives the QoS 1 messages of all publishers in one and the same
+order — and the floor fold on top of it, run by several real MQTT clients pressing at once, names one talker
+everywhere. Retained floor messages give a late subscriber the current holder."""
 import threading
 import time
 
@@ -9,14 +11,16 @@ import pytest
 
 from ht import floormsg as fm
 from ht.floor import Floor, Outbox
+from ht import topics
 
 pytestmark = pytest.mark.sim
 
-TOPIC = "ht/test/tg/tg1/floor"
+SUB = topics.talkgroup_sub("test", "tg1", topics.FLOOR).decode()
 
 
 class Client:
     def __init__(self, name, host, port, on_msg=None):
+        self.name = name
         self.got = []
         self.lock = threading.Lock()
         self.on_msg = on_msg
@@ -26,17 +30,18 @@ class Client:
         self.c.on_subscribe = lambda *a: self.subbed.set()
         self.c.connect(host, port, keepalive=30)
         self.c.loop_start()
-        self.c.subscribe(TOPIC, qos=1)
+        self.c.subscribe(SUB, qos=1)
         assert self.subbed.wait(10), "no SUBACK from mosquitto"
 
     def _msg(self, client, userdata, msg):
+        sender = topics.parse(msg.topic)[3]
         with self.lock:
             self.got.append(msg.payload)
         if self.on_msg:
-            self.on_msg(msg.payload)
+            self.on_msg(msg.payload, sender)
 
     def publish(self, payload, retain=False):
-        self.c.publish(TOPIC, payload, qos=1, retain=retain)
+        self.c.publish(topics.floor("test", "tg1", self.name).decode(), payload, qos=1, retain=retain)
 
     def stop(self):
         self.c.loop_stop()
@@ -89,9 +94,9 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
         f = Floor("tg1", unit, ob, burst_seed=len(radios) << 20)
         holder = {}
 
-        def on_msg(payload):
+        def on_msg(payload, sender):
             with lock:
-                f.on_message(fm.parse(payload), int(time.monotonic() * 1000))
+                f.on_message(fm.parse(payload, sender), int(time.monotonic() * 1000))
                 pubs = ob.drain()[0]
             for _k, _key, p, _q, r in pubs:
                 holder["c"].publish(p, r)
@@ -133,3 +138,40 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
     finally:
         for _f, _o, c in radios:
             c.stop()
+
+
+def test_late_subscriber_learns_the_talker_from_retained_floor_messages(mosquitto):
+    m = mosquitto()
+    ob = Outbox()
+    a = Floor("tg1", "u0", ob)
+    pub = Client("u0", m.host, m.port)
+    b_ob = Outbox()
+    b = Floor("tg1", "u1", b_ob)
+    pub2 = Client("u1", m.host, m.port)
+    try:
+        # u1 talked and released earlier (epoch 1), then u0 took the floor (epoch 2) and is talking
+        for f, c, o in ((b, pub2, b_ob), (a, pub, ob)):
+            f.claim(fm.PRIO_NORMAL, 0)
+            claim = o.drain()[0][0][2]
+            a.on_message(fm.parse(claim), 1)
+            b.on_message(fm.parse(claim), 1)
+            for _k, _key, p, _q, r in o.drain()[0]:
+                c.publish(p, r)
+            if f is b:
+                b.release(2)
+                rel = b_ob.drain()[0][0]
+                a.on_message(fm.parse(rel[2]), 3)
+                b.on_message(fm.parse(rel[2]), 3)
+                pub2.publish(rel[2], rel[4])
+        assert a.talking and a.epoch == 2
+        late_f = Floor("tg1", "u9", Outbox())
+        late = Client("u9", m.host, m.port,
+                      lambda p, s: late_f.on_message(fm.parse(p, s), int(time.monotonic() * 1000)))
+        try:
+            assert wait_for(lambda: late_f.talker() == "u0")
+            assert late_f.epoch == 2
+        finally:
+            late.stop()
+    finally:
+        pub.stop()
+        pub2.stop()

@@ -87,7 +87,9 @@ def _take_name(buf, i, what):
     return s, i + 1 + n
 
 
-def parse(buf):
+def parse(buf, sender=None):
+    # sender: the unit id from the topic (ht/<f>/tg/<tg>/f/<unit>), which the broker ACL vouches for; a
+    # payload naming anyone else is a forgery and is refused.
     if len(buf) < _HDR_LEN + 4:
         raise ValueError("floor msg too short")
     magic, ver, kind, prio, reason, epoch, burst, t_ms = struct.unpack(_HDR, bytes(buf[:_HDR_LEN]))
@@ -103,4 +105,6 @@ def parse(buf):
     unit, i = _take_name(buf, i, "unit")
     if i != len(buf):
         raise ValueError("trailing bytes in floor msg")
+    if sender is not None and sender != unit:
+        raise ValueError("floor msg from %s names %s" % (sender, unit))
     return FloorMsg(kind, unit, prio, epoch, burst, tg, t_ms, reason)

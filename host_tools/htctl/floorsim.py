@@ -1,8 +1,9 @@
 """Deterministic discrete-event simulator of N radios' floor logic over a broker-like total order.
 
 The radios run the real firmware state machines (``ht.floor.Floor`` behind ``ht.ptt.PTT``) on CPython. The
-"broker" is what Mosquitto is for one topic: it takes each PUBLISH when it arrives, appends it to one log, keeps
-the last retained message, and queues it to every subscriber. Links are TCP-like: each direction of each radio
+"broker" is what Mosquitto is for one subscription filter (``ht/<f>/tg/<tg>/f/+``): it takes each PUBLISH when
+it arrives, appends it to one log, keeps the last retained message per sender topic, and queues it to every
+subscriber. Links are TCP-like: each direction of each radio
 has its own latency (``LTELink``) and is FIFO (a message never overtakes an earlier one on the same link), while
 messages from *different* senders reorder freely. Time is integer milliseconds; the same seed gives the same run.
 
@@ -90,7 +91,7 @@ class FloorSim:
         self._q = []
         self._seq = 0
         self._next_tick = 0
-        self.retained = None
+        self.retained = {}  # sender unit -> last retained floor payload on its topic
         self.log = []  # broker order: (t, FloorMsg)
         # The broker's own fold of the log: what every radio converges to once it has heard everything.
         self.auth = Floor(tg, "~broker", Outbox())
@@ -187,8 +188,12 @@ class FloorSim:
         if r.gen != gen:
             return
         r.subscribed = True
-        if self.retained is not None:
-            self._send_down(r, ("floor", self.retained))
+        # one retained message per sender topic (ht/<f>/tg/<tg>/f/<unit>); the broker hands them over in
+        # no promised order, so shuffle: the fold must not care (highest epoch wins)
+        kept = [self.retained[u] for u in sorted(self.retained)]
+        self.rng.shuffle(kept)
+        for payload in kept:
+            self._send_down(r, ("floor", payload))
 
     def _ev_lwt(self, unit, gen):
         src = [r for r in self.radios if r.unit == unit][0]
@@ -205,7 +210,7 @@ class FloorSim:
         m = fm.parse(payload)
         self.log.append((self.now, m))
         if retain:
-            self.retained = payload
+            self.retained[m.unit] = payload
         before = (self.auth.holder, self.auth.hburst)
         self.auth.on_message(m, self.now)
         after = (self.auth.holder, self.auth.hburst)

@@ -205,3 +205,14 @@ def test_every_cue_has_tone_led_and_both_languages():
     for needed in ("permit", "busy", "denied", "roger", "no_signal", "quota_low", "emergency", "rollcall",
                    "timeout_warning"):
         assert needed in feedback.CUES
+
+
+def test_floor_msg_naming_another_unit_than_its_topic_is_refused():
+    b = fm.pack(fm.FloorMsg(fm.CLAIM, "u1", fm.PRIO_EMERGENCY, 0, 5, "tg1"))
+    assert fm.parse(b, "u1").unit == "u1"
+    try:
+        fm.parse(b, "u2")
+    except ValueError as e:
+        assert "u2" in str(e)
+    else:
+        raise AssertionError("forged sender accepted")
