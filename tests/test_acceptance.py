@@ -165,16 +165,16 @@ def test_a_check_the_firmware_does_not_have_is_skipped_not_passed():
 @pytest.mark.sim
 @pytest.mark.mpy
 def test_bench_takes_over_from_the_running_radio_app(radio, fleet_unit, fleet_broker):
-    # The usual order at the bench: provision, reset (the radio app starts and grabs the modem), bench.
-    from htctl.transport import DeviceTransport
-
+    # The usual order at the bench: provision --reset (the radio app starts and grabs the modem), bench.
     dev = radio()
     port = free_port()
-    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
-    fleet_broker(fleet_unit["registry"], port)
     emu = dev._test_emu
-    with DeviceTransport(dev.port) as tr:
-        tr.soft_reset(wait_for=rb"HT firmware \S+ board=\S+")
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["provision", "--port", dev.port, "--unit", fleet_unit["unit"], "--broker",
+               "mqtt://127.0.0.1:%d" % port, "--registry", fleet_unit["registry"], "--reset", "--json"],
+              stdout=out, stderr=err, env={"scale": SCALE})
+    assert rc == 0 and json.loads(out.getvalue())["banner"].startswith("HT firmware"), err.getvalue()
+    fleet_broker(fleet_unit["registry"], port)
     n0 = len(emu.at_log)
     deadline = time.monotonic() + 60
     while len(emu.at_log) == n0:           # the app's own modem supervisor is talking to the modem

@@ -23,6 +23,9 @@ def configure(parser):
     parser.add_argument("--apn", default=None, help="APN (default: the schema's, Telkomsel 'internet')")
     parser.add_argument("--accept-swap", action="store_true",
                         help="the radio holds a different SIM/modem than the registry: record it (audited)")
+    parser.add_argument("--reset", action="store_true",
+                        help="soft-reset the radio afterwards so it starts with the new config (waits for the "
+                             "firmware banner)")
     parser.add_argument("--who", default=None, help="who provisions (audit log); default the login name")
     parser.add_argument("--workers", type=int, default=2, help="radios provisioned at once with --batch")
     parser.add_argument("--time-scale", type=float, default=None,
@@ -48,6 +51,8 @@ def _render(out, r):
             ["modem", r["modem"]], ["broker user", r["broker_user"]],
             ["broker password", "******** (on the radio only)"],
             ["config hash", r["config_hash"][:16]], ["written", "config.json (sha256 verified)"], ["by", r["who"]]]
+    if r.get("banner"):
+        rows.append(["restarted", r["banner"]])
     for k, v in sorted(r["recorded"].items()):
         rows.append(["recorded new %s" % k.upper(), v])
     out.table(["provision", ""], rows)
@@ -101,5 +106,9 @@ def run(args, ctx):
     with ctx.out.progress("Provisioning %s" % args.unit, total=4, unit="steps") as bar:
         with opener(args.port) as tr:
             report = lib.provision(tr, conn, args.unit, args.broker, progress=bar, **kw)
+            if args.reset:
+                from ..deploy import BANNER_RE
+                _, m = tr.soft_reset(wait_for=BANNER_RE, timeout=30.0)
+                report["banner"] = m.group(0).decode()
     ctx.out.emit(report, _render)
     return 0
