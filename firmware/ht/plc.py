@@ -13,7 +13,7 @@ except (ImportError, SyntaxError, ValueError, NotImplementedError):
     from ht import pcmcopy as _copy
 
 DELAY = const(30)        # output delay in samples (3.75 ms): the longest quarter period
-_RING = const(512)       # history ring (power of two), > _HIST + DELAY + a 40 ms frame
+_RING = const(512)       # history ring (power of two); a frame + DELAY must fit: 60 ms max
 _MASK = const(511)
 _HIST = const(390)       # 3.25 periods of the longest pitch: what Appendix I keeps
 _PMIN = const(40)        # pitch search range 5..15 ms (66..200 Hz) at 8 kHz

@@ -26,7 +26,7 @@ class Transmitter:
         if codec is None:
             raise ValueError("unknown payload type %r" % (pt,))
         if frame_ms not in frame.DURATIONS:
-            raise ValueError("frame_ms must be 20 or 40")
+            raise ValueError("frame_ms must be 20, 40 or 60")
         if not 0 <= talkgroup <= 0xFFFF:
             raise ValueError("talkgroup must fit 16 bits")
         if not 0 <= unit_id <= 0xFFFFFF:
@@ -93,7 +93,7 @@ class Receiver:
                  min_delay_ms=40, max_delay_ms=200, start_delay_ms=80, quantile=950,
                  margin_ms=10, hold=False):
         if frame_ms not in frame.DURATIONS:
-            raise ValueError("frame_ms must be 20 or 40")
+            raise ValueError("frame_ms must be 20, 40 or 60")
         self.key = frame.as_key(key)
         self.talkgroup = talkgroup
         self.period = frame_ms * 8
@@ -101,8 +101,8 @@ class Receiver:
                                start_delay_ms, quantile, margin_ms, hold)
         self.plc = Concealer()
         self.frame = frame.Frame()
-        self.pcm = array("h", bytes(2 * 320))   # one decoded frame (up to 40 ms)
-        self.ahead = array("h", bytes(2 * 320))  # the frame after a gap, decoded early
+        self.pcm = array("h", bytes(2 * 480))   # one decoded frame (up to 60 ms)
+        self.ahead = array("h", bytes(2 * 480))  # the frame after a gap, decoded early
         self.ahead_seq = -1
         self.ready = 0
         self.rpos = 0

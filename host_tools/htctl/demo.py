@@ -39,7 +39,7 @@ def main(argv=None, out=None):
     p = argparse.ArgumentParser(prog="python -m htctl.demo", description=__doc__.splitlines()[0])
     p.add_argument("--link", default="loss5", help="clean, loss1, loss5, loss10, burst5 (+ -nojitter)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--frame-ms", type=int, default=20, choices=(20, 40))
+    p.add_argument("--frame-ms", type=int, default=20, choices=(20, 40, 60))
     p.add_argument("--out", default="out", help="folder for the WAV files")
     a = p.parse_args(argv)
     out = out or sys.stdout
