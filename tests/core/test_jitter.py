@@ -200,3 +200,25 @@ def test_straggler_of_the_last_burst_is_not_played_before_the_next():
     _play(rx, 1200, 800)
     assert played == [15, 16, 17, 18, 19]
     assert rx.stats()["late"] == 1
+
+
+def test_hold_waits_out_a_stall_instead_of_cutting_speech():
+    p = _packets(12)
+    for hold, late, played in ((False, 2, 10), (True, 0, 12)):
+        rx = voice.Receiver(start_delay_ms=40, hold=hold)
+        out = array("h", [0] * 160)
+        t = 0
+        for i in range(12):
+            if i < 4:
+                rx.push(p[i], t)
+            elif i == 8:
+                for k in range(4, 9):        # frames 4..8 held up 100 ms, then all at once
+                    rx.push(p[k], t)
+            elif i > 8:
+                rx.push(p[i], t)
+            rx.pull(t, out)
+            t += 20
+        _play(rx, t + 600, t)
+        s = rx.stats()
+        assert s["late"] == late and s["played"] == played, (hold, s)
+        assert s["lost"] == 0
