@@ -78,6 +78,14 @@ def test_stale_modules_are_removed_but_device_files_are_kept(vdev, firmware_copy
     (vdev.flash_dir / "config.json").write_text('{"schema": 1}')
     r = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy)
     assert r["removed"] == ["/ht/codecs.py", "/ht/old_module.mpy"]
+    # leftovers of a deploy that was cut off mid-file; other .tmp files are the device's own business
+    (vdev.flash_dir / "main.py.tmp").write_text("half a main.py")
+    (vdev.flash_dir / "ht" / "voice.mpy.tmp").write_bytes(b"M\x06half")
+    (vdev.flash_dir / "notes.tmp").write_text("not ours")
+    r = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy)
+    assert r["copied"] == []
+    assert r["removed"] == ["/ht/voice.mpy.tmp", "/main.py.tmp"]
+    assert (vdev.flash_dir / "notes.tmp").exists()
     assert not (vdev.flash_dir / "ht" / "codecs.py").exists()
     assert (vdev.flash_dir / "config.json").read_text() == '{"schema": 1}'
 
@@ -124,6 +132,15 @@ def test_no_board_anywhere_is_a_user_error(vdev, firmware_copy):
     code = htctl_main(["deploy", "--port", vdev.port], stderr=err, stdout=io.StringIO())
     assert code == 2
     assert "no board.json" in err.getvalue() and "Hint: " in err.getvalue()
+
+
+def test_cli_deploy_table_for_people(vdev):
+    out = io.StringIO()
+    code = htctl_main(["deploy", "--port", vdev.port, "--board", BOARD], stdout=out, stderr=io.StringIO())
+    assert code == 0
+    text = out.getvalue()
+    assert "HT firmware %s board=%s" % (D.firmware_version(), BOARD) in text
+    assert re.search(r"files\s+\S*\s*\d+: \d+ copied, 0 unchanged", text), text
 
 
 def test_cli_deploy_json_report(vdev, firmware_copy):

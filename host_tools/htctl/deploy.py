@@ -208,7 +208,10 @@ def _prune(t, keep):
         "for d in %s:\n"
         " _w(d, r)\n"
         "print(json.dumps(r))" % json.dumps(list(MANAGED_DIRS)))
-    stale = sorted(p for p in listing if p not in keep)
+    # A deploy cut short leaves "<file>.tmp" behind (never the real name): at the root only our own.
+    roots = [p + ".tmp" for p in keep if p.count("/") == 1]
+    leftovers = [p for p, h in t.sha256(roots).items() if h is not None]
+    stale = sorted([p for p in listing if p not in keep] + leftovers)
     for p in stale:
         t.remove(p)
     return stale
