@@ -38,8 +38,8 @@ def _rows(out):
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_healthy_radio_passes_every_check_with_its_generated_credentials(radio, fleet_unit, fleet_broker):
-    dev = radio()
+def test_healthy_radio_passes_every_check_with_its_generated_credentials(bench_radio, fleet_unit, fleet_broker):
+    dev = bench_radio()
     port = free_port()
     _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
     fleet_broker(fleet_unit["registry"], port)
@@ -59,8 +59,8 @@ def test_healthy_radio_passes_every_check_with_its_generated_credentials(radio, 
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_no_sim_fails_the_sim_check_with_insert_hint(radio, fleet_unit):
-    dev = radio(present=False)
+def test_no_sim_fails_the_sim_check_with_insert_hint(bench_radio, fleet_unit):
+    dev = bench_radio(present=False)
     rc, out, err = _bench(dev, fleet_unit, "--json", "--unit", "dishub-07")
     rows = _rows(out)
     assert rc == 1 and "failed the bench" in err
@@ -83,8 +83,8 @@ def test_no_sim_fails_the_sim_check_with_insert_hint(radio, fleet_unit):
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_network_refusing_the_sim_fails_registration(radio, fleet_unit):
-    dev = radio(faults=["reg_denied"])
+def test_network_refusing_the_sim_fails_registration(bench_radio, fleet_unit):
+    dev = bench_radio(faults=["reg_denied"])
     rc, out, err = _bench(dev, fleet_unit, "--json", "--unit", "dishub-07")
     rows = _rows(out)
     assert rc == 1
@@ -96,8 +96,8 @@ def test_network_refusing_the_sim_fails_registration(radio, fleet_unit):
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_unreachable_broker_fails_the_broker_check_and_the_table_says_what_to_do(radio, fleet_unit):
-    dev = radio()
+def test_unreachable_broker_fails_the_broker_check_and_the_table_says_what_to_do(bench_radio, fleet_unit):
+    dev = bench_radio()
     _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % free_port())     # nobody listens there
     rc, out, err = _bench(dev, fleet_unit)
     assert rc == 1
@@ -164,9 +164,9 @@ def test_a_check_the_firmware_does_not_have_is_skipped_not_passed():
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_bench_takes_over_from_the_running_radio_app(radio, fleet_unit, fleet_broker):
+def test_bench_takes_over_from_the_running_radio_app(bench_radio, fleet_unit, fleet_broker):
     # The usual order at the bench: provision --reset (the radio app starts and grabs the modem), bench.
-    dev = radio()
+    dev = bench_radio()
     port = free_port()
     emu = dev._test_emu
     out, err = io.StringIO(), io.StringIO()
@@ -187,7 +187,7 @@ def test_bench_takes_over_from_the_running_radio_app(radio, fleet_unit, fleet_br
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker, tmp_path):
+def test_batch_provision_and_bench_of_two_radios(bench_radio, fleet_unit, fleet_broker, tmp_path):
     from fixtures.provision import luhn_complete
 
     conn = registry.connect(fleet_unit["registry"])
@@ -197,7 +197,7 @@ def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker
         registry.upsert_sim(conn, iccid2)
         registry.assign(conn, "dishub-08", "SN-0008", None, iccid2, None, "Elang 8", ["1"], "normal")
     imei2 = luhn_complete("86123456789999")
-    a, b = radio(), radio(iccid=iccid2, imei=imei2)
+    a, b = bench_radio(), bench_radio(iccid=iccid2, imei=imei2)
     batch = tmp_path / "radios.csv"
     batch.write_text("# port,unit\n%s,dishub-07\n%s;dishub-08\n" % (a.port, b.port))
     port = free_port()
@@ -220,8 +220,8 @@ def test_batch_provision_and_bench_of_two_radios(radio, fleet_unit, fleet_broker
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(radio, fleet_unit, fleet_broker):
-    dev = radio()
+def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(bench_radio, fleet_unit, fleet_broker):
+    dev = bench_radio()
     port = free_port()
     url = "mqtt://127.0.0.1:%d" % port
     _provision(dev, fleet_unit, url)
@@ -235,11 +235,11 @@ def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(radio
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_a_quectel_board_passes_with_its_own_dialect(radio, fleet_unit, fleet_broker):
+def test_a_quectel_board_passes_with_its_own_dialect(bench_radio, fleet_unit, fleet_broker):
     # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. (LILYGO_T_SIM7600
     # is left out: its board.json PWRKEY pulse of 500 ms equals the modem's threshold, a coin toss.)
     board = "DIY_DEVKITC_EC200U"
-    dev = radio(board=board)
+    dev = bench_radio(board=board)
     port = free_port()
     _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
     fleet_broker(fleet_unit["registry"], port)
@@ -252,8 +252,8 @@ def test_a_quectel_board_passes_with_its_own_dialect(radio, fleet_unit, fleet_br
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_a_modem_that_is_not_the_boards_fails_the_modem_check(radio, fleet_unit):
-    dev = radio(board="DIY_DEVKITC_EC200U", dialect="A7670")   # it boots (the longer PWRKEY pulse is enough)
+def test_a_modem_that_is_not_the_boards_fails_the_modem_check(bench_radio, fleet_unit):
+    dev = bench_radio(board="DIY_DEVKITC_EC200U", dialect="A7670")   # it boots (the longer PWRKEY pulse is enough)
     rc, out, err = _bench(dev, fleet_unit, "--json", "--unit", "dishub-07")
     row = _rows(out)["modem"]
     assert rc == 1 and row["status"] == "FAIL"
@@ -262,12 +262,12 @@ def test_a_modem_that_is_not_the_boards_fails_the_modem_check(radio, fleet_unit)
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_pin_locked_sim_is_unlocked_with_the_pin_from_the_environment_only(radio, fleet_unit, monkeypatch):
+def test_pin_locked_sim_is_unlocked_with_the_pin_from_the_environment_only(bench_radio, fleet_unit, monkeypatch):
     from htctl.emu import SimCard
     from fixtures.provision import ICCID
 
     sim = SimCard(iccid=ICCID + "F", pin="2468")
-    dev = radio(sim=sim)
+    dev = bench_radio(sim=sim)
     url = "mqtt://127.0.0.1:%d" % free_port()
     _provision(dev, fleet_unit, url)        # no PIN: the ICCID is readable anyway, the config has no PIN
     rc, out, err = _bench(dev, fleet_unit, "--json")

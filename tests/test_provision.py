@@ -33,8 +33,8 @@ def _device_config(dev):
     return cfg, text
 
 
-def test_provision_writes_the_units_config_and_keeps_only_a_hash(radio, fleet_unit):
-    dev = radio()
+def test_provision_writes_the_units_config_and_keeps_only_a_hash(bench_radio, fleet_unit):
+    dev = bench_radio()
     rc, out, err = _provision(dev, fleet_unit, "--json")
     assert rc == 0, err
     report = json.loads(out)
@@ -61,8 +61,8 @@ def test_provision_writes_the_units_config_and_keeps_only_a_hash(radio, fleet_un
     assert report["iccid"] == ICCID and report["imei"] == IMEI
 
 
-def test_reprovision_rotates_the_password_and_the_table_hides_it(radio, fleet_unit):
-    dev = radio()
+def test_reprovision_rotates_the_password_and_the_table_hides_it(bench_radio, fleet_unit):
+    dev = bench_radio()
     assert _provision(dev, fleet_unit)[0] == 0
     first = _device_config(dev)[0].get("broker.password")
     rc, out, err = _provision(dev, fleet_unit)
@@ -74,8 +74,8 @@ def test_reprovision_rotates_the_password_and_the_table_hides_it(radio, fleet_un
     assert not registry.verify_credentials(conn, "dishub-07", first)
 
 
-def test_sim_swap_is_an_alarm_and_changes_nothing_until_accepted(radio, fleet_unit):
-    dev = radio(iccid=ICCID_OTHER)
+def test_sim_swap_is_an_alarm_and_changes_nothing_until_accepted(bench_radio, fleet_unit):
+    dev = bench_radio(iccid=ICCID_OTHER)
     rc, out, err = _provision(dev, fleet_unit)
     assert rc == 5
     assert "SIM swap" in err and ICCID in err and ICCID_OTHER in err and "--accept-swap" in err
@@ -95,8 +95,8 @@ def test_sim_swap_is_an_alarm_and_changes_nothing_until_accepted(radio, fleet_un
     assert actions[-2:] == ["swap_accepted", "provision"]
 
 
-def test_radio_without_sim_is_refused_with_a_hint(radio, fleet_unit):
-    dev = radio(present=False)
+def test_radio_without_sim_is_refused_with_a_hint(bench_radio, fleet_unit):
+    dev = bench_radio(present=False)
     rc, out, err = _provision(dev, fleet_unit)
     assert rc == 4
     assert "no SIM" in err and "Hint: insert the unit's SIM" in err
@@ -130,10 +130,10 @@ class _NoDevice:
         raise AssertionError("the device must not be touched")
 
 
-def test_broker_write_turns_the_registry_into_a_working_broker(radio, fleet_unit, fleet_broker, monkeypatch):
+def test_broker_write_turns_the_registry_into_a_working_broker(bench_radio, fleet_unit, fleet_broker, monkeypatch):
     import paho.mqtt.client as mqtt
 
-    dev = radio()
+    dev = bench_radio()
     assert _provision(dev, fleet_unit)[0] == 0
     password = _device_config(dev)[0].get("broker.password")
     monkeypatch.setenv("HTCTL_BROKER_PASSWORD", "console-secret-123456")
@@ -163,8 +163,8 @@ def test_broker_write_turns_the_registry_into_a_working_broker(radio, fleet_unit
     assert login("dishub-07", password + "x") != 0
 
 
-def test_an_identity_that_fails_its_check_digit_is_refused_not_recorded(radio, fleet_unit):
-    dev = radio(iccid="8962100000000000001")          # Luhn digit wrong: a misread card
+def test_an_identity_that_fails_its_check_digit_is_refused_not_recorded(bench_radio, fleet_unit):
+    dev = bench_radio(iccid="8962100000000000001")          # Luhn digit wrong: a misread card
     rc, out, err = _provision(dev, fleet_unit)
     assert rc == 4 and "invalid identity" in err and "Luhn" in err and "Hint: reseat the SIM" in err
     conn = registry.connect(fleet_unit["registry"])
@@ -172,10 +172,10 @@ def test_an_identity_that_fails_its_check_digit_is_refused_not_recorded(radio, f
     assert not (dev.flash_dir / "config.json").exists()
 
 
-def test_modem_swap_is_an_alarm_too(radio, fleet_unit):
+def test_modem_swap_is_an_alarm_too(bench_radio, fleet_unit):
     from fixtures.provision import luhn_complete
     other = luhn_complete("86999999999999")
-    dev = radio(imei=other)
+    dev = bench_radio(imei=other)
     rc, out, err = _provision(dev, fleet_unit)
     assert rc == 5 and "modem swap" in err and other in err
     assert registry.unit(registry.connect(fleet_unit["registry"]), "dishub-07")["imei"] == IMEI
@@ -205,8 +205,8 @@ class _CutCable:
 
 
 @pytest.mark.parametrize("after", [1, 2])      # mid-data, or just before the rename
-def test_a_cable_pulled_mid_write_keeps_the_old_config_and_the_old_login(radio, fleet_unit, after):
-    dev = radio()
+def test_a_cable_pulled_mid_write_keeps_the_old_config_and_the_old_login(bench_radio, fleet_unit, after):
+    dev = bench_radio()
     assert _provision(dev, fleet_unit)[0] == 0
     before = (dev.flash_dir / "config.json").read_bytes()
     old_pw = htconfig.load(before.decode())[0].get("broker.password")
