@@ -11,6 +11,7 @@ benchmark and the tests all call it.
 import math
 import pathlib
 import sys
+from array import array
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def run(link="loss5", seed=1, pt=codecs.PT_ADPCM, frame_ms=20, key=b"demo-key", 
     # Receive on the playout clock: every 20 ms push what has arrived, pull one period.
     period = rx.period
     out = np.zeros(int(end_ms / 20 + 1) * period, dtype=np.int16)
-    pcm = voice.array("h", bytes(2 * period))
+    pcm = array("h", bytes(2 * period))
     bursts = []    # (output sample where the burst's audio starts, its first played seq)
     j = 0
     seen = 0
@@ -128,7 +129,7 @@ def run(link="loss5", seed=1, pt=codecs.PT_ADPCM, frame_ms=20, key=b"demo-key", 
 
 
 def _as_array(buf):
-    return voice.array("h", buf.astype("<i2").tobytes())
+    return array("h", buf.astype("<i2").tobytes())
 
 
 def _align(clips, starts, bursts, out, n):
