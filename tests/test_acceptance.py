@@ -297,3 +297,15 @@ def test_a_radio_without_a_modem_still_gets_a_full_certificate(vdev_factory, fle
     assert rows["modem"]["status"] == "FAIL" and "cannot open the modem UART" in rows["modem"]["detail"]
     assert rows["sim"]["detail"] == "not run: the modem check failed"
     assert rows["audio_loopback"]["status"] == "PASS" and rows["battery"]["status"] == "PASS"
+
+
+@pytest.mark.device
+def test_bench_a_real_radio(pytestconfig, tmp_path):
+    # `pytest --port /dev/ttyUSB0 -k real_radio`: the suite on hardware (the radio deployed with
+    # `htctl deploy --board B`). Judged with the production limits; prints the table for the technician.
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["bench", "--port", pytestconfig.getoption("--port"), "--registry", str(tmp_path / "r.sqlite"),
+               "--technician", "pytest", "--json"], stdout=out, stderr=err)
+    cert = json.loads(out.getvalue())
+    assert [r["check"] for r in cert["rows"]] == list(acceptance.ORDER)
+    assert rc == (0 if cert["passed"] else 1), err.getvalue()
