@@ -391,14 +391,9 @@ class _Bridge:
         env = dict(self.env)
         env["HT_VDEV_MODE"] = mode
 
-        def make_controlling_tty():
-            # New session with the pty as controlling terminal: the line discipline then turns Ctrl-C into
-            # SIGINT for the interpreter, and killing the process group takes everything down.
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
+        # Own session: killing its process group takes down anything the firmware started (os.system).
         self.proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd, env=env,
-                                     preexec_fn=make_controlling_tty, close_fds=True)
+                                     start_new_session=True, close_fds=True)
         self.child_path = os.ttyname(slave)
         os.close(slave)
         _nonblock(master)
@@ -503,7 +498,9 @@ class _Bridge:
                 self._feed_child()
             if self.user_fd in w:
                 self._flush(self.user_fd, self.to_user)
-            if self.phase in ("await_prompt", "await_raw") and time.monotonic() > self.phase_deadline:
+            if self.phase == "starting" and time.monotonic() > self.phase_deadline:
+                self.phase = self.next_phase  # never signalled (boot code broken?): stop holding input
+            elif self.phase in ("await_prompt", "await_raw") and time.monotonic() > self.phase_deadline:
                 # boot.py never reached the prompt (e.g. an endless loop): show what it printed and carry on.
                 self._emit(bytes(self.hold))
                 self.hold = bytearray()
