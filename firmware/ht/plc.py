@@ -75,8 +75,21 @@ class Concealer:
 
     # -- internals ------------------------------------------------------------------
     def _into(self, pcm, n, ahead, e0, until):
-        p = self.pitch
-        k = until % p      # ahead[0] must follow the gap's last sample: phase -until
+        # The next frame's template repeats with a period near the history's pitch:
+        # pick, within +-4 samples (pitch drifts across a gap), the one that lines up
+        # best with the forward repetition, so the cross-fade adds instead of cancels.
+        # Its phase is fixed by ahead[0] having to follow the gap's last sample.
+        p0 = self.pitch
+        p = p0
+        best = -0x3FFFFFFF
+        for q in range(p0 - 4, p0 + 5):
+            if _PMIN <= q <= _PMAX:
+                k = until % q
+                c = _k.tcorr(pcm, n, ahead, q - k if k else 0, q)
+                if c > best:
+                    best = c
+                    p = q
+        k = until % p
         _k.into(pcm, n, ahead, p - k if k else 0, p, e0, e0 + until)
         if until == n:
             self.erased = 0    # the gap now leads into the next frame: no merge

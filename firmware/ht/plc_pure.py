@@ -87,3 +87,15 @@ def blend(pcm, tail, n):
     for i in range(n):
         w = (i << 14) // n
         pcm[i] = (tail[i] * (16384 - w) + pcm[i] * w) >> 14
+
+
+def tcorr(pcm, n, tpl, k, p):
+    # Correlation of pcm[0:n] with tpl[0:p] repeated from phase k; samples >> 4 so the
+    # sum stays under 2**30 (small ints here, 32-bit machine ints in the viper twin).
+    c = 0
+    for i in range(n):
+        c += (pcm[i] >> 4) * (tpl[k] >> 4)
+        k += 1
+        if k >= p:
+            k = 0
+    return c

@@ -140,3 +140,24 @@ def blend(pcm, tail, n: int):
             y -= 65536
         d[i] = (x * (16384 - w) + y * w) >> 14
         i += 1
+
+
+@micropython.viper
+def tcorr(pcm, n: int, tpl, k: int, p: int) -> int:
+    d = ptr16(pcm)
+    t = ptr16(tpl)
+    c = 0
+    i = 0
+    while i < n:
+        x = int(d[i])
+        if x > 32767:
+            x -= 65536
+        y = int(t[k])
+        if y > 32767:
+            y -= 65536
+        c += (x >> 4) * (y >> 4)
+        k += 1
+        if k >= p:
+            k = 0
+        i += 1
+    return c
