@@ -170,15 +170,21 @@ def test_wrong_port_is_a_clear_error_with_a_hint(tmp_path):
     assert "Traceback" not in r.stderr
 
 
-def test_a_port_where_nothing_answers_is_a_device_error(tmp_path):
+def test_a_port_where_nothing_answers_is_a_device_error(tmp_path, capsys):
     import os
-    master, slave = os.openpty()  # a serial line with no MicroPython behind it
+    import sys as _sys
+    master, slave = os.openpty()  # a serial line with something else behind it
+    os.write(master, b"garbage from a GPS module\r\n")
+    stdout = _sys.stdout
     try:
         with pytest.raises(DeviceError) as e:
             with DeviceTransport(os.ttyname(slave), raw_timeout=1) as t:
                 t.enter_raw()
         assert "no MicroPython REPL answered" in e.value.message
         assert e.value.hint
+        # library code prints nothing and leaves sys.stdout alone (parallel benches share it)
+        assert capsys.readouterr().out == ""
+        assert _sys.stdout is stdout
     finally:
         os.close(master)
         os.close(slave)

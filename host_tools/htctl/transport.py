@@ -10,13 +10,13 @@ Works the same on /dev/ttyUSB0 and on a virtual device's pty (htctl.vdev).
 import ast
 import base64
 import contextlib
-import io
 import json
 import re
 import time
 
 from .errors import DeviceError
 
+_RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 _CHUNK = 3072            # bytes per exec when copying: 4 KiB of base64 source, small enough for an ESP32 heap
 _PORT_HINT = ("check the cable and the port name (`ls /dev/ttyUSB* /dev/ttyACM*`); another program "
               "(a serial monitor, a second htctl) may hold it; for a virtual device use the pty path "
@@ -50,10 +50,8 @@ class DeviceTransport:
         self.port = port
         self.raw_timeout = raw_timeout
         self._TransportError = TransportError
-        quiet = io.StringIO()
         try:
-            with contextlib.redirect_stdout(quiet):
-                self._t = SerialTransport(port, baudrate=baudrate, timeout=timeout)
+            self._t = SerialTransport(port, baudrate=baudrate, timeout=timeout)  # wait=0: it prints nothing
         except (TransportError, OSError, ValueError) as exc:
             raise DeviceError("cannot open port %s: %s" % (port, exc), hint=_PORT_HINT) from None
 
@@ -81,17 +79,38 @@ class DeviceTransport:
         return self._t.in_raw_repl
 
     def enter_raw(self, soft_reset=False):
-        """Interrupt whatever runs (Ctrl-C) and enter the raw REPL; ``soft_reset`` gives a clean heap first."""
-        quiet = io.StringIO()  # mpremote prints the unexpected bytes itself; we put them in the error instead
+        """Interrupt whatever runs (Ctrl-C) and enter the raw REPL; ``soft_reset`` gives a clean heap first.
+
+        The byte sequence of mpremote's ``enter_raw_repl``, on its ``read_until``, without the ``print()`` it
+        does on failure: quieting that with ``redirect_stdout`` swaps the global ``sys.stdout``, which races
+        when several radios are handled in parallel threads (htctl bench of a batch).
+        """
+        t = self._t
         try:
-            with contextlib.redirect_stdout(quiet):
-                self._t.enter_raw_repl(soft_reset=soft_reset, timeout_overall=self.raw_timeout)
-        except (self._TransportError, OSError) as exc:
-            seen = quiet.getvalue().strip()[-200:]
-            raise DeviceError("no MicroPython REPL answered on %s (%s)%s" % (self.port, exc,
-                              ("; it sent: " + seen) if seen else ""),
+            t.serial.write(b"\r\x03")                # interrupt any running program
+            n = t.serial.in_waiting
+            while n > 0:
+                t.serial.read(n)
+                n = t.serial.in_waiting
+            t.serial.write(b"\r\x01")                # raw REPL
+            if soft_reset:
+                self._expect(_RAW_BANNER + b">")
+                t.serial.write(b"\x04")              # soft reset; boot.py may print before the banner
+                self._expect(b"soft reboot\r\n")
+            self._expect(_RAW_BANNER)                 # the ">" is left for exec_raw_no_follow to read
+        except OSError as exc:
+            raise DeviceError("lost the port %s: %s" % (self.port, exc), hint=_PORT_HINT) from None
+        t.in_raw_repl = True
+
+    def _expect(self, ending):
+        data = self._t.read_until(1, ending, timeout_overall=self.raw_timeout)
+        if not data.endswith(ending):
+            seen = data[-200:].decode("utf-8", "replace").strip()
+            raise DeviceError("no MicroPython REPL answered on %s (waited %d s for %r)%s"
+                              % (self.port, self.raw_timeout, ending.decode().strip(),
+                                 ("; it sent: " + seen) if seen else ""),
                               hint="is MicroPython flashed and the board powered? Try the RST button, then "
-                                   "`mpremote connect %s repl`; " % self.port + _PORT_HINT) from None
+                                   "`mpremote connect %s repl`; " % self.port + _PORT_HINT)
 
     def _raw(self):
         if not self._t.in_raw_repl:
