@@ -184,10 +184,13 @@ class Unit:
 class Driver:
     def __init__(self, args):
         self.args = args
-        board = B.load_path(args["board"])
+        boards = {}
         self.units = {}
         for spec in args["radios"]:
-            self.units[spec["unit"]] = Unit(spec, args, board)
+            path = spec.get("board") or args["board"]    # a radio with a modem: the board of its dialect
+            if path not in boards:
+                boards[path] = B.load_path(path)
+            self.units[spec["unit"]] = Unit(spec, args, boards[path])
         self.clips = args.get("clips") or {}
         self.held = []
 

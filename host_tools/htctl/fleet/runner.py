@@ -27,6 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 FIRMWARE = ROOT / "firmware"
 DRIVER = pathlib.Path(__file__).with_name("mpy_radio.py")
 BOARD = ROOT / "boards" / "LILYGO_T_A7670" / "board.json"
+BOARDS = {"A7670": "LILYGO_T_A7670", "SIM7600": "LILYGO_T_SIM7600", "EC200U": "DIY_DEVKITC_EC200U"}
 MICROPYTHON = pathlib.Path(sys.executable).parent / "micropython"
 KEY = "kota-fleet-voice-key"
 EMU_FAULTS = {"modem_hang": ("hang", {}), "sim_pulled": ("sim_remove", {}), "sim_insert": ("sim_insert", {}),
@@ -62,6 +63,11 @@ def link_models(spec, seed):
         up, down = leg(1), leg(2)
     loss = linksim.Bernoulli(spec["loss"], seed=seed + 5) if spec["loss"] else None
     return up, down, loss
+
+
+def link_seed(spec, index):
+    """The seed of the radio at `index`'s link models (tests rebuild the same loss draws with it)."""
+    return spec["seed"] * 7919 + index
 
 
 class BrokerHandle:
@@ -147,7 +153,7 @@ class Runner:
             if not self.use_proxy:
                 continue
             spec = self._link_for(r)
-            up, down, loss = link_models(spec, spec["seed"] * 7919 + i)
+            up, down, loss = link_models(spec, link_seed(spec, i))
             p = LinkProxy(broker.port, up, down, loss, target_host=broker.host)
             await p.start()
             self.proxies[r["unit"]] = p
@@ -221,6 +227,7 @@ class Runner:
         emu = self.emus.get(r["unit"])
         if emu is not None:
             spec["modem"] = {"uart": emu.uart_port, "ctl": emu.ctl_port, "scale": self.emu_scale}
+            spec["board"] = str(ROOT / "boards" / BOARDS[r["modem"]] / "board.json")
         return spec
 
     async def _spawn(self, idx, mode, radios, broker, clips, script):
@@ -308,6 +315,7 @@ class Runner:
             not_ready = sorted(u for v in self.ready.values() for u in v)
             self.t0 = int(time.time() * 1000) + 500
             go.write_text(json.dumps({"t0": self.t0}))
+            self.links_at_start = {u: p.stats() for u, p in self.proxies.items()}
             self.log("fleet: all processes ready%s; scenario starts" % (
                 (" (not online yet: %s)" % ", ".join(not_ready)) if not_ready else ""))
             faults = asyncio.ensure_future(self._faults(broker))
@@ -330,7 +338,9 @@ class Runner:
                     pass
             for p in self.proxies.values():
                 await p.stop()
-            for e in self.emus.values():
+            self.sms = {}
+            for u, e in self.emus.items():
+                self.sms[u] = list(e.sms_log)
                 e.stop()
             broker.stop()
         return self.result(not_ready)
@@ -369,7 +379,8 @@ class Runner:
         procs = [{"proc": i, "mode": m, "units": us, "rc": p.returncode} for i, m, us, p in self.procs]
         return {"scenario": self.sc, "events": events, "stats": self.stats, "heard": heard,
                 "links": {u: p.stats() for u, p in self.proxies.items()},
-                "sms": {u: list(e.sms_log) for u, e in self.emus.items()}, "procs": procs,
+                "links_at_start": getattr(self, "links_at_start", {}),
+                "sms": getattr(self, "sms", {}), "procs": procs,
                 "not_ready": not_ready, "broker": self.broker.kind, "mode": self.mode,
                 "clips": getattr(self, "clip_pcm", {}), "out": str(self.out), "frame_ms": self.sc.frame_ms}
 

@@ -22,7 +22,7 @@ from htctl.errors import UserError
 
 PRIORITIES = ("normal", "command")
 LINKS = ("lte", "clean", "lossy")
-DIALECTS = ("A7670", "SIM7600", "EC200U", "EG91")
+DIALECTS = ("A7670", "SIM7600", "EC200U")      # one board file each under boards/
 ACTIONS = ("talk", "press", "release", "answer", "emergency", "ack", "rollcall", "report", "fault")
 RADIO_FAULTS = ("link_down", "link_up")
 MODEM_FAULTS = ("modem_hang", "sim_pulled", "sim_insert", "reg_lost", "reg_home", "pdp_drop", "socket_close")
