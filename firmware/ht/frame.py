@@ -91,6 +91,9 @@ def pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq):
     buf[9] = seq & 0xFF
 
 
+_BUFFERS = (bytes, bytearray, memoryview)  # built once: a tuple literal per call would allocate
+
+
 class Frame:
     # A parsed frame. Header fields are plain ints; state and payload stay in the
     # packet (at .state_off / .payload_off) so parsing copies nothing.
@@ -117,18 +120,18 @@ def parse(data, frame, key=None):
     # Returns OK or a reason code; fills `frame` only as far as the checks went.
     # With a key, a frame without a valid tag is refused (BAD_TAG). Without a key
     # a tag is skipped unchecked: the receiver did not ask for authentication.
-    try:
-        n = len(data)
-    except TypeError:
+    if not isinstance(data, _BUFFERS):  # the tag check and the slot copies need a buffer
         return TOO_SHORT
+    n = len(data)
     if n < HDR_LEN:
         return TOO_SHORT
     b0 = data[0]
+    b1 = data[1]
     if (b0 >> 4) != VERSION:
         return BAD_VERSION
     flags = b0 & 0xF
-    pt = data[1] >> 4
-    frame_ms = (data[1] & 0xF) * 10
+    pt = b1 >> 4
+    frame_ms = (b1 & 0xF) * 10
     codec = codecs.get(pt)
     if codec is None:
         return UNKNOWN_PT

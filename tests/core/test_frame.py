@@ -57,6 +57,8 @@ def test_parse_reasons():
     assert parse(b"", f) == frame.TOO_SHORT
     assert parse(bytes(buf[:9]), f) == frame.TOO_SHORT
     assert parse(None, f) == frame.TOO_SHORT
+    assert parse("x" * 101, f) == frame.TOO_SHORT            # not bytes at all
+    assert parse(list(buf), f, Key(b"k")) == frame.TOO_SHORT  # ints, but not a buffer
     bad = bytearray(buf)
     bad[0] = (2 << 4) | (bad[0] & 0xF)
     assert parse(bad, f) == frame.BAD_VERSION
