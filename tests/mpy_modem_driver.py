@@ -138,6 +138,7 @@ class Run:
         await asyncio.sleep(n_s)
         stop[0] = True
         dt = ticks_diff(ticks_ms(), t0) / 1000
+        sent[0] -= len(getattr(s, "_txq", b"")) / 200   # queued in the socket, not yet sent
         for t in tasks:
             t.cancel()
         await s.close()

@@ -43,6 +43,7 @@ class AT:
         self._task = None
         self.closed = False
         self.stale = False            # a command timed out: its late final may still arrive
+        self._owed = None             # payload of an abandoned send the modem may be waiting for
         # counters for supervision, tests and benchmarks
         self.timeouts = 0             # consecutive timeouts; reset by any final result
         self.lines = self.urcs = self.stray = self.overlong = self.errors = 0
@@ -179,6 +180,9 @@ class AT:
         return False
 
     def _finish(self, line):
+        if self._done.is_set():
+            self.stray += 1         # a second final for one command: the first one counts
+            return
         self._final = line
         self.timeouts = 0
         self._done.set()
@@ -233,13 +237,18 @@ class AT:
                 self._waiters.remove(w)
         return w.line
 
-    async def cmd(self, cmd, expect=None, timeout_ms=3000, payload=None, raw=None, extra_ms=0):
+    async def cmd(self, cmd, expect=None, timeout_ms=3000, payload=None, raw=None, extra_ms=0,
+                  guard=None):
         """Run one command; returns its response lines. expect: prefix (or tuple) of the response
         lines, "" for bare lines (IMSI), None for none. payload: bytes sent after the '>' prompt.
         raw: fn(line) -> number of raw bytes following that response line (kept in self.raw).
         extra_ms is added unscaled (bytes on the wire take real time whatever the emulator does).
+        guard: fn() checked once the engine is ours; False drops the command (OSError): a socket
+        write queued behind a PDP restart must not land in a new socket that reuses its link id.
         Raises ModemError, asyncio.TimeoutError (modem silent) or OSError (stream closed)."""
         async with self._lock:
+            if guard is not None and not guard():
+                raise OSError("command dropped: its socket is gone")
             if self.stale:
                 await self._resync()
             return await self._run(cmd, expect, timeout_ms, payload, raw, extra_ms)
@@ -247,6 +256,10 @@ class AT:
     async def probe(self, timeout_ms=1000):
         # bare AT for liveness; an answer also ends any resync need (the modem talks again)
         async with self._lock:
+            if self._owed is not None:
+                owed = self._owed
+                self._owed = None
+                await self._pay(owed)
             await self._run("AT", None, timeout_ms, None, None, 0)
             if self.stale:
                 self.stale = False
@@ -263,17 +276,27 @@ class AT:
             self.raw = bytearray()
         self._want_prompt = payload is not None
         t = timeout_ms * self.scale / 1000 + extra_ms / 1000
+        sent = payload is None
         try:
             await self.uart.write(cmd.encode() + b"\r")
             if payload is not None:
                 await asyncio.wait_for(self._prompt.wait(), t)
+                sent = True     # handed to the stream below: owed no more, even if cancelled
                 if not self._done.is_set():
                     await self.uart.write(payload)
             await asyncio.wait_for(self._done.wait(), t)
-        except asyncio.TimeoutError:
-            self.timeouts += 1
+        except BaseException as e:
+            # Timed out, or the caller was cancelled (MQTT dropping a link cancels its reader):
+            # the modem may still answer this command, or sit after its '>' waiting for bytes
+            # (CMGS eats every later command as message text). Owe it the payload; the next
+            # command settles both before it runs (_resync).
+            if isinstance(e, asyncio.TimeoutError):
+                self.timeouts += 1
             self.stale = True
             self._idle()
+            if not sent:
+                self._owed = payload
+                self._want_prompt = True
             raise
         final = self._final
         resp = self._resp
@@ -290,12 +313,35 @@ class AT:
         self.raw = r
 
     async def _resync(self):
-        # A late final from a timed-out command must not complete the next one: send a bare AT,
-        # take its OK, then drop whatever else shows up during a short quiet period.
+        # A late final from an abandoned command must not complete the next one: pay a payload
+        # the modem may be waiting for, then send bare ATs until one gets its OK (a late ERROR may
+        # come first), then drop whatever else shows up during a short quiet period.
+        owed = self._owed
+        self._owed = None
+        if owed is not None:
+            await self._pay(owed)
+        for i in range(3):
+            try:
+                await self._run("AT", None, 1000, None, None, 0)
+                break
+            except ModemError:
+                if i == 2:
+                    raise
         self.stale = False
-        try:
-            await self._run("AT", None, 1000, None, None, 0)
-        except Exception:
-            self.stale = True
-            raise
         await asyncio.sleep(0.05 * self.scale + 0.01)
+
+    async def _pay(self, owed):
+        try:
+            await asyncio.wait_for(self._prompt.wait(), 0.5 * self.scale + 0.05)
+        except asyncio.TimeoutError:
+            self._want_prompt = False
+            return                      # no '>' came: the modem is not waiting for bytes
+        self._idle()
+        self._done.clear()
+        self._cmd = "<owed payload>"    # its final completes this, not the next command
+        await self.uart.write(owed)
+        try:
+            await asyncio.wait_for(self._done.wait(), 3 * self.scale + 0.1)
+        except asyncio.TimeoutError:
+            pass
+        self._idle()

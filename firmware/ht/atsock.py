@@ -1,63 +1,12 @@
-# TCP through the modem's own IP stack (AT sockets) as a byte stream the MQTT client rides:
-#   await s.recv(n) -> 1..n bytes, b"" = closed by the peer;  await s.send(buf) sends all or
-#   raises OSError;  await s.close() is idempotent.
-# Receive is "manual" on both families (SIMCom AT+CIPRXGET=1, Quectel buffer mode): the modem
-# holds data and tells us with a URC; we fetch with a read command whose response carries raw
-# bytes. URCs can be lost in line noise, so an idle socket also polls every few seconds.
+# TCP through the modem's own IP stack: PDP/socket-service bring-up and the per-family socket
+# commands (SIMCom NETOPEN/CIPOPEN/CIPSEND/CIPRXGET, Quectel QIACT/QIOPEN/QISEND/QIRD). The
+# stream each open() returns is ht/atstream.py. Receive is "manual" on both families
+# (AT+CIPRXGET=1, Quectel buffer access mode): the modem holds data and announces it with a URC;
+# we fetch it with a read command whose response carries raw bytes.
 import asyncio
 from ht import atparse as P
 from ht.at import ModemError
-
-_POLL_MS = 2000
-_SEND_CHUNK = 1024
-
-
-class ATSocket:
-    def __init__(self, net, lid, gen):
-        self.net = net
-        self.lid = lid
-        self.gen = gen
-        self.readable = asyncio.Event()
-        self.peer_closed = False
-        self.dead = None          # reason string once the link under us went away
-        self.closed = False
-        self._buf = b""
-
-    async def recv(self, n):
-        while True:
-            if self._buf:
-                out = self._buf[:n]
-                self._buf = self._buf[n:]
-                return out
-            if self.closed or self.dead:
-                raise OSError("socket %s" % (self.dead or "closed"))
-            if self.readable.is_set() or self.peer_closed:
-                self.readable.clear()
-                data, more = await self.net.read(self)
-                if data:
-                    self._buf = data
-                    if more:
-                        self.readable.set()
-                    continue
-                if self.peer_closed:
-                    return b""
-            try:
-                await asyncio.wait_for(self.readable.wait(), _POLL_MS * self.net.at.scale / 1000)
-            except asyncio.TimeoutError:
-                self.readable.set()   # poll: a lost URC must not stall the stream
-
-    async def send(self, buf):
-        mv = memoryview(buf)
-        for i in range(0, len(mv), _SEND_CHUNK):
-            if self.closed or self.dead or self.peer_closed:
-                raise OSError("socket %s" % (self.dead or "closed"))
-            await self.net.write(self, mv[i:i + _SEND_CHUNK])
-
-    async def close(self):
-        if not self.closed:
-            self.closed = True
-            self.readable.set()
-            await self.net.close(self)
+from ht.atstream import ATSocket
 
 
 class Net:
@@ -67,8 +16,8 @@ class Net:
         self.d = dialect
         self.counter = counter    # counter(tx_bytes, rx_bytes): the data plan
         self.socks = {}
-        self.gen = 0
         self.ip = None
+        self.epoch = 0
 
     def _free(self):
         for i in range(self.d.sock_links):
@@ -77,15 +26,17 @@ class Net:
         raise OSError("no free modem socket")
 
     def drop_all(self, reason):
+        self.epoch += 1
         # PDP gone, modem reset, SIM pulled: every open socket is dead, tell their readers now
         for s in self.socks.values():
             s.dead = reason
             s.readable.set()
+            s._txkick.set()
         self.socks = {}
 
     async def open(self, host, port, timeout_ms=20000):
         lid = self._free()
-        s = ATSocket(self, lid, self.gen)
+        s = ATSocket(self, lid)
         self.socks[lid] = s
         try:
             await self._open(lid, host, port, timeout_ms)
@@ -96,14 +47,19 @@ class Net:
         return s
 
     async def _close_quiet(self, lid):
+        epoch = self.epoch
         try:
-            await self._close(lid)
+            # only while nothing reused the link id and no restart dropped everything meanwhile
+            await self._close(lid, lambda: lid not in self.socks and self.epoch == epoch)
         except Exception:
             pass
 
+    def _current(self, s):
+        return lambda: self.socks.get(s.lid) is s and not s.dead
+
     async def write(self, s, mv):
         try:
-            await self._send(s.lid, mv)
+            await self._send(s.lid, mv, self._current(s))
         except Exception as e:
             raise _oserror(e, "send")
         if self.counter:
@@ -111,7 +67,7 @@ class Net:
 
     async def read(self, s):
         try:
-            data, more = await self._read(s.lid)
+            data, more = await self._read(s.lid, self._current(s))
         except ModemError:
             # Some builds answer "+IP ERROR: No data" + ERROR on an empty buffer: only a link the
             # modem no longer lists is closed.
@@ -197,14 +153,15 @@ class SIMComNet(Net):
         if err != 0:
             raise OSError("CIPOPEN error %d" % err)
 
-    async def _send(self, lid, mv):
+    async def _send(self, lid, mv, g):
         await self.at.cmd("AT+CIPSEND=%d,%d" % (lid, len(mv)), payload=mv, timeout_ms=5000,
-                          extra_ms=len(mv) // 5)
+                          extra_ms=len(mv) // 5, guard=g)
 
-    async def _read(self, lid):
+    async def _read(self, lid, g):
         at = self.at
         lines = await at.cmd("AT+CIPRXGET=2,%d,%d" % (lid, self.d.sock_max_read), "+CIPRXGET:",
-                             raw=_raw_simcom, timeout_ms=5000, extra_ms=self.d.sock_max_read // 5)
+                             raw=_raw_simcom, timeout_ms=5000, extra_ms=self.d.sock_max_read // 5,
+                             guard=g)
         rest = 0
         for line in lines:
             f = P.fields(line)
@@ -212,8 +169,8 @@ class SIMComNet(Net):
                 rest = P.num(f[3], 0)
         return bytes(at.raw or b""), rest > 0
 
-    async def _close(self, lid):
-        await self.at.cmd("AT+CIPCLOSE=%d" % lid, timeout_ms=5000)
+    async def _close(self, lid, g=None):
+        await self.at.cmd("AT+CIPCLOSE=%d" % lid, timeout_ms=5000, guard=g)
 
     async def _alive(self, lid):
         # AT+CIPCLOSE? -> "+CIPCLOSE: 1,0,0,..." one flag per link
@@ -267,20 +224,20 @@ class QuectelNet(Net):
         if err != 0:
             raise OSError("QIOPEN error %d" % err)
 
-    async def _send(self, lid, mv):
+    async def _send(self, lid, mv, g):
         await self.at.cmd("AT+QISEND=%d,%d" % (lid, len(mv)), payload=mv, timeout_ms=5000,
-                          extra_ms=len(mv) // 5)
+                          extra_ms=len(mv) // 5, guard=g)
 
-    async def _read(self, lid):
+    async def _read(self, lid, g):
         at = self.at
         await at.cmd("AT+QIRD=%d,%d" % (lid, self.d.sock_max_read), "+QIRD:", raw=_raw_quectel,
-                     timeout_ms=5000, extra_ms=self.d.sock_max_read // 5)
+                     timeout_ms=5000, extra_ms=self.d.sock_max_read // 5, guard=g)
         data = bytes(at.raw or b"")
         # QIRD has no "rest" field: a full read means there may be more
         return data, len(data) >= self.d.sock_max_read
 
-    async def _close(self, lid):
-        await self.at.cmd("AT+QICLOSE=%d" % lid, timeout_ms=10000)
+    async def _close(self, lid, g=None):
+        await self.at.cmd("AT+QICLOSE=%d" % lid, timeout_ms=10000, guard=g)
 
     async def _alive(self, lid):
         # +QISTATE: <id>,"TCP",<ip>,<port>,<local>,<state>,...  state 2 = connected

@@ -349,3 +349,83 @@ def test_unterminated_cusd_does_not_swallow_the_next_result():
         return await at.cmd("AT+CSQ", "+CSQ:", timeout_ms=1000)
     r, urcs, _, _ = run({"AT+CSQ": b"\r\n+CSQ: 7,99\r\n\r\nOK\r\n"}, body)
     assert r == ["+CSQ: 7,99"] and urcs == ['+CUSD: 0,"Sisa pulsa Rp']
+
+
+class TextModeUART(FakeUART):
+    # After AT+CMGS the modem takes every byte as message text until Ctrl-Z (27.005 3.5.1):
+    # a send abandoned after its command line would swallow all later commands.
+    text = None
+
+    async def write(self, buf):
+        if self.text is not None:
+            self.text += bytes(buf)
+            if b"\x1a" in self.text:
+                self.sms = self.text
+                self.text = None
+                self.push(b"\r\n+CMGS: 7\r\n\r\nOK\r\n")
+            return
+        if bytes(buf).startswith(b"AT+CMGS="):
+            self.sent.append(bytes(buf).decode().strip())
+            self.text = b""
+            return                      # the '>' comes late, pushed by the test
+        await FakeUART.write(self, buf)
+
+
+def test_cancelled_send_after_prompt_does_not_wedge_the_modem():
+    async def main():
+        fake = TextModeUART({"AT": b"\r\nOK\r\n", "AT+CSQ": b"\r\n+CSQ: 9,99\r\n\r\nOK\r\n"})
+        at = AT(fake, dialects.get("A7670"))
+        at.start()
+        try:
+            task = asyncio.create_task(at.cmd('AT+CMGS="+62811"', "+CMGS:", payload=b"tolong\x1a"))
+            while not fake.sent:
+                await asyncio.sleep(0.001)
+            task.cancel()                 # e.g. the MQTT link dropped and its tasks were cancelled
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            fake.push(b"\r\n> ")          # the prompt arrives after the caller gave up
+            r = await at.cmd("AT+CSQ", "+CSQ:", timeout_ms=2000)
+            return r, fake.sms, fake.text
+        finally:
+            at.stop()
+    r, sms, pending = asyncio.run(main())
+    assert r == ["+CSQ: 9,99"] and sms == b"tolong\x1a" and pending is None
+
+
+def test_cancelled_command_late_final_goes_nowhere():
+    class Late(FakeUART):
+        late = None
+
+        async def write(self, buf):
+            if self.late is not None and self.sent:
+                # the abandoned command's answer lands just after the next command goes out
+                self.push(self.late)
+                self.late = None
+                await asyncio.sleep(0.01)
+            await FakeUART.write(self, buf)
+
+    async def main():
+        def slow_cpin(fake, cmd):
+            async def later():
+                await asyncio.sleep(0.03)   # the real answer comes after the late one was read
+                fake.push(b"\r\n+CPIN: READY\r\n\r\nOK\r\n")
+            asyncio.create_task(later())
+        fake = Late({"AT": b"\r\nOK\r\n", "AT+CGACT=1,1": None, "AT+CPIN?": slow_cpin})
+        at = AT(fake, dialects.get("EG91"))
+        at.start()
+        try:
+            task = asyncio.create_task(at.cmd("AT+CGACT=1,1", timeout_ms=5000))
+            while not fake.sent:
+                await asyncio.sleep(0.001)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            fake.late = b"\r\n+CME ERROR: 30\r\n"
+            return await at.cmd("AT+CPIN?", "+CPIN:", timeout_ms=2000)
+        finally:
+            at.stop()
+    assert asyncio.run(main()) == ["+CPIN: READY"]
