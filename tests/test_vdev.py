@@ -352,12 +352,17 @@ def test_cli_vdev_start_json_blank_in_process(tmp_path, mpremote):
         info = json.loads(out.getvalue())
         seen["info"] = info
         seen["ls"] = mpremote(info["port"], "exec", "import os; print(os.listdir('/'))").stdout.strip()
+        seen["heap"] = mpremote(info["port"], "exec", "import gc; print(gc.mem_free() + gc.mem_alloc())").stdout
 
-    code = htctl_main(["vdev", "start", "--blank", "--modem", "none", "--json", "--flash", str(tmp_path / "f")],
-                      stdout=out, stderr=io.StringIO(), wait=wait)
+    code = htctl_main(["vdev", "start", "--blank", "--modem", "none", "--heap", "200K", "--json",
+                       "--flash", str(tmp_path / "f")], stdout=out, stderr=io.StringIO(), wait=wait)
     assert code == 0
     assert seen["info"]["flash"] == str(tmp_path / "f") and seen["info"]["modem_uart_port"] is None
     assert seen["ls"] == "[]"          # --blank: a fresh radio, nothing installed
+    assert 150_000 < int(seen["heap"]) <= 200 * 1024   # --heap: a small ESP32's RAM, not the host's
+    err = io.StringIO()
+    assert htctl_main(["vdev", "start", "--heap", "lots"], stdout=io.StringIO(), stderr=err) == 2
+    assert "Hint:" in err.getvalue()
 
 
 def test_ctrl_c_bursts_interrupt_code_but_never_kill_the_interpreter(vdev):

@@ -3,10 +3,12 @@
 Injected names (tests): ``vdev_factory`` (callable returning a VirtualDevice), ``wait`` (callable that
 blocks until the user stops the device; default waits for Ctrl-C/SIGTERM).
 """
+import re
 import signal
 import threading
 
 from . import add_actions
+from ..errors import UserError
 from ..output import add_json_option
 
 NAME = "vdev"
@@ -26,6 +28,8 @@ def _configure_start(p):
                    help="folder that plays the device's flash (kept between runs); default a temporary one")
     p.add_argument("--blank", action="store_true",
                    help="do not install the firmware into an empty flash (a fresh radio for `htctl deploy`)")
+    p.add_argument("--heap", default="4M",
+                   help="MicroPython heap (default 4M ~ ESP32-WROVER with PSRAM; 110K ~ a bare ESP32)")
     p.add_argument("--modem", choices=("auto", "none"), default="auto",
                    help="auto (default): start a modem emulator for the board's AT dialect, wired to the UART "
                         "and the modem control pins; none: no modem (the radio reports it)")
@@ -50,7 +54,10 @@ def run_start(args, ctx):
     from ..vdev import VirtualDevice
 
     factory = ctx.get("vdev_factory", VirtualDevice)
-    dev = factory(board=args.board, flash_dir=args.flash, preload=not args.blank,
+    if not re.match(r"^\d+[KM]?$", args.heap):
+        raise UserError("--heap %s: use a number of bytes with K or M, like 110K or 4M" % args.heap,
+                        hint="see `htctl vdev start --help`")
+    dev = factory(board=args.board, flash_dir=args.flash, preload=not args.blank, heap=args.heap,
                   modem=None if args.modem == "none" else "auto", boards_dir=ctx.boards_dir)
     port = dev.start()
     try:
