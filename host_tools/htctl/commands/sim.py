@@ -17,8 +17,8 @@ def configure(parser):
     parser.add_argument("--radios", type=int, default=None,
                         help="at least N radios: extra listeners u001, u002, ... join the scenario's")
     parser.add_argument("--broker", default=None,
-                        help="mqtt://host:port of a running broker (accounts <unit>/pw-<unit>); "
-                             "default: the embedded broker")
+                        help="mqtt://host:port of a running broker (accounts <unit>/pw-<unit>), or "
+                             "'mosquitto' to start one here (use it above ~8 radios); default: the embedded broker")
     parser.add_argument("--mode", choices=("mpy", "cpython"), default="mpy",
                         help="interpreter for the radios: mpy = MicroPython unix (the firmware as on the "
                              "radio), cpython = scale mode")
@@ -46,8 +46,9 @@ def run(args, ctx):
     from ..fleet import report, runner, scenario as S
     if args.radios is not None and not 1 <= args.radios <= 2000:
         raise UserError("--radios must be between 1 and 2000")
-    if args.broker and not args.broker.startswith(("mqtt://", "tcp://")):
-        raise UserError("--broker must look like mqtt://host:port", hint="e.g. mqtt://127.0.0.1:1883")
+    if args.broker and args.broker != "mosquitto" and not args.broker.startswith(("mqtt://", "tcp://")):
+        raise UserError("--broker must look like mqtt://host:port or be 'mosquitto'",
+                        hint="e.g. mqtt://127.0.0.1:1883")
     sc = S.load(resolve(args.scenario, ctx.repo_root), clips=set(runner.clip_table()) | {"all"})
     if args.radios:
         sc = sc.with_radios(args.radios)

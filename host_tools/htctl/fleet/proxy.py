@@ -46,11 +46,14 @@ def is_voice(pkt):
     """A QoS 0 PUBLISH on a voice topic (ht/<f>/tg/<tg>/v/<u>)."""
     if pkt[0] >> 4 != _PUBLISH or pkt[0] & 0x06:
         return False
-    i = 1
-    while pkt[i] & 0x80:
+    try:
+        i = 1
+        while pkt[i] & 0x80:
+            i += 1
         i += 1
-    i += 1
-    tl = (pkt[i] << 8) | pkt[i + 1]
+        tl = (pkt[i] << 8) | pkt[i + 1]
+    except IndexError:
+        return False        # malformed: forwarded as it is, the broker will drop the client
     return b"/v/" in bytes(pkt[i + 2:i + 2 + tl])
 
 

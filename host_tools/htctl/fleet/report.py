@@ -203,11 +203,18 @@ def _ms(v):
     return "-" if v is None else "%.0f ms" % v
 
 
+def _modes(procs):
+    n = {}
+    for p in procs:
+        n[p["mode"]] = n.get(p["mode"], 0) + len(p["units"])
+    names = {"mpy": "MicroPython unix", "cpython": "CPython"}
+    return ", ".join("%d on %s" % (k, names[m]) for m, k in sorted(n.items(), reverse=True))
+
+
 def text(s):
     L = []
     L.append("Fleet simulation '%s': %d radios (%s), broker %s, link %s (loss %.0f %%)" % (
-        s["scenario"], s["radios"], "MicroPython unix" if s["mode"] == "mpy" else "CPython (scale mode)",
-        s["broker"], s["link"]["preset"], 100 * s["link"]["loss"]))
+        s["scenario"], s["radios"], _modes(s["procs"]), s["broker"], s["link"]["preset"], 100 * s["link"]["loss"]))
     L.append("  talk bursts: %d; busy/denied presses: %d" % (s["bursts"], s["busy_or_denied"]))
     L.append("  access (PTT -> talk permit): p50 %s, p95 %s over %d presses" % (
         _ms(s["access_ms_p50"]), _ms(s["access_ms_p95"]), len(s["access_ms"])))

@@ -82,6 +82,14 @@ class BrokerHandle:
             self.obj.start()
             self.host, self.port = self.obj.host, self.obj.port
             self.owned = True
+        elif broker == "mosquitto":
+            # A real Mosquitto started here with the fleet's accounts and ACL: the embedded broker (amqtt)
+            # breaks when dozens of clients connect at once ('dictionary changed size during iteration').
+            from htctl.mosquitto import Mosquitto
+            self.obj = Mosquitto(users=users, acl=rights)
+            self.host, self.port = self.obj.start()
+            self.kind = "mosquitto"
+            self.owned = True
         elif isinstance(broker, str):
             rest = broker.split("://", 1)[-1]
             host, _, port = rest.partition(":")
@@ -110,7 +118,10 @@ class BrokerHandle:
 
     def stop(self):
         if self.owned and self.obj is not None:
-            self.obj.stop()
+            if hasattr(self.obj, "cleanup"):
+                self.obj.cleanup()
+            else:
+                self.obj.stop()
 
 
 def clip_table():
@@ -308,8 +319,8 @@ class Runner:
                 proc = await self._spawn(i, mode, radios, broker, clips, script)
                 readers.append(asyncio.ensure_future(self._read(i, proc)))
             deadline = time.monotonic() + self.warmup_s + 30
-            while len(self.ready) < len(groups):
-                if time.monotonic() > deadline or all(t.done() for t in readers):
+            while not all(i in self.ready or t.done() for i, t in enumerate(readers)):
+                if time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.05)
             not_ready = sorted(u for v in self.ready.values() for u in v)
