@@ -363,6 +363,9 @@ def test_cli_vdev_start_json_blank_in_process(tmp_path, mpremote):
     err = io.StringIO()
     assert htctl_main(["vdev", "start", "--heap", "lots"], stdout=io.StringIO(), stderr=err) == 2
     assert "Hint:" in err.getvalue()
+    err = io.StringIO()
+    assert htctl_main(["vdev", "start", "--board", "NO_SUCH_BOARD"], stdout=io.StringIO(), stderr=err) == 3
+    assert "unknown board NO_SUCH_BOARD" in err.getvalue() and "htctl boards list" in err.getvalue()
 
 
 def test_ctrl_c_bursts_interrupt_code_but_never_kill_the_interpreter(vdev):

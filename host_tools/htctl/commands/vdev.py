@@ -8,7 +8,7 @@ import signal
 import threading
 
 from . import add_actions
-from ..errors import UserError
+from ..errors import NotFoundError, UserError
 from ..output import add_json_option
 
 NAME = "vdev"
@@ -54,6 +54,9 @@ def run_start(args, ctx):
     from ..vdev import VirtualDevice
 
     factory = ctx.get("vdev_factory", VirtualDevice)
+    if not (ctx.boards_dir / args.board / "board.json").exists():
+        raise NotFoundError("unknown board %s (no %s)" % (args.board, ctx.boards_dir / args.board / "board.json"),
+                            hint="see `htctl boards list`")
     if not re.match(r"^\d+[KM]?$", args.heap):
         raise UserError("--heap %s: use a number of bytes with K or M, like 110K or 4M" % args.heap,
                         hint="see `htctl vdev start --help`")
