@@ -88,6 +88,13 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
     m = mosquitto()
     radios = []
     lock = threading.Lock()
+    # Logical clock (1 ms per event): the property under test is ordering, and a busy shared machine
+    # must not turn a slow round trip into a claim or heartbeat timeout.
+    clock = [0]
+
+    def now():
+        clock[0] += 1
+        return clock[0]
 
     def make(unit):
         ob = Outbox()
@@ -96,7 +103,7 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
 
         def on_msg(payload, sender):
             with lock:
-                f.on_message(fm.parse(payload, sender), int(time.monotonic() * 1000))
+                f.on_message(fm.parse(payload, sender), now())
                 pubs = ob.drain()[0]
             for _k, _key, p, _q, r in pubs:
                 holder["c"].publish(p, r)
@@ -113,7 +120,7 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
             def press(f, ob, c):
                 go.wait()
                 with lock:
-                    f.claim(fm.PRIO_NORMAL, int(time.monotonic() * 1000))
+                    f.claim(fm.PRIO_NORMAL, now())
                     pubs = ob.drain()[0]
                 for _k, _key, p, _q, r in pubs:
                     c.publish(p, r)
@@ -129,7 +136,7 @@ def test_simultaneous_presses_through_mosquitto_give_one_talker(mosquitto):
             assert wait_for(lambda: len(set((f.epoch, f.holder) for f, _o, _c in radios)) == 1)
             winner = [f for f, _o, _c in radios if f.talking][0]
             with lock:
-                winner.release(int(time.monotonic() * 1000))
+                winner.release(now())
                 pubs = [x for f, ob, c in radios if f is winner for x in ob.drain()[0]]
             c = [c for f, _o, c in radios if f is winner][0]
             for _k, _key, p, _q, r in pubs:
