@@ -189,3 +189,61 @@ def test_supervisor_urc_events_only_ever_lower_the_ladder(urcs, start):
             if sup.need < 5:
                 assert not m.net.socks
     asyncio.run(main())
+
+
+CPIN_STATES = ["READY", "SIM PIN", "SIM PUK", "SIM PIN2", "SIM PUK2", "NOT READY", "SIM REMOVED",
+               "NOT INSERTED", "PH-SIM PIN"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CPIN_STATES), st.sampled_from(["", " ", "  "]), st.sampled_from(["", " ", "\t"]),
+       st.sampled_from(["A7670", "SIM7600", "EC200U", "EG91"]), st.booleans())
+def test_cpin_forms_response_or_urc(state, pre, post, dialect, in_flight):
+    # "+CPIN:" is both the AT+CPIN? answer and a URC: in flight it is the answer, otherwise a URC
+    # that the modem layer turns into SIM gone / back.
+    line = "+CPIN:%s%s%s" % (pre, state, post)
+    assert P.cpin_state(line) == state
+    from ht.modem import Modem
+    events = []
+
+    async def main():
+        fake = FakeUART({"AT+CPIN?": ("\r\n%s\r\n\r\nOK\r\n" % line).encode()})
+        m = Modem(fake, dialect)
+        m.on_event = lambda kind, ln: events.append(kind)
+        m.start()
+        try:
+            if in_flight:
+                return await m.at.cmd("AT+CPIN?", "+CPIN:", timeout_ms=2000)
+            m.at.feed(("\r\n%s\r\n" % line).encode())
+            return None
+        finally:
+            m.at.stop()
+    got = asyncio.run(main())
+    if in_flight:
+        assert got == [line.strip()] and events == []
+    else:
+        gone = state in ("NOT READY", "SIM REMOVED", "NOT INSERTED")
+        back = state == "READY" or state.startswith("SIM PIN") or state.startswith("SIM PUK")
+        assert events == (["sim_gone"] if gone else ["sim_back"] if back else [])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2 ** 31), st.integers(1, 12))
+def test_backoff_grows_with_full_jitter_and_is_capped(seed, failures):
+    from ht.modem import Modem
+    from ht.supervisor import Supervisor
+
+    async def main():
+        sup = Supervisor(Modem(FakeUART({}), "A7670"), rng=random.Random(seed), backoff_max_ms=60000)
+        waits = []
+
+        async def fake_wait(ms):
+            waits.append(ms)
+        sup._wait = fake_wait
+        for _ in range(failures):
+            await sup._backoff()
+        return waits
+    waits = asyncio.run(main())
+    for n, ms in enumerate(waits, 1):
+        base = min(1000 << min(n, 6), 60000)
+        assert base // 2 <= ms <= base

@@ -71,6 +71,10 @@ class Modem:
         self.net.on_urc(line)
         d = self.d
         kind = None
+        i = line.find(":")
+        if 0 < i < len(line) - 1 and line[0] == "+":
+            # some builds omit the space after the colon, others pad it: match one canonical form
+            line = line[:i + 1] + " " + line[i + 1:].strip()
         if line.startswith(d.banners):
             self.banner = True
             kind = "boot"
