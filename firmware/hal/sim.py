@@ -57,35 +57,44 @@ class SimPin:
 
 class SimUART:
     # AT engine duck type (ht/uart.py): await read(n) -> 1..n bytes, b"" when closed; await write(buf);
-    # close(). Connects lazily so building the HAL needs no emulator; each boot of the vdev is a new
+    # close(). Connects on first use so building the HAL needs no emulator; each boot of the vdev is a new
     # connection, and the emulator keeps its state across it like a modem across an ESP32 soft reset.
+    # The AT engine's reader and its first command reach here together: the open is guarded so they share
+    # one connection (the emulator takes one client; a second replaces the first and the modem goes deaf).
     def __init__(self, addr):
         self.addr = addr
         self._u = None
+        self._lock = asyncio.Lock()
         self.closed = False
 
     async def _open(self):
-        if self.addr is None:
-            raise OSError("sim: no modem wired (HT_SIM_UART unset)")
-        from ht.uart import open_tcp
-        self._u = await open_tcp(self.addr[0], self.addr[1])
+        if self._u is None:
+            async with self._lock:
+                if self._u is None and not self.closed:
+                    if self.addr is None:
+                        raise OSError("sim: no modem wired (HT_SIM_UART unset)")
+                    from ht.uart import open_tcp
+                    self._u = await open_tcp(self.addr[0], self.addr[1])
+                    if self.closed:     # closed while connecting
+                        self._u.close()
+        if self.closed:
+            raise OSError("uart closed")
+        return self._u
 
     async def read(self, n):
         if self.closed:
             return b""
-        if self._u is None:
-            try:
-                await self._open()
-            except OSError:
-                return b""  # no modem answering is a closed line to the AT engine
-        return await self._u.read(n)
+        try:
+            u = await self._open()
+        except OSError:
+            return b""  # no modem answering is a closed line to the AT engine
+        return await u.read(n)
 
     async def write(self, buf):
         if self.closed:
             raise OSError("uart closed")
-        if self._u is None:
-            await self._open()
-        await self._u.write(buf)
+        u = await self._open()
+        await u.write(buf)
 
     def close(self):
         self.closed = True

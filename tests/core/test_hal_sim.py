@@ -175,3 +175,34 @@ def test_unique_id_is_stable_and_mac_sized():
     a = _hal().unique_id()
     assert a == _hal().unique_id()
     assert len(a) == 12
+
+
+def test_uart_opens_one_connection_when_read_and_write_race():
+    # The AT engine's reader and its first command start together; the emulator takes one client and
+    # a second connection replaces the first, so a double open left the modem deaf.
+    conns = []
+
+    async def go():
+        async def on_uart(r, w):
+            conns.append(w)
+            data = await r.read(16)
+            if data:
+                w.write(b"\r\nOK\r\n")
+                await w.drain()
+
+        s, p = await _serve(on_uart)
+        u = _hal(uart="127.0.0.1:%d" % p).modem_uart()
+        reader = asyncio.create_task(u.read(32))
+        await u.write(b"AT\r")
+        try:
+            reply = await asyncio.wait_for(reader, 10)   # a double open never answers
+        except asyncio.TimeoutError:
+            reply = None
+        for _ in range(20):        # a second connection, if any, is accepted by now
+            await asyncio.sleep(0.01)
+        u.close()
+        s.close()
+        return reply
+
+    assert asyncio.run(go()) == b"\r\nOK\r\n"
+    assert len(conns) == 1
