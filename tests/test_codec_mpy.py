@@ -23,7 +23,7 @@ import sys, struct
 from array import array
 from ht import adpcm, ulaw, codecs
 assert codecs.USING_VIPER, "viper kernels not active on MicroPython unix"
-from ht import adpcm_viper, ulaw_viper
+from ht import adpcm_viper, ulaw_viper, adpcmt, adpcmt_viper
 src = open(sys.argv[1], "rb").read()
 dst = open(sys.argv[2], "wb")
 pos = 0
@@ -51,6 +51,16 @@ while pos < len(src):
                    + bytes(ue) + bytes(ud))
     if res[0] != res[1]:
         print("MISMATCH case", cases, "n", n, "state", pred, index)
+        sys.exit(2)
+    # The trellis encoder's twins (ht/adpcmt*.py) must agree too, bytes and end state.
+    tr = []
+    for t in (adpcmt, adpcmt_viper):
+        enc = bytearray((n + 1) // 2)
+        s = array("h", (pred, index))
+        t.encode(pcm, n, enc, s)
+        tr.append(bytes(enc) + struct.pack("<hh", s[0], s[1]))
+    if tr[0] != tr[1]:
+        print("TRELLIS MISMATCH case", cases, "n", n, "state", pred, index)
         sys.exit(2)
     dst.write(res[0])
     cases += 1
@@ -164,7 +174,8 @@ n = len(pcm) // 160 * 160
 codecs.enable_g726()
 for viper in (True, False):
     codecs.use_viper(viper)
-    for pt in (codecs.PT_ADPCM, codecs.PT_G726):
+    for pt, trellis in ((codecs.PT_ADPCM, False), (codecs.PT_ADPCM, True), (codecs.PT_G726, True)):
+        codecs.use_trellis(trellis)
         c = codecs.get(pt)
         enc = bytearray(n // 2)
         dec = array("h", bytes(2 * n))
@@ -172,14 +183,25 @@ for viper in (True, False):
         for f in range(0, n, 160):
             c.encode(memoryview(pcm)[f:f + 160], 160, memoryview(enc)[f // 2:], tx)
             c.decode(memoryview(enc)[f // 2:], 160, memoryview(dec)[f:], rx)
-        open("%s%d_%d" % (sys.argv[2], pt, viper), "wb").write(bytes(enc) + bytes(dec))
+        open("%s%d_%d_%d" % (sys.argv[2], pt, trellis, viper), "wb").write(bytes(enc) + bytes(dec))
 """
     _run(tmp_path, script, tmp_path / "speech.raw", tmp_path / "out")
     n = len(raw) // 2 // 160 * 160
     enc, _ = audioop.lin2adpcm(raw[:2 * n], 2, None)
     dec, _ = audioop.adpcm2lin(enc, 2, None)
     for k in "01":
-        assert (tmp_path / ("out5_" + k)).read_bytes() == enc + dec, "ADPCM kernel viper=%s" % k
+        assert (tmp_path / ("out5_0_" + k)).read_bytes() == enc + dec, "ADPCM kernel viper=%s" % k
+    # The trellis encoder: the CPython twin's frames, played by the C reference decoder.
+    from ht import adpcmt
+
+    pcm = array("h", raw[:2 * n])
+    tenc = bytearray(n // 2)
+    st_ = array("h", (0, 0))
+    for f in range(0, n, 160):
+        adpcmt.encode(memoryview(pcm)[f:f + 160], 160, memoryview(tenc)[f // 2:], st_)
+    tdec, _ = audioop.adpcm2lin(bytes(tenc), 2, None)
+    for k in "01":
+        assert (tmp_path / ("out5_1_" + k)).read_bytes() == bytes(tenc) + tdec, "trellis viper=%s" % k
     # G.726: the CPython pure twin is the reference here (itself proven against spandsp in
     # tests/test_codec_reference.py).
     from ht import g726
@@ -190,7 +212,7 @@ for viper in (True, False):
     gdec = array("h", bytes(2 * n))
     g726.decode(genc, n, gdec, g726.new_state())
     for k in "01":
-        assert (tmp_path / ("out2_" + k)).read_bytes() == bytes(genc) + bytes(gdec), "G.726 viper=%s" % k
+        assert (tmp_path / ("out2_1_" + k)).read_bytes() == bytes(genc) + bytes(gdec), "G.726 viper=%s" % k
 
 
 def test_no_heap_allocation_per_frame_on_micropython(tmp_path):

@@ -5,7 +5,7 @@ import binascii
 import hashlib
 from array import array
 
-from ht import adpcm, codecs, ulaw
+from ht import adpcm, adpcmt, codecs, ulaw
 
 # Reference vectors produced by CPython's audioop (C) from _signal(320); they pin the
 # wire format (RFC 3551 nibble order) and the exact IMA arithmetic.
@@ -109,7 +109,7 @@ def test_ulaw_every_code_survives_a_round_trip():
 
 def test_viper_and_pure_twins_agree_on_odd_lengths_and_wild_states():
     pcm = _signal(321, seed=7)
-    for mod, vname in ((adpcm, "adpcm_viper"), (ulaw, "ulaw_viper")):
+    for mod, vname in ((adpcm, "adpcm_viper"), (adpcmt, "adpcmt_viper"), (ulaw, "ulaw_viper")):
         results = []
         for k in _kernels(mod, vname):
             for n in (0, 1, 2, 159, 321):
