@@ -399,9 +399,9 @@ def test_sim_hal_reads_mic_wav_and_writes_speaker_wav_outside_the_flash(vdev_fac
     dev = vdev_factory(board="LILYGO_T_A7670", preload=True, sim_dir=sim_dir)
     dev.wait_output(rb"HT firmware")
     r = mpremote(dev.port, "exec",
-                 "import hal, os\nfrom ht import board\n"
+                 "import hal, os\nfrom array import array\nfrom ht import board\n"
                  "h = hal.create(board.load_path('board.json'))\n"
-                 "buf = bytearray(160)\nh.mic().readinto(buf)\n"
+                 "buf = array('h', bytes(160))\nh.mic().readinto(buf)\n"
                  "h.speaker().write(buf)\nh.save_speaker('heard.wav')\n"
                  "print(sorted(os.listdir('/')))")
     assert r.returncode == 0, r.stderr + r.stdout

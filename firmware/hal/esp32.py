@@ -32,8 +32,7 @@ def mic32_to_pcm(raw, pcm, n):
 
 
 class AudioIn:
-    samples = True      # readinto() takes array('h') samples directly (ht.radio_audio)
-
+    # readinto(pcm) fills array('h') samples (hal/sim.py's twin does the same)
     def __init__(self, i2s, bits):
         self.i2s = i2s
         self.bits = bits

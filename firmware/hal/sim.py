@@ -6,9 +6,14 @@
 import os
 import struct
 import asyncio
+from array import array
 from ht.compat import IS_MPY, ticks_ms
 from ht import board as B
 from hal import MODEM_CONTROLS, gpio_level
+try:
+    from ht import pcmcopy_viper as _copy
+except (ImportError, SyntaxError, ValueError, NotImplementedError):
+    from ht import pcmcopy as _copy
 
 _EVENTS_MAX = 1000     # recorded LED/tone/pin events kept (oldest dropped); a radio can run for days
 
@@ -170,19 +175,21 @@ def decimate(pcm, factor):
 
 
 class AudioIn:
-    # Microphone: readinto(buf) fills buf with PCM16LE mono; after the source ends it gives silence,
-    # as a live mic gives room noise, never an end of file.
+    # Microphone: readinto(pcm) fills an array('h') (or a memoryview of one) with samples, as the ESP32
+    # HAL's I2S microphone does; after the source ends it gives silence, as a live mic gives room noise,
+    # never an end of file. The source becomes samples once, here, so a frame is a plain copy.
     def __init__(self, pcm=b""):
-        self.pcm = memoryview(bytes(pcm))
+        self.pcm = array("h", bytes(pcm[:len(pcm) & ~1]))   # PCM16LE: both interpreters run little-endian
         self.pos = 0
 
     def readinto(self, buf):
+        if isinstance(buf, (bytes, bytearray)):
+            raise TypeError("mic: readinto takes array('h') samples")
         n = len(buf)
-        take = min(n, len(self.pcm) - self.pos)
-        if take > 0:
-            buf[:take] = self.pcm[self.pos:self.pos + take]
-            self.pos += take
-        for i in range(max(take, 0), n):
+        take = max(0, min(n, len(self.pcm) - self.pos))
+        _copy.copy16(buf, 0, self.pcm, self.pos, take)
+        self.pos += take
+        for i in range(take, n):
             buf[i] = 0
         return n
 
@@ -218,6 +225,7 @@ class HAL:
                 self.pins[role].set(1 - B.active(board, role, 0))
         self._uart = None
         self._mic_pcm = mic_pcm
+        self._mic = None
         self._speaker = None
 
     def record(self, kind, name, value):
@@ -265,6 +273,12 @@ class HAL:
 
     # -- audio
     def mic(self):
+        # One microphone per radio (like the ESP32's I2S peripheral): every caller reads the same stream.
+        if self._mic is None:
+            self._mic = AudioIn(self._mic_source())
+        return self._mic
+
+    def _mic_source(self):
         pcm = self._mic_pcm
         if pcm is None and self.sim_dir:
             try:
@@ -277,7 +291,7 @@ class HAL:
                 if rate % self.rate:
                     raise ValueError("sim: mic.wav rate %d is not a multiple of %d" % (rate, self.rate))
                 pcm = decimate(pcm, rate // self.rate)
-        return AudioIn(pcm or b"")
+        return pcm or b""
 
     def speaker(self):
         if self._speaker is None:

@@ -20,13 +20,6 @@ else:
         return asyncio.sleep(ms / 1000)
 
 
-def le16_to_pcm(b, pcm, n):
-    # PCM16LE bytes -> array('h'), for microphones that fill a byte buffer (hal/sim.py)
-    for i in range(n):
-        v = b[2 * i] | (b[2 * i + 1] << 8)
-        pcm[i] = v - 65536 if v & 0x8000 else v
-
-
 class AudioPath:
     def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None):
         self.hal = hal
@@ -37,9 +30,7 @@ class AudioPath:
         self.tx = voice.Transmitter(0, unit_id, pt, frame_ms, key, seq)
         self.mic = hal.mic()
         self.speaker = hal.speaker()
-        self.mic_pcm = array("h", bytes(2 * self.n))
-        self._direct = bool(getattr(self.mic, "samples", False))   # hal/esp32 fills int16 directly
-        self.mic_bytes = None if self._direct else bytearray(2 * self.n)
+        self.mic_pcm = array("h", bytes(2 * self.n))     # both HALs' mic.readinto fill int16 samples
         self.rx = [voice.Receiver(None, frame_ms) for _ in range(_NRX)]
         self.rx_uid = array("i", [-1] * _NRX)
         self.rx_last = array("i", [0] * _NRX)
@@ -131,14 +122,9 @@ class AudioPath:
 
     async def _tx_frame(self):
         pcm = self.mic_pcm
-        if self._direct:
-            r = self.mic.readinto(pcm)
-        else:
-            r = self.mic.readinto(self.mic_bytes)
+        r = self.mic.readinto(pcm)
         if r is not None and not isinstance(r, int):
             await r      # hal/esp32: an I2S stream read, paced by the microphone's clock
-        if not self._direct:
-            le16_to_pcm(self.mic_bytes, pcm, self.n)
         last = self._stop_tx
         pkt = self.tx.encode(pcm, last)
         if last:

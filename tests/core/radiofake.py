@@ -21,14 +21,13 @@ class FakeHAL:
 
         class Mic:
             def readinto(self, buf):
-                n = len(buf) // 2
+                # int16 samples, as both HALs' microphones fill them
+                n = len(buf)
                 for i in range(n):
                     j = hal.mic_pos + i
-                    v = hal.mic_pcm[j] if j < len(hal.mic_pcm) else 0
-                    buf[2 * i] = v & 0xFF
-                    buf[2 * i + 1] = (v >> 8) & 0xFF
+                    buf[i] = hal.mic_pcm[j] if j < len(hal.mic_pcm) else 0
                 hal.mic_pos += n
-                return len(buf)
+                return n
 
         class Speaker:
             def write(self, buf):

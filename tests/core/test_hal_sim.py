@@ -1,6 +1,7 @@
 # hal/sim.py: the desktop twin of the ESP32 HAL behaves the way the firmware relies on.
 import asyncio
 import io
+from array import array
 import struct
 import hal
 from hal import sim
@@ -96,12 +97,31 @@ def test_decimate_averages_blocks():
 
 
 def test_mic_plays_the_source_then_silence():
-    h = _hal(mic_pcm=_pcm([1, 2, 3]))
+    # readinto fills int16 samples, as the ESP32 HAL does: the audio path converts nothing per frame
+    h = _hal(mic_pcm=_pcm([1, -2, 3]))
     mic = h.mic()
-    buf = bytearray(4)
-    assert mic.readinto(buf) == 4 and bytes(buf) == _pcm([1, 2])
-    assert mic.readinto(buf) == 4 and bytes(buf) == _pcm([3, 0])
-    assert mic.readinto(buf) == 4 and bytes(buf) == _pcm([0, 0])
+    buf = array("h", [9, 9])
+    assert mic.readinto(buf) == 2 and list(buf) == [1, -2]
+    assert mic.readinto(memoryview(buf)) == 2 and list(buf) == [3, 0]
+    assert mic.readinto(buf) == 2 and list(buf) == [0, 0]
+
+
+def test_mic_is_one_device():
+    # Every caller reads the same microphone: a second mic() must not start the recording over.
+    h = _hal(mic_pcm=_pcm([1, 2, 3, 4]))
+    buf = array("h", [0, 0])
+    h.mic().readinto(buf)
+    assert h.mic() is h.mic()
+    h.mic().readinto(buf)
+    assert list(buf) == [3, 4]
+
+
+def test_mic_refuses_a_byte_buffer():
+    try:
+        _hal(mic_pcm=_pcm([1])).mic().readinto(bytearray(4))
+    except TypeError:
+        return
+    assert False, "a byte buffer would get samples truncated to bytes"
 
 
 def test_speaker_keeps_what_was_played():
