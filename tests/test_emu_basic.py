@@ -48,7 +48,7 @@ def test_pty_uart_boot_and_command(emulator):
     r = at.cmd("ATE0")
     assert r.ok
     r = at.cmd("AT+CGSN")
-    assert r.ok and "861234567890123" in r.lines
+    assert r.ok and "861234567890127" in r.lines
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -58,9 +58,9 @@ def test_identity_and_error_formats(emulator, dialect):
     assert at.cmd("AT+CGSN").lines == ["867000000000042", "OK"]
     assert at.cmd("AT+CIMI").lines == ["510101234567890", "OK"]
     if emu.dialect.family == "quectel":
-        assert at.cmd("AT+QCCID").line("+QCCID:") == "+QCCID: 8962100000000000001F"
+        assert at.cmd("AT+QCCID").line("+QCCID:") == "+QCCID: 8962100000000000002F"
     else:
-        assert at.cmd("AT+CICCID").line("+ICCID:") == "+ICCID: 8962100000000000001F"
+        assert at.cmd("AT+CICCID").line("+ICCID:") == "+ICCID: 8962100000000000002F"
     assert at.cmd("AT+NOSUCHCMD").final == "ERROR"
     assert at.cmd("AT+CPIN=1234").final == "+CME ERROR: operation not allowed"
     assert at.cmd("AT+CMEE=1").ok
@@ -176,3 +176,20 @@ def test_flood_while_busy_is_dropped_not_buffered_forever(emulator):
     at.write(b"\r")
     at.drain(1.0)
     assert at.cmd("AT").ok
+
+
+def test_default_identity_passes_the_registry_checks():
+    # A default `htctl vdev start` radio must be provisionable: `htctl provision` refuses an ICCID or IMEI
+    # failing its Luhn digit (a misread card), so the emulator's defaults must be numbers a real
+    # Telkomsel card (89 62 10 ...) and a real modem could carry.
+    import argparse
+    from htctl import registry
+    from htctl.emu import ModemEmulator, SimCard
+    from htctl.emu.__main__ import build_parser
+
+    emu = ModemEmulator()
+    iccid = registry.norm_iccid(emu.sim.iccid)
+    assert iccid.startswith("896210") and registry.norm_imei(emu.imei) == emu.imei
+    assert SimCard().iccid == emu.sim.iccid
+    args = build_parser(argparse.ArgumentParser(), json_option=False).parse_args([])
+    assert registry.norm_iccid(args.iccid) == iccid and registry.norm_imei(args.imei) == emu.imei

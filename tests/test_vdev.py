@@ -335,7 +335,7 @@ def test_firmware_on_the_vdev_powers_and_talks_to_the_modem_emulator(vdev_factor
         assert r.returncode == 0, r.stdout + r.stderr
         import json
         got = json.loads(r.stdout.strip().splitlines()[-1])
-        assert got == {"before": False, "sim": "READY", "imei": "861234567890123"}  # off until PWRKEY
+        assert got == {"before": False, "sim": "READY", "imei": "861234567890127"}  # off until PWRKEY
     finally:
         emu.stop()
 

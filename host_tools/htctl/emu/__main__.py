@@ -7,6 +7,8 @@ import sys
 import threading
 
 from . import DIALECTS, LinkModel, ModemEmulator, SimCard
+from .core import DEFAULT_IMEI
+from .sim import DEFAULT_ICCID
 
 
 def build_parser(p=None, json_option=True):
@@ -18,9 +20,9 @@ def build_parser(p=None, json_option=True):
     p.add_argument("--powered", action="store_true", help="boot at once instead of waiting for a PWRKEY pulse")
     p.add_argument("--pin", default=None, help="SIM PIN (SIM starts locked)")
     p.add_argument("--no-sim", action="store_true", help="start without a SIM card")
-    p.add_argument("--iccid", default="8962100000000000001F")
+    p.add_argument("--iccid", default=DEFAULT_ICCID)
     p.add_argument("--imsi", default="510101234567890")
-    p.add_argument("--imei", default="861234567890123")
+    p.add_argument("--imei", default=DEFAULT_IMEI)
     p.add_argument("--delay-ms", type=float, default=0.0, help="one-way delay on socket data")
     p.add_argument("--jitter-ms", type=float, default=0.0)
     p.add_argument("--loss", type=float, default=0.0, help="segment loss probability (costs an RTO)")

@@ -14,9 +14,11 @@ from .modem import Modem
 from .sim import SimCard
 from .uart import Uart
 
+DEFAULT_IMEI = "861234567890127"    # 15 digits with a valid Luhn digit (htctl.registry.norm_imei accepts it)
+
 
 class ModemEmulator:
-    def __init__(self, dialect="A7670", sim=None, imei="861234567890123", operator="TELKOMSEL", plmn="51010",
+    def __init__(self, dialect="A7670", sim=None, imei=DEFAULT_IMEI, operator="TELKOMSEL", plmn="51010",
                  rsrp_dbm=-95, rsrq_db=-10, sinr_db=12, time_scale=1.0, baud=115200, powered=False, link=None,
                  ussd_replies=None, seed=1, urc_interleave=False, peer_on_loss="reset", host="127.0.0.1"):
         if time_scale <= 0:
@@ -27,6 +29,7 @@ class ModemEmulator:
             raise ValueError("the emulator serves on loopback only")
         self.dialect = dialects.get(dialect)
         self.sim = sim if sim is not None else SimCard()
+        self.imei = str(imei)
         replies = dict(DEFAULT_USSD)
         replies.update(ussd_replies or {})
         self._modem = Modem(self.dialect, self.sim, str(imei), operator, str(plmn), rsrp_dbm, rsrq_db, sinr_db,

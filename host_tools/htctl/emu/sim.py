@@ -6,10 +6,13 @@ wants the PUK (10 tries); a PUK exhausted makes the card dead (+CME ERROR: 13 SI
 
 PIN_TRIES = 3
 PUK_TRIES = 10
+# A Telkomsel card number (89 telecom, 62 Indonesia, 10 Telkomsel) with a valid Luhn digit, printed with the
+# trailing F filler modems add to 19-digit ICCIDs: `htctl provision` refuses one that fails its check digit.
+DEFAULT_ICCID = "8962100000000000002F"
 
 
 class SimCard:
-    def __init__(self, iccid="8962100000000000001F", imsi="510101234567890", msisdn="+6281200000001",
+    def __init__(self, iccid=DEFAULT_ICCID, imsi="510101234567890", msisdn="+6281200000001",
                  pin=None, puk="12345678", pin_retries=PIN_TRIES, puk_retries=PUK_TRIES, present=True):
         if not (18 <= len(iccid) <= 20):
             raise ValueError("iccid must have 18-20 digits (last may be F)")
