@@ -26,11 +26,6 @@ async def scenario_modem(args, res, Rig, talk):
     rig.radios["a"] = a
     rig.hals["a"] = hal
     rig.add("b")
-    # hal/sim's SimUART opens lazily on first read AND first write: two cables if both race (reported
-    # to its owner); open it once before the AT engine starts.
-    u = hal.modem_uart()
-    if getattr(u, "_r", 1) is None:
-        await u._open()
     sup.start()
     rig.start()
     await rig.until(lambda: all(r.online for r in rig.radios.values()), "online through the modem", 60000)
