@@ -36,7 +36,8 @@ def seq_diff(a, b):
 
 class JitterBuffer:
     def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
-                 max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False):
+                 max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False,
+                 stall_ms=60):
         if nslots & (nslots - 1):
             raise ValueError("nslots must be a power of two")
         self.nslots = nslots
@@ -56,6 +57,8 @@ class JitterBuffer:
         self.quantile = quantile
         self.margin = margin_ms
         self.hold = hold
+        self.stall_ms = stall_ms
+        self.stalls = 0
         self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
         self.excess = array("H", [0] * _EXCESS)
@@ -77,6 +80,7 @@ class JitterBuffer:
         self.reordered = 0
         self.busy = 0
         self.oversize = 0
+        self.stalls = 0
         self.played = 0
         self.missing = 0
         self.bursts = 0
@@ -115,7 +119,16 @@ class JitterBuffer:
             self._anchor(f, now)
         else:
             d = seq_diff(seq, self.next_seq)
-            if d < 0:
+            if d < 0 and self._stalled(f, d):
+                # A stall, not a loss: frames that were lost never turn up late, these
+                # were held by the link (LTE radio link failure or a TCP retransmission
+                # timeout: in order, in a clump). Go back and play them from here; the
+                # concealment already heard stands as a pause. Cutting them instead
+                # would drop whole words (a 300 ms stall: PESQ 3.5 -> 3.0).
+                self.stalls += 1
+                self.next_seq = seq
+                self.gap = 0
+            elif d < 0:
                 if (self.mode == _PLAY or f.burst != self.burst_id
                         or seq_diff(self.b_high, seq) >= self.nslots):
                     return self._behind(seq, seq_diff(seq, self.b_start) >= 0)
@@ -131,6 +144,15 @@ class JitterBuffer:
             return DUPLICATE
         self._store(i, f, data, now)
         return ACCEPTED
+
+    def _stalled(self, f, d):
+        # Late by at least stall_ms, every frame since it concealed (none played), and
+        # the rewound span still fits the slots. A frame late by less stays dropped:
+        # replacing 20-40 ms of a word with concealment costs less than pausing it.
+        late_ms = -d * self.frame_ms
+        return (self.mode == _PLAY and self.stall_ms and late_ms >= self.stall_ms
+                and f.burst == self.burst_id and self.gap >= late_ms
+                and seq_diff(self.b_high, f.seq) < self.nslots)
 
     def _behind(self, seq, in_burst):
         if self.seen[seq & (_HIST - 1)] == seq:
@@ -341,7 +363,7 @@ class JitterBuffer:
         return {
             "received": self.received, "lost": self.lost(), "late": self.late,
             "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
-            "oversize": self.oversize,
+            "oversize": self.oversize, "stalls": self.stalls,
             "played": n, "missing": self.missing, "bursts": self.bursts,
             "delay_mean_ms": (self.delay_sum / self.delay_n) if self.delay_n else 0,
             "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,

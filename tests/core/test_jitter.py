@@ -222,3 +222,42 @@ def test_hold_waits_out_a_stall_instead_of_cutting_speech():
         s = rx.stats()
         assert s["late"] == late and s["played"] == played, (hold, s)
         assert s["lost"] == 0
+
+
+def test_a_long_stall_pauses_the_speech_instead_of_cutting_it():
+    # LTE radio link failure / TCP retransmission timeout: frames 4..19 held 300 ms, then
+    # delivered in order all at once. Those frames were not lost, so they play (after the
+    # concealment already heard); with stall detection off they are dropped as late.
+    p = _packets(24)
+    for stall_ms, late, played, stalls in ((60, 0, 24, 1), (0, 13, 11, 0)):
+        rx = voice.Receiver(start_delay_ms=40, stall_ms=stall_ms)
+        out = array("h", [0] * 160)
+        t = 0
+        for i in range(24):
+            if i < 4 or i > 19:
+                rx.push(p[i], t)
+            elif i == 19:
+                for k in range(4, 20):
+                    rx.push(p[k], t)
+            rx.pull(t, out)
+            t += 20
+        _play(rx, t + 800, t)
+        s = rx.stats()
+        assert (s["late"], s["played"], s["stalls"]) == (late, played, stalls), (stall_ms, s)
+        assert s["lost"] == 0
+
+
+def test_lost_frames_never_look_like_a_stall():
+    # A burst of 8 lost frames: nothing arrives late, nothing is replayed.
+    p = _packets(16)
+    rx = voice.Receiver(start_delay_ms=40)
+    out = array("h", [0] * 160)
+    t = 0
+    for i in range(16):
+        if not 4 <= i < 12:
+            rx.push(p[i], t)
+        rx.pull(t, out)
+        t += 20
+    _play(rx, t + 600, t)
+    s = rx.stats()
+    assert s["stalls"] == 0 and s["played"] == 8 and s["lost"] == 8 and s["late"] == 0
