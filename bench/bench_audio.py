@@ -28,6 +28,7 @@ UNITS = {
     "pesq_loss10": "MOS-LQO", "pesq_burst5": "MOS-LQO", "pesq_clean_nojitter": "MOS-LQO",
     "pesq_loss5_nojitter": "MOS-LQO", "pesq_clean_ulaw": "MOS-LQO", "pesq_clean_g726": "MOS-LQO",
     "pesq_loss5_g726": "MOS-LQO", "txrx_us_per_frame": "us", "plc_us_per_lost_frame": "us",
+    "adpcm_trellis_us_per_frame": "us", "adpcm_ref_us_per_frame": "us",
     "jb_delay_p95_ms": "ms", "late_pct": "%", "voice_kbps": "kbit/s",
     "bytes_per_talk_minute_20ms": "bytes", "bytes_per_talk_minute_40ms": "bytes",
     "bytes_per_talk_minute_60ms": "bytes",
@@ -47,6 +48,8 @@ GOALS = {
     "pesq_loss5_g726": "G.726-32, 5 % loss + LTE (its state is not in the header)",
     "txrx_us_per_frame": "MicroPython unix on this PC; the ESP32 is ~30-50x slower",
     "plc_us_per_lost_frame": "<= 400 on the PC (a 20 ms frame / ~50 for the ESP32)",
+    "adpcm_trellis_us_per_frame": "viper, MicroPython unix on this PC; ESP32 ~30-50x (a few % of a core)",
+    "adpcm_ref_us_per_frame": "the IMA reference encoder, same run",
     "jb_delay_p95_ms": "<= 200 (playout delay bound)",
     "late_pct": "small; LTE stalls > 200 ms cause it",
     "bytes_per_talk_minute_20ms": "<= 300000",
@@ -91,7 +94,8 @@ def run():
     mpy = pathlib.Path(sys.executable).parent / "micropython"
     heap = audiopath.mpy_heap_figures(mpy)
     for k in ("heap_bytes_txrx", "alloc_bytes_per_frame", "alloc_bytes_per_frame_loss5",
-              "alloc_bytes_per_frame_tagged", "txrx_us_per_frame", "plc_us_per_lost_frame"):
+              "alloc_bytes_per_frame_tagged", "txrx_us_per_frame", "plc_us_per_lost_frame",
+              "adpcm_trellis_us_per_frame", "adpcm_ref_us_per_frame"):
         out[k] = heap[k]
     return out
 

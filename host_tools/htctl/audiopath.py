@@ -227,6 +227,22 @@ for k in range(1000):
     rx.pull(20 * k, out)
 print("txrx_us_per_frame", time.ticks_diff(time.ticks_us(), t0) / 1000)
 
+# ADPCM encoder per 20 ms frame of speech-like audio: the trellis (default) and the reference.
+from ht import adpcm, adpcmt
+try:
+    from ht import adpcm_viper as ref_k, adpcmt_viper as tr_k
+except ImportError:
+    ref_k, tr_k = adpcm, adpcmt
+for i in range(160):
+    pcm[i] = ((i * 37) % 57 - 28) * 300 + ((i * 13) % 23) * 40
+enc = bytearray(80)
+st = array('h', [0, 0])
+for name, k, reps in (("adpcm_trellis_us_per_frame", tr_k, 200), ("adpcm_ref_us_per_frame", ref_k, 2000)):
+    t0 = time.ticks_us()
+    for r in range(reps):
+        k.encode(pcm, 160, enc, st)
+    print(name, time.ticks_diff(time.ticks_us(), t0) / reps)
+
 # A lost frame after speech: pitch search + synthesis (the worst case, at loss onset).
 from ht import plc
 c = plc.Concealer()
