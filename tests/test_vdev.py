@@ -411,3 +411,44 @@ def test_sim_hal_reads_mic_wav_and_writes_speaker_wav_outside_the_flash(vdev_fac
         got = struct.unpack("<80h", w.readframes(80))
     # 48 kHz -> 8 kHz: each output sample is the mean of six input samples
     assert list(got) == [sum(samples[6 * i:6 * i + 6]) // 6 for i in range(80)]
+
+
+@pytest.mark.sim
+def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
+    # A technician reproducing a field radio: its SIM's ICCID and its modem's IMEI, with the emulator
+    # sped up; the firmware on the device reads that identity through its own modem layer (as
+    # `htctl provision` does) and runs its modem timeouts at the emulator's pace.
+    import io
+    import json
+    from htctl.cli import main as htctl_main
+    from htctl.registry import luhn_ok
+    from htctl.transport import DeviceTransport
+
+    iccid = next(b + d for b in ["896210555566667777"] for d in "0123456789" if luhn_ok(b + d))
+    imei = next(b + d for b in ["86700011122233"] for d in "0123456789" if luhn_ok(b + d))
+    seen = {}
+    out = io.StringIO()
+
+    def wait():
+        info = json.loads(out.getvalue())
+        seen["info"] = info
+        with DeviceTransport(info["port"]) as t:
+            seen["scale"] = t.eval("__import__('hal').create(__import__('ht.board').board"
+                                   ".load_path('board.json')).time_scale")
+            seen["rows"] = t.exec_json("import ht.selftest_net as n\nn.report(['modem', 'iccid'], {'cold': False})",
+                                       timeout=60)
+
+    code = htctl_main(["vdev", "start", "--time-scale", "0.05", "--iccid", iccid, "--imei", imei, "--json",
+                       "--flash", str(tmp_path / "f")], stdout=out, stderr=io.StringIO(), wait=wait)
+    assert code == 0
+    assert (seen["info"]["time_scale"], seen["info"]["iccid"], seen["info"]["imei"]) == (0.05, iccid, imei)
+    assert seen["scale"] == 0.05
+    rows = {r["check"]: r for r in seen["rows"]}
+    assert rows["iccid"]["value"] == iccid and rows["iccid"]["extra"]["imei"] == imei, rows
+
+    for bad, why in ((["--iccid", iccid[:-1] + str((int(iccid[-1]) + 1) % 10)], "Luhn"),
+                     (["--imei", "12345"], "15 digits"), (["--time-scale", "0"], "time-scale"),
+                     (["--modem", "none", "--iccid", iccid], "--modem auto")):
+        err = io.StringIO()
+        assert htctl_main(["vdev", "start"] + bad, stdout=io.StringIO(), stderr=err) == 2, bad
+        assert why in err.getvalue() and "Hint:" in err.getvalue(), err.getvalue()

@@ -103,6 +103,7 @@ class AudioOut:
 
 class HAL:
     name = "esp32"
+    time_scale = 1.0      # a real modem keeps real time (hal/sim.py: the emulator's pace)
 
     def __init__(self, board, rate=RATE):
         self.board = board

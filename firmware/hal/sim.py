@@ -208,9 +208,12 @@ class AudioOut:
 class HAL:
     name = "sim"
 
-    def __init__(self, board, uart=None, ctl=None, sim_dir=None, mic_pcm=None, rate=8000):
+    def __init__(self, board, uart=None, ctl=None, sim_dir=None, mic_pcm=None, rate=8000, time_scale=None):
         self.board = board
         self.rate = rate
+        # The modem emulator's time scale (0.05 = twenty times faster than a modem): the app's modem
+        # timeouts are multiplied by it, or it would wait a real modem's time for a fast emulator.
+        self.time_scale = float(time_scale or _env("HT_SIM_TIME_SCALE", "1"))
         u = uart or _env("HT_SIM_UART")
         c = ctl or _env("HT_SIM_CTL")
         self.uart_addr = _addr(u) if isinstance(u, str) else u

@@ -39,8 +39,11 @@ def _file_store(name):
     return load, save
 
 
-def build(hal, board, config, events=None, scale=1.0, store=True, **kw):
-    # -> (radio, supervisor). kw goes to Radio (fleet=, key=, ...).
+def build(hal, board, config, events=None, scale=None, store=True, **kw):
+    # -> (radio, supervisor). kw goes to Radio (fleet=, key=, ...). scale: the modem's time scale, by
+    # default the HAL's (1 on the radio; the emulator's on a virtual device).
+    if scale is None:
+        scale = getattr(hal, "time_scale", 1.0)
     link = Link()
     load, save = _file_store(PLAN_FILE) if store else (None, None)
     plan = DataPlan.from_config(config, load=load, save=save)

@@ -139,11 +139,12 @@ class VirtualDevice:
     flash_dir: folder that plays the flash (created if missing); ``None`` = a fresh temporary folder
     modem:     ``None`` (no modem wired), a started/unstarted ``ModemEmulator``, or ``"auto"`` to create one
                for the board's dialect (owned and stopped by this object)
+    modem_options: keyword arguments for the ``"auto"`` emulator (``time_scale``, ``sim``, ``imei``, ...)
     preload:   copy the current firmware sources + board.json into an empty flash before the first boot
     """
 
     def __init__(self, board=DEFAULT_BOARD, flash_dir=None, modem=None, preload=False, heap="4M",
-                 env=None, sim_dir=None, boards_dir=None):
+                 env=None, sim_dir=None, boards_dir=None, modem_options=None):
         self.board = board
         self._tmp = None
         if flash_dir is None:
@@ -153,6 +154,7 @@ class VirtualDevice:
         self.flash_dir = pathlib.Path(flash_dir).resolve()
         self.sim_dir = pathlib.Path(sim_dir).resolve() if sim_dir else None
         self.modem = modem
+        self.modem_options = dict(modem_options or {})
         self.preload = preload
         self.heap = heap
         self.extra_env = dict(env or {})
@@ -225,7 +227,7 @@ class VirtualDevice:
     def _start_modem(self):
         if self.modem == "auto":
             from .emu import ModemEmulator  # helper C's emulator; optional until it lands
-            self.modem = ModemEmulator(dialect=_board_dialect(self.board, self.boards_dir))
+            self.modem = ModemEmulator(dialect=_board_dialect(self.board, self.boards_dir), **self.modem_options)
             self._own_modem = True
         if self.modem is not None and getattr(self.modem, "uart_port", None) is None:
             self.modem.start()
@@ -242,6 +244,10 @@ class VirtualDevice:
             ctl = getattr(self.modem, "ctl_port", None)
             if ctl:
                 env["HT_SIM_CTL"] = "127.0.0.1:%d" % ctl
+            # The firmware scales its modem timeouts by the emulator's pace (hal/sim.py time_scale).
+            scale = getattr(self.modem, "time_scale", None)
+            if scale:
+                env["HT_SIM_TIME_SCALE"] = repr(float(scale))
         env.update(self.extra_env)
         return env
 

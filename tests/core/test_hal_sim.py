@@ -226,3 +226,16 @@ def test_uart_opens_one_connection_when_read_and_write_race():
 
     assert asyncio.run(go()) == b"\r\nOK\r\n"
     assert len(conns) == 1
+
+
+def test_time_scale_reaches_the_radio_apps_modem():
+    # On a virtual device the modem emulator runs faster than a modem: the app's modem timeouts must
+    # shrink with it (HT_SIM_TIME_SCALE, set by htctl vdev), and stay real time on the radio.
+    from ht import config, radio_boot
+    assert _hal().time_scale == 1.0
+    cfg = config.Config()
+    cfg.set("unit.id", "u1")
+    _, sup = radio_boot.build(_hal(time_scale=0.05), BOARD, cfg, store=False)
+    assert sup.m.scale == 0.05
+    _, sup = radio_boot.build(_hal(time_scale=0.05), BOARD, cfg, store=False, scale=0.5)
+    assert sup.m.scale == 0.5      # a caller that knows better still wins
