@@ -181,14 +181,14 @@ def test_cli_sim_runs_a_scenario_in_cpython_mode(tmp_path, capsys):
                               "radios": [{"unit": "cc", "cc": True}, {"unit": "a"}],
                               "events": [{"t": 0.5, "unit": "a", "do": "talk", "clip": "Front_Center",
                                           "hold_s": 1.5},
-                                         {"t": 3.0, "unit": "cc", "do": "talk", "hold_s": 1.0}]}))
+                                         {"t": 3.5, "unit": "cc", "do": "talk", "hold_s": 1.0}]}))
     out = tmp_path / "out"
     code = cli.main(["sim", str(sc), "--mode", "cpython", "--radios", "3", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
-    assert "talk bursts: 2" in text and "access" in text and "mouth-to-ear" in text
+    assert "talk bursts: 2" in text and "access" in text and "mouth-to-ear" in text, text
     for u in ("cc", "a", "u001"):
-        assert (out / ("%s_heard.wav" % u)).stat().st_size > 44
+        assert (out / ("%s_heard.wav" % u)).stat().st_size > 44, text
     lines = (out / "transcript.jsonl").read_text().splitlines()
     assert any(json.loads(x)["kind"] == "tx_start" for x in lines)
     assert json.loads((out / "summary.json").read_text())["bursts"] == 2

@@ -207,7 +207,12 @@ class Driver:
                 if getattr(uart, "_u", 1) is None:
                     await uart._open()     # one cable: open before the AT engine reads and writes at once
                 u.sup.start()
-        self.tasks = [asyncio.create_task(u.radio.run()) for u in self.units.values()]
+        # Staggered by 50 ms: a whole process connecting in the same instant makes the embedded broker
+        # (amqtt) race on its subscription table; radios in the field never boot in lock-step either.
+        self.tasks = []
+        for u in self.units.values():
+            self.tasks.append(asyncio.create_task(u.radio.run()))
+            await _sleep_ms(50)
 
     async def warm_up(self):
         t = ticks_ms()
