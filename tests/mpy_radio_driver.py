@@ -1,6 +1,7 @@
 # Runs real radios (ht.radio.Radio on hal/sim.py) against a real broker and prints one JSON line of
 # results. Runs unchanged under MicroPython unix (spawned by tests/test_radio_mosquitto.py) and
 # CPython (imported by the same tests). Usage: micropython tests/mpy_radio_driver.py '<json args>'
+#   '<json args>' may also be '@<path of a JSON file>' (the unix port dies on an argv string >= 256 bytes).
 #   args: host, port, out (folder for <unit>.raw speaker PCM), scenario ("talk" | "modem"),
 #         mic (raw 8 kHz PCM16LE file for radio a), emu {uart, dialect, scale} for "modem".
 import sys
@@ -188,5 +189,10 @@ async def main(args):
 
 
 if __name__ == "__main__":
-    out = asyncio.run(main(json.loads(sys.argv[1])))
+    a = sys.argv[1]
+    if a.startswith("@"):
+        f = open(a[1:])
+        a = f.read()
+        f.close()
+    out = asyncio.run(main(json.loads(a)))
     print("RESULT " + json.dumps(out))

@@ -76,7 +76,8 @@ def test_three_radios_micropython(mosquitto, tmp_path):
     m = broker(mosquitto)
     mic, ref = mic_file(tmp_path)
     args = {"host": m.host, "port": m.port, "out": str(tmp_path), "scenario": "talk", "mic": str(mic)}
-    r = run_mpy(["tests/mpy_radio_driver.py", json.dumps(args)], timeout=120, heap="16M")
+    (tmp_path / "args.json").write_text(json.dumps(args))
+    r = run_mpy(["tests/mpy_radio_driver.py", "@%s" % (tmp_path / "args.json")], timeout=120, heap="16M")
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout[-3000:] + r.stderr[-3000:]
     check(json.loads(line[0][7:]), tmp_path, ref)
@@ -111,13 +112,12 @@ def test_radio_through_modem_emulator_cpython(mosquitto, emulator, tmp_path, dia
 
 
 @pytest.mark.mpy
-@pytest.mark.xfail(reason="MicroPython unix aborts with 'FATAL: uncaught NLR' a few seconds into the modem "
-                          "scenario (under investigation; the same scenario passes on CPython)", strict=False)
 def test_radio_through_modem_emulator_micropython(mosquitto, emulator, tmp_path):
     m = broker(mosquitto)
-    emu = emulator(dialect="EC200U", powered=True, time_scale=0.05)
+    emu = emulator(dialect="A7670", powered=True, time_scale=0.05)
     mic, ref = mic_file(tmp_path, 2.0)
-    r = run_mpy(["tests/mpy_radio_driver.py", json.dumps(modem_args(m, emu, tmp_path, mic))], timeout=180,
+    (tmp_path / "args.json").write_text(json.dumps(modem_args(m, emu, tmp_path, mic)))
+    r = run_mpy(["tests/mpy_radio_driver.py", "@%s" % (tmp_path / "args.json")], timeout=180,
                 heap="16M")
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout[-3000:] + r.stderr[-3000:]
