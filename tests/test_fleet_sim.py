@@ -149,7 +149,7 @@ def test_faults_radios_come_back_online_and_the_floor_is_not_stuck(mosquitto, tm
     s = report.write(res, tmp_path)
     print(report.text(s))
     modes = {u: p["mode"] for p in res["procs"] for u in p["units"]}
-    assert modes["a"] == "mpy" and modes["m1"] == "cpython"      # modem radios: CPython (NLR abort, FLEET.md)
+    assert modes["a"] == "mpy" and modes["m1"] == "mpy" and modes["m2"] == "mpy"
     assert all(p["rc"] == 0 for p in res["procs"]), res["procs"]
     faults = {f["fault"]: f for f in s["faults"]}
     # the broker restart mid-burst knocked everyone off; each came back on its own

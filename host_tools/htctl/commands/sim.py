@@ -1,4 +1,4 @@
-"""htctl sim [scenario] [--radios N] [--broker URL] [--mode mpy|cpython] [--out DIR] [--link lte|clean|lossy]
+"""htctl sim [scenario] [--radios N] [--broker URL|mosquitto] [--mode mpy|cpython] [--out DIR] [--link lte|clean|lossy]
 — run a fleet of virtual radios (the real firmware) through a broker and a scripted scenario, then print the
 summary and write the transcript, a WAV per radio of what it heard and summary.json (docs/FLEET.md)."""
 import pathlib

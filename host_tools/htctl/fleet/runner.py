@@ -6,9 +6,8 @@ default) + the scenario clock for faults. Returns everything the report needs.
     res["events"]   [(t_ms, unit, kind, fields)]  on the scenario clock (0 = start, shared wall clock)
     res["stats"]    {unit: radio stats}, res["links"] {unit: proxy byte counts}, res["sms"] {unit: [...]}
 
-Which interpreter runs what (docs/FLEET.md): radios without a modem run under ``mode`` (mpy by default,
-cpython for scale); radios with a modem run under CPython unless ``modem_mode`` says otherwise, because
-MicroPython unix aborts with 'FATAL: uncaught NLR' on the emulator's AT socket path (reported).
+Which interpreter runs what (docs/FLEET.md): every radio runs under ``mode`` (mpy by default, cpython for
+scale); ``modem_mode`` can put the radios with a modem under another interpreter (they share a process).
 """
 import asyncio
 import json
@@ -129,14 +128,14 @@ def clip_table():
 
 
 class Runner:
-    def __init__(self, sc, out, mode="mpy", broker=None, link=None, per_process=8, modem_mode="cpython",
+    def __init__(self, sc, out, mode="mpy", broker=None, link=None, per_process=8, modem_mode=None,
                  emu_scale=0.05, keepalive=10, log=None, warmup_s=90.0, proxy=True, telemetry_s=60):
         if mode not in ("mpy", "cpython"):
             raise S.ScenarioError("mode must be mpy or cpython")
         self.sc = sc
         self.out = pathlib.Path(out)
         self.mode = mode
-        self.modem_mode = modem_mode
+        self.modem_mode = modem_mode or mode
         self.broker_arg = broker
         self.link = S.parse_link(link) if link is not None else None
         self.per_process = max(1, per_process)
