@@ -235,10 +235,10 @@ def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(bench
 
 @pytest.mark.sim
 @pytest.mark.mpy
-def test_a_quectel_board_passes_with_its_own_dialect(bench_radio, fleet_unit, fleet_broker):
-    # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. (LILYGO_T_SIM7600
-    # is left out: its board.json PWRKEY pulse of 500 ms equals the modem's threshold, a coin toss.)
-    board = "DIY_DEVKITC_EC200U"
+@pytest.mark.parametrize("board", ["DIY_DEVKITC_EC200U", "LILYGO_T_SIM7600"])
+def test_each_shipped_board_passes_with_its_own_dialect(bench_radio, fleet_unit, fleet_broker, board):
+    # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. SIM7600: its
+    # own banner and boot time, and a PWRKEY pulse that must clear the modem's 500 ms threshold.
     dev = bench_radio(board=board)
     port = free_port()
     _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)

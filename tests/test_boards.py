@@ -151,6 +151,16 @@ def test_same_i2s_peripheral_and_short_pwrkey():
     assert "modem.pwrkey.pulse_ms" in paths(b, "warning")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_boards_press_pwrkey_with_margin(name):
+    # A pulse exactly at the modem's minimum is a coin toss (timer jitter, the modem's own debounce):
+    # the radio would sometimes not switch its modem on. 20 % above the minimum is the board rule.
+    b = real(name)
+    assert "modem.pwrkey.pulse_ms" not in paths(b, "warning")
+    b["modem"]["pwrkey"]["pulse_ms"] = boards.PWRKEY_MIN_MS[b["modem"]["dialect"]]
+    assert "modem.pwrkey.pulse_ms" in paths(b, "warning")
+
+
 def test_load_board_refuses_invalid_and_resolve_finds_by_name(tmp_path):
     assert boards.resolve("lilygo_t_a7670", BOARDS_DIR).parent.name == "LILYGO_T_A7670"
     with pytest.raises(NotFoundError) as e:

@@ -75,6 +75,13 @@ class Session:
     def deadline(self, name):
         return max(int(self.env.get("wait_" + name, WAIT_S[name]) * 1000 * self.scale), MIN_WAIT_MS)
 
+    def pulses_ms(self):
+        # PWRKEY/RESET pulses run in real time at any scale (ht.modem._pulse): a wait that may include a
+        # power cycle gets them on top. A board with only PWRKEY (LILYGO_T_SIM7600) cycles with a 3 s
+        # long press plus the on pulse, more than the whole scaled budget on a fast emulator.
+        m = self.modem
+        return m.d.pwrkey_off_ms + m.pulse_on_ms + m.reset_ms if m is not None else 0
+
     async def until(self, pred, wall_ms):
         t0 = ticks_ms()
         while not pred():
@@ -142,7 +149,7 @@ async def check_modem(s):
     from ht.supervisor import SIM
     if s.start_error:
         return result("modem", False, None, detail="cannot open the modem UART (%s)" % s.start_error)
-    ok = await s.until(lambda: s.sup.need >= SIM, s.deadline("modem"))
+    ok = await s.until(lambda: s.sup.need >= SIM, s.deadline("modem") + s.pulses_ms())
     if not ok:
         return result("modem", False, None, "s", WAIT_S["modem"],
                       "no answer to AT after power-on (%s)" % s.sup._last.get("error", "silent"))

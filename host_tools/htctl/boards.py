@@ -29,8 +29,11 @@ STRAPPING = {
     12: "MTDI strap: high at reset selects 1.8 V flash and the module will not boot",
     15: "MTDO strap: low at reset silences the boot log",
 }
-# Shortest PWRKEY pulse each modem family turns on with (MODEMS.md "power").
+# Shortest PWRKEY pulse each modem family turns on with (MODEMS.md "power"). A board's pulse must clear it by
+# PWRKEY_MARGIN: one exactly at the threshold turns the modem on only sometimes (timer jitter, the modem's
+# own debounce), which in the field is a radio that boots without its modem.
 PWRKEY_MIN_MS = {"A7670": 50, "SIM7600": 500, "EC200U": 500}
+PWRKEY_MARGIN = 1.2
 
 
 # ---- the schema, as data ------------------------------------------------------------------------------
@@ -186,9 +189,11 @@ def _board_rules(board, issues):
     modem = board.get("modem") if isinstance(board.get("modem"), dict) else {}
     pk, dialect = modem.get("pwrkey"), modem.get("dialect")
     if isinstance(pk, dict) and _is_int(pk.get("pulse_ms")) and dialect in PWRKEY_MIN_MS:
-        if pk["pulse_ms"] < PWRKEY_MIN_MS[dialect]:
-            issues.append(Issue("warning", "modem.pwrkey.pulse_ms", "%s needs a PWRKEY pulse of at least %d ms"
-                                % (dialect, PWRKEY_MIN_MS[dialect])))
+        low = PWRKEY_MIN_MS[dialect]
+        if pk["pulse_ms"] < low * PWRKEY_MARGIN:
+            issues.append(Issue("warning", "modem.pwrkey.pulse_ms",
+                                "%s needs a PWRKEY pulse of at least %d ms; use %d ms or more for margin"
+                                % (dialect, low, int(low * PWRKEY_MARGIN))))
 
 
 def validate(board):
