@@ -98,8 +98,8 @@ class Session:
             import hal as H
             self.hal = H.create(self.board)
         uart = self.env.get("uart") or self.hal.modem_uart()
-        # Open the link before the AT reader starts: hal.sim's SimUART opens lazily on the first read AND
-        # on the first write, and two opens at once give two connections, the second replacing the first.
+        # Open the link before the AT reader starts: a UART that cannot be opened is reported by the modem
+        # check (start_error) instead of surfacing as a silent modem.
         await uart.write(b"")
         m = Modem.from_board(self.board, self.cfg, uart, self.hal.modem_pins(), scale=self.scale)
         m.link.subscribe(self._mark)
