@@ -33,6 +33,11 @@ async def scenario_modem(args, res, Rig, talk):
                     is not None, "b sees a online")
     await talk(rig, res, "a", args.get("hold_ms", 2000))
     rig.save(args["out"])
+    # where the speech went: sent, dropped in a's queue, echoed back to a, arrived late/lost at b
+    res["a_voice"] = a.audio.stats()
+    res["own_voice"] = a.counts["own_voice"]
+    b = rig.radios["b"].audio
+    res["b_rx"] = [b.rx[i].stats() for i in range(len(b.rx)) if b.rx_uid[i] >= 0]
     ctl = Ctl(emu["ctl"])
     ctl("fault reg_lost duration_s=0")
     await rig.until(lambda: not a.online, "a offline when coverage goes", 30000)

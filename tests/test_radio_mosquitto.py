@@ -88,18 +88,48 @@ def modem_args(m, emu, tmp_path, mic):
             "emu": {"uart": emu.uart_port, "ctl": emu.ctl_port, "scale": emu.time_scale}}
 
 
+def clean_pesq(ref, frame_ms=40):
+    """PESQ of the same speech over a perfect link (plain TCP on loopback loses and delays nothing):
+    the radio's own Transmitter and Receiver, every frame on time. Measured side by side with a plain-TCP
+    radio: both give the same figure (3.08 for these 2 s at 40 ms frames)."""
+    from array import array
+    from ht import voice, codecs
+    n = frame_ms * 8
+    tx = voice.Transmitter(1, 1, codecs.PT_ADPCM, frame_ms, key=drv.KEY)
+    rx = voice.Receiver(key=drv.KEY, frame_ms=20)
+    pcm = np.zeros(((len(ref) + n - 1) // n) * n, dtype=np.int16)
+    pcm[: len(ref)] = ref
+    frames = [bytes(tx.encode(array("h", pcm[i: i + n].tobytes()), last=i + n >= len(pcm)))
+              for i in range(0, len(pcm), n)]
+    out, buf = bytearray(), array("h", bytes(320))
+    for t in range(0, len(frames) * frame_ms + 600, 20):
+        if t % frame_ms == 0 and t // frame_ms < len(frames):
+            rx.push(frames[t // frame_ms], t)
+        rx.pull(t, buf)
+        out += buf.tobytes()
+    return aligned_pesq(ref, bytes(out))
+
+
 def check_modem(res, emu, tmp_path, ref):
     sms = emu.sms_log
     assert [n for n, _ in sms] == ["+628111000111", "+628111000222"]
     assert all("DARURAT" in t and " a " in t for _, t in sms)
     assert res["plan_bytes"] > 10000          # the voice burst and MQTT counted into the data plan
+    # The talker leaves its voice topic while it talks: its own frames do not come back through the
+    # modem (they doubled the UART load and cut PESQ to ~1.4). A few may be in flight at the broker
+    # before the UNSUBSCRIBE lands.
+    sent = res["a_voice"]["tx_frames"]
+    assert res["own_voice"] <= sent // 10, (res["own_voice"], sent)
     heard = (tmp_path / "b.raw").read_bytes()
     q = aligned_pesq(ref, heard)
-    # Through the emulated AT socket the speech arrives but degraded (PESQ ~1.3 against > 3.5 on plain
-    # TCP): each packet is one AT+CIPSEND round trip, packets are dropped when the ring backs up and the
-    # jitter buffer sees bursty arrivals. Known gap, reported; this bound only proves speech got through.
-    assert q is not None and q > 1.0, q
-    print("modem path: access_ms", res["access_ms"], "m2e_ms", res["m2e_ms"], "PESQ", round(q, 2))
+    clean = clean_pesq(ref)
+    # Through the emulated A7670 at 115200 baud the listener hears what plain TCP delivers (3.08 both,
+    # measured side by side; 1.2-2.3 before the talker stopped hearing itself). The margin is for a
+    # loaded machine delaying a few frames past the jitter buffer.
+    assert q is not None and q > clean - 0.3, "PESQ %s through the modem, %s on a perfect link; %s" % (
+        q, clean, json.dumps({k: res.get(k) for k in ("a_voice", "b_rx", "own_voice")}))
+    print("modem path: access_ms", res["access_ms"], "m2e_ms", res["m2e_ms"], "PESQ", round(q, 2),
+          "clean", round(clean, 2), "b_rx", res["b_rx"])
 
 
 @pytest.mark.parametrize("dialect", ["A7670"])

@@ -70,9 +70,18 @@ class IOMixin:
                 continue
             topic, payload, qos, retain = q.pop(0)
             try:
-                await self.client.publish(topic, payload, qos, retain)
+                if payload is None:
+                    # a subscription change (ht.radio._voice_sub), in order with the publications
+                    if retain:
+                        await self.client.subscribe(topic, qos)
+                    else:
+                        await self.client.unsubscribe(topic)
+                else:
+                    await self.client.publish(topic, payload, qos, retain)
             except OSError:
                 self.counts["pub_dropped"] += 1   # offline with a full QoS 1 window: stale anyway
+            except Exception as e:                # MQTTError: the broker refused the subscription
+                self._emit("sub_failed", {"topic": topic, "why": repr(e)})
 
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.

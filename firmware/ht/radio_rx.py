@@ -55,7 +55,10 @@ class RxMixin:
 
     def _on_voice(self, info, payload, now):
         group = info[1]
-        if info[2] == self.unit or group not in self.floors:
+        if info[2] == self.unit:
+            self.counts["own_voice"] += 1     # our own frames back from the broker (ht.radio._voice_sub)
+            return
+        if group not in self.floors:
             return
         r = self.audio.on_voice(payload, info[3], info[4], now)
         if r != OK:
