@@ -235,6 +235,24 @@ def test_broker_that_was_not_reloaded_after_provisioning_refuses_the_login(bench
 
 @pytest.mark.sim
 @pytest.mark.mpy
+def test_a_fleet_with_its_own_id_is_benched_on_its_own_topics(bench_radio, fleet_unit, fleet_broker):
+    # A province fleet named "prov": provisioning writes fleet.id from the registry, the broker's ACL
+    # follows it, and the bench's PTT claim must use the radio's own fleet topics to be allowed through.
+    conn = registry.connect(fleet_unit["registry"])
+    registry.set_fleet_id(conn, "prov")
+    conn.close()
+    dev = bench_radio()
+    port = free_port()
+    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
+    fleet_broker(fleet_unit["registry"], port)
+    rc, out, err = _bench(dev, fleet_unit, "--json")
+    rows = _rows(out)
+    assert rows["ptt_access"]["status"] == "PASS", rows["ptt_access"]
+    assert rc == 0, err
+
+
+@pytest.mark.sim
+@pytest.mark.mpy
 @pytest.mark.parametrize("board", ["DIY_DEVKITC_EC200U", "LILYGO_T_SIM7600"])
 def test_each_shipped_board_passes_with_its_own_dialect(bench_radio, fleet_unit, fleet_broker, board):
     # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. SIM7600: its

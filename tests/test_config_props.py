@@ -16,6 +16,10 @@ def _value(key):
     kind, default, rule = config.FIELDS[key]
     if key in ("unit.id",):
         return st.one_of(st.just(""), _name)
+    if key == "fleet.id":
+        return _name
+    if key == "audio.key":
+        return st.one_of(st.just(""), st.binary(min_size=16, max_size=64).map(lambda b: b.hex()))
     if key == "talkgroups.list":
         return st.lists(_name, max_size=16, unique=True)
     if key == "talkgroups.scan":

@@ -72,6 +72,36 @@ def test_reprovision_rotates_the_password_and_the_table_hides_it(bench_radio, fl
     conn = registry.connect(fleet_unit["registry"])
     assert registry.verify_credentials(conn, "dishub-07", second)
     assert not registry.verify_credentials(conn, "dishub-07", first)
+    # The fleet's voice key and id are the fleet's, not the unit's: the same on every provisioning (every
+    # radio must sign and check voice with one key), from the registry, and as secret as the password.
+    cfgs = [_device_config(dev)[0]]
+    assert _provision(dev, fleet_unit)[0] == 0
+    cfgs.append(_device_config(dev)[0])
+    key = cfgs[0].get("audio.key")
+    assert len(key) == 64 and int(key, 16) and cfgs[1].get("audio.key") == key
+    assert cfgs[0].get("fleet.id") == cfgs[1].get("fleet.id") == "kota"
+    assert registry.fleet_config(conn) == {"fleet.id": "kota", "audio.key": key}
+    assert key not in out + err
+    assert key not in json.dumps(registry.audit_log(conn))
+
+
+def test_fleet_settings_are_made_once_and_shared(tmp_path):
+    # Radios provisioned in parallel (one registry connection per thread) must still get one key.
+    path = tmp_path / "r.sqlite"
+    a, b = registry.connect(path), registry.connect(path)
+    ka = registry.fleet_config(a)
+    assert registry.fleet_config(b) == ka and ka["fleet.id"] == "kota" and len(ka["audio.key"]) == 64
+    registry.set_fleet_id(b, "prov-jatim")
+    assert registry.fleet_config(a) == {"fleet.id": "prov-jatim", "audio.key": ka["audio.key"]}
+    with pytest.raises(ValueError):
+        registry.set_fleet_id(a, "prov/#")
+    # broker write follows the registry's fleet id unless told otherwise
+    registry.set_credentials(a, "cc", "cc", "console-secret-123456")
+    rc, out, err = _run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", str(path), "--json"])
+    assert rc == 0, err
+    assert json.loads(out)["fleet"] == "prov-jatim"
+    a.close()
+    b.close()
 
 
 def test_sim_swap_is_an_alarm_and_changes_nothing_until_accepted(bench_radio, fleet_unit):

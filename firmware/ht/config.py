@@ -84,10 +84,30 @@ def _short_str(v):
     return "must be at most 64 characters" if len(v) > 64 else None
 
 
+def _hex_key(v):
+    # The fleet's voice key (HMAC-SHA256, ht/frame.py): 16-64 random bytes written as hex. Shorter keys are
+    # guessable offline from one recorded frame; longer ones HMAC hashes down anyway.
+    if v == "":
+        return None
+    if len(v) % 2 or not 32 <= len(v) <= 128:
+        return "must be 32-128 hex digits (16-64 bytes) or empty"
+    for c in v:
+        if c not in "0123456789abcdefABCDEF":
+            return "must be hex digits 0-9 a-f"
+    return None
+
+
+def key_bytes(cfg):
+    # audio.key as the bytes every radio of the fleet signs and checks voice frames with; None = unsigned.
+    k = cfg.get("audio.key")
+    return binascii.unhexlify(k) if k else None
+
+
 # ---- the schema ---------------------------------------------------------------------------------------
 # key -> (type, default, check). Types: str, secret (a str never shown), int (check = (lo, hi)), bool,
 # enum (check = choices), list (check = per-item check, max 16 items).
 FIELDS = {
+    "fleet.id": ("str", "kota", _name),   # short fleet name in every topic: ht/<fleet>/...
     "unit.id": ("str", "", _unit_id),
     "unit.callsign": ("str", "", _callsign),
     "unit.priority": ("enum", "normal", PRIORITIES),
@@ -106,6 +126,7 @@ FIELDS = {
     "dataplan.opd": ("str", "", _short_str),
     "audio.codec": ("enum", "adpcm", CODECS),
     "audio.frame_ms": ("enum", 40, FRAME_MS),
+    "audio.key": ("secret", "", _hex_key),
     "ptt.talk_timeout_s": ("int", 60, (5, 600)),
     "emergency.hot_mic_s": ("int", 10, (0, 120)),
     "emergency.sms_numbers": ("list", [], _phone),

@@ -17,6 +17,7 @@ from ht.radio_audio import AudioPath
 from ht.radio_guard import unit_num, tg_num
 from ht.radio_rx import RxMixin
 from ht.radio_io import IOMixin, opt
+from ht.config import key_bytes
 
 _TICK_MS = const(10)
 _SLOW_MS = const(1000)     # battery, presence and telemetry checks
@@ -43,7 +44,8 @@ class Radio(RxMixin, IOMixin):
         self.plan = dataplan
         self.unit = config.get("unit.id") or hal.unique_id()
         self.fleet = fleet or opt(config, "fleet.id", "kota")
-        key = key if key is not None else opt(config, "audio.key", None)
+        if key is None and opt(config, "audio.key", None):
+            key = key_bytes(config)     # hex in config.json, bytes for the HMAC
         self.prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
         scan = config.get("talkgroups.scan")

@@ -25,7 +25,7 @@ async def check_ptt(s):
     if not tgs:
         return result("ptt_access", None, None, "ms", detail="no talkgroup configured")
     tg, unit = tgs[0], s.cfg.get("unit.id") or "bench"
-    fleet = s.env.get("fleet") or "kota"
+    fleet = s.env.get("fleet") or s.cfg.get("fleet.id")     # the radio's own topics (the broker ACL)
     c = s.client
     box = Outbox()
     # Normal priority whatever the unit's: a bench claim must never pre-empt a live conversation; it holds

@@ -10,7 +10,8 @@ Order of work, chosen so that a mistake never leaves the registry and the radio 
    old one kept as history) with its own audit entry;
 3. the config, built with the firmware's own schema (``ht.config``), with fresh broker credentials for the
    unit: the plaintext password goes only into the radio's config.json, the registry keeps a Mosquitto
-   ``$7$`` hash (what the broker's password file needs);
+   ``$7$`` hash (what the broker's password file needs); the fleet's id and voice key from the registry
+   (``registry.fleet_config``: the key is made on the first provisioning and shared by every radio);
 4. written atomically (``config.json.tmp`` + ``os.rename`` on the device) and read back by sha256;
 5. only then the credential hash and an audit entry (who, when, config hash; never a secret).
 
@@ -147,7 +148,7 @@ def provision(transport, conn, unit_id, broker_url, who=None, apn=None, sim_pin=
     step(2, 4)
     password = password or new_password()
     try:
-        cfg = build_config(row, broker_url, password, apn, sim_pin)
+        cfg = build_config(row, broker_url, password, apn, sim_pin, extra=registry.fleet_config(conn))
     except ValueError as e:
         raise UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
                         hint="fix the unit in the registry (htctl fleet import) or the option named") from None

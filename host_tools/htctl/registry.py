@@ -4,7 +4,8 @@ done to it. Library functions take an open connection (``connect(path)``) and re
 Tables: devices (serial, MAC, board) · modems (IMEI) · sims (ICCID, MSISDN, operator, plan, usable quota,
 expiry, monthly price, paying OPD) · officials (name, position, OPD) · assignments (unit ↔ device ↔ modem ↔
 SIM ↔ official, with history: a reassignment closes the old row) · bench_certificates · audit (every
-provisioning: who, when, config hash) · credentials (per-unit broker login; only a hash is stored).
+provisioning: who, when, config hash) · credentials (per-unit broker login; only a hash is stored) ·
+fleet_settings (what every radio of the fleet shares: ``fleet.id``, the voice key ``audio.key``).
 Inventory CSV import lives in ``htctl.inventory``-style functions at the bottom (``import_csv``).
 """
 import base64
@@ -14,6 +15,7 @@ import hmac
 import json
 import os
 import pathlib
+import secrets
 import sqlite3
 
 from .errors import ConflictError, NotFoundError, UserError
@@ -48,6 +50,8 @@ CREATE TABLE IF NOT EXISTS audit (
     serial TEXT, config_hash TEXT, detail TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS credentials (
     unit_id TEXT PRIMARY KEY, username TEXT UNIQUE NOT NULL, pw_hash TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fleet_settings (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 """
 
 
@@ -409,3 +413,38 @@ def verify_credentials(conn, unit_id, password):
 def credentials(conn):
     """[{unit_id, username, pw_hash}] — enough for a Mosquitto password file and ACL, no plain passwords."""
     return _rows(conn.execute("SELECT unit_id, username, pw_hash FROM credentials ORDER BY unit_id"))
+
+
+# ---- fleet-wide settings: the same on every radio of the fleet ------------------------------------------
+FLEET_ID_DEFAULT = "kota"
+VOICE_KEY_BYTES = 32
+
+
+def fleet_config(conn):
+    """``{"fleet.id", "audio.key"}`` for a radio's config. The voice key (32 random bytes, hex) is made on
+    first use and kept: every radio signs and checks voice frames with the same key, so unlike a broker
+    password it cannot be stored as a hash — the registry file is as secret as the radios' configs.
+    INSERT OR IGNORE: radios provisioned in parallel (a connection per thread) still get one key."""
+    with conn:
+        conn.execute("INSERT OR IGNORE INTO fleet_settings (name, value, updated_at) VALUES ('audio.key', ?, ?)",
+                     (secrets.token_hex(VOICE_KEY_BYTES), now_iso()))
+    vals = dict(conn.execute("SELECT name, value FROM fleet_settings").fetchall())
+    return {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
+
+
+def fleet_id(conn):
+    r = conn.execute("SELECT value FROM fleet_settings WHERE name='fleet.id'").fetchone()
+    return r[0] if r else FLEET_ID_DEFAULT
+
+
+def set_fleet_id(conn, value):
+    """The fleet's name in every topic (ht/<fleet>/...). Radios provisioned before a change keep the old one
+    until provisioned again. ValueError if the firmware's schema refuses it."""
+    from .fwshared import htconfig
+    why = htconfig.check("fleet.id", value)
+    if why:
+        raise ValueError(why)
+    with conn:
+        conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES ('fleet.id', ?, ?) "
+                     "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                     (value, now_iso()))

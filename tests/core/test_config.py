@@ -118,4 +118,26 @@ def test_known_dump_text():
     c.set("unit.callsign", "A\"\\\n\u00e9")
     text = config.dump(c)
     assert '"callsign":"A\\"\\\\\\u000a\u00e9"' in text
-    assert text.startswith('{"audio":{"codec":"adpcm","frame_ms":40},"broker":{')
+    assert text.startswith('{"audio":{"codec":"adpcm","frame_ms":40,"key":""},"broker":{')
+
+
+def test_fleet_id_and_voice_key():
+    # fleet.id names the fleet in every topic; audio.key is the fleet's voice authentication key (hex),
+    # a secret like the broker password: set by htctl provision, never shown.
+    c = config.defaults()
+    assert c.get("fleet.id") == "kota" and c.get("audio.key") == ""
+    key = "00112233445566778899aabbccddeeff" * 2
+    c.set("audio.key", key)
+    c.set("fleet.id", "prov-jatim")
+    assert "audio.key" in config.SECRETS
+    for text in (repr(c), "\n".join(c.show())):
+        assert key not in text and "prov-jatim" in text
+    assert config.load(config.dump(c))[0] == c
+    for k, bad in (("audio.key", "xyz"), ("audio.key", "0" * 33), ("audio.key", "00" * 8),
+                   ("audio.key", "00" * 65), ("fleet.id", ""), ("fleet.id", "kota/#")):
+        try:
+            c.set(k, bad)
+        except ValueError as e:
+            assert str(e).startswith(k + ":")
+            continue
+        assert False, (k, bad)

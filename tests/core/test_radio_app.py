@@ -137,3 +137,19 @@ async def _rollcall_and_lwt():
 
 def test_rollcall_answered_by_press_and_lwt_marks_offline():
     asyncio.run(_rollcall_and_lwt())
+
+
+def test_radio_takes_its_fleet_and_voice_key_from_the_config():
+    # What htctl provision writes (fleet.id, audio.key as hex) is what the radio uses: its topics carry the
+    # fleet, and its voice frames are signed with the key's bytes (every radio of the fleet decodes the
+    # same hex, so they agree on the key).
+    import binascii
+    from ht import frame
+    key = "a5c3" * 16
+    r = Radio(FakeHAL(), Config({"unit.id": "u1", "fleet.id": "prov", "audio.key": key}),
+              client=MemClient(MemBroker(), "u1"))
+    want = frame.Key(binascii.unhexlify(key)).digest(b"frame")
+    assert r.fleet == "prov"
+    assert r.audio.tx.key.digest(b"frame") == want and r.audio.guard.key.digest(b"frame") == want
+    r = Radio(FakeHAL(), Config({"unit.id": "u1"}), client=MemClient(MemBroker(), "u1"))
+    assert r.fleet == "kota" and r.audio.tx.key is None

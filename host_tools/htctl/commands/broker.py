@@ -16,7 +16,8 @@ HELP = "write the fleet broker's password file, ACL and mosquitto.conf from the 
 
 def _cfg_write(p):
     p.add_argument("--out", required=True, help="folder for passwd, acl and mosquitto.conf")
-    p.add_argument("--fleet", default="kota", help="fleet id in the topics (ht/<fleet>/...); default kota")
+    p.add_argument("--fleet", default=None,
+                   help="fleet id in the topics (ht/<fleet>/...); default the registry's (kota unless set)")
     p.add_argument("--listen", default="0.0.0.0", help="listener address (default 0.0.0.0)")
     p.add_argument("--listen-port", type=int, default=1883, help="listener port (default 1883)")
     p.add_argument("--console", action="append", default=None,
@@ -31,7 +32,8 @@ def run_write(args, ctx):
     from ..provision import broker_artifacts
 
     conn = ctx.open_registry(create=False)
-    r = broker_artifacts(conn, args.out, fleet=args.fleet, host=args.listen, port=args.listen_port,
+    from ..registry import fleet_id
+    r = broker_artifacts(conn, args.out, fleet=args.fleet or fleet_id(conn), host=args.listen, port=args.listen_port,
                          console=tuple(args.console or ("cc",)))
     ctx.out.emit(r, lambda out, d: out.table(["broker", ""], [
         ["radio accounts", len(d["units"])], ["console accounts", ", ".join(d["console"]) or "-"],
