@@ -27,7 +27,9 @@ UNITS = {
     "pesq_clean": "MOS-LQO", "pesq_loss1": "MOS-LQO", "pesq_loss5": "MOS-LQO",
     "pesq_loss10": "MOS-LQO", "pesq_burst5": "MOS-LQO", "pesq_clean_nojitter": "MOS-LQO",
     "pesq_loss5_nojitter": "MOS-LQO", "pesq_clean_ulaw": "MOS-LQO", "pesq_clean_g726": "MOS-LQO",
-    "pesq_loss5_g726": "MOS-LQO", "txrx_us_per_frame": "us", "plc_us_per_lost_frame": "us",
+    "pesq_loss5_g726": "MOS-LQO", "pesq_clean_g726_lte": "MOS-LQO", "pesq_burst5_g726": "MOS-LQO",
+    "bytes_per_talk_minute_20ms_g726": "bytes", "bytes_per_talk_minute_40ms_g726": "bytes",
+    "txrx_us_per_frame": "us", "plc_us_per_lost_frame": "us",
     "adpcm_trellis_us_per_frame": "us", "adpcm_ref_us_per_frame": "us",
     "jb_delay_p95_ms": "ms", "late_pct": "%", "voice_kbps": "kbit/s",
     "bytes_per_talk_minute_20ms": "bytes", "bytes_per_talk_minute_40ms": "bytes",
@@ -45,7 +47,11 @@ GOALS = {
     "pesq_loss5_nojitter": "5 % loss, no LTE delay/stalls",
     "pesq_clean_ulaw": "G.711 at 64 kbit/s, perfect link (reference)",
     "pesq_clean_g726": "G.726-32 (opt-in codec), perfect link",
-    "pesq_loss5_g726": "G.726-32, 5 % loss + LTE (its state is not in the header)",
+    "pesq_loss5_g726": "G.726-32, 5 % loss + LTE (36-byte state snapshot per frame)",
+    "pesq_clean_g726_lte": "G.726-32 over the LTE model, no loss",
+    "pesq_burst5_g726": "G.726-32, bursty 5 % loss + LTE",
+    "bytes_per_talk_minute_20ms_g726": "G.726-32: 37 state bytes a frame (ADPCM 3)",
+    "bytes_per_talk_minute_40ms_g726": "G.726-32 at 40 ms frames",
     "txrx_us_per_frame": "MicroPython unix on this PC; the ESP32 is ~30-50x slower",
     "plc_us_per_lost_frame": "<= 400 on the PC (a 20 ms frame / ~50 for the ESP32)",
     "adpcm_trellis_us_per_frame": "viper, MicroPython unix on this PC; ESP32 ~30-50x (a few % of a core)",
@@ -86,7 +92,11 @@ def run():
     if g726 is not None:
         pt = g726().pt
         out["pesq_clean_g726"] = _pesq("clean-nojitter", pt=pt)[0]
+        out["pesq_clean_g726_lte"] = _pesq("clean", pt=pt)[0]
         out["pesq_loss5_g726"] = _pesq("loss5", pt=pt)[0]
+        out["pesq_burst5_g726"] = _pesq("burst5", pt=pt)[0]
+        out["bytes_per_talk_minute_20ms_g726"] = audiopath.wire_bytes_per_minute(pt=pt, frame_ms=20)
+        out["bytes_per_talk_minute_40ms_g726"] = audiopath.wire_bytes_per_minute(pt=pt, frame_ms=40)
         audiopath.codecs.unregister(pt)   # opt-in: leave the registry as other benches expect
     out["bytes_per_talk_minute_20ms"] = audiopath.wire_bytes_per_minute(frame_ms=20)
     out["bytes_per_talk_minute_40ms"] = audiopath.wire_bytes_per_minute(frame_ms=40)

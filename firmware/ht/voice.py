@@ -14,6 +14,7 @@ except (ImportError, SyntaxError, ValueError, NotImplementedError):
     from ht import pcmcopy as _copy
 
 _AHEAD = 4    # look this many frames past a gap for the frame that ends it
+_STATE_MAX = 40   # codec state bytes a slot holds (G.726: 37, ADPCM: 3)
 
 SILENCE = 0   # pull() results: what this period holds
 VOICE = 1
@@ -97,7 +98,7 @@ class Receiver:
         self.key = frame.as_key(key)
         self.talkgroup = talkgroup
         self.period = frame_ms * 8
-        self.jb = JitterBuffer(nslots, max_payload, 8, min_delay_ms, max_delay_ms,
+        self.jb = JitterBuffer(nslots, max_payload, _STATE_MAX, min_delay_ms, max_delay_ms,
                                start_delay_ms, quantile, margin_ms, hold, stall_ms)
         self.plc = Concealer()
         self.frame = frame.Frame()

@@ -261,7 +261,7 @@ def test_g726_is_opt_in():
     if codecs.get(2) is None:
         def check(c):
             from ht import g726
-            assert codecs.get(2) is c and (c.name, c.STATE_LEN, c.payload_len(160)) == ("G726-32", 1, 80)
+            assert codecs.get(2) is c and (c.name, c.STATE_LEN, c.payload_len(160)) == ("G726-32", 37, 80)
             assert 2 in codecs.registered()
             try:
                 codecs.use_viper(False)
@@ -312,7 +312,7 @@ def test_g726_new_burst_resynchronises_a_stale_decoder():
         pcm = _signal(n * 4, seed=11)
         tx = c.new_state()
         rx = c.new_state()
-        hdr = bytearray(1)
+        hdr = bytearray(c.STATE_LEN)
         out = bytearray(80)
         junk = array("h", bytes(2 * n))
         for f in range(2):  # burst 1: both sides run, then the decoder misses its end
@@ -339,7 +339,7 @@ def test_g726_new_burst_resynchronises_a_stale_decoder():
 def test_g726_sync_byte_counts_frames_and_skips_zero():
     def check(c):
         st = c.new_state()
-        hdr = bytearray(1)
+        hdr = bytearray(c.STATE_LEN)
         seen = []
         pcm = array("h", bytes(4))
         out = bytearray(1)
@@ -349,4 +349,37 @@ def test_g726_sync_byte_counts_frames_and_skips_zero():
             c.encode(pcm, 2, out, st)
         assert seen[0] == 0 and seen[1] == 1 and seen[255] == 255 and seen[256] == 1
         assert 0 not in seen[1:]
+    _with_g726(check)
+
+
+def test_g726_frame_after_a_loss_decodes_exactly_and_bad_snapshots_are_refused():
+    # The snapshot in each header puts a decoder that lost frames back in step on the first
+    # sample; one that lost nothing ignores it (its own state is the same, bit for bit).
+    def check(c):
+        n = 160
+        pcm = _signal(n * 6, seed=5)
+        tx, a_st, b_st = c.new_state(), c.new_state(), c.new_state()
+        hdr = bytearray(c.STATE_LEN)
+        out = bytearray(80)
+        a = array("h", bytes(2 * n))
+        b = array("h", bytes(2 * n))
+        for f in range(6):
+            c.pack_state(tx, hdr, 0)
+            c.encode(memoryview(pcm)[f * n:], n, out, tx)
+            assert c.unpack_state(hdr, 0, a_st)
+            c.decode(out, n, a, a_st)
+            if f in (1, 2):
+                continue              # b loses frames 1 and 2
+            assert c.unpack_state(hdr, 0, b_st)
+            c.decode(out, n, b, b_st)
+            assert bytes(a) == bytes(b), f
+            assert list(a_st) == list(b_st)
+        # A snapshot no encoder makes (fast scale factor out of range): refused, state kept.
+        bad = bytearray(hdr)
+        bad[3] = 0xFF
+        bad[4] = 0xFF
+        keep = list(b_st)
+        b_st[25] += 1                 # out of step, so the snapshot would be loaded
+        keep[25] = b_st[25]
+        assert c.unpack_state(bad, 0, b_st) is False and list(b_st) == keep
     _with_g726(check)
