@@ -158,15 +158,15 @@ def fleet(n=FLEET, workers=WORKERS):
         radios = []
         broker = None
         try:
-            with provision.keep_stdio(), ThreadPoolExecutor(workers) as ex:
+            with ThreadPoolExecutor(workers) as ex:
                 radios = list(ex.map(lambda u: _radio(tmp, *u), units))
             port = _free_port()
             url = "mqtt://127.0.0.1:%d" % port
             t0 = time.perf_counter()
-            with provision.keep_stdio(), ThreadPoolExecutor(workers) as ex:
+            with ThreadPoolExecutor(workers) as ex:
                 list(ex.map(lambda i: _provision(radios[i][1], reg, units[i][0], url), range(n)))
             broker = _broker(conn, tmp, port)
-            with provision.keep_stdio(), ThreadPoolExecutor(workers) as ex:
+            with ThreadPoolExecutor(workers) as ex:
                 certs = list(ex.map(lambda r: _bench(r[1], reg), radios))
             dt = time.perf_counter() - t0
         finally:

@@ -200,27 +200,8 @@ def provision_many(jobs, registry_path, broker_url, who=None, workers=2, open_tr
             return {"port": port, "unit": unit_id, "ok": False, "error": e.message, "hint": e.hint,
                     "exit_code": e.exit_code}
 
-    with keep_stdio(), ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
         return list(ex.map(one, jobs))
-
-
-class keep_stdio:
-    """Restore sys.stdout/stderr after parallel device work.
-
-    mpremote's transport quiets its own prints with ``contextlib.redirect_stdout``, which swaps the global
-    ``sys.stdout``; two threads doing that at once can leave it pointing at a dead StringIO, and every later
-    print of the command vanishes. Threads here never print, so putting the originals back afterwards is safe.
-    """
-
-    def __enter__(self):
-        import sys
-        self.saved = (sys.stdout, sys.stderr)
-        return self
-
-    def __exit__(self, *exc):
-        import sys
-        sys.stdout, sys.stderr = self.saved
-        return False
 
 
 # ---- broker artefacts for the whole fleet --------------------------------------------------------------

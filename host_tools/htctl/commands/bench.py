@@ -92,8 +92,7 @@ def run(args, ctx):
             certs = [bench_one(jobs[0][0], ctx.registry_path, tech, opener, env, limits, jobs[0][1])]
     else:
         from concurrent.futures import ThreadPoolExecutor
-        from ..provision import keep_stdio
-        with keep_stdio(), ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
+        with ThreadPoolExecutor(max_workers=max(1, args.workers)) as ex:
             certs = list(ex.map(lambda j: bench_one(j[0], ctx.registry_path, tech, opener, env, limits, j[1]),
                                 jobs))
     if ctx.json:
