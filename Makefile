@@ -43,7 +43,7 @@ bench: sysdeps venv
 	$(BIN)/python bench/run.py
 
 demo: sysdeps venv
-	$(BIN)/python -m htctl.demo
+	$(BIN)/python -m htctl.fleetdemo
 
 clean:
 	rm -rf $(VENV) build bench/results.json out
