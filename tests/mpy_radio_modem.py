@@ -8,24 +8,37 @@ from hal.sim import HAL
 from mpy_modem_driver import Ctl
 
 
+def _through_modem(drv, rig, u, args, emu):
+    cfg = drv.config(u)
+    cfg.set("broker.url", "mqtt://%s:%d" % (args["host"], args["port"]))
+    # 40 ms is the config default: half the AT round trips of 20 ms frames
+    cfg.set("audio.frame_ms", args.get("frame_ms", 40))
+    hal = HAL(rig.board, uart="127.0.0.1:%d" % emu["uart"])
+    log = []
+    rig.ev[u] = log
+    r, sup = radio_boot.build(hal, rig.board, cfg, events=lambda now, k, d: log.append((now, k, d)),
+                              scale=emu["scale"], store=False, fleet=drv.FLEET, key=drv.KEY)
+    rig.radios[u] = r
+    rig.hals[u] = hal
+    return r, sup, hal
+
+
 async def scenario_modem(args, res, Rig, talk):
+    # args: emu (a's modem), optional emu_b (b listens through a modem of its own too), frame_ms (40),
+    # talk_only (stop after the talk burst: the benchmark's run)
     import mpy_radio_driver as drv
     emu = args["emu"]
     rig = Rig(args["host"], args["port"])
-    cfg = drv.config("a")
-    cfg.set("broker.url", "mqtt://%s:%d" % (args["host"], args["port"]))
-    cfg.set("audio.frame_ms", 40)   # the config default: half the AT round trips of 20 ms frames
-    hal = HAL(rig.board, uart="127.0.0.1:%d" % emu["uart"])
-    log = []
-    rig.ev["a"] = log
-    a, sup = radio_boot.build(hal, rig.board, cfg, events=lambda now, k, d: log.append((now, k, d)),
-                              scale=emu["scale"], store=False, fleet=drv.FLEET, key=drv.KEY)
+    a, sup, hal = _through_modem(drv, rig, "a", args, emu)
     # the microphone: real speech from a file, as hal/sim reads mic.wav on the virtual device
     from hal.sim import AudioIn
     a.audio.mic = AudioIn(open(args["mic"], "rb").read() if args.get("mic") else b"")
-    rig.radios["a"] = a
-    rig.hals["a"] = hal
-    rig.add("b")
+    sup_b = None
+    if args.get("emu_b"):
+        _, sup_b, _ = _through_modem(drv, rig, "b", args, args["emu_b"])
+        sup_b.start()
+    else:
+        rig.add("b")
     sup.start()
     rig.start()
     await rig.until(lambda: all(r.online for r in rig.radios.values()), "online through the modem", 60000)
@@ -38,6 +51,12 @@ async def scenario_modem(args, res, Rig, talk):
     res["own_voice"] = a.counts["own_voice"]
     b = rig.radios["b"].audio
     res["b_rx"] = [b.rx[i].stats() for i in range(len(b.rx)) if b.rx_uid[i] >= 0]
+    if args.get("talk_only"):
+        await rig.stop()
+        sup.stop()
+        if sup_b is not None:
+            sup_b.stop()
+        return
     ctl = Ctl(emu["ctl"])
     ctl("fault reg_lost duration_s=0")
     await rig.until(lambda: not a.online, "a offline when coverage goes", 30000)
@@ -57,3 +76,5 @@ async def scenario_modem(args, res, Rig, talk):
     res["plan_bytes"] = a.plan.tx + a.plan.rx
     await rig.stop()
     sup.stop()
+    if sup_b is not None:
+        sup_b.stop()
