@@ -67,7 +67,11 @@ class Receiver:
                 return await self._oversize(start, body, end, total)
             if end - start < total:
                 break
-            await self._dispatch(rx[start], body, start + total)
+            # _dispatch is a plain call: a coroutine per packet would cost a heap object and a
+            # resume for every voice frame (50/s per talker heard); only an ack is awaited.
+            ack = self._dispatch(rx[start], body, start + total)
+            if ack is not None:
+                await self._write(ack)
             start += total
         return start
 
@@ -88,7 +92,8 @@ class Receiver:
             await self._write(P.put_ack(self._ackbuf, P.PUBACK, (rx[need - 2] << 8) | rx[need - 1]))
         return -(total - (end - start))
 
-    async def _dispatch(self, head, body, end):
+    def _dispatch(self, head, body, end):
+        # -> a packet to write back (PUBACK for a QoS 1 PUBLISH) or None.
         kind = head & 0xF0
         rx = self._rx
         self.stats["rx"] += 1
@@ -102,11 +107,11 @@ class Receiver:
                     self.stats["handler_errors"] += 1
                     print("mqtt: on_message failed:", repr(e))
             if pid:
-                await self._write(P.put_ack(self._ackbuf, P.PUBACK, pid))
-            return
+                return P.put_ack(self._ackbuf, P.PUBACK, pid)
+            return None
         if kind == P.PINGRESP:
             self._ping_out = False
-            return
+            return None
         if end - body < 2:
             raise ValueError("packet type 0x%02x too short" % kind)
         pid = (rx[body] << 8) | rx[body + 1]
@@ -119,6 +124,7 @@ class Receiver:
                 self._acked.set()
         else:
             raise ValueError("unexpected packet type 0x%02x" % kind)
+        return None
 
     # ---- keepalive, dead-link detection, QoS 1 retry -------------------------
     async def _housekeep(self, s):
