@@ -134,6 +134,10 @@ class JitterBuffer:
                     return self._behind(seq, seq_diff(seq, self.b_start) >= 0)
                 self.next_seq = seq   # waiting: an earlier frame of this burst
                 self.b_start = seq
+            elif d >= self.nslots and self.mode == _PLAY and f.burst == self.burst_id:
+                # Far ahead within the playing burst (the tail of a replayed stall): make
+                # room by dropping the oldest waiting frames, not the burst.
+                self._skip((seq - self.nslots + 1) & 0xFFFF)
             elif d >= self.nslots:
                 # Far ahead of playout: the old burst is gone (END lost, long outage).
                 self._finish()
@@ -153,6 +157,17 @@ class JitterBuffer:
         return (self.mode == _PLAY and self.stall_ms and late_ms >= self.stall_ms
                 and f.burst == self.burst_id and self.gap >= late_ms
                 and seq_diff(self.b_high, f.seq) < self.nslots)
+
+    def _skip(self, to):
+        seq = self.next_seq
+        while seq_diff(to, seq) > 0:
+            i = seq & self.mask
+            if self.seq[i] == seq:
+                self.seq[i] = -1
+                self.late += 1
+            self.seen[seq & (_HIST - 1)] = seq
+            seq = (seq + 1) & 0xFFFF
+        self.next_seq = seq
 
     def _behind(self, seq, in_burst):
         if self.seen[seq & (_HIST - 1)] == seq:
