@@ -10,7 +10,7 @@ import binascii
 SCHEMA_VERSION = 1
 MASK = "********"
 PRIORITIES = ("normal", "command", "emergency")
-CODECS = ("adpcm", "ulaw")     # RTP payload types 5 (DVI4) and 0 (PCMU), see ht/codecs.py
+CODECS = ("adpcm", "ulaw", "g726")  # RTP payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), see ht/codecs.py
 FRAME_MS = (20, 40, 60)
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 

@@ -32,6 +32,14 @@ else:
         return asyncio.sleep(ms / 1000)
 
 
+def _payload_type(name):
+    # G.726-32 scores higher under loss (docs/CODEC.md) but is opt-in: its ~6 KB viper kernel is loaded
+    # only when the fleet's config asks for it — every radio of a fleet gets the same config.
+    if name == "g726":
+        return codecs.enable_g726().pt
+    return codecs.PT_ULAW if name == "ulaw" else codecs.PT_ADPCM
+
+
 class Radio(RxMixin, IOMixin):
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, client=None, count_bytes=True, rng=None):
@@ -69,7 +77,7 @@ class Radio(RxMixin, IOMixin):
                                    sms_numbers=config.get("emergency.sms_numbers"))
         self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000)
         frame_ms = config.get("audio.frame_ms")
-        pt = codecs.PT_ULAW if config.get("audio.codec") == "ulaw" else codecs.PT_ADPCM
+        pt = _payload_type(config.get("audio.codec"))
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
                                rng.getrandbits(16), self._emit)

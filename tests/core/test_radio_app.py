@@ -22,13 +22,14 @@ def tone_pcm(n, hz=440, amp=8000):
     return array("h", [int(amp * math.sin(2 * math.pi * hz * i / 8000)) for i in range(n)])
 
 
-def cfg(unit, prio="normal", tgs=("1",)):
+def cfg(unit, prio="normal", tgs=("1",), codec="adpcm"):
     return Config({"unit.id": unit, "unit.priority": prio, "talkgroups.list": list(tgs), "audio.frame_ms": 20,
-                   "emergency.sms_numbers": ["+62811000111"]})
+                   "emergency.sms_numbers": ["+62811000111"], "audio.codec": codec})
 
 
 class Rig:
-    def __init__(self, units, prios=None):
+    def __init__(self, units, prios=None, codec="adpcm"):
+        self.codec = codec
         self.broker = MemBroker()
         self.radios = {}
         self.hals = {}
@@ -41,7 +42,7 @@ class Rig:
         hal = FakeHAL(tone_pcm(8000))
         log = []
         c = MemClient(self.broker, u)
-        r = Radio(hal, cfg(u, prio), client=c, events=lambda now, k, d, log=log: log.append((now, k, d)),
+        r = Radio(hal, cfg(u, prio, codec=self.codec), client=c, events=lambda now, k, d, log=log: log.append((now, k, d)),
                   key=b"fleet-key")
         self.radios[u], self.hals[u], self.ev[u], self.clients[u] = r, hal, log, c
 
@@ -153,3 +154,30 @@ def test_radio_takes_its_fleet_and_voice_key_from_the_config():
     assert r.audio.tx.key.digest(b"frame") == want and r.audio.guard.key.digest(b"frame") == want
     r = Radio(FakeHAL(), Config({"unit.id": "u1"}), client=MemClient(MemBroker(), "u1"))
     assert r.fleet == "kota" and r.audio.tx.key is None
+
+
+async def _g726_fleet():
+    rig = Rig(["a", "b"], codec="g726")
+    rig.start()
+    await until(lambda: all(r.online for r in rig.radios.values()), "online")
+    rig.hals["a"].press("ptt")
+    await until(lambda: "permit" in rig.cues("a"), "talk permit on a")
+    await until(lambda: len(rig.hals["b"].played) > 8000, "b hears a")
+    rig.hals["a"].press("ptt", False)
+    await until(lambda: any(d["tg"] == "1" for d in rig.kinds("b", "free")), "floor freed")
+    assert energy(rig.hals["b"].played) > 1000000      # the tone came through G.726, not silence
+    assert rig.radios["b"].stats()["voice"]["accepted"] > 20
+    from ht import frame, codecs
+    sent = [p for t, p in rig.broker.log if t == "ht/kota/tg/1/v/a"]
+    f = frame.Frame()
+    assert sent and frame.parse(sent[0], f, frame.as_key(b"fleet-key")) == frame.OK
+    assert f.pt == codecs.PT_G726
+    await rig.stop()
+
+
+def test_a_fleet_configured_for_g726_talks_with_it():
+    from ht import codecs
+    try:
+        asyncio.run(_g726_fleet())
+    finally:
+        codecs.unregister(codecs.PT_G726)
