@@ -7,6 +7,7 @@ import os
 
 from ..errors import CheckFailed, UserError
 from ..output import add_json_option
+from ._radios import device_env, read_batch
 
 NAME = "bench"
 HELP = "acceptance-test a radio (modem, SIM, network, broker, PTT, audio, battery) and store its certificate"
@@ -52,38 +53,18 @@ def bench_one(port, registry_path, technician, opener, env, limits, unit_id=None
     return cert
 
 
-def _batch(path):
-    jobs = []
-    try:
-        lines = open(path, encoding="utf-8-sig").read().splitlines()
-    except OSError as e:
-        raise UserError("cannot read %s: %s" % (path, e.strerror or e), hint="give a file of `port[,unit]` lines")
-    for n, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = [p.strip() for p in line.replace(";", ",").split(",")]
-        if len(parts) > 2 or not parts[0]:
-            raise UserError("%s line %d: expected `port` or `port,unit`, got %r" % (path, n, line),
-                            hint="one radio per line, e.g. /dev/ttyUSB0,dishub-07")
-        jobs.append((parts[0], parts[1] if len(parts) > 1 and parts[1] else None))
-    return jobs
-
-
 def run(args, ctx):
     from ..provision import who_default
     from ..transport import DeviceTransport
 
     jobs = [(p, args.unit) for p in args.port or []]
     if args.batch:
-        jobs += _batch(args.batch)
+        jobs += read_batch(args.batch, unit_required=False)
     if not jobs:
         raise UserError("bench needs --port (or --batch FILE)",
                         hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
     opener = ctx.get("transport", DeviceTransport)
-    env = dict(ctx.get("env", {}) or {})
-    if args.time_scale:
-        env["scale"] = args.time_scale
+    env = device_env(args, ctx)
     tech = args.technician or who_default()
     limits = ctx.get("limits")
     ctx.open_registry().close()

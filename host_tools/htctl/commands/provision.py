@@ -7,6 +7,7 @@ import os
 
 from ..errors import UserError
 from ..output import add_json_option
+from ._radios import device_env, read_batch
 
 NAME = "provision"
 HELP = "write a unit's config to a radio, check its SIM/modem against the registry, record the audit"
@@ -31,13 +32,6 @@ def configure(parser):
     parser.add_argument("--time-scale", type=float, default=None,
                         help="virtual device only: the modem emulator's time scale (timeouts scale with it)")
     add_json_option(parser)
-
-
-def _env(args, ctx):
-    env = dict(ctx.get("env", {}) or {})
-    if args.time_scale:
-        env["scale"] = args.time_scale
-    return env
 
 
 def _sim_pin():
@@ -66,24 +60,6 @@ def _render_many(out, results):
     out.table(["port", "unit", "result", "config hash / why"], rows)
 
 
-def _jobs(path):
-    jobs = []
-    try:
-        lines = open(path, encoding="utf-8-sig").read().splitlines()
-    except OSError as e:
-        raise UserError("cannot read %s: %s" % (path, e.strerror or e), hint="give a file of `port,unit` lines")
-    for n, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = [p.strip() for p in line.replace(";", ",").split(",")]
-        if len(parts) != 2 or not all(parts):
-            raise UserError("%s line %d: expected `port,unit`, got %r" % (path, n, line),
-                            hint="one radio per line, e.g. /dev/ttyUSB0,dishub-07")
-        jobs.append((parts[0], parts[1]))
-    return jobs
-
-
 def run(args, ctx):
     from .. import provision as lib
     from ..transport import DeviceTransport
@@ -91,11 +67,13 @@ def run(args, ctx):
     if not args.broker:
         raise UserError("no broker URL", hint="pass --broker mqtt://host:1883 or set $HTCTL_BROKER_URL")
     opener = ctx.get("transport", DeviceTransport)
-    kw = dict(who=args.who, apn=args.apn, sim_pin=_sim_pin(), accept_swap=args.accept_swap, env=_env(args, ctx))
+    kw = dict(who=args.who, apn=args.apn, sim_pin=_sim_pin(), accept_swap=args.accept_swap,
+              env=device_env(args, ctx))
     if args.batch:
         if args.port or args.unit:
             raise UserError("--batch replaces --port/--unit", hint="give either --batch FILE or --port and --unit")
-        results = lib.provision_many(_jobs(args.batch), ctx.registry_path, args.broker, workers=args.workers,
+        jobs = read_batch(args.batch, unit_required=True)
+        results = lib.provision_many(jobs, ctx.registry_path, args.broker, workers=args.workers,
                                      open_transport=opener, **kw)
         ctx.out.emit(results, _render_many)
         return 0 if all(r["ok"] for r in results) else max(r["exit_code"] for r in results if not r["ok"])
