@@ -3,7 +3,23 @@
 # have RobustClient's surface (one delivery task = one broker order; retained messages; last wills).
 import asyncio
 from array import array
+from ht.compat import ticks_ms, ticks_diff
 from ht.mqtt import ONLINE, OFFLINE
+
+if hasattr(asyncio, "sleep_ms"):
+    sleep_ms = asyncio.sleep_ms
+else:
+    def sleep_ms(ms):
+        return asyncio.sleep(ms / 1000)
+
+
+async def until(pred, what, ms=5000):
+    """Wait (polling every 10 ms) until pred() holds; fail after ms milliseconds."""
+    t0 = ticks_ms()
+    while not pred():
+        if ticks_diff(ticks_ms(), t0) > ms:
+            raise AssertionError("timed out waiting for " + what)
+        await sleep_ms(10)
 
 
 class FakeHAL:

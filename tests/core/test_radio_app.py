@@ -5,17 +5,10 @@
 import asyncio
 import math
 from array import array
-from ht.compat import ticks_ms, ticks_diff
 from ht.config import Config
 from ht.radio import Radio
 from ht import topics as T
-from radiofake import FakeHAL, MemBroker, MemClient
-
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
+from radiofake import FakeHAL, MemBroker, MemClient, sleep_ms, until
 
 
 def tone_pcm(n, hz=440, amp=8000):
@@ -52,21 +45,13 @@ class Rig:
     async def stop(self):
         for r in self.radios.values():
             await r.stop()
-        await _sleep_ms(30)
+        await sleep_ms(30)
 
     def cues(self, u):
         return [d["name"] for _, k, d in self.ev[u] if k == "cue"]
 
     def kinds(self, u, kind):
         return [d for _, k, d in self.ev[u] if k == kind]
-
-
-async def until(pred, what, ms=5000):
-    t0 = ticks_ms()
-    while not pred():
-        if ticks_diff(ticks_ms(), t0) > ms:
-            raise AssertionError("timed out waiting for " + what)
-        await _sleep_ms(10)
 
 
 def energy(pcm_bytes):

@@ -4,18 +4,11 @@
 # Portable (CPython and MicroPython), on the in-memory broker; through Mosquitto and the modem emulator:
 # tests/test_radio_mosquitto.py::test_radio_through_modem_emulator_*.
 import asyncio
-from ht.compat import ticks_ms, ticks_diff
 from ht.config import Config
 from ht.radio import Radio
 from ht import topics as T
-from radiofake import FakeHAL, MemBroker, MemClient
+from radiofake import FakeHAL, MemBroker, MemClient, sleep_ms, until
 from test_radio_app import tone_pcm
-
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 class UnsubClient(MemClient):
@@ -37,14 +30,6 @@ class UnsubClient(MemClient):
 
 def _s(topic):
     return topic.decode() if isinstance(topic, bytes) else topic
-
-
-async def until(pred, what, ms=5000):
-    t0 = ticks_ms()
-    while not pred():
-        if ticks_diff(ticks_ms(), t0) > ms:
-            raise AssertionError("timed out waiting for " + what)
-        await _sleep_ms(10)
 
 
 async def _scenario():
@@ -80,7 +65,7 @@ async def _scenario():
     hals["b"].press("ptt", False)
     for r in radios.values():
         await r.stop()
-    await _sleep_ms(30)
+    await sleep_ms(30)
     for t in tasks:
         t.cancel()
 
