@@ -1,9 +1,8 @@
 """Quectel EC200U / EG91 TCP/IP: QICSGP, QIACT, QIOPEN, QISEND ('>' then SEND OK), QIRD, QICLOSE, +QIURC;
 plus QCCID-style extras (QPINC, QENG="servingcell", QGDCNT, QLTS, QSIMSTAT, QCFG)."""
 from .atparse import AtError
-from .sockets import SocketLink
+from .sockets import SocketLink, connect_and_report, read_payload
 
-CTRL_Z, ESC = 0x1A, 0x1B
 IDS = 12
 # Quectel TCP/IP error codes (TCP/IP application note, chapter "Summary of error codes")
 _E_UNKNOWN, _E_PARAM, _E_INUSE, _E_PDP, _E_CONNECT = 550, 552, 563, 561, 566
@@ -84,20 +83,7 @@ def qiopen(m, c, r):
     s.on_data = _on_data
     s.on_close = _on_close
     m.sockets[sid] = s
-    m.spawn(_connect(m, s))
-
-
-async def _connect(m, s):
-    try:
-        await s.connect(timeout=10.0)
-    except (OSError, TimeoutError) as e:
-        m.note("socket %d: connect to %s:%s failed: %s" % (s.id, s.host, s.port, e))
-        s.close()
-        if m.sockets.get(s.id) is s:
-            del m.sockets[s.id]
-        m.urc("+QIOPEN: %d,%d" % (s.id, _E_CONNECT))
-        return
-    m.urc("+QIOPEN: %d,0" % s.id)
+    m.spawn(connect_and_report(m, s, "+QIOPEN", _E_CONNECT))
 
 
 def _on_data(s, seg):
@@ -134,13 +120,9 @@ async def qisend(m, c, r):
         n = c.int(1, lo=1, hi=m.d.max_send)
     if s.state != "open":
         raise AtError()
-    await r.prompt(m.d.cipsend_prompt)
-    if n is None:
-        data, stop = await m.rxbuf.read_until((CTRL_Z, ESC), m.d.max_send)
-        if stop == ESC:
-            return
-    else:
-        data = await m.rxbuf.read_exact(n)
+    data = await read_payload(m, r, n)
+    if data is None:
+        return
     return "SEND OK" if s.send(data) else "SEND FAIL"
 
 

@@ -1,9 +1,8 @@
 """SIMCom A76xx / SIM7600 TCP/IP: NETOPEN, CIPOPEN, CIPSEND ('>' prompt), CIPRXGET (manual read) or +IPD push,
 CIPCLOSE, +IPCLOSE / +CIPEVENT URCs; plus the SIMCom-only status commands (CPSI, SPIC, CNMP)."""
 from .atparse import AtError
-from .sockets import SocketLink
+from .sockets import SocketLink, connect_and_report, read_payload
 
-CTRL_Z, ESC = 0x1A, 0x1B
 LINKS = 10
 # +CIPOPEN / +CIPCLOSE result codes (SIMCom TCP/IP application note): 0 ok, 1 network failure,
 # 2 network not opened, 3 wrong parameter, 4 operation not supported, 10 timeout
@@ -96,20 +95,7 @@ def cipopen(m, c, r):
     s.on_data = _on_data
     s.on_close = _on_close
     m.sockets[link] = s
-    m.spawn(_connect(m, s))
-
-
-async def _connect(m, s):
-    try:
-        await s.connect(timeout=10.0)
-    except (OSError, TimeoutError) as e:
-        m.note("socket %d: connect to %s:%s failed: %s" % (s.id, s.host, s.port, e))
-        s.close()
-        if m.sockets.get(s.id) is s:
-            del m.sockets[s.id]
-        m.urc("+CIPOPEN: %d,%d" % (s.id, _E_NET))
-        return
-    m.urc("+CIPOPEN: %d,0" % s.id)
+    m.spawn(connect_and_report(m, s, "+CIPOPEN", _E_NET))
 
 
 def _on_data(s, seg):
@@ -144,13 +130,9 @@ async def cipsend(m, c, r):
     n = c.arg(1)
     if n is not None:
         n = c.int(1, lo=1, hi=m.d.max_send)
-    await r.prompt(m.d.cipsend_prompt)
-    if n is None:
-        data, stop = await m.rxbuf.read_until((CTRL_Z, ESC), m.d.max_send)
-        if stop == ESC:
-            return
-    else:
-        data = await m.rxbuf.read_exact(n)
+    data = await read_payload(m, r, n)
+    if data is None:
+        return
     if not s.send(data):
         raise AtError(info=["+CIPERROR: 4"])
     r.later("+CIPSEND: %d,%d,%d" % (link, len(data), len(data)))

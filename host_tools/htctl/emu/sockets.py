@@ -9,6 +9,7 @@ import collections
 import random
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CTRL_Z, ESC = 0x1A, 0x1B
 _RX_LIMIT = 256 * 1024      # stop reading from the peer while this much waits unread in the modem (TCP window)
 
 
@@ -219,3 +220,28 @@ class SocketLink:
     def snapshot(self):
         return {"id": self.id, "host": self.host, "port": self.port, "state": self.state, "sent": self.sent,
                 "received": self.received, "unread": len(self.rx)}
+
+
+async def connect_and_report(m, s, urc, fail_code):
+    """Connect a dialect's socket in the background and report it the dialect's way: ``<urc>: <id>,0`` when
+    open, ``<urc>: <id>,<fail_code>`` (and the link freed) when the connect fails."""
+    try:
+        await s.connect(timeout=10.0)
+    except (OSError, TimeoutError) as e:
+        m.note("socket %d: connect to %s:%s failed: %s" % (s.id, s.host, s.port, e))
+        s.close()
+        if m.sockets.get(s.id) is s:
+            del m.sockets[s.id]
+        m.urc("%s: %d,%d" % (urc, s.id, fail_code))
+        return
+    m.urc("%s: %d,0" % (urc, s.id))
+
+
+async def read_payload(m, r, n):
+    """The bytes a send command carries after its data prompt: exactly n, or (n None) up to Ctrl-Z.
+    None when the host cancels with ESC."""
+    await r.prompt(m.d.cipsend_prompt)
+    if n is not None:
+        return await m.rxbuf.read_exact(n)
+    data, stop = await m.rxbuf.read_until((CTRL_Z, ESC), m.d.max_send)
+    return None if stop == ESC else data
