@@ -105,6 +105,7 @@ def _failed_checks(results):
 def unit_status(u, cert, today, presence=None, lang="en"):
     """One radio's readiness: {ready, reasons[{code, detail}], ...} from its assignment + last certificate."""
     reasons = []
+    sim_days = (datetime.date.fromisoformat(u["sim_expiry"]) - today).days if u.get("sim_expiry") else None
     if cert is None:
         reasons.append({"code": "no_bench"})
     elif not cert["passed"]:
@@ -113,12 +114,10 @@ def unit_status(u, cert, today, presence=None, lang="en"):
         reasons.append({"code": "no_sim"})
     elif not u.get("sim_expiry"):
         reasons.append({"code": "no_expiry"})
-    else:
-        days = (datetime.date.fromisoformat(u["sim_expiry"]) - today).days
-        if days < 0:
-            reasons.append({"code": "sim_expired", "detail": expiry_text(u["sim_expiry"], today, lang)})
-        elif days <= EXPIRY_WARN_DAYS:
-            reasons.append({"code": "sim_expiring", "detail": expiry_text(u["sim_expiry"], today, lang)})
+    elif sim_days < 0:
+        reasons.append({"code": "sim_expired", "detail": expiry_text(u["sim_expiry"], today, lang)})
+    elif sim_days <= EXPIRY_WARN_DAYS:
+        reasons.append({"code": "sim_expiring", "detail": expiry_text(u["sim_expiry"], today, lang)})
     if not u.get("official"):
         reasons.append({"code": "no_official"})
     online = last_seen = stage = None
@@ -132,7 +131,6 @@ def unit_status(u, cert, today, presence=None, lang="en"):
     for r in reasons:
         r["text"] = reason_text(r, lang)
     blocking = [r for r in reasons if REASONS[r["code"]][0] == "block"]
-    sim_days = ((datetime.date.fromisoformat(u["sim_expiry"]) - today).days if u.get("sim_expiry") else None)
     return {
         "unit_id": u["unit_id"], "opd": u.get("opd") or u.get("sim_opd") or "", "official": u.get("official"),
         "position": u.get("position"), "board": u.get("board"), "serial": u.get("serial"),
@@ -153,10 +151,13 @@ def fleet_status(conn, today=None, presence=None, lang="en"):
     units = [unit_status(u, registry.last_bench(conn, u["serial"]) if u.get("serial") else None, today,
                          presence, lang) for u in registry.units(conn)]
     opds = {}
+
+    def opd_row(name):
+        return opds.setdefault(name, {"opd": name, "radios": 0, "ready": 0, "not_ready": 0,
+                                      "online": 0 if presence is not None else None,
+                                      "monthly_rp": 0, "yearly_budget_rp": 0, "paid_radios": 0})
     for u in units:
-        o = opds.setdefault(u["opd"], {"opd": u["opd"], "radios": 0, "ready": 0, "not_ready": 0,
-                                       "online": 0 if presence is not None else None,
-                                       "monthly_rp": 0, "yearly_budget_rp": 0, "paid_radios": 0})
+        o = opd_row(u["opd"])
         o["radios"] += 1
         o["ready" if u["ready"] else "not_ready"] += 1
         if presence is not None and u["online"]:
@@ -164,10 +165,7 @@ def fleet_status(conn, today=None, presence=None, lang="en"):
     for u in units:  # the budget belongs to whoever pays for the SIM, which may be another OPD
         if not u["iccid"]:
             continue
-        payer = u["sim_opd"] or u["opd"]
-        o = opds.setdefault(payer, {"opd": payer, "radios": 0, "ready": 0, "not_ready": 0,
-                                    "online": 0 if presence is not None else None,
-                                    "monthly_rp": 0, "yearly_budget_rp": 0, "paid_radios": 0})
+        o = opd_row(u["sim_opd"] or u["opd"])
         o["paid_radios"] += 1
         o["monthly_rp"] += u["price_rp"]
         o["yearly_budget_rp"] += u["price_rp"] * 12
