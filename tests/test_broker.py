@@ -9,16 +9,10 @@ from ht import netstream, topics
 from ht.mqtt import MQTTClient, MQTTError
 from htctl.mosquitto import fleet_rights
 
+from fixtures.mosquitto import poll
+
 pytestmark = pytest.mark.sim
 USERS = {"u1": "p1", "u2": "p2", "cc": "pc"}
-
-
-async def poll(cond, seconds=20.0):
-    for _ in range(int(seconds * 100)):
-        if cond():
-            return True
-        await asyncio.sleep(0.01)
-    return cond()
 
 
 async def ours(port, user, cid, got=None, will=None):

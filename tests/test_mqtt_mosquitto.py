@@ -12,6 +12,7 @@ from ht.mqtt import MQTTClient, MQTTError, ONLINE, OFFLINE
 from ht.mqtt_robust import RobustClient
 from htctl.mosquitto import fleet_rights
 
+from fixtures.mosquitto import poll
 from fixtures.mpy import run_mpy
 
 pytestmark = pytest.mark.sim
@@ -22,14 +23,6 @@ DRIVER = str(pathlib.Path(__file__).parent / "mpy_mqtt_driver.py")
 
 def acl():
     return fleet_rights(FLEET, {"u1": ["1"], "u2": ["1"], "m1": ["1"]}, command_center=("cc",))
-
-
-async def poll(cond, seconds=20.0):
-    for _ in range(int(seconds * 100)):
-        if cond():
-            return True
-        await asyncio.sleep(0.01)
-    return cond()
 
 
 _ids = iter(range(1, 1 << 30))
