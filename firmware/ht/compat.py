@@ -30,13 +30,12 @@ else:
     TICKS_PERIOD = 1 << 30
     _TICKS_MAX = TICKS_PERIOD - 1
     _TICKS_HALF = TICKS_PERIOD // 2
-    _ticks_offset = 0  # tests may shift the origin to force a wrap
 
     def ticks_ms():
-        return (int(_t.monotonic() * 1000) + _ticks_offset) & _TICKS_MAX
+        return int(_t.monotonic() * 1000) & _TICKS_MAX
 
     def ticks_us():
-        return (int(_t.monotonic() * 1000000) + _ticks_offset) & _TICKS_MAX
+        return int(_t.monotonic() * 1000000) & _TICKS_MAX
 
     def ticks_add(ticks, delta):
         return (ticks + delta) & _TICKS_MAX
@@ -49,9 +48,3 @@ else:
 
     def mem_alloc():
         return 0
-
-
-def set_ticks_offset(ms):
-    # Test hook (CPython only): move the tick origin, e.g. just before a wrap.
-    global _ticks_offset
-    _ticks_offset = ms

@@ -60,7 +60,8 @@ CUES = {
                "Radio online dan siap."),
 }
 
-# Steady LED per radio state (the HAL shows it when no cue pattern is playing).
+# Steady LED per radio state, as docs/QUICKREF.md tells users. Nothing drives it yet: Radio.cue lights the
+# status LED only from a cue's first step.
 STATE_LED = {
     "idle": ("green", 100, 4900),       # short green blink every 5 s: alive and online
     "requesting": ("amber", 1000, 0),

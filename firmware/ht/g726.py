@@ -51,10 +51,6 @@ def _bitlen(x):
     return BITLEN[x]
 
 
-def _w16(x):
-    return ((x + 32768) & 0xFFFF) - 32768
-
-
 def _sample(st, sl, i, enc):
     # One sample through the coder. Encoder (enc true): sl = 14-bit input, returns the
     # code. Decoder: i = code, returns sr (14-bit reconstructed signal). Both update st.

@@ -38,7 +38,6 @@ R_PIN_WRONG = ("SIM PIN wrong: not retried (%d tries left)", "PIN SIM salah: tid
 R_PIN_LAST = ("SIM PIN: only %d try left, not used", "PIN SIM: sisa %d kali, tidak dipakai")
 R_PIN_UNKNOWN = ("SIM PIN: retry count unreadable, not entered",
                  "PIN SIM: sisa percobaan tak terbaca, tidak diisi")
-R_ROAMING = ("Roaming", "Roaming")
 R_PDP = ("Data connection failed: retrying", "Koneksi data gagal: mencoba lagi")
 R_DATA_DEAD = ("Data link silent: reconnecting", "Koneksi data macet: menyambung ulang")
 
