@@ -19,7 +19,7 @@ _FIRMWARE = str(pathlib.Path(__file__).resolve().parents[2] / "firmware")
 if _FIRMWARE not in sys.path:
     sys.path.insert(0, _FIRMWARE)
 
-from ht import codecs, frame, plc, voice  # noqa: E402
+from ht import codecs, frame, voice  # noqa: E402
 from htctl import linksim, speech  # noqa: E402
 
 TCP_IPV4_BYTES = 40  # IPv4 20 + TCP 20 (no options) per packet
@@ -160,10 +160,6 @@ def pesq_nb(ref, deg):
         return float(pesq(8000, np.asarray(ref, dtype=np.float64), np.asarray(deg, dtype=np.float64), "nb"))
     except Exception:  # pesq raises on silence-only input ("No utterances detected")
         return None
-
-
-def concealer_delay_ms():
-    return plc.DELAY / 8.0
 
 
 # Heap held by one Transmitter + Receiver and bytes allocated per frame in steady state, measured

@@ -14,7 +14,7 @@ import random
 
 from ht import floormsg as fm
 from ht.floor import Floor, Outbox
-from ht.ptt import PTT, TALKING
+from ht.ptt import PTT
 
 
 class LTELink:
@@ -320,6 +320,3 @@ class FloorSim:
 
     def state(self, i):
         return self.radios[i].ptt.state
-
-    def is_talking(self, i):
-        return self.radios[i].ptt.state == TALKING

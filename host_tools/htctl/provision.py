@@ -81,10 +81,6 @@ def _json(v):
     return json.dumps(v)
 
 
-def _tail(s):
-    return "…" + s[-6:] if s and len(s) > 6 else s
-
-
 def check_identity(conn, row, ident, who, accept_swap):
     """Compare the radio's SIM/modem with the registry. Returns the (possibly new) unit row and changes."""
     if not ident["modem_ok"]:
