@@ -36,16 +36,25 @@ def _rows(out):
     return {r["check"]: r for r in json.loads(out)["rows"]}
 
 
+def _bench_provisioned(dev, unit, fleet_broker):
+    """Provision dev for a broker on a fresh port, start the fleet's broker there, bench: (rc, rows, err)."""
+    port = free_port()
+    _provision(dev, unit, "mqtt://127.0.0.1:%d" % port)
+    fleet_broker(unit["registry"], port)
+    rc, out, err = _bench(dev, unit, "--json")
+    return rc, _rows(out), err
+
+
+def _not_passed(rows):
+    return {k: (r["value"], r["detail"]) for k, r in rows.items() if r["status"] != "PASS"}
+
+
 @pytest.mark.sim
 @pytest.mark.mpy
 def test_healthy_radio_passes_every_check_with_its_generated_credentials(bench_radio, fleet_unit, fleet_broker):
     dev = bench_radio()
-    port = free_port()
-    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
-    fleet_broker(fleet_unit["registry"], port)
-    rc, out, err = _bench(dev, fleet_unit, "--json")
-    rows = _rows(out)
-    failed = {k: (r["value"], r["detail"]) for k, r in rows.items() if r["status"] != "PASS"}
+    rc, rows, err = _bench_provisioned(dev, fleet_unit, fleet_broker)
+    failed = _not_passed(rows)
     assert rc == 0 and failed == {}, (failed, err)
     assert list(rows) == list(acceptance.ORDER)
     assert rows["iccid"]["value"] == fleet_unit["iccid"] and rows["modem"]["value"].startswith("A7670")
@@ -181,7 +190,7 @@ def test_bench_takes_over_from_the_running_radio_app(bench_radio, fleet_unit, fl
         assert time.monotonic() < deadline, dev.output()[-800:]
         time.sleep(0.05)
     rc, out, err = _bench(dev, fleet_unit, "--json")
-    failed = {k: (r["value"], r["detail"]) for k, r in _rows(out).items() if r["status"] != "PASS"}
+    failed = _not_passed(_rows(out))
     assert rc == 0 and failed == {}, (failed, err, dev.output()[-1500:])
 
 
@@ -242,11 +251,7 @@ def test_a_fleet_with_its_own_id_is_benched_on_its_own_topics(bench_radio, fleet
     registry.set_fleet_id(conn, "prov")
     conn.close()
     dev = bench_radio()
-    port = free_port()
-    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
-    fleet_broker(fleet_unit["registry"], port)
-    rc, out, err = _bench(dev, fleet_unit, "--json")
-    rows = _rows(out)
+    rc, rows, err = _bench_provisioned(dev, fleet_unit, fleet_broker)
     assert rows["ptt_access"]["status"] == "PASS", rows["ptt_access"]
     assert rc == 0, err
 
@@ -258,12 +263,8 @@ def test_each_shipped_board_passes_with_its_own_dialect(bench_radio, fleet_unit,
     # EC200U: Quectel AT sockets (QIOPEN/QISEND/QIRD) and QENG signal instead of SIMCom's. SIM7600: its
     # own banner and boot time, and a PWRKEY pulse that must clear the modem's 500 ms threshold.
     dev = bench_radio(board=board)
-    port = free_port()
-    _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % port)
-    fleet_broker(fleet_unit["registry"], port)
-    rc, out, err = _bench(dev, fleet_unit, "--json")
-    rows = _rows(out)
-    failed = {k: (r["value"], r["detail"]) for k, r in rows.items() if r["status"] != "PASS"}
+    rc, rows, err = _bench_provisioned(dev, fleet_unit, fleet_broker)
+    failed = _not_passed(rows)
     assert rc == 0 and failed == {}, (failed, err)
     assert rows["board"]["value"] == board
 
