@@ -215,7 +215,7 @@ class Config:
             self._v["talkgroups.scan"] = [t for t in self._v["talkgroups.scan"] if t in value]
 
     def set_text(self, key, text):
-        # For `--set section.field=value` on a command line: the schema says how to read the text.
+        # A value given as text ("yes", "20", "dinkes, all"): the schema says how to read it.
         if key not in FIELDS:
             raise ValueError("%s: unknown setting" % key)
         self.set(key, parse_text(key, text))
