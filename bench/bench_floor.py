@@ -1,4 +1,5 @@
-"""Floor-control latency in the logic model (host_tools/htctl/floorsim.py), not yet through a real broker.
+"""Floor-control latency in the logic model (host_tools/htctl/floorsim.py). The same figures from the real
+firmware through a broker: bench/bench_fleet.py (access_ms_*, collision_resolve_ms_p95).
 
 Latency model (floorsim.LTELink): every radio has an uplink and a downlink, each with a fixed base drawn
 uniformly in 40-60 ms one way, plus per-message exponential jitter (mean 8 ms, capped at 60 ms); links are FIFO,
