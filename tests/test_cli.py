@@ -3,9 +3,6 @@ import io
 import pathlib
 import subprocess
 import sys
-import types
-
-import pytest
 
 from htctl import cli, commands
 from htctl.errors import EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_USAGE, HTError, NotFoundError

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from fixtures.emu import AtPort, ModemEmulator, booted
+from fixtures.emu import ModemEmulator, booted
 from htctl.emu.atparse import AtError, parse_line, split_args
 from htctl.emu.sim import SimCard
 

@@ -6,7 +6,7 @@
 from array import array
 from ht import codecs, frame
 from ht.frame import F_START, F_END, F_EMERG, F_TAG, HDR_LEN
-from ht.jitter import JitterBuffer, IDLE, MISSING
+from ht.jitter import JitterBuffer, MISSING
 from ht.plc import Concealer, DELAY
 try:
     from ht import pcmcopy_viper as _copy
