@@ -18,14 +18,8 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 
-from htctl.mosquitto import free_port
+from htctl.mosquitto import BrokerError, free_port
 from ht.mqtt_packet import topic_matches
-
-
-class BrokerError(Exception):
-    def __init__(self, msg, hint=""):
-        super().__init__(msg)
-        self.hint = hint
 
 
 class UserPasswordAuth(BaseAuthPlugin):
