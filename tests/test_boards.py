@@ -1,15 +1,15 @@
 """Boards as data: the schema/validator (ESP32 pin rules), board files, `htctl boards`, round-trips."""
 import copy
-import io
 import json
 import pathlib
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from htctl import boards, cli
+from htctl import boards
 from htctl.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, NotFoundError, UserError
 from ht import board as fwboard
+from fixtures.cli import run_htctl as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOARDS_DIR = ROOT / "boards"
@@ -26,12 +26,6 @@ def issues_at(board, level="error"):
 
 def paths(board, level="error"):
     return {p for p, _ in issues_at(board, level)}
-
-
-def run(argv, **inj):
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, stdout=out, stderr=err, **inj)
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---- the shipped boards ------------------------------------------------------------------------------

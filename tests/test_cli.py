@@ -6,14 +6,9 @@ import sys
 
 from htctl import cli, commands
 from htctl.errors import EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_USAGE, HTError, NotFoundError
+from fixtures.cli import run_htctl as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def run(argv, **inj):
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, stdout=out, stderr=err, **inj)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_every_command_module_loads():

@@ -2,7 +2,6 @@
 `MagicMock(spec=ESPLoader)` whose flash commands write into an in-memory 4 MB flash. The image is a small but
 valid ESP32 firmware built here (bootloader header + partition table + app), checked by esptool's own parser."""
 import hashlib
-import io
 import json
 import pathlib
 import struct
@@ -14,8 +13,9 @@ from esptool.bin_image import LoadFirmwareImage
 from esptool.loader import ESPLoader
 from esptool.util import FatalError
 
-from htctl import boards, cli, flash
+from htctl import boards, flash
 from htctl.errors import EXIT_DEVICE, EXIT_NOT_FOUND, EXIT_USAGE, DeviceError, UserError
+from fixtures.cli import run_htctl as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FLASH_SIZE = 4 * 1024 * 1024
@@ -113,12 +113,6 @@ class FakeChip:
 @pytest.fixture
 def board():
     return boards.load_board("LILYGO_T_A7670", ROOT / "boards")
-
-
-def run(argv, **inj):
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, stdout=out, stderr=err, **inj)
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---- the fake image is real enough for esptool -----------------------------------------------------------

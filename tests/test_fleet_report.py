@@ -1,15 +1,15 @@
 """Fleet status and the HTML report: readiness per OPD, SIM expiry wording (id/en), yearly data budget in
 Indonesian rupiah format, radios not ready and why, presence from a dict or the broker's retained messages."""
 import datetime
-import io
 import json
 import pathlib
 from html.parser import HTMLParser
 
 import pytest
 
-from htctl import cli, inventory, registry, report
+from htctl import inventory, registry, report
 from htctl.errors import EXIT_FAILED, EXIT_USAGE
+from fixtures.cli import run_htctl as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "inventory-example.csv"
@@ -39,12 +39,6 @@ def status(reg, **kw):
         return report.fleet_status(conn, kw.pop("today", TODAY), **kw)
     finally:
         conn.close()
-
-
-def run(argv, **inj):
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, stdout=out, stderr=err, **inj)
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---- wording and numbers ------------------------------------------------------------------------------

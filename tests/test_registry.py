@@ -10,8 +10,9 @@ import subprocess
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from htctl import cli, inventory, registry
+from htctl import inventory, registry
 from htctl.errors import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, ConflictError, NotFoundError
+from fixtures.cli import run_htctl as run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "inventory-example.csv"
@@ -27,12 +28,6 @@ def conn(tmp_path):
     c = registry.connect(tmp_path / "reg.sqlite")
     yield c
     c.close()
-
-
-def run(argv, **inj):
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, stdout=out, stderr=err, **inj)
-    return code, out.getvalue(), err.getvalue()
 
 
 def counts(conn):
