@@ -51,14 +51,18 @@ def run(replies, body, dialect="A7670", chunk=512):
     urcs = []
     fake = FakeUART(replies, chunk)
     at = AT(fake, dialects.get(dialect), urcs.append)
+    return _drive(at, body, at, fake), urcs, fake, at
 
+
+def _drive(at, body, *args):
+    # The AT engine's reader runs for the length of body(*args) and is stopped even when body fails.
     async def main():
         at.start()
         try:
-            return await body(at, fake)
+            return await body(*args)
         finally:
             at.stop()
-    return asyncio.run(main()), urcs, fake, at
+    return asyncio.run(main())
 
 
 def test_response_lines_and_ok():
@@ -240,14 +244,7 @@ def _sock_run(dialect, replies, body):
     net = atsock.make(None, d, lambda tx, rx: counted.append((tx, rx)))
     at = AT(fake, d, net.on_urc)
     net.at = at
-
-    async def main():
-        at.start()
-        try:
-            return await body(net, fake)
-        finally:
-            at.stop()
-    return asyncio.run(main()), counted
+    return _drive(at, body, net, fake), counted
 
 
 def test_simcom_socket_stream_contract():
@@ -332,14 +329,7 @@ def test_stream_drop_fails_the_command_then_engine_listens_again():
     urcs = []
     fake = Dropping({"AT": b"", "AT+CSQ": b"\r\n+CSQ: 5,99\r\n\r\nOK\r\n"})
     at = AT(fake, dialects.get("A7670"), urcs.append)
-
-    async def main():
-        at.start()
-        try:
-            return await body(at, fake)
-        finally:
-            at.stop()
-    assert asyncio.run(main()) == ("oserror", ["+CSQ: 5,99"])
+    assert _drive(at, body, at, fake) == ("oserror", ["+CSQ: 5,99"])
 
 
 def test_unterminated_cusd_does_not_swallow_the_next_result():
