@@ -28,7 +28,7 @@ GOALS = {"mqtt_publish_qos0_per_s_mpy": ">= 50 (one radio sends 17-50 voice pack
 KEEPALIVE_S = 2
 N_MPY = 2000
 N_RTT = 300
-VOICE_PAYLOAD = 168  # a 60 ms ADPCM burst frame is in this range; >127 makes the varint 2 bytes
+VOICE_PAYLOAD = 168  # about a 40 ms ADPCM frame (160 bytes of codes + header); >127 makes the varint 2 bytes
 USERS = {"m1": "bench", "a": "bench", "b": "bench"}
 
 
