@@ -1,7 +1,8 @@
 # What the user hears and sees. One table: cue name -> tone steps, LED pattern, meaning (English,
 # Bahasa Indonesia). docs/QUICKREF.md is the field card generated from the same meanings; keep them in step.
 # Tone steps are (freq_hz, ms); freq 0 is silence. LED steps are (colour, ms); colour "off" is dark.
-# A pattern with repeat=True loops until the state that started it ends (the HAL stops it).
+# repeat=True marks a pattern meant to loop until the state that started it ends; nothing loops it yet
+# (Radio.cue plays the tone steps once and sets the status LED from the first LED step).
 # Tones stay in 400-2000 Hz: the small speaker and the 8 kHz path carry that band well, and the
 # permit/busy/denied shapes differ in rhythm, not only pitch, so they can be told apart in street noise.
 
@@ -60,8 +61,7 @@ CUES = {
                "Radio online dan siap."),
 }
 
-# Steady LED per radio state, as docs/QUICKREF.md tells users. Nothing drives it yet: Radio.cue lights the
-# status LED only from a cue's first step.
+# Steady LED per radio state, as docs/QUICKREF.md tells users. Nothing drives it yet (see repeat above).
 STATE_LED = {
     "idle": ("green", 100, 4900),       # short green blink every 5 s: alive and online
     "requesting": ("amber", 1000, 0),
