@@ -139,25 +139,14 @@ def mpy_times(raw, reps=40):
 
 def codec_only(pcm, pt):
     """Speech through one codec, frame by frame with the state in each header (as the radio sends it)."""
-    c = codecs.get(pt)
-    n = len(pcm) // FRAME * FRAME
-    src = array("h", pcm[:n].astype(np.int16).tobytes())
-    out = array("h", bytes(2 * n))
-    tx, rx = c.new_state(), c.new_state()
-    payload = bytearray(c.payload_len(FRAME))
-    hdr = bytearray(max(1, c.STATE_LEN))
-    for f in range(0, n, FRAME):
-        c.pack_state(tx, hdr, 0)
-        c.encode(memoryview(src)[f:f + FRAME], FRAME, payload, tx)
-        c.unpack_state(hdr, 0, rx)
-        c.decode(payload, FRAME, memoryview(out)[f:], rx)
-    return np.frombuffer(out, dtype=np.int16)
+    return codec_loss(pcm, codecs.get(pt), [False] * (len(pcm) // FRAME))
 
 
 def codec_loss(pcm, c, loss):
     """Codec-only with frames dropped: each lost frame is its predecessor's output faded by half per lost
-    frame (a deliberately simple concealment; the radio's own PLC is measured in bench_audio). ADPCM reloads
-    its state from the next frame; G.726 runs on with a stale state."""
+    frame (a deliberately simple concealment; the radio's own PLC is measured in bench_audio). The next frame
+    that arrives carries the encoder's state in its header (ADPCM 3 bytes, G.726 its registers), so both
+    decoders are back in step there."""
     n = len(pcm) // FRAME * FRAME
     src = array("h", pcm[:n].astype(np.int16).tobytes())
     out = array("h", bytes(2 * n))
