@@ -1,8 +1,9 @@
 # What the user hears and sees. One table: cue name -> tone steps, LED pattern, meaning (English,
 # Bahasa Indonesia). docs/QUICKREF.md is the field card generated from the same meanings; keep them in step.
 # Tone steps are (freq_hz, ms); freq 0 is silence. LED steps are (colour, ms); colour "off" is dark.
-# repeat=True marks a pattern meant to loop until the state that started it ends; nothing loops it yet
-# (Radio.cue plays the tone steps once and sets the status LED from the first LED step).
+# A cue's LED steps play once over the steady state pattern (ht.leds), then the state pattern resumes.
+# repeat=True marks a cue whose state goes on (no signal, quota low, emergency, roll call): its tone
+# plays once, and the matching STATE_LED rhythm below keeps showing it for as long as the state lasts.
 # Tones stay in 400-2000 Hz: the small speaker and the 8 kHz path carry that band well, and the
 # permit/busy/denied shapes differ in rhythm, not only pitch, so they can be told apart in street noise.
 
@@ -56,21 +57,49 @@ CUES = {
     "timeout_cut": ([(1800, 50), (600, 400)], [("red", 400)], False,
                     "Talk time over: you were cut off. Release PTT, press again to continue.",
                     "Waktu bicara habis: Anda diputus. Lepas PTT, tekan lagi untuk lanjut."),
-    "online": ([(900, 60), (1200, 60)], [("green", 100), ("off", 4900)], False,
+    "online": ([(900, 60), (1200, 60)], [("green", 500)], False,
                "Radio online and ready.",
                "Radio online dan siap."),
 }
 
-# Steady LED per radio state, as docs/QUICKREF.md tells users. Nothing drives it yet (see repeat above).
+# Steady LED per radio state: state -> (colour, rhythm, meaning en, meaning id). The rhythm is
+# alternating on/off durations in ms starting with "on", looped; an off time of 0 is steady on. Most of
+# our boards have ONE single-colour "status" LED (boards/*/board.json), so every meaning needs its own
+# RHYTHM; the colour is used only where a board has coloured LEDs. Rhythms are chosen to be told apart
+# at a glance in daylight: steady, long, single short, double, triple, fast.
 STATE_LED = {
-    "idle": ("green", 100, 4900),       # short green blink every 5 s: alive and online
-    "requesting": ("amber", 1000, 0),
-    "talking": ("red", 1000, 0),         # steady red: you are transmitting
-    "releasing": ("red", 1000, 0),
-    "receiving": ("green", 1000, 0),     # steady green: someone is talking
-    "busy": ("amber", 1000, 0),
-    "denied": ("red", 250, 250),
+    "idle": ("green", (100, 4900),
+             "Idle, online and ready.", "Siaga, online dan siap."),
+    "receiving": ("green", (1500, 500),
+                  "Someone is talking, you are listening.", "Ada yang bicara, Anda mendengarkan."),
+    "busy": ("amber", (500, 500),
+             "Waiting for the talk permit, or the channel is busy.", "Menunggu izin bicara, atau saluran sibuk."),
+    "transmitting": ("red", (1000, 0),
+                     "You are transmitting (talking).", "Anda sedang mengirim (bicara)."),
+    "denied": ("red", (100, 100, 100, 100, 100, 1500),
+               "Denied: a higher priority has the channel.", "Ditolak: prioritas lebih tinggi memakai saluran."),
+    "no_signal": ("red", (100, 900),
+                  "No signal / no data link, the radio keeps retrying.", "Tidak ada sinyal / data, radio terus mencoba."),
+    "quota_low": ("amber", (100, 200, 100, 2600),
+                  "Data quota low, tell your coordinator.", "Kuota data hampir habis, lapor koordinator."),
+    "emergency": ("red", (100, 100),
+                  "Emergency active, waiting for the Command Center.", "Darurat aktif, menunggu Command Center."),
+    "rollcall": ("amber", (150, 150, 150, 1050),
+                 "Roll call: press PTT once to answer.", "Absen: tekan PTT sekali untuk menjawab."),
 }
+
+
+def rhythm(state):
+    return STATE_LED[state][1]
+
+
+def state_colour(state):
+    return STATE_LED[state][0]
+
+
+def state_meaning(state, lang="en"):
+    s = STATE_LED[state]
+    return s[3] if lang == "id" else s[2]
 
 
 def tone(name):
