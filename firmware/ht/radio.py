@@ -17,6 +17,7 @@ from ht.radio_audio import AudioPath
 from ht.radio_guard import unit_num, tg_num
 from ht.radio_rx import RxMixin
 from ht.radio_io import IOMixin, opt
+from ht.leds import LedPlayer, led_names
 from ht.config import key_bytes
 
 _TICK_MS = const(10)
@@ -108,6 +109,8 @@ class Radio(RxMixin, IOMixin):
         self._seen_hint = {}
         self._sms_owed = []
         self._sms_at = self._t0
+        self._plan = "unknown"
+        self.leds = LedPlayer(led_names(board), hal.led)
 
     def _topics(self, tgs):
         f, u = self.fleet, self.unit
@@ -183,10 +186,13 @@ class Radio(RxMixin, IOMixin):
             self._sms_at = now
             self.retry_sms()
         self.flush(now)
+        self.leds.set_state(self.led_state(now), now)
+        self.leds.update(now)
 
     def _slow_tick(self, now):
+        self._plan = self.plan_state()     # kept for the quota-low LED rhythm
         self.presence.update(now, stage=self.stage(), battery=self.battery_pct(), signal=self.signal_dbm(),
-                             plan=self.plan_state())
+                             plan=self._plan)
         self.presence.tick(now, ticks_diff(now, self._t0) // 1000, self.telemetry_fields())
 
     def stage(self):

@@ -4,6 +4,8 @@ import asyncio
 from ht.compat import ticks_ms
 from ht import feedback
 from ht import dataplan as DP
+from ht.ptt import TALKING, REQUESTING, BUSY, DENIED, RECEIVING
+from ht.emergency import ALERTING
 from ht.mqtt_robust import RobustClient
 
 _SMS_TRIES = 10
@@ -94,10 +96,37 @@ class IOMixin:
         if name in feedback.CUES:
             for f, ms in feedback.tone(name):
                 hal.tone(f, ms)
-            steps = feedback.led(name)
-            if steps:
-                hal.led("status", steps[0][0] != "off")
+            self.leds.cue(name, ticks_ms())    # one pass over the state rhythm (ht.leds)
         self._emit("cue", {"name": name})
+
+    def led_state(self, now):
+        # The steady LED meaning (feedback.STATE_LED), most urgent first: an emergency outshines the
+        # hot-mic transmission it opened; "releasing" has already stopped sending, so it is not shown.
+        if self.emergency.state == ALERTING:
+            return "emergency"
+        ask = None
+        rx = self.scan.playing is not None
+        for tg in self.ptts:
+            s = self.ptts[tg].state
+            if s == TALKING:
+                return "transmitting"
+            if s == REQUESTING or s == BUSY:
+                ask = "busy"
+            elif s == DENIED and ask is None:
+                ask = "denied"
+            elif s == RECEIVING:
+                rx = True
+        if ask is not None:
+            return ask
+        if self.rollcall.wants_press(now):
+            return "rollcall"
+        if rx:
+            return "receiving"
+        if not self.online:
+            return "no_signal"
+        if self._plan == "low" or self._plan == "exhausted":
+            return "quota_low"
+        return "idle"
 
     def _emit(self, kind, fields):
         cb = self.events
