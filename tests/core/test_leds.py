@@ -165,3 +165,25 @@ def test_unknown_state_is_refused():
     else:
         assert False, "unknown state accepted"
     assert p.state == "idle"
+
+
+def test_update_allocates_nothing_per_tick():
+    # The radio calls update() every 10 ms for days: no garbage per tick (MicroPython's gc.mem_alloc is
+    # exact; on CPython mem_alloc() is 0 and this only runs the loop). Runs with the drive writes too.
+    import gc
+    from ht.compat import mem_alloc
+    p = LedPlayer(("green", "red", "status"), lambda name, on: None)
+    p.set_state("quota_low", 0)
+    p.update(0)
+    p.cue("timeout_warning", 0)
+    p.update(0)
+    gc.collect()
+    gc.disable()
+    try:
+        a0 = mem_alloc()
+        for t in range(0, 10000, 10):
+            p.update(t)
+        used = mem_alloc() - a0
+    finally:
+        gc.enable()
+    assert used == 0, "%d bytes allocated in 1000 updates" % used
