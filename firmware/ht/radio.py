@@ -219,7 +219,7 @@ class Radio(RxMixin, IOMixin):
         for ev in evs:
             self._event(ev, tg, now)
         for name in cues:
-            self.cue(name)
+            self.cue(name, now)
 
     def _event(self, ev, tg, now):
         k = ev[0]

@@ -91,12 +91,14 @@ class IOMixin:
         self._pub_ev.set()
 
     # ---- user feedback ------------------------------------------------------------------------------
-    def cue(self, name):
+    def cue(self, name, now=None):
+        # now: the tick's time when a state machine asked (same clock as the LED rhythm); None from
+        # the MQTT reader, which reads the clock itself.
         hal = self.hal
         if name in feedback.CUES:
             for f, ms in feedback.tone(name):
                 hal.tone(f, ms)
-            self.leds.cue(name, ticks_ms())    # one pass over the state rhythm (ht.leds)
+            self.leds.cue(name, ticks_ms() if now is None else now)   # one pass over the state rhythm
         self._emit("cue", {"name": name})
 
     def led_state(self, now):

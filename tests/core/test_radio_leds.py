@@ -82,3 +82,22 @@ def test_radio_without_link_shows_no_signal_and_board_without_led_drives_nothing
     for t in range(0, 3000, 10):
         r.tick(t)
     assert hal.timed == []
+
+
+def test_cue_from_a_tick_flashes_on_the_tick_clock():
+    # A cue asked for inside tick(now) overlays at that tick's time (not the wall clock): driven on
+    # simulated time, the talk-permit's LED step lights the idle rhythm's dark gap for 200 ms.
+    hal = LedHAL()
+    r = Radio(hal, cfg("e"), client=MemClient(MemBroker(), "e"))
+    r.online = True
+    r.tick(0)
+    assert r.leds.state == "idle"
+    r.tick(1000)
+    assert not r.leds.lit("status")     # idle: dark from 100 ms to 5 s
+    r.main.cue("permit")                # ("green", 200)
+    r.tick(1010)
+    assert r.leds.lit("status")
+    r.tick(1150)
+    assert r.leds.lit("status")
+    r.tick(1250)
+    assert not r.leds.lit("status")
