@@ -148,6 +148,7 @@ class Runner:
         self.events = []
         self.stats = {}
         self.ready = {}
+        self.cpu = {}        # proc index -> {cpu_s, wall_s, radios} over the scenario (warm-up excluded)
         self.procs = []
         self.t0 = None
         self.proxies = {}
@@ -290,6 +291,8 @@ class Runner:
                 self.ready[idx] = json.loads(s[6:])
             elif s.startswith("DONE "):
                 self.stats.update(json.loads(s[5:]))
+            elif s.startswith("CPU "):
+                self.cpu[idx] = json.loads(s[4:])
             else:
                 errlog.write(line)
         await proc.wait()
@@ -391,7 +394,7 @@ class Runner:
                 "links": {u: p.stats() for u, p in self.proxies.items()},
                 "links_at_start": getattr(self, "links_at_start", {}),
                 "sms": getattr(self, "sms", {}), "procs": procs,
-                "not_ready": not_ready, "broker": self.broker.kind, "mode": self.mode,
+                "not_ready": not_ready, "broker": self.broker.kind, "mode": self.mode, "cpu": self.cpu,
                 "clips": getattr(self, "clip_pcm", {}), "out": str(self.out), "frame_ms": self.sc.frame_ms}
 
 
