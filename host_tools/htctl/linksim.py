@@ -50,10 +50,6 @@ class _Counted:
             self.log.append((send_ms, arrival))
         return arrival
 
-    @property
-    def loss_rate(self):
-        return self.dropped / self.sent if self.sent else 0.0
-
 
 class Perfect(_Counted):
     """Every packet arrives after a fixed delay."""

@@ -206,11 +206,6 @@ def get_sim(conn, iccid):
     return dict(r) if r else None
 
 
-def get_device(conn, serial):
-    r = conn.execute("SELECT * FROM devices WHERE serial=?", (serial,)).fetchone()
-    return dict(r) if r else None
-
-
 # ---- assignments --------------------------------------------------------------------------------------
 _ASSIGNMENT_VIEW = """
 SELECT a.id, a.unit_id, a.serial, a.imei, a.iccid, a.callsign, a.talkgroups, a.priority, a.start_at, a.end_at,
