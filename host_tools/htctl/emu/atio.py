@@ -12,6 +12,7 @@ CMS_TEXT = {302: "operation not allowed", 304: "invalid PDU mode parameter", 310
             311: "SIM PIN required", 313: "SIM failure", 314: "SIM busy", 316: "SIM PUK required",
             321: "invalid memory index", 331: "no network service", 500: "unknown error"}
 OVERFLOW = object()
+CTRL_Z, ESC = 0x1A, 0x1B   # end / cancel of the text after a data prompt (socket send, SMS)
 
 
 class RxBuffer:

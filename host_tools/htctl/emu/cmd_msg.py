@@ -1,8 +1,7 @@
 """SMS (send in text/PDU mode; receive into the SIM store with +CMTI, read/list/delete in text mode) and USSD
 (balance queries such as Telkomsel *888#)."""
+from .atio import CTRL_Z, ESC
 from .atparse import AtError
-
-CTRL_Z, ESC = 0x1A, 0x1B
 
 DEFAULT_USSD = {
     "*888#": (0, "Sisa pulsa Rp12.500\nAktif sd 19/01/2027\nInternetMax 5.5GB s.d 19/01/2027\n"

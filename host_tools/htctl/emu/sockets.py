@@ -8,8 +8,9 @@ import asyncio
 import collections
 import random
 
+from .atio import CTRL_Z, ESC
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-CTRL_Z, ESC = 0x1A, 0x1B
 _RX_LIMIT = 256 * 1024      # stop reading from the peer while this much waits unread in the modem (TCP window)
 
 
