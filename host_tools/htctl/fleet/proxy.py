@@ -1,11 +1,10 @@
 """Per-radio LTE link: a loopback TCP proxy between one radio and the broker that applies the link model
 to every MQTT packet and counts the bytes the broker sees from and for that radio.
 
-Why a proxy and not the modem emulator's sockets for every radio: MicroPython unix aborts ('FATAL:
-uncaught NLR') when the radio rides the emulator's AT socket (tests/test_radio_mosquitto.py, xfail), and
-at 115200 baud each voice packet is a full AT+CIPSEND round trip (~33-46 packets/s), below the 50/s of
-20 ms frames. The proxy applies the same LTE delay model (htctl.linksim) per packet, so a fleet of
-MicroPython radios sees LTE timing; radios that need modem faults (hang, SIM pulled) ride the emulator
+Why a proxy and not the modem emulator's sockets for every radio: an emulator per radio costs a modem's
+worth of AT traffic and host CPU per radio, and the UART (not the LTE link) would shape the timing
+(tests/test_radio_mosquitto.py and bench_radio_modem measure that path). The proxy applies the same LTE
+delay model (htctl.linksim) per packet, so a fleet of MicroPython radios sees LTE timing; radios that need modem faults (hang, SIM pulled) ride the emulator
 and *also* go through a proxy, so their bytes are counted the same way (docs/FLEET.md).
 
 The proxy understands MQTT framing (fixed header + remaining length) so it can:
