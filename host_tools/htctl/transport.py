@@ -94,7 +94,7 @@ class DeviceTransport:
                 n = t.serial.in_waiting
             t.serial.write(b"\r\x01")                # raw REPL
             if soft_reset:
-                self._expect(_RAW_BANNER + b">")
+                self._expect_raw_prompt()
                 t.serial.write(b"\x04")              # soft reset; boot.py may print before the banner
                 self._expect(b"soft reboot\r\n")
             self._expect(_RAW_BANNER)                 # the ">" is left for exec_raw_no_follow to read
@@ -102,15 +102,40 @@ class DeviceTransport:
             raise DeviceError("lost the port %s: %s" % (self.port, exc), hint=_PORT_HINT) from None
         t.in_raw_repl = True
 
+    def _expect_raw_prompt(self):
+        # A radio whose main.py is just ending (e.g. right after a deploy's reset) can drop the Ctrl-A while
+        # its REPL starts: the unix port flushes pending input when it sets up its terminal. Seeing the
+        # friendly prompt instead of the raw banner, ask again (a board already in raw mode ignores it).
+        t = self._t
+        ending = _RAW_BANNER + b">"
+        data = b""
+        deadline = time.monotonic() + self.raw_timeout
+        asked = 1
+        while time.monotonic() < deadline:
+            n = t.serial.in_waiting
+            if n:
+                data += t.serial.read(n)
+                if data.endswith(ending):
+                    return
+                if data.endswith(b">>> ") and asked < 4:
+                    t.serial.write(b"\r\x01")
+                    asked += 1
+            else:
+                time.sleep(0.01)
+        self._fail(ending, data)
+
     def _expect(self, ending):
         data = self._t.read_until(1, ending, timeout_overall=self.raw_timeout)
         if not data.endswith(ending):
-            seen = data[-200:].decode("utf-8", "replace").strip()
-            raise DeviceError("no MicroPython REPL answered on %s (waited %d s for %r)%s"
-                              % (self.port, self.raw_timeout, ending.decode().strip(),
-                                 ("; it sent: " + seen) if seen else ""),
-                              hint="is MicroPython flashed and the board powered? Try the RST button, then "
-                                   "`mpremote connect %s repl`; " % self.port + _PORT_HINT)
+            self._fail(ending, data)
+
+    def _fail(self, ending, data):
+        seen = data[-200:].decode("utf-8", "replace").strip()
+        raise DeviceError("no MicroPython REPL answered on %s (waited %d s for %r)%s"
+                          % (self.port, self.raw_timeout, ending.decode().strip(),
+                             ("; it sent: " + seen) if seen else ""),
+                          hint="is MicroPython flashed and the board powered? Try the RST button, then "
+                               "`mpremote connect %s repl`; " % self.port + _PORT_HINT)
 
     def _raw(self):
         if not self._t.in_raw_repl:
