@@ -7,7 +7,7 @@
 import sys
 import json
 import asyncio
-from ht.compat import ticks_ms, ticks_diff
+from ht.compat import ticks_ms, ticks_diff, asleep_ms as _sleep_ms
 from ht.config import Config
 from ht import board as B
 from ht import netstream, topics as T
@@ -19,11 +19,6 @@ FLEET = "kota"
 KEY = b"fleet-voice-key"
 BOARD = "boards/LILYGO_T_A7670/board.json"
 
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 def password(u):

@@ -48,3 +48,14 @@ else:
 
     def mem_alloc():
         return 0
+
+
+# asyncio's millisecond sleep: MicroPython has asyncio.sleep_ms (no float maths, no wrapper per call),
+# CPython only sleep(seconds). Every radio runs on asyncio, so importing it here costs nothing extra.
+import asyncio as _asyncio
+
+if IS_MPY:
+    asleep_ms = _asyncio.sleep_ms
+else:
+    def asleep_ms(ms):
+        return _asyncio.sleep(ms / 1000)

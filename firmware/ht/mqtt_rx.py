@@ -1,17 +1,11 @@
 # The receive side of MQTTClient (ht/mqtt.py): packets from the broker parsed out
 # of the preallocated buffer, and the watch for a link that has gone quiet.
 # A mixin only so ht/mqtt.py stays readable; it uses the client's fields.
-import asyncio
-from ht.compat import const, ticks_ms, ticks_diff
+from ht.compat import const, ticks_ms, ticks_diff, asleep_ms as _sleep_ms
 from ht import mqtt_packet as P
 
 _HOUSEKEEP_MAX_MS = const(1000)
 
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 class Receiver:

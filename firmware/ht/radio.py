@@ -3,7 +3,7 @@
 # ht.floor/ptt/emergency/rollcall/presence/scan; this file moves inputs to them and their outputs out.
 import asyncio
 import random
-from ht.compat import const, ticks_ms, ticks_diff
+from ht.compat import const, ticks_ms, ticks_diff, asleep_ms as _sleep_ms
 from ht import topics as T
 from ht import floormsg as fm
 from ht import codecs
@@ -26,11 +26,6 @@ _SMS_RETRY_MS = const(30000)
 PRIOS = {"normal": fm.PRIO_NORMAL, "command": fm.PRIO_COMMAND, "emergency": fm.PRIO_EMERGENCY}
 FW = "ht-1"
 
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 def _payload_type(name):

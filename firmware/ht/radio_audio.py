@@ -4,7 +4,7 @@
 # here, once; per frame the path only indexes into them.
 import asyncio
 from array import array
-from ht.compat import const, ticks_ms, ticks_diff, ticks_add
+from ht.compat import const, ticks_ms, ticks_diff, ticks_add, asleep_ms as _sleep_ms
 from ht import voice, codecs
 from ht import floormsg as fm
 from ht.radio_guard import VoiceGuard, OK
@@ -13,11 +13,6 @@ _NRX = const(3)          # concurrent sources decoded (talker, pre-empting emerg
 _BEHIND = const(5)       # frames behind schedule before the clock is reset instead of caught up
 _RING = const(4)         # voice packets waiting for the link (80 ms at 20 ms frames); more are dropped
 
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 class AudioPath:

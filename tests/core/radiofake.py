@@ -3,14 +3,9 @@
 # have RobustClient's surface (one delivery task = one broker order; retained messages; last wills).
 import asyncio
 from array import array
-from ht.compat import ticks_ms, ticks_diff
+from ht.compat import ticks_ms, ticks_diff, asleep_ms as sleep_ms
 from ht.mqtt import ONLINE, OFFLINE
 
-if hasattr(asyncio, "sleep_ms"):
-    sleep_ms = asyncio.sleep_ms
-else:
-    def sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 
 async def until(pred, what, ms=5000):

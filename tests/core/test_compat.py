@@ -18,3 +18,14 @@ def test_ticks_add_across_the_wrap():
 
 def test_const_returns_value():
     assert compat.const(7) == 7
+
+
+def test_asleep_ms_waits_in_asyncio_on_either_interpreter():
+    import asyncio
+
+    async def main():
+        t0 = compat.ticks_ms()
+        await compat.asleep_ms(20)
+        return compat.ticks_diff(compat.ticks_ms(), t0)
+
+    assert asyncio.run(main()) >= 19   # never shorter than asked (longer is fine on a busy machine)

@@ -12,7 +12,7 @@ import sys
 import json
 import time
 import asyncio
-from ht.compat import ticks_ms, ticks_diff
+from ht.compat import ticks_ms, ticks_diff, asleep_ms as _sleep_ms
 from ht.config import Config
 from ht import board as B
 from ht import netstream, topics as T
@@ -22,11 +22,6 @@ from ht.rollcall import RollCallCollector
 from ht.emergency import ack_payload
 from hal.sim import HAL, AudioIn
 
-if hasattr(asyncio, "sleep_ms"):
-    _sleep_ms = asyncio.sleep_ms
-else:
-    def _sleep_ms(ms):
-        return asyncio.sleep(ms / 1000)
 
 _W0 = time.time_ns() // 1000000
 _K0 = ticks_ms()
