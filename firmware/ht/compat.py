@@ -51,11 +51,15 @@ else:
 
 
 # asyncio's millisecond sleep: MicroPython has asyncio.sleep_ms (no float maths, no wrapper per call),
-# CPython only sleep(seconds). Every radio runs on asyncio, so importing it here costs nothing extra.
-import asyncio as _asyncio
+# CPython only sleep(seconds). The pure core (codecs, frames) must still load where asyncio is absent
+# (a bare build, or MICROPYPATH without .frozen), so a missing asyncio only leaves asleep_ms out.
+try:
+    import asyncio as _asyncio
+except ImportError:
+    _asyncio = None
 
-if IS_MPY:
+if _asyncio is not None and IS_MPY:
     asleep_ms = _asyncio.sleep_ms
-else:
+elif _asyncio is not None:
     def asleep_ms(ms):
         return _asyncio.sleep(ms / 1000)
