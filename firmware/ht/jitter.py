@@ -137,7 +137,7 @@ class JitterBuffer(JitterStats):
             i = seq & self.mask
             if self.seq[i] == seq:
                 self.seq[i] = -1
-                self.late += 1
+                self.skipped += 1   # already counted as received: not "late" a second time
             self.seen[seq & (_HIST - 1)] = seq
             seq = (seq + 1) & 0xFFFF
         self.next_seq = seq

@@ -22,6 +22,7 @@ class JitterStats:
         self.reordered = 0
         self.busy = 0
         self.oversize = 0
+        self.skipped = 0   # received, then dropped unplayed to make room (counted once, as received)
         self.stalls = 0
         self.played = 0
         self.missing = 0
@@ -124,7 +125,7 @@ class JitterStats:
         return {
             "received": self.received, "lost": self.lost(), "late": self.late,
             "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
-            "oversize": self.oversize, "stalls": self.stalls,
+            "oversize": self.oversize, "skipped": self.skipped, "stalls": self.stalls,
             "played": n, "missing": self.missing, "bursts": self.bursts,
             "delay_mean_ms": (self.delay_sum / self.delay_n) if self.delay_n else 0,
             "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,
