@@ -37,13 +37,13 @@ test-device: venv
 
 # Every firmware file must compile for the ESP32 (xtensawin native emitter for viper kernels).
 mpy-check: venv
-	$(BIN)/python scripts/mpy_check.py
+	$(BIN)/python -m htctl.mpycheck
 
 bench: sysdeps venv
 	$(BIN)/python bench/run.py
 
 demo: sysdeps venv
-	$(BIN)/python -m htctl.fleetdemo
+	$(BIN)/python -m htsim.fleetdemo
 
 clean:
 	rm -rf $(VENV) build bench/results.json out

@@ -2,7 +2,7 @@
 bytes per talk-minute on the wire, heap under MicroPython.
 
 PESQ runs the alsa speech (8 bursts, one per clip) through Transmitter -> link -> Receiver with
-IMA ADPCM at 20 ms frames and an 8-byte tag, over the LTE-like delay model (htctl.linksim) plus
+IMA ADPCM at 20 ms frames and an 8-byte tag, over the LTE-like delay model (htsim.linksim) plus
 random or bursty loss. Each figure is the mean over SEEDS fixed seeds, so one unlucky LTE stall
 does not decide the number; the per-seed spread is printed.
 """
@@ -12,7 +12,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-from htctl import audiopath  # noqa: E402
+from htsim import audiopath
 
 SEEDS = (1, 2, 3, 4, 5)
 LINKS = {

@@ -1,6 +1,6 @@
 """Codec speed against C and codec-only speech quality.
 
-Speed: encode+decode of the same ~11 s of real speech (htctl.speech), timed inside each interpreter in this one
+Speed: encode+decode of the same ~11 s of real speech (htsim.speech), timed inside each interpreter in this one
 run: our viper kernel and our pure twin under MicroPython unix vs CPython's audioop (C). Best of several
 repeats (the machine is shared; the minimum is the least disturbed run). Ratio = ours / C.
 Quality: PESQ-NB (ITU-T P.862, pip `pesq`) of speech through encoder and decoder only, no network.
@@ -17,12 +17,9 @@ from array import array
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-for p in (ROOT / "firmware", ROOT / "host_tools"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
-from ht import codecs  # noqa: E402
-from htctl import speech  # noqa: E402
+from ht.voice import codecs
+from htsim import speech
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -46,8 +43,8 @@ LOSS_SEEDS = (1, 2, 3, 4, 5)
 _MPY_TIMER = r"""
 import sys, time
 from array import array
-from ht import codecs, adpcm, ulaw, g726
-from ht import adpcm_viper, ulaw_viper, g726_viper
+from ht.voice import codecs, adpcm_pure as adpcm, ulaw_pure as ulaw, g726_pure as g726
+from ht.voice import adpcm_viper, ulaw_viper, g726_viper
 pcm = array("h", open(sys.argv[1], "rb").read())
 n = len(pcm)
 reps = int(sys.argv[2])

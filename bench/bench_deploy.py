@@ -11,10 +11,9 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "host_tools"))
 
-from htctl import deploy as D  # noqa: E402
-from htctl.vdev import VirtualDevice  # noqa: E402
+from htctl import deploy as D
+from htsim.vdev import VirtualDevice
 
 BOARD = "LILYGO_T_A7670"
 REPEAT = 3

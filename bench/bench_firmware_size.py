@@ -1,15 +1,15 @@
-"""Size of the firmware as the ESP32 loads it (.mpy for xtensawin)."""
-import pathlib
-import sys
+"""Size of the firmware as the ESP32 loads it (.mpy for xtensawin): every file, and each build's manifest."""
+from htctl import mpycheck
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts"))
-import mpy_check  # noqa: E402
-
-UNITS = {"firmware_mpy_bytes": "bytes", "firmware_files": "files"}
+UNITS = {"firmware_mpy_bytes": "bytes", "firmware_files": "files",
+         "firmware_mpy_bytes_radio": "bytes", "firmware_mpy_bytes_vdev": "bytes"}
 
 
 def run():
-    failures, sizes = mpy_check.compile_all("xtensawin")
+    failures, sizes = mpycheck.compile_all("xtensawin")
     if failures:
         raise RuntimeError("mpy-cross failed: %s" % failures)
-    return {"firmware_mpy_bytes": sum(sizes.values()), "firmware_files": len(sizes)}
+    out = {"firmware_mpy_bytes": sum(sizes.values()), "firmware_files": len(sizes)}
+    for build, n in mpycheck.build_bytes(sizes).items():
+        out["firmware_mpy_bytes_" + build] = n
+    return out

@@ -7,7 +7,7 @@ load average at each probe (the machine is shared: the figure says what stopped 
 import tempfile
 import time
 
-from htctl.fleet import report, runner, scenario as S
+from htsim.fleet import runner, scenario as S, summary as report
 
 UNITS = {"access_ms_p50": "ms", "access_ms_p95": "ms", "m2e_ms_p50": "ms", "m2e_ms_p95": "ms",
          "collision_resolve_ms_p95": "ms", "radios_realtime_mpy": "radios", "radios_realtime_cpython": "radios",

@@ -6,7 +6,7 @@ uniformly in 40-60 ms one way, plus per-message exponential jitter (mean 8 ms, c
 different senders reorder freely. The broker itself is taken as instantaneous; radios poll every 10 ms.
 
 - floor_access_ms_p50/p95: PTT press on a free talkgroup -> talk-permit cue (one broker round trip). "Press" is
-  the debounced edge: the real radio adds its 30 ms glitch filter (ht.ptt.Debounce) on top.
+  the debounced edge: the real radio adds its 30 ms glitch filter (ht.radio.ptt.Debounce) on top.
 - collision_resolve_ms_p95: two radios press 0-40 ms apart -> both have decided (one permit, one busy),
   measured from the first press. collision_agreement_pct: runs where all radios named the same single talker.
 - preempt_ms_p95: emergency press while another radio talks -> the old talker has stopped.
@@ -14,7 +14,7 @@ different senders reorder freely. The broker itself is taken as instantaneous; r
   cluster; floorsim order="per_publisher") -> at most one talker and every radio agrees (docs/FLOOR.md 5).
 The end-to-end access figure (modem emulator + Mosquitto) is the fleet bench's `access_ms_*`.
 """
-from htctl.floorsim import FloorSim
+from htsim.floorsim import FloorSim
 
 UNITS = {"floor_access_ms_p50": "ms", "floor_access_ms_p95": "ms", "collision_resolve_ms_p50": "ms",
          "collision_resolve_ms_p95": "ms", "collision_agreement_pct": "%", "preempt_ms_p95": "ms",

@@ -20,14 +20,12 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
-from fixtures.emu import EchoServer  # noqa: E402
-from htctl.emu import ModemEmulator  # noqa: E402
-from ht import dialects  # noqa: E402
-from ht.at import AT  # noqa: E402
+from fixtures.emu import EchoServer
+from htsim import rig
+from htsim.emu import ModemEmulator
+from ht.modem import dialects
+from ht.modem.at import AT
 
 SCALE = 0.1
 DIALECTS = ("A7670", "SIM7600", "EC200U", "EG91")
@@ -87,14 +85,12 @@ def _driver(dialect, scale, steps, baud=115200, frames_s=0, interp="mpy", mode="
         args += ["frames=%g" % frames_s, "mode=" + mode]
     try:
         if interp == "mpy":
-            env = dict(os.environ, MICROPYPATH=":".join([str(ROOT / "firmware"), str(ROOT / "tests"), ".frozen"]))
-            r = subprocess.run([str(MPY), "-X", "heapsize=8M", str(ROOT / "tests" / "mpy_modem_driver.py")] + args,
-                               capture_output=True, text=True, timeout=600, env=env, cwd=str(ROOT))
+            r = rig.run([rig.program("modem_driver")] + args, timeout=600)
             lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
             if not lines:
                 raise RuntimeError("driver failed: %s %s" % (r.stdout[-2000:], r.stderr[-2000:]))
             return json.loads(lines[-1][7:])
-        import mpy_modem_driver as drv
+        drv = rig.load("modem_driver")
         return asyncio.run(drv.scenario(dialect, emu.uart_port, emu.ctl_port, echo.port, scale, steps, frames_s,
                                         mode))
     finally:

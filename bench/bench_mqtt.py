@@ -8,13 +8,12 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
-from ht import mqtt_packet, netstream, topics  # noqa: E402
-from ht.mqtt import MQTTClient  # noqa: E402
-from htctl.mosquitto import Mosquitto  # noqa: E402
+from ht.mqtt import packet as mqtt_packet
+from hal import netstream
+from ht.radio import topics
+from ht.mqtt.client import MQTTClient
+from htctl.mosquitto import Mosquitto
 
 UNITS = {"mqtt_publish_qos0_per_s_mpy": "msg/s", "mqtt_publish_qos1_per_s_mpy": "msg/s",
          "mqtt_roundtrip_ms_p50": "ms", "mqtt_roundtrip_ms_p95": "ms",
@@ -34,8 +33,9 @@ USERS = {"m1": "bench", "a": "bench", "b": "bench"}
 
 def _mpy_rates(port):
     from fixtures.mpy import run_mpy
+    from htsim import rig
 
-    r = run_mpy([str(ROOT / "tests" / "mpy_mqtt_driver.py"), "bench", str(port), "m1", "bench", str(N_MPY)],
+    r = run_mpy([rig.program("mqtt_driver"), "bench", str(port), "m1", "bench", str(N_MPY)],
                 timeout=600)
     line = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     if r.returncode or not line or line[-1].get("ev") != "bench":
@@ -71,7 +71,7 @@ async def _roundtrip(port, users=True):
 async def _deadlink(port):
     # Silent link (TCP open, nothing forwarded): how long until the client declares it dead.
     from fixtures.mosquitto import TCPProxy
-    from ht.mqtt import OFFLINE
+    from ht.mqtt.client import OFFLINE
 
     proxy = TCPProxy(port)
     try:
@@ -89,7 +89,7 @@ async def _deadlink(port):
 
 
 def run():
-    from htctl.broker import EmbeddedBroker
+    from htsim.embedded_broker import EmbeddedBroker
 
     topic = topics.voice("kota", "1", "u07")
     overhead = mqtt_packet.publish_size(len(topic), VOICE_PAYLOAD, 0) - VOICE_PAYLOAD

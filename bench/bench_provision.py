@@ -20,13 +20,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "host_tools"))
 
-from htctl import acceptance, provision, registry  # noqa: E402
-from htctl.emu import ModemEmulator, SimCard  # noqa: E402
-from htctl.mosquitto import MOSQUITTO  # noqa: E402
-from htctl.transport import DeviceTransport  # noqa: E402
-from htctl.vdev import VirtualDevice  # noqa: E402
+from htctl import acceptance, provision, registry
+from htsim.emu import ModemEmulator, SimCard
+from htctl.mosquitto import MOSQUITTO
+from htctl.transport import DeviceTransport
+from htsim.vdev import VirtualDevice
 
 SCALE = 0.02          # emulated modem 50x faster than life (CI); one run also at 1.0 (the modem's real timing)
 FLEET = 20

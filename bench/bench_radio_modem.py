@@ -1,5 +1,5 @@
-"""Speech through the modem's AT socket: the radio's real path on the ESP32 (hal UART -> ht.at -> ht.atsock/
-ht.atstream -> modem TCP -> Mosquitto), the firmware under MicroPython unix (tests/mpy_radio_driver.py,
+"""Speech through the modem's AT socket: the radio's real path on the ESP32 (hal UART -> ht.modem.at -> ht.modem.sockets/
+ht.modem.stream -> modem TCP -> Mosquitto), the firmware under MicroPython unix (htsim/rig/radio_driver.py,
 scenario "modem", talk only), the modem an emulated A7670 (time_scale 0.05; its UART keeps the real line rate).
 
 Radio a talks real speech through its modem; radio b listens over plain TCP ("through_modem") or through a
@@ -21,15 +21,14 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
-from htctl import speech  # noqa: E402
-from htctl.emu import ModemEmulator  # noqa: E402
-from htctl.mosquitto import Mosquitto, fleet_rights  # noqa: E402
-import mpy_radio_driver as drv  # noqa: E402
-from test_radio_mosquitto import aligned_pesq, clean_pesq  # noqa: E402
+from htsim import speech
+from htsim.emu import ModemEmulator
+from htctl.mosquitto import Mosquitto, fleet_rights
+from htsim import rig
+
+drv = rig.load("radio_driver")
+from test_radio_mosquitto import aligned_pesq, clean_pesq
 
 MPY = pathlib.Path(sys.executable).parent / "micropython"
 SCALE = 0.05
@@ -67,10 +66,7 @@ def _once(work, mosq, baud, frame_ms, listener_modem, pcm):
         if listener_modem:
             args["emu_b"] = e[1]
         (work / "args.json").write_text(json.dumps(args))
-        env = dict(os.environ, MICROPYPATH=":".join([str(ROOT / "firmware"), str(ROOT / "tests"), ".frozen"]))
-        r = subprocess.run([str(MPY), "-X", "heapsize=16M", str(ROOT / "tests" / "mpy_radio_driver.py"),
-                            "@%s" % (work / "args.json")], capture_output=True, text=True, timeout=300, env=env,
-                           cwd=str(ROOT))
+        r = rig.run([rig.program("radio_driver"), "@%s" % (work / "args.json")], timeout=300, heap="16M")
         lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
         if not lines:
             raise RuntimeError("driver failed: %s %s" % (r.stdout[-2000:], r.stderr[-2000:]))

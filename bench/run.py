@@ -13,7 +13,8 @@ import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests", HERE):
+# The code under test is installed in the venv; benchmarks also reuse the tests' fixtures (brokers, emulators).
+for p in (ROOT / "tests", HERE):
     sys.path.insert(0, str(p))
 
 

@@ -48,7 +48,7 @@ def main():
     import hal
     radio_hal = hal.create(board)
     try:
-        from ht import radio_boot
+        from ht.radio import boot as radio_boot
     except ImportError as e:
         status("radio app not available (%s); REPL ready" % e)
         return

@@ -1,21 +1,19 @@
-"""Shared pytest setup: import paths, tiers, the --port option, and fixture plugins.
+"""Shared pytest setup: tiers, the --port option, and fixture plugins.
 
+The code under test is installed in the virtualenv (`make venv`: htctl, htsim and the firmware's ht and hal
+packages), so nothing here touches the import path; pytest puts tests/ on it for the fixture packages.
 Fixture modules live in tests/fixtures/*.py (one per area: mosquitto, modem emulator, vdev…) and are
 loaded automatically, so each area adds fixtures without editing this file.
 """
 import pathlib
-import sys
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-for p in (ROOT / "firmware", ROOT / "host_tools", ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
 
 pytest_plugins = sorted(
     "fixtures." + f.stem for f in (ROOT / "tests" / "fixtures").glob("*.py") if f.stem != "__init__"
 )
-
-import pytest  # noqa: E402
 
 
 def pytest_addoption(parser):

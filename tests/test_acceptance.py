@@ -282,7 +282,7 @@ def test_a_modem_that_is_not_the_boards_fails_the_modem_check(bench_radio, fleet
 @pytest.mark.sim
 @pytest.mark.mpy
 def test_pin_locked_sim_is_unlocked_with_the_pin_from_the_environment_only(bench_radio, fleet_unit, monkeypatch):
-    from htctl.emu import SimCard
+    from htsim.emu import SimCard
     from fixtures.provision import ICCID
 
     sim = SimCard(iccid=ICCID + "F", pin="2468")

@@ -7,10 +7,10 @@ import random
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.test_at import FakeUART
-from ht import atparse as P
-from ht import dialects
-from ht import link as L
-from ht.at import AT
+from ht.modem import parse as P
+from ht.modem import dialects
+from ht.modem import link as L
+from ht.modem.at import AT
 
 SET = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -174,8 +174,8 @@ def test_link_state_always_consistent(events):
                                                               "+CEREG: 0,1"]), max_size=30),
        st.integers(0, 6))
 def test_supervisor_urc_events_only_ever_lower_the_ladder(urcs, start):
-    from ht.modem import Modem
-    from ht.supervisor import Supervisor
+    from ht.modem.lifecycle import Modem
+    from ht.modem.supervisor import Supervisor
 
     async def main():
         m = Modem(FakeUART({}), random.choice(["A7670", "SIM7600", "EC200U", "EG91"]))
@@ -203,7 +203,7 @@ def test_cpin_forms_response_or_urc(state, pre, post, dialect, in_flight):
     # that the modem layer turns into SIM gone / back.
     line = "+CPIN:%s%s%s" % (pre, state, post)
     assert P.cpin_state(line) == state
-    from ht.modem import Modem
+    from ht.modem.lifecycle import Modem
     events = []
 
     async def main():
@@ -230,8 +230,8 @@ def test_cpin_forms_response_or_urc(state, pre, post, dialect, in_flight):
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2 ** 31), st.integers(1, 12))
 def test_backoff_grows_with_full_jitter_and_is_capped(seed, failures):
-    from ht.modem import Modem
-    from ht.supervisor import Supervisor
+    from ht.modem.lifecycle import Modem
+    from ht.modem.supervisor import Supervisor
 
     async def main():
         sup = Supervisor(Modem(FakeUART({}), "A7670"), rng=random.Random(seed), backoff_max_ms=60000)

@@ -4,7 +4,7 @@ import wave
 
 import pytest
 
-from htctl import audiopath, demo, linksim
+from htsim import audiopath, voicedemo as demo, linksim
 
 
 def _interior_drops(log, frame_ms):

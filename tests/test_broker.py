@@ -1,12 +1,13 @@
-"""The embedded demo broker (amqtt wrapped by htctl.broker) with our client and with paho-mqtt."""
+"""The embedded demo broker (amqtt wrapped by htsim.embedded_broker) with our client and with paho-mqtt."""
 import asyncio
 import queue
 
 import paho.mqtt.client as paho
 import pytest
 
-from ht import netstream, topics
-from ht.mqtt import MQTTClient, MQTTError
+from hal import netstream
+from ht.radio import topics
+from ht.mqtt.client import MQTTClient, MQTTError
 from htctl.mosquitto import fleet_rights
 
 from fixtures.mosquitto import poll

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.mpy
 _DIFF = r"""
 import sys, struct
 from array import array
-from ht import adpcm, ulaw, codecs
+from ht.voice import adpcm_pure as adpcm, ulaw_pure as ulaw, codecs
 assert codecs.USING_VIPER, "viper kernels not active on MicroPython unix"
-from ht import adpcm_viper, ulaw_viper, adpcmt, adpcmt_viper
+from ht.voice import adpcm_viper, ulaw_viper, adpcmt_pure as adpcmt, adpcmt_viper
 src = open(sys.argv[1], "rb").read()
 dst = open(sys.argv[2], "wb")
 pos = 0
@@ -71,7 +71,7 @@ print("cases", cases)
 _ALLOC = r"""
 import gc
 from array import array
-from ht import codecs
+from ht.voice import codecs
 
 
 def measure(c):
@@ -163,14 +163,14 @@ def test_viper_equals_pure_equals_audioop_on_micropython(tmp_path):
 
 
 def test_real_speech_is_coded_identically_by_micropython_and_cpython(tmp_path):
-    from htctl import speech
+    from htsim import speech
 
     raw = speech.load_bytes()
     (tmp_path / "speech.raw").write_bytes(raw)
     script = r"""
 import sys
 from array import array
-from ht import codecs
+from ht.voice import codecs
 pcm = array("h", open(sys.argv[1], "rb").read())
 n = len(pcm) // 160 * 160
 codecs.enable_g726()
@@ -194,7 +194,7 @@ for viper in (True, False):
     for k in "01":
         assert (tmp_path / ("out5_0_" + k)).read_bytes() == enc + dec, "ADPCM kernel viper=%s" % k
     # The trellis encoder: the CPython twin's frames, played by the C reference decoder.
-    from ht import adpcmt
+    from ht.voice import adpcmt_pure as adpcmt
 
     pcm = array("h", raw[:2 * n])
     tenc = bytearray(n // 2)
@@ -206,7 +206,7 @@ for viper in (True, False):
         assert (tmp_path / ("out5_1_" + k)).read_bytes() == bytes(tenc) + tdec, "trellis viper=%s" % k
     # G.726: the CPython pure twin is the reference here (itself proven against spandsp in
     # tests/test_codec_reference.py).
-    from ht import g726
+    from ht.voice import g726_pure as g726
 
     pcm = array("h", raw[:2 * n])
     genc = bytearray(n // 2)

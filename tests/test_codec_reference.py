@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ht import adpcm, codecs, ulaw
+from ht.voice import adpcm_pure as adpcm, codecs, ulaw_pure as ulaw
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -58,7 +58,7 @@ def test_adpcm_trellis_frames_play_on_the_reference_decoder(xs, start):
 
 
 def test_adpcm_trellis_is_closer_to_the_speech_than_the_reference_encoder():
-    from htctl import speech
+    from htsim import speech
 
     x = np.concatenate([np.asarray(c, dtype=np.int16) for _, c in speech.clips()])
     pcm = array("h", x.tobytes())
@@ -176,7 +176,7 @@ def test_any_state_bytes_either_load_exactly_or_are_refused(hdr):
 
 
 def test_real_speech_matches_audioop_both_ways():
-    from htctl import speech
+    from htsim import speech
 
     pcm = array("h", speech.load_bytes())
     n = len(pcm) - len(pcm) % 2
@@ -197,7 +197,7 @@ def adpcm_len(n):
 # ---- the speech loader -------------------------------------------------------------------------
 
 def test_speech_is_about_eleven_seconds_of_8khz_int16():
-    from htctl import speech
+    from htsim import speech
 
     x = speech.load()
     assert x.dtype == np.int16
@@ -213,7 +213,7 @@ def test_speech_is_about_eleven_seconds_of_8khz_int16():
 def test_resampler_filters_what_would_alias():
     # A 6 kHz tone at 48 kHz is above the 4 kHz Nyquist of the radio; naive decimation would fold it to
     # 2 kHz at nearly full level. The anti-alias filter must remove it (> 40 dB down).
-    from htctl import speech
+    from htsim import speech
 
     t = np.arange(48000) / 48000
     tone6k = (10000 * np.sin(2 * np.pi * 6000 * t)).astype(np.int16)
@@ -226,7 +226,7 @@ def test_resampler_filters_what_would_alias():
 
 
 def test_missing_speech_says_how_to_install_it(tmp_path):
-    from htctl import speech
+    from htsim import speech
     from htctl.errors import NotFoundError
 
     with pytest.raises(NotFoundError) as e:
@@ -235,7 +235,7 @@ def test_missing_speech_says_how_to_install_it(tmp_path):
 
 
 def test_wav_round_trip_and_bad_file(tmp_path):
-    from htctl import speech
+    from htsim import speech
     from htctl.errors import UserError
 
     x = speech.clips()[0][1]
@@ -293,7 +293,7 @@ def _pack_low_first(codes):
 @settings(max_examples=60, deadline=None)
 @given(samples)
 def test_g726_encoder_equals_spandsp(xs):
-    from ht import g726
+    from ht.voice import g726_pure as g726
 
     lib = _spandsp()
     pcm = array("h", xs)
@@ -308,7 +308,7 @@ def test_g726_decoder_equals_spandsp_except_it_saturates(codes):
     # spandsp (like the Recommendation's 14-bit output scaled by 4) wraps on overload; we
     # saturate. Every other sample must be identical, and the internal sr must agree with the
     # wrapped value where we saturated.
-    from ht import g726
+    from ht.voice import g726_pure as g726
 
     lib = _spandsp()
     ref = _sp_decode(lib, codes)
@@ -325,8 +325,8 @@ def test_g726_decoder_equals_spandsp_except_it_saturates(codes):
 
 
 def test_g726_real_speech_equals_spandsp():
-    from htctl import speech
-    from ht import g726
+    from htsim import speech
+    from ht.voice import g726_pure as g726
 
     lib = _spandsp()
     x = speech.load()
@@ -343,8 +343,8 @@ def test_g726_decoder_is_back_in_step_on_the_frame_after_a_loss():
     # Each G.726 frame carries the encoder's registers (exactly, 36 bytes): after a loss the next
     # frame decodes exactly as a loss-free decoder does. Without the snapshot (the decoder kept its
     # stale state, as before) it took 8-13 frames of loud error to fall back in step.
-    from htctl import speech
-    from ht import g726
+    from htsim import speech
+    from ht.voice import g726_pure as g726
 
     c = codecs.G726(g726)
     x = speech.clips()[0][1]
@@ -380,7 +380,7 @@ def test_g726_decoder_is_back_in_step_on_the_frame_after_a_loss():
 @settings(max_examples=100, deadline=None)
 @given(st.lists(int16, min_size=1, max_size=1200), st.integers(1, 300))
 def test_g726_snapshot_round_trips_every_state_the_encoder_reaches(xs, count):
-    from ht import g726
+    from ht.voice import g726_pure as g726
 
     c = codecs.G726(g726)
     tx = c.new_state()

@@ -48,7 +48,7 @@ def test_full_then_incremental_deploy_copies_exactly_the_changed_file(vdev, firm
 
     # and the device really runs the new module
     with DeviceTransport(vdev.port) as t:
-        assert t.eval("__import__('ht.selftest').selftest.DEPLOY_MARK") == 1
+        assert t.eval("__import__('ht.selftest.local').selftest.DEPLOY_MARK") == 1
 
 
 def test_banner_after_reset_carries_the_deployed_version(vdev, firmware_copy):
@@ -77,7 +77,7 @@ def test_stale_modules_are_removed_but_device_files_are_kept(vdev, firmware_copy
     (vdev.flash_dir / "ht" / "old_module.mpy").write_bytes(b"M\x06old")
     (vdev.flash_dir / "config.json").write_text('{"schema": 1}')
     r = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy)
-    assert r["removed"] == ["/ht/codecs.py", "/ht/old_module.mpy"]
+    assert r["removed"] == ["/ht/voice/codecs.py", "/ht/old_module.mpy"]
     # leftovers of a deploy that was cut off mid-file; other .tmp files are the device's own business
     (vdev.flash_dir / "main.py.tmp").write_text("half a main.py")
     (vdev.flash_dir / "ht" / "voice.mpy.tmp").write_bytes(b"M\x06half")
@@ -93,7 +93,7 @@ def test_stale_modules_are_removed_but_device_files_are_kept(vdev, firmware_copy
 def test_source_deploy_runs_plain_python(vdev, firmware_copy):
     r = D.deploy(vdev.port, board=BOARD, arch="py", firmware_dir=firmware_copy)
     assert r["arch"] == "py"
-    assert "/ht/codecs.py" in r["copied"] and not any(p.endswith(".mpy") for p in r["copied"])
+    assert "/ht/voice/codecs.py" in r["copied"] and not any(p.endswith(".mpy") for p in r["copied"])
     assert r["version"] == D.firmware_version(firmware_copy)
 
 

@@ -184,8 +184,8 @@ def test_default_identity_passes_the_registry_checks():
     # Telkomsel card (89 62 10 ...) and a real modem could carry.
     import argparse
     from htctl import registry
-    from htctl.emu import ModemEmulator, SimCard
-    from htctl.emu.__main__ import build_parser
+    from htsim.emu import ModemEmulator, SimCard
+    from htsim.emu.__main__ import build_parser
 
     emu = ModemEmulator()
     iccid = registry.norm_iccid(emu.sim.iccid)

@@ -1,4 +1,4 @@
-"""Modem emulator: control port, scenario files, `python -m htctl.emu` and `htctl emu`, UART client handover."""
+"""Modem emulator: control port, scenario files, `python -m htsim.emu` and `htctl emu`, UART client handover."""
 import io
 import json
 import os
@@ -142,7 +142,7 @@ def test_python_m_htctl_emu_prints_ports_and_stops_on_signal(tmp_path):
     scen = os.path.join(tmp_path, "steps.json")
     with open(scen, "w") as f:
         json.dump([{"at_s": 40, "fault": "sim_remove"}], f)
-    p = subprocess.Popen([sys.executable, "-m", "htctl.emu", "--dialect", "SIM7600", "--pty", "--powered",
+    p = subprocess.Popen([sys.executable, "-m", "htsim.emu", "--dialect", "SIM7600", "--pty", "--powered",
                           "--time-scale", "0.02", "--json", "--scenario", scen], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, text=True)
     try:
@@ -163,7 +163,7 @@ def test_python_m_htctl_emu_prints_ports_and_stops_on_signal(tmp_path):
 
 def test_python_m_htctl_emu_bad_dialect_exits_2():
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host_tools"))
-    r = subprocess.run([sys.executable, "-m", "htctl.emu", "--dialect", "BG96"], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "htsim.emu", "--dialect", "BG96"], capture_output=True, text=True,
                        env=env, timeout=60)
     assert r.returncode == 2 and "unknown modem dialect 'BG96'" in r.stderr
 

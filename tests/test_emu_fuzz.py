@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from fixtures.emu import ModemEmulator, booted
-from htctl.emu.atparse import AtError, parse_line, split_args
-from htctl.emu.sim import SimCard
+from htsim.emu.atparse import AtError, parse_line, split_args
+from htsim.emu.sim import SimCard
 
 pytestmark = pytest.mark.sim
 

@@ -1,15 +1,15 @@
 """Fleet simulation end to end: the real firmware under MicroPython unix, four radios (Command Center +
 a, b, c) through REAL Mosquitto (per-unit accounts, the fleet ACL) over per-radio LTE link proxies with
 5 % voice loss. a talks real speech: b's and c's WAVs score PESQ within 0.2 of the audio core's figure
-(htctl.audiopath, same loss model and seed, same speech). Then a goes out of coverage and the Command
+(htsim.audiopath, same loss model and seed, same speech). Then a goes out of coverage and the Command
 Center calls the roll: b answers, c does not; the report lists answered / missed / offline correctly."""
 import numpy as np
 import pytest
 
-from htctl import linksim
-from htctl.audiopath import pesq_nb
-from htctl import audiopath
-from htctl.fleet import report, runner, scenario as S
+from htsim import linksim
+from htsim.audiopath import pesq_nb
+from htsim import audiopath
+from htsim.fleet import runner, scenario as S, summary as report
 
 pytestmark = [pytest.mark.sim, pytest.mark.mpy]
 LOSS = 0.05

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from htctl import cli, linksim
-from htctl.fleet import report, runner, scenario as S
-from htctl.fleet.proxy import LinkProxy, is_voice, packet_len
+from htctl import cli
+from htsim import linksim
+from htsim.fleet import runner, scenario as S, summary as report
+from htsim.fleet.proxy import LinkProxy, is_voice, packet_len
 
 ROOT = runner.ROOT
 

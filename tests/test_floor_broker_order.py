@@ -1,5 +1,5 @@
 """The ordering property floor control rests on (docs/FLOOR.md), checked against real Mosquitto with the real
-topic scheme (ht.topics: each unit publishes on its own ht/<f>/tg/<tg>/f/<unit>, every radio subscribes
+topic scheme (ht.radio.topics: each unit publishes on its own ht/<f>/tg/<tg>/f/<unit>, every radio subscribes
 ht/<f>/tg/<tg>/f/+): every subscriber receives the QoS 1 messages of all publishers in one and the same
 order — and the floor fold on top of it, run by several real MQTT clients pressing at once, names one talker
 everywhere. Retained floor messages give a late subscriber the current holder."""
@@ -9,9 +9,9 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from ht import floormsg as fm
-from ht.floor import Floor, Outbox
-from ht import topics
+from ht.radio import floormsg as fm
+from ht.radio.floor import Floor, Outbox
+from ht.radio import topics
 
 pytestmark = pytest.mark.sim
 

@@ -12,8 +12,8 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from ht import floormsg as fm
-from htctl.floorsim import FloorSim
+from ht.radio import floormsg as fm
+from htsim.floorsim import FloorSim
 
 TALK_TIMEOUT = 8000  # short so random runs hit it often; the production default is 60 s
 
@@ -134,7 +134,7 @@ import pathlib  # noqa: E402
 
 from hypothesis import given  # noqa: E402
 
-from ht import feedback, presence  # noqa: E402
+from ht.radio import feedback, presence  # noqa: E402
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=16).filter(
     lambda s: 0 < len(s.encode()) <= 64)
@@ -169,7 +169,7 @@ def test_quick_reference_card_lists_every_cue():
     card = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "QUICKREF.md").read_text()
     section = card.split("## Arti nada")[1].split("## ")[0]
     rows = [ln for ln in section.splitlines() if ln.startswith("|") and not ln.startswith("|---")][1:]
-    assert len(rows) == len(feedback.CUES), "QUICKREF tone table and ht.feedback.CUES are out of step"
+    assert len(rows) == len(feedback.CUES), "QUICKREF tone table and ht.radio.feedback.CUES are out of step"
 
 
 def test_without_a_single_order_split_grants_heal_within_two_heartbeats():

@@ -6,8 +6,8 @@ import hmac
 
 from hypothesis import given, settings, strategies as st
 
-from ht import codecs, frame
-from ht.frame import Frame, Key, pack, parse
+from ht.voice import codecs, frame
+from ht.voice.frame import Frame, Key, pack, parse
 
 PTS = st.sampled_from([codecs.PT_ADPCM, codecs.PT_ULAW])
 KEY = Key(b"fleet secret 2026")
@@ -90,7 +90,7 @@ def test_hmac_equals_cpython_hmac(key, msg):
 # -- the receiver as a state machine: any mix of packets, duplicates, junk and times -------------
 from array import array  # noqa: E402
 
-from ht import voice  # noqa: E402
+from ht.voice import transceiver as voice  # noqa: E402
 
 
 def _burst_packets(unit, seq, n, ms, key=None):

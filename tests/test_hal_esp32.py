@@ -1,4 +1,4 @@
-"""hal/esp32.py with tests/fakes/machine.py injected as `machine`: every board file builds a HAL whose pins,
+"""hal/esp32.py with htsim/rig/fakes/machine.py injected as `machine`: every board file builds a HAL whose pins,
 I2S, UART and ADC are configured from board.json; the PTT IRQ sets the input flag; I2S microphone frames
 reach the app through the real MicroPython asyncio stream (driver under MicroPython unix)."""
 import importlib
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from fixtures.mpy import run_mpy
+from htsim import rig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOARDS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "boards").glob("*/board.json"))
@@ -16,7 +17,7 @@ BOARDS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "boards").glob("*/boar
 
 @pytest.fixture
 def esp32(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "tests" / "fakes"))
+    monkeypatch.syspath_prepend(str(rig.FAKES_DIR))
     import machine as fake
     fake.reset_fake()
     monkeypatch.setitem(sys.modules, "machine", fake)
@@ -42,7 +43,7 @@ def test_hal_pins_and_peripherals_come_from_the_board_file(esp32, path):
     ptt.drive(1)
     ptt.drive(B.active(board, "buttons.ptt", 0))
     assert hal.input_flag.is_set() and hal.button("ptt")() is True
-    # modem controls start released at the board's polarity and follow ht.modem's asserted/released
+    # modem controls start released at the board's polarity and follow ht.modem.lifecycle's asserted/released
     pins = hal.modem_pins()
     assert "pwrkey" in pins
     pk = hal.pins["modem.pwrkey"]
@@ -90,7 +91,7 @@ def test_fake_machine_refuses_what_the_chip_would(esp32):
 
 @pytest.mark.mpy
 def test_mic_frames_and_ptt_irq_under_micropython():
-    r = run_mpy(["tests/mpy_hal_esp32_driver.py"] + BOARDS, timeout=60)
+    r = run_mpy([rig.program("hal_esp32_driver")] + BOARDS, timeout=60)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout + r.stderr
     res = json.loads(line[0][7:])

@@ -5,8 +5,8 @@ from array import array
 
 from hypothesis import given, settings, strategies as st
 
-from ht import codecs, frame, voice
-from ht.jitter import seq_diff
+from ht.voice import codecs, frame, transceiver as voice
+from ht.voice.jitter import seq_diff
 
 PROPS = settings(max_examples=150, deadline=None)
 

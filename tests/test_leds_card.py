@@ -1,7 +1,7 @@
 # The field card's status-light table (docs/QUICKREF.md) says what the firmware shows: one row per
-# ht.feedback.STATE_LED state, in both languages, and each rhythm it describes is the table's rhythm.
+# ht.radio.feedback.STATE_LED state, in both languages, and each rhythm it describes is the table's rhythm.
 import pathlib
-from ht import feedback
+from ht.radio import feedback
 
 CARD = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "QUICKREF.md").read_text()
 

@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-import mpy_modem_driver as drv
 from fixtures.emu import SimCard
 from fixtures.mpy import run_mpy
-from ht import link as L
-from ht import ussd
-from ht.dataplan import DataPlan
-from ht.modem import Modem
-from ht.supervisor import Supervisor
-from ht.uart import open_tcp
+from htsim import rig
+from ht.modem import link as L
+from ht.modem import ussd
+from ht.modem.dataplan import DataPlan
+from ht.modem.lifecycle import Modem
+from ht.modem.supervisor import Supervisor
+from ht.modem.uart import open_tcp
 
 DIALECTS = ["A7670", "SIM7600", "EC200U", "EG91"]
 SCALE = 0.05
@@ -41,6 +41,7 @@ def _check(out):
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_cpython_boot_echo_and_every_fault_recovered(dialect, emulator, tcp_echo_server):
     emu = emulator(dialect=dialect, time_scale=SCALE)
+    drv = rig.load("modem_driver")
     out = asyncio.run(drv.scenario(dialect, emu.uart_port, emu.ctl_port, tcp_echo_server.port, SCALE,
                                    STEPS.split(",")))
     _check(out)
@@ -51,7 +52,7 @@ def test_cpython_boot_echo_and_every_fault_recovered(dialect, emulator, tcp_echo
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_micropython_boot_echo_and_every_fault_recovered(dialect, emulator, tcp_echo_server):
     emu = emulator(dialect=dialect, time_scale=SCALE)
-    r = run_mpy(["tests/mpy_modem_driver.py", dialect, str(emu.uart_port), str(emu.ctl_port),
+    r = run_mpy([rig.program("modem_driver"), dialect, str(emu.uart_port), str(emu.ctl_port),
                  str(tcp_echo_server.port), str(SCALE), STEPS], timeout=240)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, r.stdout + r.stderr

@@ -1,5 +1,5 @@
 """The firmware's MQTT client against a REAL Mosquitto (started per test on a free loopback port),
-on CPython and under MicroPython unix (tests/mpy_mqtt_driver.py)."""
+on CPython and under MicroPython unix (htsim/rig/mqtt_driver.py)."""
 import asyncio
 import json
 import pathlib
@@ -7,18 +7,20 @@ import ssl
 
 import pytest
 
-from ht import netstream, topics
-from ht.mqtt import MQTTClient, MQTTError, ONLINE, OFFLINE
-from ht.mqtt_robust import RobustClient
+from hal import netstream
+from ht.radio import topics
+from ht.mqtt.client import MQTTClient, MQTTError, ONLINE, OFFLINE
+from ht.mqtt.robust import RobustClient
 from htctl.mosquitto import fleet_rights
 
 from fixtures.mosquitto import poll
 from fixtures.mpy import run_mpy
+from htsim import rig
 
 pytestmark = pytest.mark.sim
 FLEET = "k"
 USERS = {"u1": "pw-u1", "u2": "pw-u2", "cc": "pw-cc", "m1": "pw-m1"}
-DRIVER = str(pathlib.Path(__file__).parent / "mpy_mqtt_driver.py")
+DRIVER = str(rig.program("mqtt_driver"))
 
 
 def acl():
@@ -271,12 +273,11 @@ class MpyProcess:
         import subprocess
         import threading
 
-        from fixtures.mpy import MPY_EXE, ROOT, mpy_env
 
         self.lines = queue.Queue()
-        self.proc = subprocess.Popen([str(MPY_EXE), "-X", "heapsize=8M", DRIVER] + [str(a) for a in args],
+        self.proc = subprocess.Popen(rig.command([DRIVER] + list(args)),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env=mpy_env(), cwd=str(ROOT))
+                                     env=rig.env(), cwd=str(rig.REPO_ROOT))
         self.log = []
         threading.Thread(target=self._pump, daemon=True).start()
 

@@ -4,10 +4,10 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ht import mqtt_packet as P
-from ht import topics
-from ht.mqtt import MQTTClient
-from ht.mqtt_robust import RobustClient
+from ht.mqtt import packet as P
+from ht.radio import topics
+from ht.mqtt.client import MQTTClient
+from ht.mqtt.robust import RobustClient
 
 from core.test_mqtt_client import FakeBroker
 

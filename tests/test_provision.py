@@ -9,7 +9,7 @@ import pytest
 from fixtures.provision import ICCID, ICCID_OTHER, IMEI, SCALE
 from htctl import registry
 from htctl.cli import main
-from htctl.fwshared import htconfig
+from htctl.firmware import htconfig
 
 pytestmark = [pytest.mark.sim, pytest.mark.mpy]
 BROKER = "mqtt://127.0.0.1:18830"

@@ -1,7 +1,7 @@
 """The radio app end to end through REAL Mosquitto (per-unit accounts, the fleet ACL): three radios, one
 talks real speech, the others hear it (PESQ), see the talker, a second presser gets the busy tone, an
 emergency pre-empts, a roll call is answered with a PTT press, a dead link is marked offline by the LWT.
-Once on CPython in-process and once under MicroPython unix (tests/mpy_radio_driver.py)."""
+Once on CPython in-process and once under MicroPython unix (htsim/rig/radio_driver.py)."""
 import asyncio
 import json
 import sys
@@ -9,13 +9,14 @@ import sys
 import numpy as np
 import pytest
 
-from htctl import speech
-from htctl.audiopath import pesq_nb
+from htsim import speech
+from htsim.audiopath import pesq_nb
 from htctl.mosquitto import fleet_rights
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-import mpy_radio_driver as drv  # noqa: E402
-from fixtures.mpy import run_mpy  # noqa: E402
+from htsim import rig
+from fixtures.mpy import run_mpy
+
+drv = rig.load("radio_driver")
 
 pytestmark = pytest.mark.sim
 UNITS = ("a", "b", "c")
@@ -77,7 +78,7 @@ def test_three_radios_micropython(mosquitto, tmp_path):
     mic, ref = mic_file(tmp_path)
     args = {"host": m.host, "port": m.port, "out": str(tmp_path), "scenario": "talk", "mic": str(mic)}
     (tmp_path / "args.json").write_text(json.dumps(args))
-    r = run_mpy(["tests/mpy_radio_driver.py", "@%s" % (tmp_path / "args.json")], timeout=120, heap="16M")
+    r = run_mpy([rig.program("radio_driver"), "@%s" % (tmp_path / "args.json")], timeout=120, heap="16M")
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout[-3000:] + r.stderr[-3000:]
     check(json.loads(line[0][7:]), tmp_path, ref)
@@ -93,7 +94,7 @@ def clean_pesq(ref, frame_ms=40):
     the radio's own Transmitter and Receiver, every frame on time. Measured side by side with a plain-TCP
     radio: both give the same figure (3.08 for these 2 s at 40 ms frames)."""
     from array import array
-    from ht import voice, codecs
+    from ht.voice import transceiver as voice, codecs
     n = frame_ms * 8
     tx = voice.Transmitter(1, 1, codecs.PT_ADPCM, frame_ms, key=drv.KEY)
     rx = voice.Receiver(key=drv.KEY, frame_ms=20)
@@ -147,7 +148,7 @@ def test_radio_through_modem_emulator_micropython(mosquitto, emulator, tmp_path)
     emu = emulator(dialect="A7670", powered=True, time_scale=0.05)
     mic, ref = mic_file(tmp_path, 2.0)
     (tmp_path / "args.json").write_text(json.dumps(modem_args(m, emu, tmp_path, mic)))
-    r = run_mpy(["tests/mpy_radio_driver.py", "@%s" % (tmp_path / "args.json")], timeout=180,
+    r = run_mpy([rig.program("radio_driver"), "@%s" % (tmp_path / "args.json")], timeout=180,
                 heap="16M")
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout[-3000:] + r.stderr[-3000:]

@@ -178,7 +178,7 @@ def test_reassignment_keeps_history_and_refuses_double_use(conn):
 
 
 def test_config_values_build_a_valid_radio_config(conn):
-    from htctl.fwshared import htconfig
+    from htctl.firmware import htconfig
     inventory.import_text(conn, EXAMPLE.read_text(), known_boards=BOARDS)
     for u in registry.units(conn):
         cfg = htconfig.Config(registry.config_values(u))  # raises if the registry held something invalid

@@ -308,7 +308,7 @@ def test_mpremote_run_and_interactive_repl_with_ctrl_d(vdev, mpremote, tmp_path)
 @pytest.mark.sim
 def test_firmware_on_the_vdev_powers_and_talks_to_the_modem_emulator(vdev_factory, mpremote, tmp_path):
     # The whole seam: sim HAL pins -> emulator control port (PWRKEY), sim UART -> emulator AT dialect.
-    from htctl.emu import ModemEmulator
+    from htsim.emu import ModemEmulator
 
     emu = ModemEmulator(dialect="A7670", time_scale=0.1, powered=False).start()
     try:
@@ -318,7 +318,7 @@ def test_firmware_on_the_vdev_powers_and_talks_to_the_modem_emulator(vdev_factor
         script.write_text(
             "import asyncio, json, hal\n"
             "from ht import board\n"
-            "from ht.modem import Modem\n"
+            "from ht.modem.lifecycle import Modem\n"
             "b = board.load_path('board.json')\n"
             "h = hal.create(b)\n"
             "async def go():\n"
@@ -435,7 +435,7 @@ def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
         with DeviceTransport(info["port"]) as t:
             seen["scale"] = t.eval("__import__('hal').create(__import__('ht.board').board"
                                    ".load_path('board.json')).time_scale")
-            seen["rows"] = t.exec_json("import ht.selftest_net as n\nn.report(['modem', 'iccid'], {'cold': False})",
+            seen["rows"] = t.exec_json("import ht.selftest.net as n\nn.report(['modem', 'iccid'], {'cold': False})",
                                        timeout=60)
 
     code = htctl_main(["vdev", "start", "--time-scale", "0.05", "--iccid", iccid, "--imei", imei, "--json",

@@ -3,7 +3,7 @@
 # may know which one it got.
 import sys
 
-# ht/modem.py drives modem controls as "asserted" (1) / "released" (0): PWRKEY 1 = key pressed, POWERON 1 =
+# ht/modem/lifecycle.py drives modem controls as "asserted" (1) / "released" (0): PWRKEY 1 = key pressed, POWERON 1 =
 # supply on, RESET 1 = held in reset, DTR 1 = asserted. board.json gives the GPIO level that asserts each
 # control ("active"), because LilyGO drives PWRKEY and RESET through transistors that invert.
 MODEM_CONTROLS = ("pwrkey", "poweron", "reset", "dtr")

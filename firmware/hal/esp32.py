@@ -8,7 +8,7 @@ from array import array
 import machine
 from machine import Pin
 from ht import board as B
-from ht.uart import StreamUART
+from ht.modem.uart import StreamUART
 from hal import MODEM_CONTROLS, gpio_level
 
 RATE = 8000
@@ -130,7 +130,7 @@ class HAL:
     def _button_pin(self, role, num):
         p = Pin(num, Pin.IN, _pull(self.board, role))
         name = role.split(".")[1]
-        # Interrupts do almost nothing: note the tick, wake the app (debounce is ht.ptt's job).
+        # Interrupts do almost nothing: note the tick, wake the app (debounce is ht.radio.ptt's job).
         def edge(pin, name=name):
             self.last_edge[name] = 1
             self.input_flag.set()

@@ -11,9 +11,9 @@ from ht.compat import IS_MPY, ticks_ms
 from ht import board as B
 from hal import MODEM_CONTROLS, gpio_level
 try:
-    from ht import pcmcopy_viper as _copy
+    from ht.voice import pcmcopy_viper as _copy
 except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    from ht import pcmcopy as _copy
+    from ht.voice import pcmcopy_pure as _copy
 
 _EVENTS_MAX = 1000     # recorded LED/tone/pin events kept (oldest dropped); a radio can run for days
 
@@ -61,7 +61,7 @@ class SimPin:
 
 
 class SimUART:
-    # AT engine duck type (ht/uart.py): await read(n) -> 1..n bytes, b"" when closed; await write(buf);
+    # AT engine duck type (ht/modem/uart.py): await read(n) -> 1..n bytes, b"" when closed; await write(buf);
     # close(). Connects on first use so building the HAL needs no emulator; each boot of the vdev is a new
     # connection, and the emulator keeps its state across it like a modem across an ESP32 soft reset.
     # The AT engine's reader and its first command reach here together: the open is guarded so they share
@@ -78,7 +78,7 @@ class SimUART:
                 if self._u is None and not self.closed:
                     if self.addr is None:
                         raise OSError("sim: no modem wired (HT_SIM_UART unset)")
-                    from ht.uart import open_tcp
+                    from ht.modem.uart import open_tcp
                     self._u = await open_tcp(self.addr[0], self.addr[1])
                     if self.closed:     # closed while connecting
                         self._u.close()

@@ -10,7 +10,7 @@ import binascii
 SCHEMA_VERSION = 1
 MASK = "********"
 PRIORITIES = ("normal", "command", "emergency")
-CODECS = ("adpcm", "ulaw", "g726")  # RTP payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), see ht/codecs.py
+CODECS = ("adpcm", "ulaw", "g726")  # RTP payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), see ht/voice/codecs.py
 FRAME_MS = (20, 40, 60)
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
@@ -85,7 +85,7 @@ def _short_str(v):
 
 
 def _hex_key(v):
-    # The fleet's voice key (HMAC-SHA256, ht/frame.py): 16-64 random bytes written as hex. Shorter keys are
+    # The fleet's voice key (HMAC-SHA256, ht/voice/frame.py): 16-64 random bytes written as hex. Shorter keys are
     # guessable offline from one recorded frame; longer ones HMAC hashes down anyway.
     if v == "":
         return None

@@ -1,7 +1,7 @@
 """The bench acceptance suite (``htctl bench``): runs the firmware's own self-test functions on a radio through
 mpremote's raw REPL, judges each measurement against this table of limits, and stores the certificate.
 
-The radio measures (``ht.selftest`` for version/board/config/codec/battery, ``ht.selftest_net`` for the
+The radio measures (``ht.selftest.local`` for version/board/config/codec/battery, ``ht.selftest.net`` for the
 modem, SIM, network, broker, PTT and audio path); the host decides. Keeping the limits here means a
 technician's acceptance rules change without reflashing a fleet, and every certificate records the limit
 it was judged by.
@@ -86,11 +86,11 @@ _BLOCKED_HINT = ("fix the first failing check above; this one could not run with
                  "perbaiki pemeriksaan gagal pertama di atas; yang ini bergantung padanya")
 
 
-def _code(names, env=None, mod="ht.selftest"):
+def _code(names, env=None, mod="ht.selftest.local"):
     args = json.dumps(list(names))
-    if mod == "ht.selftest":
-        return "import ht.selftest as _t\n_t.report(%s)\n" % args
-    return "import json, ht.selftest_net as _n\n_n.report(%s, json.loads(%r))\n" % (args, json.dumps(env or {}))
+    if mod == "ht.selftest.local":
+        return "import ht.selftest.local as _t\n_t.report(%s)\n" % args
+    return "import json, ht.selftest.net as _n\n_n.report(%s, json.loads(%r))\n" % (args, json.dumps(env or {}))
 
 
 def device_facts(transport):
@@ -194,7 +194,7 @@ def _iccid_row(r, expected):
 
 
 def firmware_version():
-    from .fwshared import FIRMWARE_DIR
+    from .firmware import FIRMWARE_DIR
     import re
     text = (FIRMWARE_DIR / "ht" / "__init__.py").read_text()
     m = re.search(r'VERSION = "([^"]+)"', text)

@@ -9,7 +9,7 @@ import pathlib
 from collections import namedtuple
 
 from .errors import NotFoundError, UserError
-from .fwshared import htboard
+from .firmware import htboard
 
 DIALECTS = htboard.DIALECTS
 Issue = namedtuple("Issue", "level path message")  # level: "error" | "warning"

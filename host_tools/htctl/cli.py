@@ -16,7 +16,7 @@ from .commands import common_options, discover
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, HTError
 from .output import Output
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from .firmware import BOARDS_DIR, REPO_ROOT
 
 
 def default_registry_path():
@@ -29,7 +29,7 @@ def default_registry_path():
 
 def default_boards_dir():
     env = os.environ.get("HTCTL_BOARDS")
-    return pathlib.Path(env) if env else REPO_ROOT / "boards"
+    return pathlib.Path(env) if env else BOARDS_DIR
 
 
 class Context:

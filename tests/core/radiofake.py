@@ -4,7 +4,7 @@
 import asyncio
 from array import array
 from ht.compat import ticks_ms, ticks_diff, asleep_ms as sleep_ms
-from ht.mqtt import ONLINE, OFFLINE
+from ht.mqtt.client import ONLINE, OFFLINE
 
 
 

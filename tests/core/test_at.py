@@ -1,9 +1,9 @@
 # Portable tests of the AT engine, parsers and dialects against a ten-line fake UART.
 # Run by pytest on CPython and again under MicroPython (tests/test_mpy_tier.py).
 import asyncio
-from ht import atparse as P
-from ht import dialects
-from ht.at import AT, ModemError
+from ht.modem import parse as P
+from ht.modem import dialects
+from ht.modem.at import AT, ModemError
 
 
 class FakeUART:
@@ -237,7 +237,7 @@ def test_dialect_registry_and_prefixes():
 
 
 def _sock_run(dialect, replies, body):
-    from ht import atsock
+    from ht.modem import sockets as atsock
     fake = FakeUART(replies)
     d = dialects.get(dialect)
     counted = []

@@ -1,6 +1,6 @@
 # Portable: data-plan states across dates and byte counts; counters survive a reboot; a corrupt
 # file starts from zero with a reason instead of crashing.
-from ht import dataplan as D
+from ht.modem import dataplan as D
 
 MB = 1048576
 

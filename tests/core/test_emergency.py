@@ -1,10 +1,10 @@
 # Portable: the emergency button as the official and the Command Center experience it.
 import json
 
-from ht import floormsg as fm
-from ht.floor import Floor, Outbox
-from ht.ptt import PTT, TALKING
-from ht.emergency import Emergency, ack_payload, ALERTING, ACKED, IDLE
+from ht.radio import floormsg as fm
+from ht.radio.floor import Floor, Outbox
+from ht.radio.ptt import PTT, TALKING
+from ht.radio.emergency import Emergency, ack_payload, ALERTING, ACKED, IDLE
 
 
 def make(numbers=("+628111",), **kw):

@@ -1,8 +1,8 @@
 # Portable: floor messages, the floor fold, scan and the feedback table (CPython and MicroPython).
-from ht import floormsg as fm
-from ht import feedback
-from ht.floor import Floor, Outbox
-from ht.scan import Scan, ALLCALL
+from ht.radio import floormsg as fm
+from ht.radio import feedback
+from ht.radio.floor import Floor, Outbox
+from ht.radio.scan import Scan, ALLCALL
 
 
 class Bus:

@@ -1,7 +1,7 @@
 # Portable: runs under CPython (pytest) and MicroPython (tests/mpy_runner.py).
 import hashlib
-from ht import codecs, frame, voice
-from ht.frame import Frame, parse, pack, Key
+from ht.voice import codecs, frame, transceiver as voice
+from ht.voice.frame import Frame, parse, pack, Key
 
 
 def _hex(b):

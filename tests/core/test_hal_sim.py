@@ -231,7 +231,8 @@ def test_uart_opens_one_connection_when_read_and_write_race():
 def test_time_scale_reaches_the_radio_apps_modem():
     # On a virtual device the modem emulator runs faster than a modem: the app's modem timeouts must
     # shrink with it (HT_SIM_TIME_SCALE, set by htctl vdev), and stay real time on the radio.
-    from ht import config, radio_boot
+    from ht import config
+    from ht.radio import boot as radio_boot
     assert _hal().time_scale == 1.0
     cfg = config.Config()
     cfg.set("unit.id", "u1")

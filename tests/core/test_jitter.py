@@ -1,7 +1,7 @@
 # Portable: runs under CPython (pytest) and MicroPython (tests/mpy_runner.py).
 from array import array
-from ht import codecs, voice
-from ht.jitter import seq_diff
+from ht.voice import codecs, transceiver as voice
+from ht.voice.jitter import seq_diff
 
 
 def _packets(n, seq=100, ms=20, unit=9):

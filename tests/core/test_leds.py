@@ -1,7 +1,7 @@
 # What a field officer sees on the LEDs (docs/QUICKREF.md): each radio state's rhythm over simulated
 # time, cues layered on top, single status LED vs coloured LEDs. Portable (CPython and MicroPython).
-from ht import feedback
-from ht.leds import LedPlayer, led_names
+from ht.radio import feedback
+from ht.radio.leds import LedPlayer, led_names
 
 
 class Rec:

@@ -1,9 +1,9 @@
 # MQTT client behaviour over a scripted in-memory broker stream (portable: CPython and MicroPython).
 import asyncio
 
-from ht import mqtt_packet as P
-from ht.mqtt import MQTTClient, MQTTError, ONLINE, OFFLINE
-from ht.mqtt_robust import RobustClient
+from ht.mqtt import packet as P
+from ht.mqtt.client import MQTTClient, MQTTError, ONLINE, OFFLINE
+from ht.mqtt.robust import RobustClient
 
 
 class FakeBroker:

@@ -1,6 +1,6 @@
 # MQTT 3.1.1 packet codec and topic scheme (portable: CPython and MicroPython).
-from ht import mqtt_packet as P
-from ht import topics
+from ht.mqtt import packet as P
+from ht.radio import topics
 from ht.compat import IS_MPY
 
 

@@ -1,6 +1,6 @@
 # Portable: runs under CPython (pytest) and MicroPython (tests/mpy_runner.py).
 from array import array
-from ht import plc
+from ht.voice import plc
 
 
 def _voiced(n, period=57, start=0):
@@ -115,10 +115,10 @@ def test_two_frame_gap_fades_across_into_the_frame_after():
 
 
 def _kernels():
-    from ht import pcmcopy
+    from ht.voice import pcmcopy_pure as pcmcopy
     ks = [pcmcopy]
     try:
-        from ht import pcmcopy_viper
+        from ht.voice import pcmcopy_viper
         ks.append(pcmcopy_viper)
     except (ImportError, SyntaxError, ValueError, NotImplementedError):
         pass  # CPython: only the pure twin exists (and is what runs)
@@ -187,14 +187,14 @@ def _scenario():
 
 
 def test_viper_concealment_is_bit_identical_to_the_pure_twin():
-    from ht import plc_pure
+    from ht.voice import plc_pure
     pure = _scenario() if plc._k is plc_pure else None
     saved = plc._k
     try:
         plc._k = plc_pure
         ref = _scenario()
         try:
-            from ht import plc_viper
+            from ht.voice import plc_viper
         except (ImportError, SyntaxError, ValueError, NotImplementedError):
             plc_viper = None
         if plc_viper is None:

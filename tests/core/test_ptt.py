@@ -1,7 +1,7 @@
 # Portable: PTT debounce and the PTT state machine as the user hears it (tones) and sees it (states).
-from ht import floormsg as fm
-from ht.floor import Floor, Outbox
-from ht import ptt as P
+from ht.radio import floormsg as fm
+from ht.radio.floor import Floor, Outbox
+from ht.radio import ptt as P
 
 
 class Net:

@@ -6,8 +6,8 @@ import asyncio
 import math
 from array import array
 from ht.config import Config
-from ht.radio import Radio
-from ht import topics as T
+from ht.radio.app import Radio
+from ht.radio import topics as T
 from radiofake import FakeHAL, MemBroker, MemClient, sleep_ms, until
 
 
@@ -130,7 +130,7 @@ def test_radio_takes_its_fleet_and_voice_key_from_the_config():
     # fleet, and its voice frames are signed with the key's bytes (every radio of the fleet decodes the
     # same hex, so they agree on the key).
     import binascii
-    from ht import frame
+    from ht.voice import frame
     key = "a5c3" * 16
     r = Radio(FakeHAL(), Config({"unit.id": "u1", "fleet.id": "prov", "audio.key": key}),
               client=MemClient(MemBroker(), "u1"))
@@ -152,7 +152,7 @@ async def _g726_fleet():
     await until(lambda: any(d["tg"] == "1" for d in rig.kinds("b", "free")), "floor freed")
     assert energy(rig.hals["b"].played) > 1000000      # the tone came through G.726, not silence
     assert rig.radios["b"].stats()["voice"]["accepted"] > 20
-    from ht import frame, codecs
+    from ht.voice import frame, codecs
     sent = [p for t, p in rig.broker.log if t == "ht/kota/tg/1/v/a"]
     f = frame.Frame()
     assert sent and frame.parse(sent[0], f, frame.as_key(b"fleet-key")) == frame.OK
@@ -161,7 +161,7 @@ async def _g726_fleet():
 
 
 def test_a_fleet_configured_for_g726_talks_with_it():
-    from ht import codecs
+    from ht.voice import codecs
     try:
         asyncio.run(_g726_fleet())
     finally:

@@ -1,8 +1,8 @@
 # Voice receive guard: forged tags, spoofed sources/talkgroups and replays are dropped and counted;
 # a rebooted source (new session) is heard again at once.
 from array import array
-from ht import voice, codecs, frame
-from ht.radio_guard import VoiceGuard, unit_num, tg_num, OK, SPOOFED, REPLAYED
+from ht.voice import transceiver as voice, codecs, frame
+from ht.radio.guard import VoiceGuard, unit_num, tg_num, OK, SPOOFED, REPLAYED
 
 KEY = b"fleet-key"
 

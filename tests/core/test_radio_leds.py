@@ -1,10 +1,10 @@
-# The radio drives its LED from its own tick (ht.leds via Radio.tick), end to end on the in-memory
+# The radio drives its LED from its own tick (ht.radio.leds via Radio.tick), end to end on the in-memory
 # broker: a talking radio's status LED is steady on, a listening one shows the receive rhythm (long
 # blink), an idle online one its short blink, an emergency its fast blink. Portable (both interpreters).
 import asyncio
 from ht.compat import ticks_ms
 from ht.config import Config
-from ht.radio import Radio
+from ht.radio.app import Radio
 from radiofake import FakeHAL, MemBroker, MemClient, sleep_ms, until
 
 

@@ -5,8 +5,8 @@
 # tests/test_radio_mosquitto.py::test_radio_through_modem_emulator_*.
 import asyncio
 from ht.config import Config
-from ht.radio import Radio
-from ht import topics as T
+from ht.radio.app import Radio
+from ht.radio import topics as T
 from radiofake import FakeHAL, MemBroker, MemClient, sleep_ms, until
 from test_radio_app import tone_pcm
 

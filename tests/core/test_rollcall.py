@@ -1,10 +1,10 @@
 # Portable: roll call (absen) on both sides, and the presence payloads it relies on.
 import json
 
-from ht.floor import Floor, Outbox
-from ht.ptt import PTT, IDLE
-from ht.rollcall import RollCallRadio, RollCallCollector, call_payload
-from ht import presence as pr
+from ht.radio.floor import Floor, Outbox
+from ht.radio.ptt import PTT, IDLE
+from ht.radio.rollcall import RollCallRadio, RollCallCollector, call_payload
+from ht.radio import presence as pr
 
 
 def radio(unit):

@@ -1,6 +1,8 @@
 # The self-test checks htctl bench runs on the radio: each gives a result line, and each can FAIL.
 import json
-from ht import selftest, VERSION, codecs
+from ht import VERSION
+from ht.selftest import local as selftest
+from ht.voice import codecs
 
 BOARD = {
     "name": "TEST_BOARD",

@@ -1,6 +1,6 @@
 # Portable (CPython + MicroPython): the pieces of the bench self-test that need no modem.
-from ht import selftest_net as N
-from ht import selftest_voice as V
+from ht.selftest import net as N
+from ht.selftest import voice as V
 
 
 def test_audio_loopback_of_the_test_tone_through_the_voice_path():

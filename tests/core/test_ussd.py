@@ -1,5 +1,5 @@
 # Portable: lenient parsing of Telkomsel *888# replies; garbage gives None fields, never an error.
-from ht import ussd
+from ht.modem import ussd
 
 
 def test_multiline_indonesian_reply():

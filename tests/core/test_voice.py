@@ -1,6 +1,6 @@
 # Portable: runs under CPython (pytest) and MicroPython (tests/mpy_runner.py).
 from array import array
-from ht import codecs, voice, frame, plc
+from ht.voice import codecs, transceiver as voice, frame, plc
 
 
 def _speechlike(n, seed=1):

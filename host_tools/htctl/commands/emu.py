@@ -14,13 +14,13 @@ HELP = "run the LTE modem emulator (A7670, SIM7600, EC200U, EG91) on a TCP port 
 
 
 def configure(parser):
-    from ..emu.__main__ import build_parser
+    from htsim.emu.__main__ import build_parser
     build_parser(parser, json_option=False)
     add_json_option(parser)
 
 
 def run(args, ctx):
-    from ..emu.__main__ import serve
+    from htsim.emu.__main__ import serve
     args.json = ctx.json
     try:
         return serve(args, out=ctx.get("stdout", sys.stdout), stop_event=ctx.get("stop_event"))

@@ -43,7 +43,7 @@ def resolve(name, root):
 
 
 def run(args, ctx):
-    from ..fleet import report, runner, scenario as S
+    from htsim.fleet import runner, scenario as S, summary as report
     if args.radios is not None and not 1 <= args.radios <= 2000:
         raise UserError("--radios must be between 1 and 2000")
     if args.broker and args.broker != "mosquitto" and not args.broker.startswith(("mqtt://", "tcp://")):

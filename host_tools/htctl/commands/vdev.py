@@ -77,7 +77,7 @@ def modem_options(args):
         opts["time_scale"] = args.time_scale
     try:
         if args.iccid is not None:
-            from ..emu import SimCard
+            from htsim.emu import SimCard
             iccid = norm_iccid(args.iccid)
             # 19-digit card numbers come out of the modem with the F filler, as real modules print them
             opts["sim"] = SimCard(iccid=iccid + "F" if len(iccid) == 19 else iccid)
@@ -90,7 +90,7 @@ def modem_options(args):
 
 
 def run_start(args, ctx):
-    from ..vdev import VirtualDevice
+    from htsim.vdev import VirtualDevice
 
     factory = ctx.get("vdev_factory", VirtualDevice)
     if not (ctx.boards_dir / args.board / "board.json").exists():

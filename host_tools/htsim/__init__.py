@@ -1,0 +1,1 @@
+"""Simulators: the modem emulator, the fleet simulation, link models, speech, the virtual device."""

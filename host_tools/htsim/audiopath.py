@@ -1,0 +1,270 @@
+"""Real speech through the whole voice path, on simulated time.
+
+    speech clips -> Transmitter (encoder + packetizer) -> link model (loss, LTE delay) ->
+    Receiver (jitter buffer -> decoder -> concealment) on its playout clock -> 8 kHz int16
+
+Each speech clip is one talk burst (one PTT press), bursts ``gap_ms`` apart, so the receiver's
+per-burst delay policy gets to learn. The firmware objects are the real ones (ht.voice.transceiver), run here
+on CPython. ``run()`` returns the input and the time-aligned output plus statistics; the demo, the
+benchmark and the tests all call it.
+"""
+import math
+import pathlib
+import sys
+from array import array
+
+import numpy as np
+
+from ht.voice import codecs, frame, transceiver as voice
+from htsim import linksim, speech
+
+TCP_IPV4_BYTES = 40  # IPv4 20 + TCP 20 (no options) per packet
+try:  # the firmware's own topic scheme (docs/TOPICS.md): ht/<fleet>/tg/<talkgroup>/v/<unit>
+    from ht.radio import topics as _topics
+    DEFAULT_TOPIC = _topics.voice("bdg", 101, 4242).decode()
+except (ImportError, AttributeError):
+    DEFAULT_TOPIC = "ht/bdg/tg/101/v/4242"
+
+
+def mqtt_publish_overhead(topic, payload_len):
+    """Bytes an MQTT 3.1.1 QoS 0 PUBLISH adds around a payload: fixed header (type byte and the
+    variable-length 'remaining length') plus the length-prefixed topic."""
+    remaining = 2 + len(topic.encode()) + payload_len
+    rl = 1
+    while remaining >= 128 ** rl:
+        rl += 1
+    return 1 + rl + 2 + len(topic.encode())
+
+
+def wire_bytes_per_minute(pt=codecs.PT_ADPCM, frame_ms=20, tagged=True, topic=DEFAULT_TOPIC):
+    """Bytes on the wire for one minute of talk: voice frame + MQTT + TCP + IPv4 per packet."""
+    n = frame.packet_len(codecs.get(pt), frame_ms, tagged)
+    per_packet = n + mqtt_publish_overhead(topic, n) + TCP_IPV4_BYTES
+    return per_packet * (60000 // frame_ms)
+
+
+def run(link="loss5", seed=1, pt=codecs.PT_ADPCM, frame_ms=20, key=b"demo-key", clips=None,
+        gap_ms=600, rx_options=None, wav=None, ref_wav=None):
+    """Send `clips` (default: the alsa speech, one burst per clip) through the path.
+
+    link: a linksim model object or a name for linksim.named(). Returns a dict with 'ref' and 'out'
+    (aligned int16 arrays of equal length), 'rx' (receiver statistics), 'link' counters, 'frames',
+    'bitrate_kbps' (voice frames only) and 'pesq' (None if the pesq package is missing).
+    """
+    if clips is None:
+        clips = [pcm for _, pcm in speech.clips()]
+    model = linksim.named(link, seed=seed) if isinstance(link, str) else link
+    tx = voice.Transmitter(101, 4242, pt, frame_ms, key=key, seq=(seed * 7919) & 0xFFFF)
+    rx = voice.Receiver(key=key, frame_ms=20, **(rx_options or {}))
+    n = frame_ms * 8
+
+    # Transmit: every burst's frames with their send times, and where each burst starts.
+    packets = []   # (arrival_ms, bytes)
+    starts = []    # (first seq, clip length)
+    t = 0
+    sent_bytes = 0
+    sent = 0
+    buf = np.zeros(n, dtype=np.int16)
+    for clip in clips:
+        clip = np.asarray(clip, dtype=np.int16)
+        nfr = max(1, math.ceil(len(clip) / n))
+        starts.append((tx.seq, len(clip)))
+        tx.begin()
+        for i in range(nfr):
+            buf[:] = 0
+            part = clip[i * n:(i + 1) * n]
+            buf[:len(part)] = part
+            pkt = bytes(tx.encode(_as_array(buf), last=(i == nfr - 1)))
+            sent += 1
+            sent_bytes += len(pkt)
+            arr = model.sample(t)
+            if arr is not None:
+                packets.append((arr, pkt))
+            t += frame_ms
+        t += gap_ms
+    end_ms = t + 1000
+    packets.sort(key=lambda p: p[0])
+
+    # Receive on the playout clock: every 20 ms push what has arrived, pull one period.
+    period = rx.period
+    out = np.zeros(int(end_ms / 20 + 1) * period, dtype=np.int16)
+    pcm = array("h", bytes(2 * period))
+    bursts = []    # (output sample where the burst's audio starts, its first played seq)
+    j = 0
+    seen = 0
+    now = 0
+    pos = 0
+    while now < end_ms:
+        while j < len(packets) and packets[j][0] <= now:
+            rx.push(packets[j][1], int(math.floor(packets[j][0])))
+            j += 1
+        rx.pull(now, pcm)
+        out[pos:pos + period] = pcm
+        if rx.jb.bursts != seen:
+            seen = rx.jb.bursts
+            bursts.append((rx.burst_at, rx.burst_seq))
+        pos += period
+        now += 20
+
+    ref, deg = _align(clips, starts, bursts, out, n)
+    talk_s = sent * frame_ms / 1000.0
+    res = {
+        "ref": ref, "out": deg, "raw_out": out[:pos],
+        "rx": rx.stats(), "frames": sent,
+        "link": {"sent": model.sent, "dropped": model.dropped},
+        "bitrate_kbps": sent_bytes * 8 / talk_s / 1000.0,
+        "packet_bytes": tx.length,
+        "wire_bytes_per_minute": wire_bytes_per_minute(pt, frame_ms, key is not None),
+        "pesq": pesq_nb(ref, deg),
+    }
+    if wav:
+        speech.write_wav(wav, deg)
+    if ref_wav:
+        speech.write_wav(ref_wav, ref)
+    return res
+
+
+def _as_array(buf):
+    return array("h", buf.astype("<i2").tobytes())
+
+
+def _align(clips, starts, bursts, out, n):
+    # Match each received burst to the clip it came from by its first played sequence number
+    # and cut the output where that clip's first sample plays (burst_at already includes the
+    # concealer's 3.75 ms look-back delay). A burst that never played stays silent.
+    ref = np.concatenate([np.asarray(c, dtype=np.int16) for c in clips])
+    deg = np.zeros_like(ref)
+    o = 0
+    for (seq0, length) in starts:
+        for at, seq in bursts:
+            k = (seq - seq0) & 0xFFFF
+            if k * n < length:
+                a = max(at - k * n, 0)
+                seg = out[a:a + length]
+                deg[o:o + len(seg)] = seg
+                break
+        o += length
+    return ref, deg
+
+
+def pesq_nb(ref, deg):
+    try:
+        from pesq import pesq
+    except ImportError:
+        return None
+    try:
+        return float(pesq(8000, np.asarray(ref, dtype=np.float64), np.asarray(deg, dtype=np.float64), "nb"))
+    except Exception:  # pesq raises on silence-only input ("No utterances detected")
+        return None
+
+
+# Heap held by one Transmitter + Receiver and bytes allocated per frame in steady state, measured
+# under the real MicroPython interpreter (gc.mem_alloc deltas with the collector off). Used by
+# bench/bench_audio.py and tests/test_audio_path.py. Prints one "name value" line per figure.
+MPY_HEAP_SCRIPT = """
+import gc
+from array import array
+from ht.voice import transceiver as voice, codecs
+
+def measure(pt, frame_ms, key, loss_every, frames):
+    gc.collect()
+    a0 = gc.mem_alloc()
+    tx = voice.Transmitter(101, 4242, pt, frame_ms, key=key)
+    rx = voice.Receiver(key=key)
+    gc.collect()
+    held = gc.mem_alloc() - a0
+    n = frame_ms * 8
+    pcm = array('h', bytes(2 * n))
+    for i in range(n):
+        pcm[i] = ((i * 37) % 200 - 100) * 60
+    out = array('h', bytes(320))
+    now = 0
+    per = frame_ms // 20
+    gc.disable()
+    m0 = 0
+    for k in range(frames + 50):
+        if k == 50:
+            m0 = gc.mem_alloc()
+        p = tx.encode(pcm, False)
+        if loss_every == 0 or k % loss_every != 7:
+            rx.push(p, now + 50)
+        for j in range(per):
+            rx.pull(now + 20 * j, out)
+        now += frame_ms
+    m1 = gc.mem_alloc()
+    gc.enable()
+    played = rx.jb.played
+    return held, (m1 - m0) / frames, played
+
+h, a, p = measure(codecs.PT_ADPCM, 20, None, 0, 200)
+print("heap_bytes_txrx", h)
+print("alloc_bytes_per_frame", a)
+print("played", p)
+h, a, p = measure(codecs.PT_ADPCM, 20, None, 20, 200)
+print("alloc_bytes_per_frame_loss5", a)
+h, a, p = measure(codecs.PT_ADPCM, 40, None, 0, 100)
+print("alloc_bytes_per_frame_40ms", a)
+h, a, p = measure(codecs.PT_ADPCM, 20, b"k", 0, 100)
+print("heap_bytes_txrx_tagged", h)
+print("alloc_bytes_per_frame_tagged", a)
+
+import time
+tx = voice.Transmitter(101, 4242, codecs.PT_ADPCM, 20)
+rx = voice.Receiver()
+pcm = array('h', bytes(320))
+out = array('h', bytes(320))
+t0 = time.ticks_us()
+for k in range(1000):
+    rx.push(tx.encode(pcm, False), 20 * k + 50)
+    rx.pull(20 * k, out)
+print("txrx_us_per_frame", time.ticks_diff(time.ticks_us(), t0) / 1000)
+
+# ADPCM encoder per 20 ms frame of speech-like audio: the trellis (default) and the reference.
+from ht.voice import adpcm_pure as adpcm, adpcmt_pure as adpcmt
+try:
+    from ht.voice import adpcm_viper as ref_k, adpcmt_viper as tr_k
+except ImportError:
+    ref_k, tr_k = adpcm, adpcmt
+for i in range(160):
+    pcm[i] = ((i * 37) % 57 - 28) * 300 + ((i * 13) % 23) * 40
+enc = bytearray(80)
+st = array('h', [0, 0])
+for name, k, reps in (("adpcm_trellis_us_per_frame", tr_k, 200), ("adpcm_ref_us_per_frame", ref_k, 2000)):
+    t0 = time.ticks_us()
+    for r in range(reps):
+        k.encode(pcm, 160, enc, st)
+    print(name, time.ticks_diff(time.ticks_us(), t0) / reps)
+
+# A lost frame after speech: pitch search + synthesis (the worst case, at loss onset).
+from ht.voice import plc
+c = plc.Concealer()
+for i in range(160):
+    pcm[i] = ((i * 37) % 57 - 28) * 300
+for k in range(4):
+    c.good(pcm, 160)
+t0 = time.ticks_us()
+for k in range(200):
+    c.erased = 0
+    c.bad(out, 160)
+print("plc_us_per_lost_frame", time.ticks_diff(time.ticks_us(), t0) / 200)
+"""
+
+
+def mpy_heap_figures(micropython, firmware_dir=None, timeout=300):
+    """Run MPY_HEAP_SCRIPT under `micropython`; returns {name: number}."""
+    import os
+    import subprocess
+
+    from htctl.firmware import FIRMWARE_DIR
+
+    # firmware/ alone on the path (no frozen asyncio): the heap figures are the codec's, not the app's.
+    env = dict(os.environ, MICROPYPATH=str(firmware_dir or FIRMWARE_DIR))
+    r = subprocess.run([str(micropython), "-X", "heapsize=4M", "-c", MPY_HEAP_SCRIPT], capture_output=True,
+                       text=True, timeout=timeout, env=env)
+    if r.returncode != 0:
+        raise RuntimeError("MicroPython heap script failed:\n%s%s" % (r.stdout, r.stderr))
+    out = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(" ")
+        out[k] = float(v)
+    return out
