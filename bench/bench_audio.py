@@ -9,10 +9,9 @@ does not decide the number; the per-seed spread is printed.
 import pathlib
 import statistics
 import sys
+from htsim import audiopath
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-from htsim import audiopath
 
 SEEDS = (1, 2, 3, 4, 5)
 LINKS = {

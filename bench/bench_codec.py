@@ -13,13 +13,11 @@ import tempfile
 import time
 import warnings
 from array import array
-
 import numpy as np
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from ht.voice import codecs
 from htsim import speech
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

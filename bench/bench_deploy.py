@@ -6,14 +6,12 @@ incremental (one module edited), no-op (nothing changed). Median of REPEAT runs 
 import pathlib
 import shutil
 import statistics
-import sys
 import tempfile
 import time
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from htctl import deploy as D
 from htsim.vdev import VirtualDevice
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 BOARD = "LILYGO_T_A7670"
 REPEAT = 3

@@ -10,22 +10,19 @@ and echoed back at the same time through a loopback TCP echo server, time_scale 
 """
 import asyncio
 import json
-import os
 import pathlib
 import random
 import socket
-import subprocess
 import threading
 import sys
 import time
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from fixtures.emu import EchoServer
 from htsim import rig
 from htsim.emu import ModemEmulator
 from ht.modem import dialects
 from ht.modem.at import AT
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 SCALE = 0.1
 DIALECTS = ("A7670", "SIM7600", "EC200U", "EG91")

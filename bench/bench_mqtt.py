@@ -4,16 +4,14 @@ import asyncio
 import json
 import pathlib
 import statistics
-import sys
 import time
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from ht.mqtt import packet as mqtt_packet
 from hal import netstream
 from ht.radio import topics
 from ht.mqtt.client import MQTTClient
 from htctl.mosquitto import Mosquitto
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 UNITS = {"mqtt_publish_qos0_per_s_mpy": "msg/s", "mqtt_publish_qos1_per_s_mpy": "msg/s",
          "mqtt_roundtrip_ms_p50": "ms", "mqtt_roundtrip_ms_p95": "ms",

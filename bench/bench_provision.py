@@ -14,18 +14,16 @@ import pathlib
 import pwd
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from htctl import acceptance, provision, registry
 from htsim.emu import ModemEmulator, SimCard
 from htctl.mosquitto import MOSQUITTO
 from htctl.transport import DeviceTransport
 from htsim.vdev import VirtualDevice
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 SCALE = 0.02          # emulated modem 50x faster than life (CI); one run also at 1.0 (the modem's real timing)
 FLEET = 20

@@ -13,22 +13,18 @@ m2e = PTT permit at a to the first audio frame at b's speaker, plus one frame; a
 rate at run time, see docs/MODEM.md). 40 ms frames unless the name says 20 ms.
 """
 import json
-import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
 from htsim import speech
 from htsim.emu import ModemEmulator
 from htctl.mosquitto import Mosquitto, fleet_rights
 from htsim import rig
-
-drv = rig.load("radio_driver")
 from test_radio_mosquitto import aligned_pesq, clean_pesq
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+drv = rig.load("radio_driver")
 
 MPY = pathlib.Path(sys.executable).parent / "micropython"
 SCALE = 0.05

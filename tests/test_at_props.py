@@ -75,7 +75,7 @@ def test_urcs_anywhere_never_taken_for_responses(cmd, dialect, inserts, cuts, ec
     lines = list(resp)
     for (pos, i), u in zip(inserts, urcs):
         lines.insert(pos % (len(lines) + 1), u)
-    data = (name + "\r" if echo else "").encode() + b"".join(b"\r\n" + l.encode() + b"\r\n" for l in lines)
+    data = (name + "\r" if echo else "").encode() + b"".join(b"\r\n" + s.encode() + b"\r\n" for s in lines)
     data += b"\r\nOK\r\n"
     got, seen, at = _drive(dialect, name, expect, _chunks(data, cuts))
     assert got == resp

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from htctl import deploy as D
+from htctl import manifest
 from htctl.cli import main as htctl_main
 from htctl.errors import DeviceError
 from htctl.transport import DeviceTransport
@@ -19,10 +20,10 @@ HTCTL = pathlib.Path(sys.executable).parent / "htctl"
 
 
 def _modules(fw):
-    # What a deploy must put on the device for this firmware tree (x64 .mpy except boot/main).
+    # What a deploy must put on the virtual device for this firmware tree: its build's manifest (vdev: the
+    # radio build plus the desktop HAL), x64 .mpy except boot/main.
     out = []
-    for p in sorted(fw.rglob("*.py")):
-        rel = p.relative_to(fw).as_posix()
+    for rel, _ in manifest.files("vdev", fw):
         out.append("/" + (rel if rel in D.SOURCE_ONLY else rel[:-3] + ".mpy"))
     return sorted(out + ["/board.json"])
 
@@ -35,20 +36,20 @@ def test_full_then_incremental_deploy_copies_exactly_the_changed_file(vdev, firm
     assert full["skipped"] == [] and full["verified"] == len(full["copied"])
     assert full["compiled"] == len([p for p in full["copied"] if p.endswith(".mpy")])  # fresh cache
     # what landed on the "flash" is what we built: compiled x64 code, magic 'M', mpy v6
-    assert (vdev.flash_dir / "ht" / "codecs.mpy").read_bytes()[:2] == b"M\x06"
+    assert (vdev.flash_dir / "ht" / "voice" / "codecs.mpy").read_bytes()[:2] == b"M\x06"
     assert (vdev.flash_dir / "board.json").read_bytes() == (D.REPO_ROOT / "boards" / BOARD / "board.json").read_bytes()
 
-    mod = firmware_copy / "ht" / "selftest.py"
+    mod = firmware_copy / "ht" / "selftest" / "local.py"
     mod.write_text(mod.read_text() + "\nDEPLOY_MARK = 1\n")
     inc = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy, cache_dir=cache)
-    assert inc["copied"] == ["/ht/selftest.mpy"]
+    assert inc["copied"] == ["/ht/selftest/local.mpy"]
     assert len(inc["skipped"]) == len(full["copied"]) - 1
     assert inc["compiled"] == 1 and inc["verified"] == 1
-    assert inc["bytes_copied"] == (vdev.flash_dir / "ht" / "selftest.mpy").stat().st_size
+    assert inc["bytes_copied"] == (vdev.flash_dir / "ht" / "selftest" / "local.mpy").stat().st_size
 
     # and the device really runs the new module
     with DeviceTransport(vdev.port) as t:
-        assert t.eval("__import__('ht.selftest.local').selftest.DEPLOY_MARK") == 1
+        assert t.eval("__import__('ht.selftest.local').selftest.local.DEPLOY_MARK") == 1
 
 
 def test_banner_after_reset_carries_the_deployed_version(vdev, firmware_copy):
@@ -65,9 +66,9 @@ def test_a_corrupted_file_on_the_device_is_copied_again(vdev, firmware_copy):
     target = vdev.flash_dir / "ht" / "config.mpy"
     good = target.read_bytes()
     target.write_bytes(good[:-5] + b"\x00" * 5)       # a flipped tail: same size, wrong content
-    (vdev.flash_dir / "ht" / "frame.mpy").unlink()     # and one missing
+    (vdev.flash_dir / "ht" / "voice" / "frame.mpy").unlink()     # and one missing
     r = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy)
-    assert sorted(r["copied"]) == ["/ht/config.mpy", "/ht/frame.mpy"]
+    assert sorted(r["copied"]) == ["/ht/config.mpy", "/ht/voice/frame.mpy"]
     assert target.read_bytes() == good
 
 
@@ -77,7 +78,7 @@ def test_stale_modules_are_removed_but_device_files_are_kept(vdev, firmware_copy
     (vdev.flash_dir / "ht" / "old_module.mpy").write_bytes(b"M\x06old")
     (vdev.flash_dir / "config.json").write_text('{"schema": 1}')
     r = D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy)
-    assert r["removed"] == ["/ht/voice/codecs.py", "/ht/old_module.mpy"]
+    assert r["removed"] == ["/ht/codecs.py", "/ht/old_module.mpy"]   # the flat layout's leftovers
     # leftovers of a deploy that was cut off mid-file; other .tmp files are the device's own business
     (vdev.flash_dir / "main.py.tmp").write_text("half a main.py")
     (vdev.flash_dir / "ht" / "voice.mpy.tmp").write_bytes(b"M\x06half")
@@ -108,14 +109,14 @@ def test_progress_reports_every_byte(vdev, firmware_copy):
 def test_verify_catches_a_transfer_that_lands_wrong(vdev, firmware_copy):
     class Lossy(DeviceTransport):
         def write_file(self, path, data, progress=None):
-            if path == "/ht/frame.mpy":
+            if path == "/ht/voice/frame.mpy":
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             return super().write_file(path, data, progress)
 
     with Lossy(vdev.port) as t:
         with pytest.raises(DeviceError) as e:
             D.deploy(vdev.port, board=BOARD, firmware_dir=firmware_copy, transport=t)
-    assert "verify failed" in e.value.message and "/ht/frame.mpy" in e.value.message
+    assert "verify failed" in e.value.message and "/ht/voice/frame.mpy" in e.value.message
     assert e.value.hint
 
 

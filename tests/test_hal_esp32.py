@@ -91,7 +91,7 @@ def test_fake_machine_refuses_what_the_chip_would(esp32):
 
 @pytest.mark.mpy
 def test_mic_frames_and_ptt_irq_under_micropython():
-    r = run_mpy([rig.program("hal_esp32_driver")] + BOARDS, timeout=60)
+    r = run_mpy([rig.program("hal_esp32_driver")] + BOARDS, timeout=60, extra_paths=[rig.FAKES_DIR])
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, r.stdout + r.stderr
     res = json.loads(line[0][7:])

@@ -2,7 +2,6 @@
 on CPython and under MicroPython unix (htsim/rig/mqtt_driver.py)."""
 import asyncio
 import json
-import pathlib
 import ssl
 
 import pytest

@@ -4,7 +4,6 @@ emergency pre-empts, a roll call is answered with a PTT press, a dead link is ma
 Once on CPython in-process and once under MicroPython unix (htsim/rig/radio_driver.py)."""
 import asyncio
 import json
-import sys
 
 import numpy as np
 import pytest

@@ -121,7 +121,7 @@ def test_conflict_with_registry_rolls_back_the_whole_file(conn):
         .replace("861371000004013", with_check("86137100000998"))
     with pytest.raises(inventory.ImportFailed) as e:
         inventory.import_text(conn, "\n".join([lines[0], row_new, row_thief]) + "\n", known_boards=BOARDS)
-    assert [(l, m) for l, _, m in e.value.problems if "already assigned to unit dinkes-01" in m][0][0] == 3
+    assert [(n, m) for n, _, m in e.value.problems if "already assigned to unit dinkes-01" in m][0][0] == 3
     assert list(conn.iterdump()) == snapshot
 
 

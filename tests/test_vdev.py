@@ -10,6 +10,7 @@ import time
 import pytest
 import serial
 
+from htctl.acceptance import selftest_net_code
 from htctl.errors import DeviceError
 
 pytestmark = pytest.mark.mpy
@@ -435,7 +436,7 @@ def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
         with DeviceTransport(info["port"]) as t:
             seen["scale"] = t.eval("__import__('hal').create(__import__('ht.board').board"
                                    ".load_path('board.json')).time_scale")
-            seen["rows"] = t.exec_json("import ht.selftest.net as n\nn.report(['modem', 'iccid'], {'cold': False})",
+            seen["rows"] = t.exec_json(selftest_net_code(["modem", "iccid"], {"cold": False}),
                                        timeout=60)
 
     code = htctl_main(["vdev", "start", "--time-scale", "0.05", "--iccid", iccid, "--imei", imei, "--json",

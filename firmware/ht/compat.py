@@ -63,3 +63,31 @@ if _asyncio is not None and IS_MPY:
 elif _asyncio is not None:
     def asleep_ms(ms):
         return _asyncio.sleep(ms / 1000)
+
+
+# Hot-loop kernels come in pairs with one naming scheme: `<name>_viper.py` (native code, @micropython.viper)
+# and `<name>_pure.py` (its bit-identical twin in plain Python). kernel("ht.voice.adpcm") is the one place
+# that picks: the viper module where this port compiles native code, else the twin. A port without a
+# native emitter raises SyntaxError/ValueError/NotImplementedError on import, CPython an ImportError (no
+# `micropython` module). viper=False forces the twin, so tests run both branches on every interpreter.
+_NO_NATIVE = (ImportError, SyntaxError, ValueError, NotImplementedError)
+
+
+def _module(dotted):
+    m = __import__(dotted)
+    for part in dotted.split(".")[1:]:
+        m = getattr(m, part)
+    return m
+
+
+def kernel(name, viper=True):
+    if viper:
+        try:
+            return _module(name + "_viper")
+        except _NO_NATIVE:
+            pass
+    return _module(name + "_pure")
+
+
+def is_viper(mod):
+    return mod.__name__.endswith("_viper")

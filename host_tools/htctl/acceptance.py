@@ -87,10 +87,18 @@ _BLOCKED_HINT = ("fix the first failing check above; this one could not run with
 
 
 def _code(names, env=None, mod="ht.selftest.local"):
+    # The snippet is the composition root on the radio: it imports the HAL and hands its factory to the
+    # checks (ht/ never imports hal).
     args = json.dumps(list(names))
     if mod == "ht.selftest.local":
-        return "import ht.selftest.local as _t\n_t.report(%s)\n" % args
-    return "import json, ht.selftest.net as _n\n_n.report(%s, json.loads(%r))\n" % (args, json.dumps(env or {}))
+        return "import hal, ht.selftest.local as _t\n_t.report(%s, {'make_hal': hal.create})\n" % args
+    return selftest_net_code(names, env)
+
+
+def selftest_net_code(names, env=None):
+    """Raw-REPL code that runs ht.selftest.net's checks on the radio with its HAL handed in."""
+    return ("import json, hal, ht.selftest.net as _n\n_e = json.loads(%r)\n_e['make_hal'] = hal.create\n"
+            "_n.report(%s, _e)\n" % (json.dumps(env or {}), json.dumps(list(names))))
 
 
 def device_facts(transport):

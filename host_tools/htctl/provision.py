@@ -26,6 +26,7 @@ import os
 import secrets
 
 from . import registry
+from .acceptance import selftest_net_code
 from .errors import ConflictError, DeviceError, UserError
 from .firmware import htconfig
 
@@ -66,7 +67,7 @@ def read_identity(transport, env=None, timeout=180):
     """{"iccid": digits or None, "imei": ..., "model": ..., "modem_ok": bool, "detail": str} from the radio."""
     env = dict(env or {})
     env.setdefault("cold", False)          # a modem that already answers needs no power cycle to be read
-    code = "import json, ht.selftest.net as _n\n_n.report(['modem', 'iccid'], json.loads(%r))\n" % _json(env)
+    code = selftest_net_code(["modem", "iccid"], env)
     res = {r["check"]: r for r in transport.exec_json(code, timeout=timeout)}
     modem, ic = res.get("modem", {}), res.get("iccid", {})
     imei = (ic.get("extra") or {}).get("imei")
@@ -74,11 +75,6 @@ def read_identity(transport, env=None, timeout=180):
     iccid = ic.get("value") if ic.get("ok") else None
     return {"modem_ok": bool(modem.get("ok")), "model": modem.get("value"), "iccid": iccid, "imei": imei,
             "detail": modem.get("detail") if not modem.get("ok") else det}
-
-
-def _json(v):
-    import json
-    return json.dumps(v)
 
 
 def check_identity(conn, row, ident, who, accept_swap):

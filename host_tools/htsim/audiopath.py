@@ -9,8 +9,6 @@ on CPython. ``run()`` returns the input and the time-aligned output plus statist
 benchmark and the tests all call it.
 """
 import math
-import pathlib
-import sys
 from array import array
 
 import numpy as np

@@ -5,7 +5,6 @@ a minute, and the summary is printed in plain English (Bahasa Indonesia where it
 The audio-path summary line of the voice demo (htsim.voicedemo) follows, so both figures stay in one place.
 """
 import argparse
-import pathlib
 import sys
 
 from htctl.firmware import SCENARIOS_DIR

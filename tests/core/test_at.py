@@ -126,7 +126,7 @@ def test_raw_payload_with_ok_inside_is_binary_safe():
     reply = b"\r\n+CIPRXGET: 2,0,%d,0\r\n" % len(data) + data + b"\r\nOK\r\n"
 
     async def body(at, fake):
-        lines = await at.cmd("AT+CIPRXGET=2,0,1460", "+CIPRXGET:", raw=lambda l: P.num(P.fields(l)[2], 0))
+        lines = await at.cmd("AT+CIPRXGET=2,0,1460", "+CIPRXGET:", raw=lambda s: P.num(P.fields(s)[2], 0))
         return lines, bytes(at.raw)
     for chunk in (1, 7, 512):
         (lines, raw), urcs, _, _ = run({"AT+CIPRXGET=2,0,1460": reply}, body, chunk=chunk)
@@ -135,7 +135,7 @@ def test_raw_payload_with_ok_inside_is_binary_safe():
 
 def test_quectel_qird_raw_and_send_ok():
     async def body(at, fake):
-        await at.cmd("AT+QIRD=0,1500", "+QIRD:", raw=lambda l: P.num(P.fields(l)[0], 0))
+        await at.cmd("AT+QIRD=0,1500", "+QIRD:", raw=lambda s: P.num(P.fields(s)[0], 0))
         got = bytes(at.raw)
         await at.cmd("AT+QISEND=0,3", payload=b"a\rb")
         return got

@@ -5,6 +5,7 @@ import binascii
 import hashlib
 from array import array
 
+from ht.compat import kernel, is_viper
 from ht.voice import adpcm_pure as adpcm, adpcmt_pure as adpcmt, codecs, ulaw_pure as ulaw
 
 # Reference vectors produced by CPython's audioop (C) from _signal(320); they pin the
@@ -45,10 +46,9 @@ def _kernels(mod_pure, name):
     # Both branches of the feature detection get exercised: the pure twin always, the
     # viper kernel wherever this interpreter can compile it.
     ks = [mod_pure]
-    try:
-        ks.append(__import__("ht.voice." + name, None, None, ["encode"]))
-    except (ImportError, SyntaxError, ValueError, NotImplementedError):
-        pass
+    k = kernel("ht.voice." + name[:-len("_viper")])
+    if is_viper(k):
+        ks.append(k)
     return ks
 
 

@@ -29,3 +29,16 @@ def test_asleep_ms_waits_in_asyncio_on_either_interpreter():
         return compat.ticks_diff(compat.ticks_ms(), t0)
 
     assert asyncio.run(main()) >= 19   # never shorter than asked (longer is fine on a busy machine)
+
+
+def test_kernel_selector_gives_viper_on_micropython_and_the_pure_twin_otherwise():
+    import sys
+    from ht.compat import kernel, is_viper
+    for name in ("ht.voice.adpcm", "ht.voice.adpcmt", "ht.voice.ulaw", "ht.voice.g726", "ht.voice.plc",
+                 "ht.voice.pcmcopy"):
+        pure = kernel(name, False)
+        assert pure.__name__ == name + "_pure" and not is_viper(pure)
+        k = kernel(name)
+        # MicroPython unix (x64) has the native emitter; CPython has no `micropython` module.
+        assert is_viper(k) == (sys.implementation.name == "micropython"), name
+        assert k.__name__ == name + ("_viper" if is_viper(k) else "_pure")

@@ -115,13 +115,11 @@ def test_two_frame_gap_fades_across_into_the_frame_after():
 
 
 def _kernels():
-    from ht.voice import pcmcopy_pure as pcmcopy
-    ks = [pcmcopy]
-    try:
-        from ht.voice import pcmcopy_viper
-        ks.append(pcmcopy_viper)
-    except (ImportError, SyntaxError, ValueError, NotImplementedError):
-        pass  # CPython: only the pure twin exists (and is what runs)
+    from ht.compat import kernel, is_viper
+    ks = [kernel("ht.voice.pcmcopy", False)]
+    k = kernel("ht.voice.pcmcopy")
+    if is_viper(k):
+        ks.append(k)   # CPython: only the pure twin exists (and is what runs)
     return ks
 
 
@@ -187,17 +185,15 @@ def _scenario():
 
 
 def test_viper_concealment_is_bit_identical_to_the_pure_twin():
-    from ht.voice import plc_pure
+    from ht.compat import kernel, is_viper
+    plc_pure = kernel("ht.voice.plc", False)
     pure = _scenario() if plc._k is plc_pure else None
     saved = plc._k
     try:
         plc._k = plc_pure
         ref = _scenario()
-        try:
-            from ht.voice import plc_viper
-        except (ImportError, SyntaxError, ValueError, NotImplementedError):
-            plc_viper = None
-        if plc_viper is None:
+        plc_viper = kernel("ht.voice.plc")
+        if not is_viper(plc_viper):
             assert pure is not None and pure == ref   # CPython: the twin is what runs
             return
         assert saved is plc_viper                       # MicroPython: viper is in use

@@ -2,7 +2,8 @@
 #     import ht.selftest.local as t; t.report(["version", "board", "codec"])
 # prints one JSON line: a list of results {"check", "ok", "value", "unit", "limit", "detail"}.
 # ok is True/False, or None when the check cannot run in this build (a hook nobody registered yet).
-# Each check is a small function of `env` (paths, an optional HAL); a check that raises is a FAIL with the
+# Each check is a small function of `env` (paths; the HAL handed in as env["hal"] or a factory
+# env["make_hal"](board), since ht/ never imports hal: the caller's snippet does, see htctl/acceptance.py); a check that raises is a FAIL with the
 # exception as detail, never a crash: the technician must see every line of the certificate.
 # The modem/SIM/network layer adds its checks with register() so this file does not grow with it.
 import json
@@ -110,12 +111,20 @@ def check_codec(env):
                   ", ".join(parts) + (" (viper)" if codecs.USING_VIPER else " (pure)"))
 
 
-def check_battery(env):
+def hal_of(env, board_fn):
+    # The HAL the caller handed in, or one it lets us build for this board; ht/ never imports hal itself.
     hal = env.get("hal")
     if hal is None:
-        from ht import board
-        import hal as H
-        hal = H.create(board.load(_read(env, "board", BOARD_PATH)))
+        make = env.get("make_hal")
+        if make is None:
+            raise ValueError("no HAL handed in (env hal / make_hal)")
+        hal = env["hal"] = make(board_fn())
+    return hal
+
+
+def check_battery(env):
+    from ht import board
+    hal = hal_of(env, lambda: board.load(_read(env, "board", BOARD_PATH)))
     mv = hal.battery_mv()
     if mv is None:
         return result("battery", None, None, "mV", BATTERY_MIN_MV, "board has no battery ADC")

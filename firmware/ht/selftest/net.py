@@ -12,7 +12,7 @@ import os
 import asyncio
 from ht.compat import ticks_ms, ticks_diff, IS_MPY
 from ht.modem import link as L
-from ht.selftest.local import result
+from ht.selftest.local import result, hal_of
 from ht.selftest.voice import check_ptt, check_audio
 
 # Default limits the device reports; htctl judges with its own table (acceptance.py) and may differ.
@@ -95,8 +95,7 @@ class Session:
         from ht.modem.lifecycle import Modem
         from ht.modem.supervisor import Supervisor, CYCLE
         if self.hal is None:
-            import hal as H
-            self.hal = H.create(self.board)
+            self.hal = hal_of(self.env, lambda: self.board)
         uart = self.env.get("uart") or self.hal.modem_uart()
         # Open the link before the AT reader starts: a UART that cannot be opened is reported by the modem
         # check (start_error) instead of surfacing as a silent modem.
@@ -286,8 +285,7 @@ async def run_async(names=None, env=None):
         if [n for n in names if n != "audio_loopback"]:
             await s.start()
         elif s.hal is None:
-            import hal as H
-            s.hal = H.create(s.board)
+            s.hal = hal_of(s.env, lambda: s.board)
     except Exception as e:   # no UART to the modem: the modem line says so, the rest are blocked by it
         s.start_error = "%s: %s" % (type(e).__name__, e)
     try:

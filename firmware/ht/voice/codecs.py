@@ -4,8 +4,7 @@
 # write into caller-owned buffers and never allocate, so the audio path can run per
 # frame on the ESP32 without feeding the garbage collector.
 from array import array
-from ht.voice import adpcm_pure as adpcm, adpcmt_pure as adpcmt, ulaw_pure as ulaw
-from ht.compat import const
+from ht.compat import const, kernel, is_viper
 
 PT_ULAW = 0
 PT_G726 = 2   # RFC 1890's static number (RFC 3551 moved G726-32 to dynamic; we keep 2)
@@ -13,18 +12,6 @@ PT_ADPCM = 5
 
 USING_VIPER = False
 _registry = {}
-
-# Viper kernels: a SyntaxError where the port has no native emitter, an ImportError
-# on CPython (no `micropython` module). Either way the pure twins stay in charge.
-_NO_VIPER = (ImportError, SyntaxError, ValueError, NotImplementedError)
-try:
-    from ht.voice import adpcm_viper as _adpcm_v
-    from ht.voice import adpcmt_viper as _adpcmt_v
-    from ht.voice import ulaw_viper as _ulaw_v
-    _HAVE_VIPER = True
-except _NO_VIPER:
-    _adpcm_v = _adpcmt_v = _ulaw_v = None
-    _HAVE_VIPER = False
 
 
 def _short(pcm, npcm, data, ndata):
@@ -153,10 +140,10 @@ class G726:
     rate = 8000
     bits = 4
 
-    def __init__(self, pure, viper=None):
+    def __init__(self, pure, kernel=None):
+        # pure: the twin, for state set-up (new_state/reset); kernel: what codes frames (ht.compat.kernel)
         self.pure = pure
-        self.viper = viper
-        self.kernel = viper if (viper is not None and USING_VIPER) else pure
+        self.kernel = kernel or pure
 
     def payload_len(self, nsamples):
         return (nsamples + 1) >> 1
@@ -246,34 +233,27 @@ def registered():
 
 
 def enable_g726():
-    # G.726-32 is opt-in until every receiver keeps a decoder state for it. Imported
+    # G.726-32 is opt-in until every receiver keeps a decoder state for it. Loaded
     # here, not at the top: its viper kernel is ~6 KB of native code the ESP32 would
     # otherwise load for nothing.
-    from ht.voice import g726_pure as g726
-    v = None
-    if _HAVE_VIPER:
-        try:
-            from ht.voice import g726_viper as v
-        except _NO_VIPER:
-            v = None
-    c = G726(g726, v)
+    c = G726(kernel("ht.voice.g726", False), kernel("ht.voice.g726", USING_VIPER))
     register(c)
     return c
 
 
 def use_viper(on=True):
-    # Pick the kernels for the built-in codecs. Tests and the bench call
+    # Pick the kernels for the built-in codecs (ht.compat.kernel). Tests and the bench call
     # use_viper(False) to run the pure twins on MicroPython too. Returns whether the
     # viper kernels are now active (False when this port cannot compile them).
     global USING_VIPER
-    on = bool(on) and _HAVE_VIPER
-    _ADPCM.kernel = _adpcm_v if on else adpcm
+    _ADPCM.kernel = kernel("ht.voice.adpcm", on)
+    on = is_viper(_ADPCM.kernel)
     if _ADPCM.encoder is not None:
-        _ADPCM.encoder = _adpcmt_v if on else adpcmt
-    _ULAW.kernel = _ulaw_v if on else ulaw
+        _ADPCM.encoder = kernel("ht.voice.adpcmt", on)
+    _ULAW.kernel = kernel("ht.voice.ulaw", on)
     g = _registry.get(PT_G726)
     if isinstance(g, G726):
-        g.kernel = g.viper if (on and g.viper is not None) else g.pure
+        g.kernel = kernel("ht.voice.g726", on)
     USING_VIPER = on
     return on
 
@@ -285,14 +265,14 @@ def use_trellis(on=True):
     # core). Without a native emitter the pure trellis is too slow for the ESP32
     # (~50 ms a frame): such a port turns it off. Returns whether it is on.
     if on:
-        _ADPCM.encoder = _adpcmt_v if USING_VIPER else adpcmt
+        _ADPCM.encoder = kernel("ht.voice.adpcmt", USING_VIPER)
     else:
         _ADPCM.encoder = None
     return _ADPCM.encoder is not None
 
 
-_ADPCM = ADPCM(adpcm, adpcmt)
-_ULAW = ULAW(ulaw)
+_ADPCM = ADPCM(kernel("ht.voice.adpcm", False), kernel("ht.voice.adpcmt", False))
+_ULAW = ULAW(kernel("ht.voice.ulaw", False))
 register(_ADPCM)
 register(_ULAW)
 use_viper(True)

@@ -4,12 +4,10 @@
 # from the spread of recent transit times: changing it mid-burst would stretch or cut
 # speech. Everything is preallocated; times are ticks (ms) compared with ticks_diff.
 from array import array
-from ht.compat import const, ticks_diff, ticks_add
-try:
-    from ht.voice import pcmcopy_viper as _copy
-except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    from ht.voice import pcmcopy_pure as _copy
+from ht.compat import const, kernel, ticks_diff, ticks_add
 from ht.voice.jitterstats import JitterStats, seq_diff  # noqa: F401 (seq_diff: API)
+
+_copy = kernel("ht.voice.pcmcopy")
 
 IDLE = const(-2)     # next(): nothing to play (silence)
 MISSING = const(-1)  # next(): a frame is due but absent (conceal it)

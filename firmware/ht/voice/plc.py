@@ -6,11 +6,8 @@
 # a loss can still be smoothed. Integer arithmetic only: floats would be heap objects
 # on MicroPython, and this runs on the playout path.
 from array import array
-from ht.compat import const
-try:
-    from ht.voice import pcmcopy_viper as _copy
-except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    from ht.voice import pcmcopy_pure as _copy
+from ht.compat import const, kernel
+_copy = kernel("ht.voice.pcmcopy")
 
 DELAY = const(30)        # output delay in samples (3.75 ms): the longest quarter period
 _RING = const(512)       # history ring (power of two); a frame + DELAY must fit: 60 ms max
@@ -240,7 +237,4 @@ def _refine(x, n, centre, sh):
     return best  # one int: a returned tuple would be a heap object
 
 
-try:
-    from ht.voice import plc_viper as _k
-except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    from ht.voice import plc_pure as _k
+_k = kernel("ht.voice.plc")

@@ -8,10 +8,8 @@ from ht.voice import codecs, frame
 from ht.voice.frame import F_START, F_END, F_EMERG, F_TAG, HDR_LEN
 from ht.voice.jitter import JitterBuffer, MISSING
 from ht.voice.plc import Concealer, DELAY
-try:
-    from ht.voice import pcmcopy_viper as _copy
-except (ImportError, SyntaxError, ValueError, NotImplementedError):
-    from ht.voice import pcmcopy_pure as _copy
+from ht.compat import kernel
+_copy = kernel("ht.voice.pcmcopy")
 
 _AHEAD = 4    # look this many frames past a gap for the frame that ends it
 _STATE_MAX = 40   # codec state bytes a slot holds (G.726: 37, ADPCM: 3)

@@ -84,8 +84,8 @@ def run_import(args, ctx):
         stats = inventory.import_text(conn, text, str(path), _known_boards(ctx), dry_run=args.dry_run)
     except inventory.ImportFailed as exc:
         if ctx.json:
-            ctx.out.emit({"ok": False, "problems": [{"line": l, "column": c, "message": m}
-                                                    for l, c, m in exc.problems]})
+            ctx.out.emit({"ok": False, "problems": [{"line": line, "column": c, "message": m}
+                                                    for line, c, m in exc.problems]})
         else:
             ctx.out.table(["line", "column", "problem"], exc.problems, title="%s: not imported" % path)
         raise

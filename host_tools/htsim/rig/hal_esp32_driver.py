@@ -1,14 +1,14 @@
-# hal/esp32.py under MicroPython unix with tests/fakes/machine.py standing in for `machine`: the real
+# hal/esp32.py under MicroPython unix with rig/fakes/machine.py standing in for `machine` (the fakes folder
+# is on MICROPYPATH: tests/test_hal_esp32.py passes it): the real
 # asyncio.StreamReader polls the fake I2S/UART. Prints one JSON line. Run by tests/test_hal_esp32.py.
 import sys
 import json
 import asyncio
-sys.path.insert(0, "host_tools/htsim/rig/fakes")   # run from the checkout root (htsim.rig.run)
 import machine as fake
-sys.modules["machine"] = fake
-from array import array
-from ht import board as B
-from hal import esp32
+sys.modules["machine"] = fake   # what hal.esp32 imports is the fake, whatever the port has built in
+from array import array  # noqa: E402 (after the fake machine is in place)
+from ht import board as B  # noqa: E402
+from hal import esp32  # noqa: E402
 
 
 async def one(path):

@@ -1,0 +1,97 @@
+"""The layout's rules hold (docs/ARCHITECTURE.md, "Who may import what"): each firmware package imports only
+the packages its rule names, nothing under ht/ touches hal or the hardware, and the technician's library
+never depends on the simulators. Read from the code's own import statements (function bodies included)."""
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+HOST = ROOT / "host_tools"
+
+BASE = {"ht.compat"}
+# package -> the firmware packages it may import (besides itself and MicroPython's built-ins)
+FIRMWARE_RULES = {
+    "ht.compat": set(),
+    "ht": set(),                      # ht/__init__.py: VERSION only
+    "ht.config": BASE,
+    "ht.board": BASE,
+    "ht.voice": BASE,
+    "ht.modem": BASE,
+    "ht.mqtt": BASE,
+    "ht.radio": BASE | {"ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt"},
+    "ht.selftest": BASE | {"ht", "ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.radio"},
+    "hal": BASE | {"ht", "ht.board", "ht.config", "ht.voice", "ht.modem", "machine", "network"},
+    "main": BASE | {"ht", "ht.board", "ht.config", "ht.radio", "hal"},
+}
+HARDWARE = {"machine", "network", "hal"}
+
+
+def imports(path):
+    """Every module name a file imports, at any depth."""
+    out = set()
+    for n in ast.walk(ast.parse(path.read_text())):
+        if isinstance(n, ast.Import):
+            out.update(a.name for a in n.names)
+        elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
+            out.add(n.module)
+            out.update("%s.%s" % (n.module, a.name) for a in n.names)
+    return out
+
+
+def firmware_package(name):
+    """'ht.voice.codecs' -> 'ht.voice'; 'ht.compat' -> 'ht.compat'; 'hal.sim' -> 'hal'; other -> None."""
+    parts = name.split(".")
+    if parts[0] == "ht":
+        if len(parts) == 1:
+            return "ht"
+        sub = FIRMWARE / "ht" / parts[1]
+        # ht.voice..., ht.compat; a name that is neither (from ht import VERSION) is the ht package itself
+        return "ht." + parts[1] if sub.is_dir() or sub.with_suffix(".py").is_file() else "ht"
+    if parts[0] in ("hal", "machine", "network", "main"):
+        return parts[0]
+    return None
+
+
+def own_package(path):
+    rel = path.relative_to(FIRMWARE).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    return firmware_package(".".join(parts))
+
+
+FIRMWARE_FILES = sorted(p for p in FIRMWARE.rglob("*.py") if "manifests" not in p.parts)
+
+
+@pytest.mark.parametrize("path", FIRMWARE_FILES, ids=lambda p: str(p.relative_to(FIRMWARE)))
+def test_firmware_file_imports_only_what_its_package_may(path):
+    pkg = own_package(path)
+    assert pkg in FIRMWARE_RULES, "%s is in no package with a rule (docs/ARCHITECTURE.md)" % path
+    seen = {firmware_package(m) for m in imports(path)} - {None, pkg}
+    # `from ht import VERSION` names the ht package; `from ht.voice import codecs` the voice package.
+    bad = sorted(seen - FIRMWARE_RULES[pkg])
+    assert not bad, "%s (%s) imports %s" % (path.relative_to(ROOT), pkg, bad)
+
+
+def test_nothing_under_ht_touches_the_hardware_or_the_hal():
+    for path in (FIRMWARE / "ht").rglob("*.py"):
+        names = {m.split(".")[0] for m in imports(path)}
+        assert not names & HARDWARE, "%s imports %s" % (path.relative_to(ROOT), names & HARDWARE)
+
+
+def test_the_technicians_library_never_needs_the_simulators():
+    # htctl's commands are the CLI skin for everything (they start simulators too); the library below them
+    # (registry, deploy, provision, ...) must work with htsim absent.
+    for path in (HOST / "htctl").rglob("*.py"):
+        if "commands" in path.parts:
+            continue
+        bad = {m for m in imports(path) if m.split(".")[0] == "htsim"}
+        assert not bad, "%s imports %s" % (path.relative_to(ROOT), bad)
+
+
+def test_a_rule_that_is_broken_is_reported(tmp_path):
+    # The check itself can fail: a voice module that reached into the radio would be caught.
+    f = tmp_path / "x.py"
+    f.write_text("from ht.radio import floor\n")
+    seen = {firmware_package(m) for m in imports(f)} - {None, "ht.voice"}
+    assert seen - FIRMWARE_RULES["ht.voice"] == {"ht.radio"}
