@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: venv sysdeps test test-unit test-mpy test-sim test-device bench demo mpy-check clean
+.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-device bench demo mpy-check clean
 
 # System packages (Mosquitto broker, ALSA sample speech). Installs only what is missing.
 sysdeps:
@@ -19,8 +19,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# All tiers that need no hardware. Device tests skip themselves without --port.
-test: sysdeps venv
+# Lint (ruff, pinned in requirements.txt, config in pyproject.toml): pyflakes and pycodestyle errors.
+lint: venv
+	$(BIN)/ruff check .
+
+# All tiers that need no hardware, after the lint. Device tests skip themselves without --port.
+test: sysdeps venv lint
 	$(PYTEST) -q tests
 
 test-unit: venv

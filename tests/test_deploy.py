@@ -37,7 +37,7 @@ def test_full_then_incremental_deploy_copies_exactly_the_changed_file(vdev, firm
     assert full["compiled"] == len([p for p in full["copied"] if p.endswith(".mpy")])  # fresh cache
     # what landed on the "flash" is what we built: compiled x64 code, magic 'M', mpy v6
     assert (vdev.flash_dir / "ht" / "voice" / "codecs.mpy").read_bytes()[:2] == b"M\x06"
-    assert (vdev.flash_dir / "board.json").read_bytes() == (D.REPO_ROOT / "boards" / BOARD / "board.json").read_bytes()
+    assert (vdev.flash_dir / "board.json").read_bytes() == (D.BOARDS_DIR / BOARD / "board.json").read_bytes()
 
     mod = firmware_copy / "ht" / "selftest" / "local.py"
     mod.write_text(mod.read_text() + "\nDEPLOY_MARK = 1\n")

@@ -276,7 +276,7 @@ class MpyProcess:
         self.lines = queue.Queue()
         self.proc = subprocess.Popen(rig.command([DRIVER] + list(args)),
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env=rig.env(), cwd=str(rig.REPO_ROOT))
+                                     env=rig.env(), cwd=str(rig.DATA_ROOT))
         self.log = []
         threading.Thread(target=self._pump, daemon=True).start()
 

@@ -16,7 +16,7 @@ from .commands import common_options, discover
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, HTError
 from .output import Output
 
-from .firmware import BOARDS_DIR, REPO_ROOT
+from .firmware import BOARDS_DIR, DATA_ROOT
 
 
 def default_registry_path():
@@ -47,7 +47,7 @@ class Context:
         self.registry_path = pathlib.Path(reg) if reg else default_registry_path()
         bd = getattr(args, "boards_dir", None) or injected.get("boards_dir")
         self.boards_dir = pathlib.Path(bd) if bd else default_boards_dir()
-        self.repo_root = REPO_ROOT
+        self.repo_root = DATA_ROOT
 
     def get(self, name, default=None):
         """An injected object (tests) or ``default`` (real use)."""

@@ -27,10 +27,10 @@ import time
 
 from .errors import DeviceError, NotFoundError, UserError
 from . import manifest
-from .firmware import BOARDS_DIR, FIRMWARE_DIR, REPO_ROOT
+from .firmware import BOARDS_DIR, CACHE_DIR as _CACHE_ROOT, FIRMWARE_DIR
 from .transport import DeviceTransport
 
-CACHE_DIR = REPO_ROOT / "build" / "mpy-cache"
+CACHE_DIR = _CACHE_ROOT / "mpy-cache"
 BANNER_RE = re.compile(rb"HT firmware (\S+) board=(\S+)")
 SOURCE_ONLY = ("boot.py", "main.py")   # pyexec runs only these names, and only as source
 MANAGED_DIRS = ("/ht", "/hal")         # firmware-owned packages: stale files there are removed

@@ -22,7 +22,7 @@ from htsim.fleet import scenario as S
 from htsim.fleet.proxy import LinkProxy
 from htsim import rig
 
-from htctl.firmware import BOARDS_DIR, REPO_ROOT as ROOT
+from htctl.firmware import BOARDS_DIR, DATA_ROOT as ROOT
 DRIVER = rig.program("radio")
 BOARD = BOARDS_DIR / "LILYGO_T_A7670" / "board.json"
 BOARDS = {"A7670": "LILYGO_T_A7670", "SIM7600": "LILYGO_T_SIM7600", "EC200U": "DIY_DEVKITC_EC200U"}

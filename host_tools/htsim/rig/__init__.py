@@ -12,7 +12,7 @@ import pathlib
 import subprocess
 import sys
 
-from htctl.firmware import FIRMWARE_DIR, REPO_ROOT
+from htctl.firmware import DATA_ROOT, FIRMWARE_DIR
 
 RIG_DIR = pathlib.Path(__file__).resolve().parent
 FAKES_DIR = RIG_DIR / "fakes"          # a fake `machine` module, for hal/esp32.py off the radio
@@ -59,7 +59,7 @@ def run(args, timeout=300, extra_paths=(), input=None, heap="8M"):
     if not MICROPYTHON.exists():
         raise FileNotFoundError("MicroPython unix interpreter missing at %s: run `make venv`" % MICROPYTHON)
     return subprocess.run(command(args, heap), capture_output=True, text=True, timeout=timeout,
-                          env=env(extra_paths), input=input, cwd=str(REPO_ROOT))
+                          env=env(extra_paths), input=input, cwd=str(DATA_ROOT))
 
 
 def load(name):
