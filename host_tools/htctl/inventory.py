@@ -4,9 +4,13 @@ Every row is validated first (ICCID/IMEI Luhn, dates, prices, known board, no du
 every problem is reported with its line number; only a clean file is applied, inside one transaction, so a
 bad file changes nothing. The format is documented in docs/inventory-example.csv and docs/CLI.md.
 """
+from __future__ import annotations
+
 import csv
 import io
 import sqlite3
+from collections.abc import Collection
+from typing import Any
 
 from . import registry
 from .errors import UserError
@@ -23,7 +27,7 @@ UNIQUE = ("unit_id", "serial", "mac", "imei", "iccid", "msisdn")
 class ImportFailed(UserError):
     """Raised with every problem found; ``problems`` is a list of (line, column, message)."""
 
-    def __init__(self, source, problems):
+    def __init__(self, source: str, problems: list[tuple[int, str, str]]) -> None:
         lines = sorted({p[0] for p in problems})
         super().__init__("%s: %d problem(s) on %d line(s); nothing was imported" % (source, len(problems), len(lines)),
                          hint="fix the lines listed above and import again (see docs/inventory-example.csv)")
@@ -40,7 +44,7 @@ def _field(row, name):
     return v.strip() if isinstance(v, str) else ""
 
 
-def parse_row(row):
+def parse_row(row: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Validate one CSV row (dict) -> (clean dict, [(column, message)])."""
     out, problems = {}, []
 
@@ -108,7 +112,8 @@ def parse_row(row):
     return out, problems
 
 
-def read_rows(text, known_boards=None):
+def read_rows(text: str, known_boards: Collection[str] | None = None
+              ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
     """Parse and validate a whole file -> ([(line, clean row)], [(line, column, message)])."""
     text = text.lstrip("\ufeff")  # Excel's UTF-8 BOM
     first = text.split("\n", 1)[0]
@@ -154,7 +159,8 @@ def read_rows(text, known_boards=None):
     return rows, problems
 
 
-def apply_rows(conn, rows, at=None):
+def apply_rows(conn: sqlite3.Connection, rows: list[tuple[int, dict[str, Any]]], at: str | None = None
+               ) -> dict[str, Any]:
     """Write validated rows in ONE transaction; any conflict rolls everything back (ImportFailed)."""
     stats = {"rows": len(rows), "new_units": 0, "changed_units": 0, "unchanged_units": 0}
     problems = []
@@ -196,7 +202,9 @@ class _Rollback(Exception):
     pass
 
 
-def import_text(conn, text, source="inventory.csv", known_boards=None, dry_run=False, at=None):
+def import_text(conn: sqlite3.Connection, text: str, source: str = "inventory.csv",
+                known_boards: Collection[str] | None = None, dry_run: bool = False, at: str | None = None
+                ) -> dict[str, Any]:
     """Validate and import CSV text. Returns stats; raises ImportFailed listing every bad line."""
     rows, problems = read_rows(text, known_boards)
     if problems:

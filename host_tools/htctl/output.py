@@ -9,8 +9,13 @@ A command never calls ``print``; it hands data to ``ctx.out`` (an :class:`Output
 * ``with out.progress("Writing", total=n) as bar: bar.update(done)`` — a progress bar on stderr, silent
   with ``--json``/``--quiet`` or when stderr is not a terminal; ``bar`` is also a ``callback(done, total)``.
 """
+from __future__ import annotations
+
+import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,10 +24,8 @@ from rich.table import Table
 __all__ = ["Output", "add_json_option", "to_json"]
 
 
-def add_json_option(parser):
+def add_json_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--json`` to a (sub)command parser. SUPPRESS keeps a top-level ``htctl --json …`` working."""
-    import argparse
-
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print machine-readable JSON instead of a table")
 
@@ -36,12 +39,13 @@ def _default(obj):
     return str(obj)
 
 
-def to_json(data):
+def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_default)
 
 
 class Output:
-    def __init__(self, stdout=None, stderr=None, json_mode=False, quiet=False, width=None):
+    def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None, json_mode: bool = False,
+                 quiet: bool = False, width: int | None = None) -> None:
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
         self.json = bool(json_mode)
@@ -53,13 +57,13 @@ class Output:
         self._err_tty = _isatty(self.stderr)
 
     # -- data ---------------------------------------------------------------------------------------------
-    def emit(self, data, render=None):
+    def emit(self, data: Any, render: Callable[[Output, Any], None] | None = None) -> None:
         if self.json or render is None:
             self.stdout.write(to_json(data) + "\n")
         else:
             render(self, data)
 
-    def table(self, columns, rows, title=None):
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
         t = Table(title=title, show_lines=False, header_style="bold", expand=False)
         for c in columns:
             t.add_column(str(c), overflow="fold")
@@ -67,15 +71,15 @@ class Output:
             t.add_row(*["" if v is None else str(v) for v in r])
         self._console.print(t)
 
-    def line(self, text=""):
+    def line(self, text: str = "") -> None:
         if not self.json:
             self.stdout.write(str(text) + "\n")
 
-    def warn(self, text):
+    def warn(self, text: str) -> None:
         self.stderr.write("warning: %s\n" % text)
 
     # -- progress -----------------------------------------------------------------------------------------
-    def progress(self, description, total=None, unit="bytes"):
+    def progress(self, description: str, total: int | None = None, unit: str = "bytes") -> ProgressBar:
         enabled = not (self.json or self.quiet) and self._err_tty
         return ProgressBar(description, total, enabled, self.stderr, unit)
 
@@ -90,7 +94,7 @@ def _isatty(stream):
 class ProgressBar:
     """Context manager around rich's Progress; records what it was told so tests can check it."""
 
-    def __init__(self, description, total, enabled, stream, unit):
+    def __init__(self, description: str, total: int | None, enabled: bool, stream: TextIO, unit: str) -> None:
         self.description = description
         self.total = total
         self.done = 0
@@ -101,7 +105,7 @@ class ProgressBar:
         self._progress = None
         self._task = None
 
-    def __enter__(self):
+    def __enter__(self) -> ProgressBar:
         if self._enabled:
             cols = [TextColumn("{task.description}"), BarColumn()]
             cols.append(DownloadColumn() if self._unit == "bytes" else TextColumn("{task.completed}/{task.total}"))
@@ -111,12 +115,12 @@ class ProgressBar:
             self._task = self._progress.add_task(self.description, total=self.total)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         if self._progress is not None:
             self._progress.__exit__(*exc)
         return False
 
-    def update(self, done, total=None):
+    def update(self, done: int, total: int | None = None) -> None:
         """Absolute position; ``total`` may arrive late (esptool only knows it once compressed)."""
         if total is not None:
             self.total = total
@@ -125,7 +129,7 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.update(self._task, completed=done, total=self.total)
 
-    def advance(self, n=1):
+    def advance(self, n: int = 1) -> None:
         self.update(self.done + n)
 
     __call__ = update

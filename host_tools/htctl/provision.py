@@ -20,32 +20,41 @@ Library API::
     report = provision(transport, conn, "u07", broker_url="mqtt://broker.kota.go.id:1883", who="budi",
                        apn=None, sim_pin=None, accept_swap=False, env=None)
 """
+from __future__ import annotations
+
 import getpass
 import hashlib
 import os
 import secrets
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import registry
 from .acceptance import selftest_net_code
 from .errors import ConflictError, DeviceError, UserError
 from .firmware import htconfig
 
+if TYPE_CHECKING:
+    from .transport import DeviceTransport
+
 CONFIG_PATH = "config.json"
 PASSWORD_BYTES = 18          # 24 URL-safe characters: 144 bits, fits the schema's 64-character limit
 
 
-def who_default():
+def who_default() -> str:
     try:
         return getpass.getuser()
     except Exception:
         return os.environ.get("USER") or "unknown"
 
 
-def new_password():
+def new_password() -> str:
     return secrets.token_urlsafe(PASSWORD_BYTES)
 
 
-def build_config(unit_row, broker_url, password, apn=None, sim_pin=None, extra=None):
+def build_config(unit_row: Mapping[str, Any], broker_url: str, password: str, apn: str | None = None,
+                 sim_pin: str | None = None, extra: Mapping[str, Any] | None = None) -> htconfig.Config:
     """The unit's ht.config.Config: registry values + broker + modem settings. ValueError names the field."""
     values = registry.config_values(unit_row)
     values.update({"broker.url": broker_url, "broker.user": unit_row["unit_id"], "broker.password": password})
@@ -63,7 +72,8 @@ def build_config(unit_row, broker_url, password, apn=None, sim_pin=None, extra=N
     return cfg
 
 
-def read_identity(transport, env=None, timeout=180):
+def read_identity(transport: DeviceTransport, env: Mapping[str, Any] | None = None, timeout: float = 180
+                  ) -> dict[str, Any]:
     """{"iccid": digits or None, "imei": ..., "model": ..., "modem_ok": bool, "detail": str} from the radio."""
     env = dict(env or {})
     env.setdefault("cold", False)          # a modem that already answers needs no power cycle to be read
@@ -77,7 +87,8 @@ def read_identity(transport, env=None, timeout=180):
             "detail": modem.get("detail") if not modem.get("ok") else det}
 
 
-def check_identity(conn, row, ident, who, accept_swap):
+def check_identity(conn: sqlite3.Connection, row: dict[str, Any], ident: Mapping[str, Any], who: str,
+                   accept_swap: bool) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
     """Compare the radio's SIM/modem with the registry. Returns the (possibly new) unit row and changes."""
     if not ident["modem_ok"]:
         raise DeviceError("the radio's modem did not answer: %s" % ident["detail"],
@@ -129,8 +140,10 @@ def check_identity(conn, row, ident, who, accept_swap):
     return row, changes
 
 
-def provision(transport, conn, unit_id, broker_url, who=None, apn=None, sim_pin=None, accept_swap=False,
-              env=None, password=None, progress=None):
+def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str, broker_url: str,
+              who: str | None = None, apn: str | None = None, sim_pin: str | None = None, accept_swap: bool = False,
+              env: Mapping[str, Any] | None = None, password: str | None = None,
+              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     who = who or who_default()
     row = registry.unit(conn, unit_id)
     step = progress or (lambda *a, **k: None)
@@ -168,7 +181,9 @@ def provision(transport, conn, unit_id, broker_url, who=None, apn=None, sim_pin=
 
 
 # ---- many radios at once (a box of radios on a USB hub) ------------------------------------------------
-def provision_many(jobs, registry_path, broker_url, who=None, workers=2, open_transport=None, **kw):
+def provision_many(jobs: Iterable[tuple[str, str]], registry_path: str | os.PathLike[str], broker_url: str,
+                   who: str | None = None, workers: int = 2,
+                   open_transport: Callable[[str], DeviceTransport] | None = None, **kw: Any) -> list[dict[str, Any]]:
     """jobs: [(port, unit_id)]. Each radio in its own thread with its own transport and registry connection
     (sqlite connections are per thread). Returns [{"port", "unit", "ok", "report"|"error", "hint"}]."""
     from concurrent.futures import ThreadPoolExecutor
@@ -197,7 +212,9 @@ def provision_many(jobs, registry_path, broker_url, who=None, workers=2, open_tr
 
 
 # ---- broker artefacts for the whole fleet --------------------------------------------------------------
-def broker_artifacts(conn, out_dir, fleet="kota", host="0.0.0.0", port=1883, console=("cc",), extra=()):
+def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], fleet: str = "kota",
+                     host: str = "0.0.0.0", port: int = 1883, console: Iterable[str] = ("cc",),
+                     extra: Iterable[str] = ()) -> dict[str, Any]:
     """Write Mosquitto ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.radio.topics rights) and ``mosquitto.conf``.
 
     Radio accounts are the units with credentials (provisioned); ``console`` names accounts (set with
@@ -244,7 +261,7 @@ def broker_artifacts(conn, out_dir, fleet="kota", host="0.0.0.0", port=1883, con
             "files": {k: str(v) for k, v in files.items()}}
 
 
-def set_console_user(conn, name, password, who=None):
+def set_console_user(conn: sqlite3.Connection, name: str, password: str, who: str | None = None) -> None:
     """A Command Center console account (broker login only; not a radio)."""
     if not password or len(password) < 12:
         raise UserError("console password must be at least 12 characters",

@@ -6,8 +6,10 @@ expiry, monthly price, paying OPD) · officials (name, position, OPD) · assignm
 SIM ↔ official, with history: a reassignment closes the old row) · bench_certificates · audit (every
 provisioning: who, when, config hash) · credentials (per-unit broker login; only a hash is stored) ·
 fleet_settings (what every radio of the fleet shares: ``fleet.id``, the voice key ``audio.key``).
-Inventory CSV import lives in ``htctl.inventory``-style functions at the bottom (``import_csv``).
+Identifier validation (ICCID, IMEI, MSISDN, ...) is in ``htctl.identifiers``; the CSV import in ``htctl.inventory``.
 """
+from __future__ import annotations
+
 import base64
 import datetime
 import hashlib
@@ -17,8 +19,13 @@ import os
 import pathlib
 import secrets
 import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import ConflictError, NotFoundError, UserError
+# Identifier checks live in identifiers.py; inventory, provisioning and tests call them as registry.norm_*.
+from .identifiers import (luhn_ok, norm_date, norm_iccid, norm_imei, norm_mac,  # noqa: F401
+                          norm_msisdn, norm_rupiah)
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -55,11 +62,11 @@ CREATE TABLE IF NOT EXISTS fleet_settings (
 """
 
 
-def now_iso():
+def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def connect(path, create=True):
+def connect(path: str | os.PathLike[str], create: bool = True) -> sqlite3.Connection:
     """Open (and on first use create) the registry. ``path`` may be ``":memory:"``."""
     if str(path) != ":memory:":
         p = pathlib.Path(path)
@@ -88,106 +95,25 @@ def connect(path, create=True):
     return conn
 
 
-def _rows(cur):
+def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(r) for r in cur.fetchall()]
 
 
-# ---- validation of identifiers (shared by CSV import and provisioning) --------------------------------
-def luhn_ok(digits):
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def norm_iccid(text):
-    # Modems print a trailing 'F' filler on 19-digit ICCIDs (MODEMS.md); the card number is the digits.
-    s = text.strip().upper().replace(" ", "")
-    if s.endswith("F"):
-        s = s[:-1]
-    if not (s.isdigit() and 19 <= len(s) <= 20 and s.startswith("89")):
-        raise ValueError("ICCID must be 19-20 digits starting 89 (ITU-T E.118), got %r" % text)
-    if not luhn_ok(s):
-        raise ValueError("ICCID %s fails its Luhn check digit (typo?)" % s)
-    return s
-
-
-def norm_imei(text):
-    s = text.strip().replace(" ", "").replace("-", "")
-    if not (s.isdigit() and len(s) == 15):
-        raise ValueError("IMEI must be 15 digits, got %r" % text)
-    if not luhn_ok(s):
-        raise ValueError("IMEI %s fails its Luhn check digit (typo?)" % s)
-    return s
-
-
-def norm_mac(text):
-    s = text.strip().lower().replace("-", ":")
-    parts = s.split(":")
-    if len(parts) != 6 or any(len(p) != 2 or any(c not in "0123456789abcdef" for c in p) for p in parts):
-        raise ValueError("MAC must look like 24:6f:28:aa:bb:cc, got %r" % text)
-    return s
-
-
-def norm_msisdn(text):
-    s = text.strip().replace(" ", "").replace("-", "")
-    if s.startswith("08"):
-        s = "+62" + s[1:]
-    elif s.startswith("62"):
-        s = "+" + s
-    if not (s.startswith("+") and s[1:].isdigit() and 8 <= len(s) - 1 <= 15):
-        raise ValueError("MSISDN must be a phone number like +628121234567 or 08121234567, got %r" % text)
-    return s
-
-
-def norm_date(text):
-    """ISO ``YYYY-MM-DD``; ``DD/MM/YYYY`` is accepted too (how *888# and Indonesian spreadsheets write it)."""
-    s = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.datetime.strptime(s, fmt).date().isoformat()
-        except ValueError:
-            pass
-    raise ValueError("date must be YYYY-MM-DD (or DD/MM/YYYY), got %r" % text)
-
-
-def norm_rupiah(text):
-    """Whole rupiah. Accepts 55000, 55.000 and Rp55.000 (Indonesian thousands dots); refuses 55,5 and -1."""
-    s = text.strip().replace(" ", "")
-    if s[:2].lower() == "rp":
-        s = s[2:].lstrip(".")
-    if "." in s:
-        groups = s.split(".")
-        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
-            raise ValueError("price %r: thousands dots must group by three (Rp55.000)" % text)
-        s = "".join(groups)
-    if not s.isdigit():
-        raise ValueError("price must be whole rupiah like 55000 or Rp55.000, got %r" % text)
-    v = int(s)
-    if v > 100000000:
-        raise ValueError("price %r is implausible for a monthly data plan" % text)
-    return v
-
-
 # ---- records ------------------------------------------------------------------------------------------
-def upsert_device(conn, serial, board, mac=None):
+def upsert_device(conn: sqlite3.Connection, serial: str, board: str, mac: str | None = None) -> None:
     conn.execute("INSERT INTO devices (serial, mac, board, added_at) VALUES (?,?,?,?) "
                  "ON CONFLICT(serial) DO UPDATE SET mac=excluded.mac, board=excluded.board",
                  (serial, mac, board, now_iso()))
 
 
-def upsert_modem(conn, imei, model=None):
+def upsert_modem(conn: sqlite3.Connection, imei: str, model: str | None = None) -> None:
     conn.execute("INSERT INTO modems (imei, model, added_at) VALUES (?,?,?) "
                  "ON CONFLICT(imei) DO UPDATE SET model=coalesce(excluded.model, model)", (imei, model, now_iso()))
 
 
-def upsert_sim(conn, iccid, msisdn=None, operator=None, plan=None, quota_mb=None, expiry=None, price_rp=None,
-               opd=None):
+def upsert_sim(conn: sqlite3.Connection, iccid: str, msisdn: str | None = None, operator: str | None = None,
+               plan: str | None = None, quota_mb: int | None = None, expiry: str | None = None,
+               price_rp: int | None = None, opd: str | None = None) -> None:
     conn.execute("INSERT INTO sims (iccid, msisdn, operator, plan, quota_mb, expiry, price_rp, opd, added_at) "
                  "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(iccid) DO UPDATE SET msisdn=excluded.msisdn, "
                  "operator=excluded.operator, plan=excluded.plan, quota_mb=excluded.quota_mb, "
@@ -195,13 +121,13 @@ def upsert_sim(conn, iccid, msisdn=None, operator=None, plan=None, quota_mb=None
                  (iccid, msisdn, operator, plan, quota_mb, expiry, price_rp, opd, now_iso()))
 
 
-def upsert_official(conn, name, opd, position=None):
+def upsert_official(conn: sqlite3.Connection, name: str, opd: str, position: str | None = None) -> int:
     conn.execute("INSERT INTO officials (name, position, opd) VALUES (?,?,?) "
                  "ON CONFLICT(name, opd) DO UPDATE SET position=excluded.position", (name, position, opd))
     return conn.execute("SELECT id FROM officials WHERE name=? AND opd=?", (name, opd)).fetchone()[0]
 
 
-def get_sim(conn, iccid):
+def get_sim(conn: sqlite3.Connection, iccid: str) -> dict[str, Any] | None:
     r = conn.execute("SELECT * FROM sims WHERE iccid=?", (iccid,)).fetchone()
     return dict(r) if r else None
 
@@ -218,14 +144,15 @@ LEFT JOIN sims s ON s.iccid = a.iccid LEFT JOIN officials o ON o.id = a.official
 """
 
 
-def _assignment(row):
+def _assignment(row: sqlite3.Row) -> dict[str, Any]:
     d = dict(row)
     d["talkgroups"] = json.loads(d["talkgroups"] or "[]")
     return d
 
 
-def assign(conn, unit_id, serial=None, imei=None, iccid=None, official_id=None, callsign=None, talkgroups=(),
-           priority="normal", at=None):
+def assign(conn: sqlite3.Connection, unit_id: str, serial: str | None = None, imei: str | None = None,
+           iccid: str | None = None, official_id: int | None = None, callsign: str | None = None,
+           talkgroups: Iterable[str] = (), priority: str = "normal", at: str | None = None) -> dict[str, Any]:
     """Open a new assignment for ``unit_id`` (closing its current one). Returns the new row.
 
     Raises ConflictError if the board, modem or SIM is in another unit's open assignment.
@@ -251,16 +178,16 @@ def assign(conn, unit_id, serial=None, imei=None, iccid=None, official_id=None, 
     return current_assignment(conn, unit_id)
 
 
-def release(conn, unit_id, at=None):
+def release(conn: sqlite3.Connection, unit_id: str, at: str | None = None) -> None:
     conn.execute("UPDATE assignments SET end_at=? WHERE unit_id=? AND end_at IS NULL", (at or now_iso(), unit_id))
 
 
-def current_assignment(conn, unit_id):
+def current_assignment(conn: sqlite3.Connection, unit_id: str) -> dict[str, Any] | None:
     r = conn.execute(_ASSIGNMENT_VIEW + " WHERE a.unit_id=? AND a.end_at IS NULL", (unit_id,)).fetchone()
     return _assignment(r) if r else None
 
 
-def unit(conn, unit_id):
+def unit(conn: sqlite3.Connection, unit_id: str) -> dict[str, Any]:
     """The unit's current assignment (joined with board, SIM, official) or NotFoundError."""
     a = current_assignment(conn, unit_id)
     if a is None:
@@ -269,17 +196,17 @@ def unit(conn, unit_id):
     return a
 
 
-def assignment_history(conn, unit_id):
+def assignment_history(conn: sqlite3.Connection, unit_id: str) -> list[dict[str, Any]]:
     return [_assignment(r) for r in conn.execute(_ASSIGNMENT_VIEW + " WHERE a.unit_id=? ORDER BY a.id", (unit_id,))]
 
 
-def units(conn):
+def units(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every unit's current assignment, sorted by OPD then unit id."""
     return [_assignment(r) for r in conn.execute(
         _ASSIGNMENT_VIEW + " WHERE a.end_at IS NULL ORDER BY coalesce(o.opd, s.opd, ''), a.unit_id")]
 
 
-def config_values(unit_row):
+def config_values(unit_row: Mapping[str, Any]) -> dict[str, Any]:
     """The registry's part of a unit's radio config, as ``{"section.field": value}`` for ht.config.Config.
 
     Broker URL/credentials and the SIM PIN come from the provisioning step, not from here.
@@ -299,13 +226,14 @@ def config_values(unit_row):
     return values
 
 
-def unit_by_serial(conn, serial):
+def unit_by_serial(conn: sqlite3.Connection, serial: str) -> dict[str, Any] | None:
     r = conn.execute(_ASSIGNMENT_VIEW + " WHERE a.serial=? AND a.end_at IS NULL", (serial,)).fetchone()
     return _assignment(r) if r else None
 
 
 # ---- bench certificates and audit ---------------------------------------------------------------------
-def record_bench(conn, serial, technician, results, passed, unit_id=None, at=None):
+def record_bench(conn: sqlite3.Connection, serial: str, technician: str, results: Any, passed: bool,
+                 unit_id: str | None = None, at: str | None = None) -> int:
     """Store a bench certificate; ``results`` is any JSON-able data (the check table). Returns its id."""
     with conn:
         cur = conn.execute("INSERT INTO bench_certificates (serial, unit_id, at, technician, passed, results) "
@@ -314,20 +242,20 @@ def record_bench(conn, serial, technician, results, passed, unit_id=None, at=Non
     return cur.lastrowid
 
 
-def _cert(row):
+def _cert(row: sqlite3.Row) -> dict[str, Any]:
     d = dict(row)
     d["passed"] = bool(d["passed"])
     d["results"] = json.loads(d["results"])
     return d
 
 
-def last_bench(conn, serial):
+def last_bench(conn: sqlite3.Connection, serial: str) -> dict[str, Any] | None:
     r = conn.execute("SELECT * FROM bench_certificates WHERE serial=? ORDER BY at DESC, id DESC LIMIT 1",
                      (serial,)).fetchone()
     return _cert(r) if r else None
 
 
-def bench_certificates(conn, serial=None):
+def bench_certificates(conn: sqlite3.Connection, serial: str | None = None) -> list[dict[str, Any]]:
     q, args = "SELECT * FROM bench_certificates", ()
     if serial:
         q, args = q + " WHERE serial=?", (serial,)
@@ -337,7 +265,7 @@ def bench_certificates(conn, serial=None):
 _SECRET_WORDS = ("password", "passwd", "secret", "sim_pin", "pin", "token")
 
 
-def _check_no_secrets(detail, path="detail"):
+def _check_no_secrets(detail: Any, path: str = "detail") -> None:
     # The audit log is read by many; a secret that reaches it is leaked for good. Masked values may pass.
     if isinstance(detail, dict):
         for k, v in detail.items():
@@ -349,7 +277,8 @@ def _check_no_secrets(detail, path="detail"):
             _check_no_secrets(v, "%s[%d]" % (path, i))
 
 
-def audit(conn, who, action, unit_id=None, serial=None, config_hash=None, detail=None, at=None):
+def audit(conn: sqlite3.Connection, who: str, action: str, unit_id: str | None = None, serial: str | None = None,
+          config_hash: str | None = None, detail: dict[str, Any] | None = None, at: str | None = None) -> None:
     """Append to the audit log. ``detail`` must not hold secrets (ValueError): store hashes or masks."""
     _check_no_secrets(detail or {})
     with conn:
@@ -358,7 +287,7 @@ def audit(conn, who, action, unit_id=None, serial=None, config_hash=None, detail
                                                 json.dumps(detail or {}, sort_keys=True)))
 
 
-def audit_log(conn, unit_id=None):
+def audit_log(conn: sqlite3.Connection, unit_id: str | None = None) -> list[dict[str, Any]]:
     q, args = "SELECT * FROM audit", ()
     if unit_id:
         q, args = q + " WHERE unit_id=?", (unit_id,)
@@ -375,14 +304,14 @@ def audit_log(conn, unit_id=None):
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ (mosquitto 2.0 password_mosq.c)
 
 
-def hash_password(password, salt=None, iterations=PBKDF2_ITERATIONS):
+def hash_password(password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:
     """``$7$<iterations>$<salt b64>$<PBKDF2-SHA512 b64>`` — the line format mosquitto 2.0 reads."""
     salt = os.urandom(12) if salt is None else salt
     dk = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
     return "$7$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
 
 
-def verify_password(password, pw_hash):
+def verify_password(password: str, pw_hash: str) -> bool:
     try:
         _, kind, iterations, salt, digest = pw_hash.split("$")
         if kind != "7":
@@ -393,19 +322,19 @@ def verify_password(password, pw_hash):
     return hmac.compare_digest(base64.b64encode(dk).decode(), digest)
 
 
-def set_credentials(conn, unit_id, username, password):
+def set_credentials(conn: sqlite3.Connection, unit_id: str, username: str, password: str) -> None:
     with conn:
         conn.execute("INSERT INTO credentials (unit_id, username, pw_hash, updated_at) VALUES (?,?,?,?) "
                      "ON CONFLICT(unit_id) DO UPDATE SET username=excluded.username, pw_hash=excluded.pw_hash, "
                      "updated_at=excluded.updated_at", (unit_id, username, hash_password(password), now_iso()))
 
 
-def verify_credentials(conn, unit_id, password):
+def verify_credentials(conn: sqlite3.Connection, unit_id: str, password: str) -> bool:
     r = conn.execute("SELECT pw_hash FROM credentials WHERE unit_id=?", (unit_id,)).fetchone()
     return bool(r) and verify_password(password, r[0])
 
 
-def credentials(conn):
+def credentials(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """[{unit_id, username, pw_hash}] — enough for a Mosquitto password file and ACL, no plain passwords."""
     return _rows(conn.execute("SELECT unit_id, username, pw_hash FROM credentials ORDER BY unit_id"))
 
@@ -415,7 +344,7 @@ FLEET_ID_DEFAULT = "kota"
 VOICE_KEY_BYTES = 32
 
 
-def fleet_config(conn):
+def fleet_config(conn: sqlite3.Connection) -> dict[str, str]:
     """``{"fleet.id", "audio.key"}`` for a radio's config. The voice key (32 random bytes, hex) is made on
     first use and kept: every radio signs and checks voice frames with the same key, so unlike a broker
     password it cannot be stored as a hash — the registry file is as secret as the radios' configs.
@@ -427,12 +356,12 @@ def fleet_config(conn):
     return {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
 
 
-def fleet_id(conn):
+def fleet_id(conn: sqlite3.Connection) -> str:
     r = conn.execute("SELECT value FROM fleet_settings WHERE name='fleet.id'").fetchone()
     return r[0] if r else FLEET_ID_DEFAULT
 
 
-def set_fleet_id(conn, value):
+def set_fleet_id(conn: sqlite3.Connection, value: str) -> None:
     """The fleet's name in every topic (ht/<fleet>/...). Radios provisioned before a change keep the old one
     until provisioned again. ValueError if the firmware's schema refuses it."""
     from .firmware import htconfig

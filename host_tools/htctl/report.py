@@ -5,9 +5,14 @@ one self-contained page (inline CSS, no scripts, no external files) in Bahasa In
 Presence (online / last seen) comes in as a dict so it is testable without a broker; ``fetch_presence``
 builds that dict from the broker's retained presence messages (paho-mqtt).
 """
+from __future__ import annotations
+
 import datetime
 import html
+import sqlite3
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from . import registry
 
@@ -54,7 +59,7 @@ REASONS = {
 }
 
 
-def format_rupiah(amount):
+def format_rupiah(amount: int | None) -> str:
     """Indonesian style: Rp1.320.000 (dots group thousands)."""
     s = "{:,}".format(int(amount)).replace(",", ".")
     return "Rp" + s
@@ -66,7 +71,7 @@ def _days(n, lang):
     return "%d day%s" % (n, "" if n == 1 else "s")
 
 
-def expiry_text(expiry, today, lang="en"):
+def expiry_text(expiry: str | None, today: datetime.date, lang: str = "en") -> str:
     """'expires 2027-01-19, in 12 days' / 'habis 2027-01-19, 12 hari lagi' (and the past/today forms)."""
     if not expiry:
         return LABELS[lang]["unknown"]
@@ -84,7 +89,7 @@ def expiry_text(expiry, today, lang="en"):
     return "expired %s, %s ago" % (expiry, _days(-d, lang))
 
 
-def reason_text(reason, lang="en"):
+def reason_text(reason: Mapping[str, Any], lang: str = "en") -> str:
     kind, en, idn = REASONS[reason["code"]]
     return (idn if lang == "id" else en).format(reason.get("detail", ""))
 
@@ -102,7 +107,8 @@ def _failed_checks(results):
     return names
 
 
-def unit_status(u, cert, today, presence=None, lang="en"):
+def unit_status(u: Mapping[str, Any], cert: Mapping[str, Any] | None, today: datetime.date,
+                presence: Mapping[str, Any] | None = None, lang: str = "en") -> dict[str, Any]:
     """One radio's readiness: {ready, reasons[{code, detail}], ...} from its assignment + last certificate."""
     reasons = []
     sim_days = (datetime.date.fromisoformat(u["sim_expiry"]) - today).days if u.get("sim_expiry") else None
@@ -145,7 +151,8 @@ def unit_status(u, cert, today, presence=None, lang="en"):
     }
 
 
-def fleet_status(conn, today=None, presence=None, lang="en"):
+def fleet_status(conn: sqlite3.Connection, today: datetime.date | None = None,
+                 presence: Mapping[str, Mapping[str, Any]] | None = None, lang: str = "en") -> dict[str, Any]:
     """Everything the status table and the HTML report show, as plain data."""
     today = today or datetime.date.today()
     units = [unit_status(u, registry.last_bench(conn, u["serial"]) if u.get("serial") else None, today,
@@ -179,7 +186,7 @@ def fleet_status(conn, today=None, presence=None, lang="en"):
 
 
 # ---- presence from the broker -------------------------------------------------------------------------
-def presence_from_messages(messages, seen_at):
+def presence_from_messages(messages: Mapping[str, bytes | str], seen_at: str) -> dict[str, dict[str, Any]]:
     """{topic: payload} of retained ``ht/<fleet>/u/<unit>/p`` messages -> {unit: {online, stage, last_seen…}}.
 
     A retained message carries no time: a unit online now was seen at ``seen_at``; an offline one (its last
@@ -200,7 +207,8 @@ def presence_from_messages(messages, seen_at):
     return out
 
 
-def fetch_presence(url, fleet, wait_s=5.0, username=None, password=None):
+def fetch_presence(url: str, fleet: str, wait_s: float = 5.0, username: str | None = None,
+                   password: str | None = None) -> dict[str, dict[str, Any]]:
     """Collect retained presence from the broker at ``url`` (mqtt://host:port); gives up after ``wait_s``."""
     import threading
     import urllib.parse
@@ -285,7 +293,7 @@ def _e(v):
     return html.escape("" if v is None else str(v))
 
 
-def render_html(status, lang="en"):
+def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
     """The report as one self-contained HTML page."""
     L = LABELS[lang]
     pres = status["presence"]

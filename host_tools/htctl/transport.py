@@ -7,12 +7,16 @@ in one round trip, and a friendly-mode soft reset that waits for the firmware's 
 
 Works the same on /dev/ttyUSB0 and on a virtual device's pty (htsim.vdev).
 """
+from __future__ import annotations
+
 import ast
 import base64
 import contextlib
 import json
 import re
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .errors import DeviceError
 
@@ -30,7 +34,7 @@ MPY_ARCHES = {0: None, 1: "x86", 2: "x64", 3: "armv6", 4: "armv6m", 5: "armv7m",
 class DeviceExecError(DeviceError):
     """Code sent to the device raised; ``error_output`` is the device's traceback text."""
 
-    def __init__(self, message, error_output, hint=None):
+    def __init__(self, message: str, error_output: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.error_output = error_output
 
@@ -43,7 +47,7 @@ def _last_line(text):
 class DeviceTransport:
     """An open connection to a device REPL. Use as a context manager; ``close()`` leaves the friendly REPL."""
 
-    def __init__(self, port, baudrate=115200, timeout=1.0, raw_timeout=10):
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 1.0, raw_timeout: float = 10) -> None:
         from mpremote.transport_serial import SerialTransport
         from mpremote.transport import TransportError
 
@@ -56,14 +60,14 @@ class DeviceTransport:
             raise DeviceError("cannot open port %s: %s" % (port, exc), hint=_PORT_HINT) from None
 
     # -- session --------------------------------------------------------------------------------------------
-    def __enter__(self):
+    def __enter__(self) -> DeviceTransport:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         self.close()
         return False
 
-    def close(self):
+    def close(self) -> None:
         if self._t is None:
             return
         try:
@@ -75,10 +79,10 @@ class DeviceTransport:
         self._t = None
 
     @property
-    def in_raw_repl(self):
+    def in_raw_repl(self) -> bool:
         return self._t.in_raw_repl
 
-    def enter_raw(self, soft_reset=False):
+    def enter_raw(self, soft_reset: bool = False) -> None:
         """Interrupt whatever runs (Ctrl-C) and enter the raw REPL; ``soft_reset`` gives a clean heap first.
 
         The byte sequence of mpremote's ``enter_raw_repl``, on its ``read_until``, without the ``print()`` it
@@ -142,7 +146,7 @@ class DeviceTransport:
             self.enter_raw(soft_reset=False)
 
     # -- code -------------------------------------------------------------------------------------------------
-    def exec(self, code, timeout=10):
+    def exec(self, code: str, timeout: float = 10) -> bytes:
         """Run code in the raw REPL; returns its stdout (bytes). A device exception -> DeviceExecError."""
         self._raw()
         try:
@@ -154,11 +158,11 @@ class DeviceTransport:
             raise DeviceExecError("device raised %s" % _last_line(text), text)
         return out
 
-    def eval(self, expr, timeout=10):
+    def eval(self, expr: str, timeout: float = 10) -> Any:
         out = self.exec("print(repr(%s))" % expr, timeout=timeout)
         return ast.literal_eval(out.decode().strip())
 
-    def exec_json(self, code, timeout=10):
+    def exec_json(self, code: str, timeout: float = 10) -> Any:
         """Run code that ends by printing one JSON document; returns it parsed."""
         out = self.exec(code, timeout=timeout).decode("utf-8", "replace").strip()
         try:
@@ -167,7 +171,7 @@ class DeviceTransport:
             raise DeviceError("device answered with something that is not JSON: %r" % out[-200:]) from None
 
     # -- device facts -----------------------------------------------------------------------------------------
-    def mpy_info(self):
+    def mpy_info(self) -> dict[str, Any]:
         """What .mpy this interpreter loads: {"arch": "xtensawin"|"x64"|None, "mpy": 6, "sub": 3, ...}."""
         info = self.exec_json(
             "import sys, json\n"
@@ -179,7 +183,7 @@ class DeviceTransport:
         return info
 
     # -- files ------------------------------------------------------------------------------------------------
-    def sha256(self, paths, timeout=30):
+    def sha256(self, paths: Sequence[str], timeout: float = 30) -> dict[str, str]:
         """{path: hex digest or None if missing}, computed on the device in one round trip."""
         if not paths:
             return {}
@@ -200,7 +204,7 @@ class DeviceTransport:
                 "print(json.dumps(dict((p, _h(p)) for p in %s)))\n" % json.dumps(list(paths)))
         return self.exec_json(code, timeout=timeout)
 
-    def makedirs(self, path):
+    def makedirs(self, path: str) -> None:
         parts = [p for p in path.strip("/").split("/") if p]
         if not parts:
             return
@@ -214,7 +218,7 @@ class DeviceTransport:
                   "  if e.args[0] != 17:\n"
                   "   raise\n" % json.dumps(parts))
 
-    def write_file(self, path, data, progress=None):
+    def write_file(self, path: str, data: bytes, progress: Callable[[int], None] | None = None) -> None:
         """Write ``data`` to ``path`` via ``path.tmp`` + rename, in base64 chunks. ``progress(n)`` per chunk."""
         tmp = path + ".tmp"
         self.exec("import binascii, os\nf = open(%r, 'wb')\nw = f.write\na = binascii.a2b_base64" % tmp)
@@ -241,7 +245,7 @@ class DeviceTransport:
                           % tmp)
             raise
 
-    def read_file(self, path):
+    def read_file(self, path: str) -> bytes:
         self.exec("import binascii\nf = open(%r, 'rb')" % path)
         out = bytearray()
         while True:
@@ -252,10 +256,10 @@ class DeviceTransport:
         self.exec("f.close()")
         return bytes(out)
 
-    def remove(self, path):
+    def remove(self, path: str) -> None:
         self.exec("import os\nos.remove(%r)" % path)
 
-    def listdir(self, path="/"):
+    def listdir(self, path: str = "/") -> dict[str, int]:
         """Recursive listing: {path: size} for files (directories are walked, not listed)."""
         return self.exec_json(
             "import os, json\n"
@@ -270,7 +274,8 @@ class DeviceTransport:
             "print(json.dumps(_w(%r, {})))" % path)
 
     # -- reset -------------------------------------------------------------------------------------------------
-    def soft_reset(self, wait_for=None, timeout=20.0):
+    def soft_reset(self, wait_for: re.Pattern[bytes] | bytes | None = None, timeout: float = 20.0
+                   ) -> bytes | tuple[bytes, re.Match[bytes]]:
         """Soft reset from the *friendly* REPL, so main.py runs (pyexec skips it after a raw-REPL reset).
 
         Returns the text printed after ``soft reboot``; with ``wait_for`` (bytes regex) waits until it

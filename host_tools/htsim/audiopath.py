@@ -8,10 +8,16 @@ per-burst delay policy gets to learn. The firmware objects are the real ones (ht
 on CPython. ``run()`` returns the input and the time-aligned output plus statistics; the demo, the
 benchmark and the tests all call it.
 """
+from __future__ import annotations
+
 import math
+import os
 from array import array
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ht.voice import codecs, frame, transceiver as voice
 from htsim import linksim, speech
@@ -24,7 +30,7 @@ except (ImportError, AttributeError):
     DEFAULT_TOPIC = "ht/bdg/tg/101/v/4242"
 
 
-def mqtt_publish_overhead(topic, payload_len):
+def mqtt_publish_overhead(topic: str, payload_len: int) -> int:
     """Bytes an MQTT 3.1.1 QoS 0 PUBLISH adds around a payload: fixed header (type byte and the
     variable-length 'remaining length') plus the length-prefixed topic."""
     remaining = 2 + len(topic.encode()) + payload_len
@@ -34,15 +40,18 @@ def mqtt_publish_overhead(topic, payload_len):
     return 1 + rl + 2 + len(topic.encode())
 
 
-def wire_bytes_per_minute(pt=codecs.PT_ADPCM, frame_ms=20, tagged=True, topic=DEFAULT_TOPIC):
+def wire_bytes_per_minute(pt: int = codecs.PT_ADPCM, frame_ms: int = 20, tagged: bool = True,
+                          topic: str = DEFAULT_TOPIC) -> int:
     """Bytes on the wire for one minute of talk: voice frame + MQTT + TCP + IPv4 per packet."""
     n = frame.packet_len(codecs.get(pt), frame_ms, tagged)
     per_packet = n + mqtt_publish_overhead(topic, n) + TCP_IPV4_BYTES
     return per_packet * (60000 // frame_ms)
 
 
-def run(link="loss5", seed=1, pt=codecs.PT_ADPCM, frame_ms=20, key=b"demo-key", clips=None,
-        gap_ms=600, rx_options=None, wav=None, ref_wav=None):
+def run(link: str | linksim.Model = "loss5", seed: int = 1, pt: int = codecs.PT_ADPCM, frame_ms: int = 20,
+        key: bytes = b"demo-key", clips: Sequence[np.ndarray] | None = None, gap_ms: int = 600,
+        rx_options: dict[str, Any] | None = None, wav: str | os.PathLike[str] | None = None,
+        ref_wav: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Send `clips` (default: the alsa speech, one burst per clip) through the path.
 
     link: a linksim model object or a name for linksim.named(). Returns a dict with 'ref' and 'out'
@@ -145,7 +154,7 @@ def _align(clips, starts, bursts, out, n):
     return ref, deg
 
 
-def pesq_nb(ref, deg):
+def pesq_nb(ref: ArrayLike, deg: ArrayLike) -> float | None:
     try:
         from pesq import pesq
     except ImportError:
@@ -248,7 +257,8 @@ print("plc_us_per_lost_frame", time.ticks_diff(time.ticks_us(), t0) / 200)
 """
 
 
-def mpy_heap_figures(micropython, firmware_dir=None, timeout=300):
+def mpy_heap_figures(micropython: str | os.PathLike[str], firmware_dir: str | os.PathLike[str] | None = None,
+                     timeout: float = 300) -> dict[str, float]:
     """Run MPY_HEAP_SCRIPT under `micropython`; returns {name: number}."""
     import os
     import subprocess

@@ -30,19 +30,22 @@ LTE delay model parameters (``LTEDelay``), and why:
     segment the radio layers could not save. One a minute is on the pessimistic side for a
     handheld with fair coverage, which is what a bench should assume.
 """
+from __future__ import annotations
+
 import math
 import random
+from typing import Any
 
 
 class _Counted:
-    def __init__(self, seed, record):
+    def __init__(self, seed: Any, record: bool) -> None:
         self.rng = random.Random(seed)
         self.sent = 0
         self.dropped = 0
         self.record = record
-        self.log = []
+        self.log: list[tuple[float, float | None]] = []   # (sent, arrival or None) when record
 
-    def _note(self, send_ms, arrival):
+    def _note(self, send_ms: float, arrival: float | None) -> float | None:
         self.sent += 1
         if arrival is None:
             self.dropped += 1
@@ -54,24 +57,24 @@ class _Counted:
 class Perfect(_Counted):
     """Every packet arrives after a fixed delay."""
 
-    def __init__(self, delay_ms=0.0, seed=0, record=False):
+    def __init__(self, delay_ms: float = 0.0, seed: Any = 0, record: bool = False) -> None:
         super().__init__(seed, record)
         self.delay_ms = delay_ms
 
-    def sample(self, send_ms):
+    def sample(self, send_ms: float) -> float | None:
         return self._note(send_ms, send_ms + self.delay_ms)
 
 
 class Bernoulli(_Counted):
     """Independent random loss with probability ``loss``."""
 
-    def __init__(self, loss, seed=0, record=False):
+    def __init__(self, loss: float, seed: Any = 0, record: bool = False) -> None:
         super().__init__(seed, record)
         if not 0.0 <= loss < 1.0:
             raise ValueError("loss must be in [0, 1)")
         self.loss = loss
 
-    def sample(self, send_ms):
+    def sample(self, send_ms: float) -> float | None:
         return self._note(send_ms, None if self.rng.random() < self.loss else send_ms)
 
 
@@ -82,7 +85,7 @@ class GilbertElliott(_Counted):
     P(Bad->Good) = 1/mean_burst, P(Good->Bad) = loss/(1-loss) * P(Bad->Good).
     """
 
-    def __init__(self, loss, mean_burst, seed=0, record=False):
+    def __init__(self, loss: float, mean_burst: float, seed: Any = 0, record: bool = False) -> None:
         super().__init__(seed, record)
         if not 0.0 <= loss < 1.0 or mean_burst < 1.0:
             raise ValueError("need 0 <= loss < 1 and mean_burst >= 1")
@@ -90,7 +93,7 @@ class GilbertElliott(_Counted):
         self.p = loss / (1.0 - loss) * self.r
         self.bad = False
 
-    def sample(self, send_ms):
+    def sample(self, send_ms: float) -> float | None:
         u = self.rng.random()
         self.bad = (u >= self.r) if self.bad else (u < self.p)
         return self._note(send_ms, None if self.bad else send_ms)
@@ -99,9 +102,10 @@ class GilbertElliott(_Counted):
 class LTEDelay(_Counted):
     """One-way delay over LTE (sender uplink -> broker -> receiver downlink); see the module text."""
 
-    def __init__(self, seed=0, base_ms=None, bler=0.1, max_retx=3, core_ms=3.0, core_sigma=0.6,
-                 handover_per_min=2.0, handover_ms=(30.0, 80.0), stall_per_min=1.0,
-                 stall_ms=(200.0, 500.0), legs=2, record=False):
+    def __init__(self, seed: Any = 0, base_ms: float | None = None, bler: float = 0.1, max_retx: int = 3,
+                 core_ms: float = 3.0, core_sigma: float = 0.6, handover_per_min: float = 2.0,
+                 handover_ms: tuple[float, float] = (30.0, 80.0), stall_per_min: float = 1.0,
+                 stall_ms: tuple[float, float] = (200.0, 500.0), legs: int = 2, record: bool = False) -> None:
         super().__init__(seed, record)
         self.base_ms = self.rng.uniform(40.0, 60.0) if base_ms is None else base_ms
         self.bler = bler
@@ -124,7 +128,7 @@ class LTEDelay(_Counted):
         span = self.stall_ms if self.rng.random() < self.long_share else self.handover_ms
         self.stall_end = self.stall_start + self.rng.uniform(*span)
 
-    def sample(self, send_ms):
+    def sample(self, send_ms: float) -> float | None:
         if self.stall_start is None:
             self._next_stall(send_ms)
         while send_ms >= self.stall_end:
@@ -146,14 +150,15 @@ class LTEDelay(_Counted):
 class Link(_Counted):
     """A loss model and a delay model together; in order (TCP) unless ``fifo=False``."""
 
-    def __init__(self, loss=None, delay=None, fifo=True, record=False):
+    def __init__(self, loss: Model | None = None, delay: Model | None = None, fifo: bool = True,
+                 record: bool = False) -> None:
         super().__init__(0, record)
         self.loss = loss
         self.delay = delay
         self.fifo = fifo
         self.last = -math.inf
 
-    def sample(self, send_ms):
+    def sample(self, send_ms: float) -> float | None:
         if self.loss is not None and self.loss.sample(send_ms) is None:
             # The delay model still runs so both models see every packet: a lost packet
             # must not shift the random draws of the next one (seeds stay comparable).
@@ -167,7 +172,10 @@ class Link(_Counted):
         return self._note(send_ms, t)
 
 
-def named(name, seed=0, record=False):
+Model = Perfect | Bernoulli | GilbertElliott | LTEDelay | Link   # sample(send_ms) -> arrival ms, None = lost
+
+
+def named(name: str, seed: int = 0, record: bool = False) -> Link:
     """The links the bench, demo and tests use, by name: clean, loss1, loss5, loss10, burst5, each with
     the LTE delay model (``*-nojitter`` variants without it)."""
     base, _, variant = name.partition("-")

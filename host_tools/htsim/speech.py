@@ -5,6 +5,8 @@ The nine WAVs in /usr/share/sounds/alsa/ ("Front Center", "Rear Left", ...) are 
 radio's 8 kHz with a proper anti-alias filter (scipy's polyphase FIR, Kaiser window) and concatenate them:
 about 11 s of speech, the same on every machine that has the Debian package ``alsa-utils``.
 """
+from __future__ import annotations
+
 import functools
 import math
 import os
@@ -12,6 +14,7 @@ import pathlib
 import wave
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from htctl.errors import NotFoundError, UserError
 
@@ -21,11 +24,11 @@ _SKIP = {"Noise.wav"}
 _HINT = "install the sample speech: sudo apt-get install alsa-utils (or `make sysdeps`)"
 
 
-def speech_dir(directory=None):
+def speech_dir(directory: str | os.PathLike[str] | None = None) -> pathlib.Path:
     return pathlib.Path(directory or os.environ.get("HTCTL_SPEECH_DIR") or DEFAULT_DIR)
 
 
-def resample(pcm, from_rate, to_rate):
+def resample(pcm: ArrayLike, from_rate: int, to_rate: int) -> np.ndarray:
     """int16 -> int16 at another rate; polyphase FIR low-pass at the new Nyquist (no aliasing)."""
     from scipy.signal import resample_poly
 
@@ -36,7 +39,7 @@ def resample(pcm, from_rate, to_rate):
     return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
 
 
-def read_wav(path):
+def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """(int16 mono samples, rate) from a 16-bit PCM WAV; several channels are averaged."""
     try:
         with wave.open(str(path), "rb") as w:
@@ -53,7 +56,7 @@ def read_wav(path):
     return data.astype(np.int16), rate
 
 
-def write_wav(path, pcm, rate=RATE):
+def write_wav(path: str | os.PathLike[str], pcm: ArrayLike, rate: int = RATE) -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -76,16 +79,16 @@ def _clips(directory, rate):
     return tuple(out)
 
 
-def clips(directory=None, rate=RATE):
+def clips(directory: str | os.PathLike[str] | None = None, rate: int = RATE) -> list[tuple[str, np.ndarray]]:
     """[(name, int16 array)] — each spoken sample on its own, resampled to `rate`."""
     return list(_clips(str(speech_dir(directory)), rate))
 
 
-def load(directory=None, rate=RATE):
+def load(directory: str | os.PathLike[str] | None = None, rate: int = RATE) -> np.ndarray:
     """All spoken samples back to back: about 11 s of int16 speech at `rate` (default 8 kHz)."""
     return np.concatenate([y for _, y in _clips(str(speech_dir(directory)), rate)])
 
 
-def load_bytes(directory=None, rate=RATE):
+def load_bytes(directory: str | os.PathLike[str] | None = None, rate: int = RATE) -> bytes:
     """The same speech as little-endian int16 bytes (what array('h') and audioop take)."""
     return load(directory, rate).astype("<i2").tobytes()

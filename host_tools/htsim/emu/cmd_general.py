@@ -3,6 +3,7 @@
 Each handler is f(modem, cmd, reply) (may be async). Raise AtError for an error final result; return a
 string to replace the final "OK".
 """
+from . import power
 from .atparse import AtError
 
 
@@ -266,7 +267,7 @@ def cfun(m, c, r):
         raise AtError()
     if c.int(1, default=0, lo=0, hi=1):
         r.final = "OK"
-        m.later(0.05, m.reboot, "AT+CFUN=%d,1" % fun)
+        m.later(0.05, power.reboot, m, "AT+CFUN=%d,1" % fun)
         return
     m.cfun = fun
     m.note("CFUN=%d" % fun)
@@ -325,7 +326,7 @@ def power_off(m, c, r):
     r.final = "OK"
     if m.d.power_off_text:
         r.later(m.d.power_off_text)
-    m.loop.call_later(0.05, m.power_off, "AT%s" % c.name)
+    m.loop.call_later(0.05, power.power_off, m, "AT%s" % c.name)
 
 
 COMMANDS = {

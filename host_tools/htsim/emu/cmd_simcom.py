@@ -1,5 +1,6 @@
 """SIMCom A76xx / SIM7600 TCP/IP: NETOPEN, CIPOPEN, CIPSEND ('>' prompt), CIPRXGET (manual read) or +IPD push,
 CIPCLOSE, +IPCLOSE / +CIPEVENT URCs; plus the SIMCom-only status commands (CPSI, SPIC, CNMP)."""
+from . import power
 from .atparse import AtError
 from .sockets import SocketLink, connect_and_report, read_payload
 
@@ -238,7 +239,7 @@ def _ok(m, c, r):
 
 
 def creset(m, c, r):
-    m.later(0.05, m.reboot, "AT+CRESET")
+    m.later(0.05, power.reboot, m, "AT+CRESET")
 
 
 COMMANDS = {"+NETOPEN": netopen, "+NETCLOSE": netclose, "+CIPOPEN": cipopen, "+CIPSEND": cipsend,

@@ -3,24 +3,31 @@ UART (TCP port and optional pty), the control port and the AT sockets.
 
 All public methods are thread-safe: they hop into the loop thread and wait for the result.
 """
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
+import os
 import random
 import threading
+from typing import Any
 
-from . import control, dialects, faults, scenario
+from . import control, dialects, faults, power, scenario
 from .cmd_msg import DEFAULT_USSD
 from .modem import Modem
 from .sim import SimCard
+from .sockets import LinkModel
 from .uart import Uart
 
 DEFAULT_IMEI = "861234567890127"    # 15 digits with a valid Luhn digit (htctl.registry.norm_imei accepts it)
 
 
 class ModemEmulator:
-    def __init__(self, dialect="A7670", sim=None, imei=DEFAULT_IMEI, operator="TELKOMSEL", plmn="51010",
-                 rsrp_dbm=-95, rsrq_db=-10, sinr_db=12, time_scale=1.0, baud=115200, powered=False, link=None,
-                 ussd_replies=None, seed=1, urc_interleave=False, peer_on_loss="reset", host="127.0.0.1"):
+    def __init__(self, dialect: str = "A7670", sim: SimCard | None = None, imei: str | int = DEFAULT_IMEI,
+                 operator: str = "TELKOMSEL", plmn: str | int = "51010", rsrp_dbm: float = -95, rsrq_db: float = -10,
+                 sinr_db: float = 12, time_scale: float = 1.0, baud: int = 115200, powered: bool = False,
+                 link: LinkModel | None = None, ussd_replies: dict[str, str] | None = None, seed: int = 1,
+                 urc_interleave: bool = False, peer_on_loss: str = "reset", host: str = "127.0.0.1") -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         if not (str(imei).isdigit() and len(str(imei)) == 15):
@@ -43,12 +50,12 @@ class ModemEmulator:
         self._uart = None
         self._ctl = None
         self._scenario_handles = []
-        self.uart_port = None
-        self.ctl_port = None
-        self.pty_path = None
+        self.uart_port: int | None = None
+        self.ctl_port: int | None = None
+        self.pty_path: str | None = None
 
     # -- life ------------------------------------------------------------------------------------------
-    def start(self):
+    def start(self) -> ModemEmulator:
         if self._thread is not None:
             return self
         ready = concurrent.futures.Future()
@@ -83,10 +90,10 @@ class ModemEmulator:
         self._ctl = await control.serve(self, self._host)
         self.ctl_port = self._ctl.sockets[0].getsockname()[1]
         if self._powered:
-            self._modem.power_on("powered=True")
+            power.power_on(self._modem, "powered=True")
 
     async def _teardown(self):
-        self._modem._stop_all()
+        power.stop_all(self._modem)
         self._modem.power = "off"
         for h in self._scenario_handles:
             h.cancel()
@@ -97,7 +104,7 @@ class ModemEmulator:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def stop(self):
+    def stop(self) -> None:
         if self._thread is None:
             return
         if self._loop is not None and self._loop.is_running():
@@ -105,10 +112,10 @@ class ModemEmulator:
         self._thread.join(timeout=10)
         self._thread = None
 
-    def __enter__(self):
+    def __enter__(self) -> ModemEmulator:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _call(self, fn, *args, **kw):
@@ -127,27 +134,27 @@ class ModemEmulator:
         return fut.result(timeout=10)
 
     # -- public API ------------------------------------------------------------------------------------
-    def open_pty(self):
+    def open_pty(self) -> str:
         """The UART on a pseudo-terminal (raw mode); returns its path, e.g. /dev/pts/7."""
         self.pty_path = self._call(self._uart.open_pty)
         return self.pty_path
 
-    def set_pin(self, name, level):
+    def set_pin(self, name: str, level: int | str) -> None:
         self._call(self._set_pin_now, name, level)
 
     def _set_pin_now(self, name, level):
         name = str(name).upper()
         if name not in ("PWRKEY", "RESET", "POWERON", "DTR", "FLIGHT"):
             raise ValueError("unknown pin %r (PWRKEY, RESET, POWERON, DTR, FLIGHT)" % name)
-        self._modem.set_pin(name, level)
+        power.set_pin(self._modem, name, level)
 
-    def fault(self, name, **kw):
+    def fault(self, name: str, **kw: Any) -> None:
         self._call(self._fault_now, name, **kw)
 
     def _fault_now(self, name, **kw):
         faults.apply(self._modem, name, **kw)
 
-    def run_scenario(self, src):
+    def run_scenario(self, src: str | os.PathLike[str] | list[Any]) -> int:
         """Schedule timed faults/pin changes from a JSON file path or a list of steps (validated first)."""
         steps = scenario.load(src)
         self._call(self._schedule, steps)
@@ -175,31 +182,31 @@ class ModemEmulator:
             self._scenario_at(every + rng.uniform(-jitter, jitter), kind, name, arg, rep, n + 1, rng)
 
     @property
-    def state(self):
+    def state(self) -> dict[str, Any]:
         return self._call(self._state_now)
 
     def _state_now(self):
         return self._modem.snapshot()
 
     @property
-    def sms_log(self):
+    def sms_log(self) -> list[tuple[str, str]]:
         return self._call(lambda: list(self._modem.sms_log))
 
     @property
-    def at_log(self):
-        return self._call(lambda: list(self._modem.at_log))
+    def at_log(self) -> list[str]:
+        return self._call(lambda: list(self._modem.at.log))
 
     @property
-    def events(self):
+    def events(self) -> list[tuple[float, str]]:
         """(emulated seconds, what happened) - the emulator's own log, for diagnosing a failing test."""
         return self._call(lambda: list(self._modem.events))
 
-    def power_on(self):
+    def power_on(self) -> None:
         """Convenience: a PWRKEY pulse of the right length, as firmware would do (blocks for the pulse)."""
         import time
         self.set_pin("PWRKEY", 1)
         time.sleep(self.dialect.pwrkey_on_ms / 1000.0 + 0.05)
         self.set_pin("PWRKEY", 0)
 
-    def emu_seconds(self):
+    def emu_seconds(self) -> float:
         return self._call(self._modem.now)

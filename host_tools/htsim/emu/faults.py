@@ -1,14 +1,15 @@
 """Faults injected on demand (API, control port, scenario file). Each one is what a field radio meets:
 a modem that stops answering, reboots, loses its SIM, its registration, its PDP context or a socket, answers
 slowly, spits garbage, or a data path that freezes. Durations are emulated time (x time_scale)."""
+from . import power
 
 
 def hang(m):
-    m.hang()
+    power.hang(m)
 
 
 def reboot(m):
-    m.reboot("fault reboot")
+    power.reboot(m, "fault reboot")
 
 
 def sim_remove(m):

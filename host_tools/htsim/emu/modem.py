@@ -1,16 +1,16 @@
-"""The emulated modem: power/boot life cycle, the AT command worker, URC policy, SIM, registration, PDP.
+"""The emulated modem: power/boot life cycle, SIM, registration, PDP, clock and signal - the state the
+command handlers read and change. The AT command interpreter itself is in worker.py (``Modem.at``).
 
-Runs entirely inside the emulator's asyncio loop thread. Commands are handled one at a time like a real
-module; URCs produced while a command runs are held and released after its final result, or - with
-urc_interleave - sometimes between the response lines and the final result, which real modems also do.
+Runs entirely inside the emulator's asyncio loop thread.
 """
 import asyncio
 import random
 import time
 
-from . import cmd_general, cmd_msg, cmd_quectel, cmd_simcom
-from .atio import CME_TEXT, CMS_TEXT, MAX_LINE, OVERFLOW, Reply, RxBuffer
-from .atparse import AtError, find_at, parse_line
+from . import cmd_quectel, cmd_simcom
+from .atio import RxBuffer
+from .atparse import AtError
+from .worker import CommandWorker
 
 
 class Modem:
@@ -34,19 +34,14 @@ class Modem:
         self.orphans = set()          # peers of vanished links kept open (peer_on_loss="silent")
         self.log_limit = log_limit
         self.fam = cmd_simcom if dialect.family == "simcom" else cmd_quectel
-        self.handlers = {}
-        for table in (cmd_general.COMMANDS, cmd_msg.COMMANDS, self.fam.COMMANDS):
-            self.handlers.update(table)
-        self.handlers[dialect.power_off_cmd] = cmd_general.power_off
-        self.handlers[dialect.iccid_cmd] = cmd_general.iccid
+        self.at = CommandWorker(self, log_limit)
         self.uart = None
         self.loop = None
         self.t0 = 0.0
         self.power = "off"            # off · booting · on · hung · reset
         self.pins = {"PWRKEY": 0, "RESET": 0, "POWERON": 1, "DTR": 0, "FLIGHT": 1}
-        self._press = None
+        self.pwrkey_at = None         # loop time of the PWRKEY press being timed
         self.sms_log = []
-        self.at_log = []
         self.events = []              # (emulated s, text): what the emulator did and why
         self.counters = {"sock_tx": 0, "sock_rx": 0, "dropped_rx": 0}
         self.qgdcnt_base = (0, 0)
@@ -61,10 +56,9 @@ class Modem:
         self.ci = "%08X" % (0x0A000000 + (seed or 0) * 7919 % 0xFFFFFF)
         self.ip_seq = 0
         self.rxbuf = None
-        self.worker = None
         self._timers = set()
         self._tasks = set()
-        self._reset_volatile()
+        self.reset_volatile()
 
     # -- plumbing --------------------------------------------------------------------------------------
     def attach(self, loop, uart):
@@ -119,6 +113,14 @@ class Modem:
             h.cancel()
             self._timers.discard(h)
 
+    def cancel_pending(self):
+        """Cancel every timer and task of the running module (it powers down or reboots)."""
+        for h in list(self._timers):
+            h.cancel()
+        self._timers.clear()
+        for t in list(self._tasks):
+            t.cancel()
+
     def spawn(self, coro):
         t = self.loop.create_task(coro)
         self._tasks.add(t)
@@ -146,23 +148,14 @@ class Modem:
     def urc(self, text, raw=b""):
         if self.power != "on":
             return
-        item = b"\r\n" + text.encode("latin-1", "replace") + b"\r\n" + raw
-        if self.busy:
-            self.held.append(item)
-        else:
-            self.uart.write(item)
-
-    def _release_held(self):
-        held, self.held = self.held, []
-        for item in held:
-            self.uart.write(item)
+        self.at.urc(b"\r\n" + text.encode("latin-1", "replace") + b"\r\n" + raw)
 
     def benign_urc(self):
         if self.cereg_n:
             return self.cereg_urc()
         return "+CTZV: +28"
 
-    # -- command worker --------------------------------------------------------------------------------
+    # -- host input ----------------------------------------------------------------------------------------
     def sleeping(self):
         # AT+CSCLK=1 / AT+QSCLK=1: the module sleeps while DTR is high and its UART hears nothing
         return self.csclk == 1 and self.pins.get("DTR") == 1
@@ -174,87 +167,9 @@ class Modem:
         else:
             self.counters["dropped_rx"] += len(data)    # modem off/booting/hung: bytes are lost
 
-    async def _work(self):
-        while True:
-            line = await self.rxbuf.read_line(MAX_LINE)
-            try:
-                await self._handle(line)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:       # never let one bad line silence the modem for good
-                self.note("internal error in worker: %r" % (e,))
-                self.busy = False
-                self.uart.write(b"\r\nERROR\r\n")
-
-    async def _handle(self, line):
-        if line is OVERFLOW:
-            self._log("<overlong line>")
-            self.uart.write(b"\r\nERROR\r\n")
-            return
-        line = line.lstrip(b"\n")
-        if self.echo:
-            self.uart.write(line + b"\r")
-        if not line.strip(b" \t\n"):
-            return
-        text = line.decode("latin-1")
-        self._log(text.strip())
-        r = Reply(self)
-        self.busy = True
-        try:
-            i = find_at(text)
-            if i < 0:
-                raise AtError()
-            for c in parse_line(text[i:].rstrip("\n")):
-                h = self.handlers.get(c.name)
-                if h is None:
-                    raise AtError()
-                res = h(self, c, r)
-                if asyncio.iscoroutine(res):
-                    res = await res
-                if res is not None:
-                    r.final = res
-        except AtError as e:
-            r.items.extend(e.info)
-            r.final = self.error_final(e)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:           # an emulator bug must not kill the modem: report it and go on
-            self.note("internal error on %r: %r" % (text, e))
-            r.final = "ERROR"
-        if self.slow_s:
-            await self.sleep(self.slow_s)
-        self._flush(r)
-        self.busy = False
-        self._release_held()
-
-    def _log(self, text):
-        self.at_log.append(text)
-        del self.at_log[:-self.log_limit]
-
-    def _flush(self, r):
-        out = bytearray(self.frame(r.items))
-        if self.urc_interleave and self.rng.random() < 0.5:
-            held, self.held = self.held, []
-            for item in held:
-                out += item
-            if self.rng.random() < 0.3:
-                out += b"\r\n" + self.benign_urc().encode() + b"\r\n"
-        if r.final is not None:
-            out += b"\r\n" + r.final.encode("latin-1") + b"\r\n"
-        out += self.frame(r.after)
-        self.uart.write(bytes(out))
-
-    def error_final(self, e):
-        if e.final:
-            return e.final
-        if e.cme is not None and self.cmee:
-            return "+CME ERROR: %s" % (CME_TEXT.get(e.cme, "unknown") if self.cmee == 2 else e.cme)
-        if e.cms is not None and self.cmee:
-            return "+CMS ERROR: %s" % (CMS_TEXT.get(e.cms, "unknown error") if self.cmee == 2 else e.cms)
-        return "ERROR"
-
-    # -- power -----------------------------------------------------------------------------------------
-    def _reset_volatile(self):
+    # -- state after boot -----------------------------------------------------------------------------------------
+    def reset_volatile(self) -> None:
+        """What a reboot forgets: host settings, registration, PDP, sockets, the command in progress."""
         d = self.d
         self.echo = True
         self.cmee = d.cmee_default
@@ -278,50 +193,7 @@ class Modem:
         self.csclk = 0
         self.qsimstat = 0
         self.ussd_pending = None
-        self.busy = False
-        self.held = []
-
-    def _stop_all(self):
-        for h in list(self._timers):
-            h.cancel()
-        self._timers.clear()
-        for t in list(self._tasks):
-            t.cancel()
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker = None
-        for s in list(self.sockets.values()):
-            s.close("released", flush=False)
-        self.sockets = {}
-        self.sim.power_down()
-        if self.rxbuf is not None:
-            self.rxbuf.clear()
-
-    def power_on(self, why):
-        if self.power != "off" or not self.pins["POWERON"] or self.pins["RESET"]:
-            return False
-        self._boot(why)
-        return True
-
-    def _boot(self, why):
-        self._stop_all()
-        self._reset_volatile()
-        self.power = "booting"
-        self.note("boot (%s): banner in %.1f emulated s" % (why, self.d.boot_s))
-        self.later(self.d.boot_s, self._booted)
-
-    def _booted(self):
-        self.power = "on"
-        self.rxbuf.clear()
-        self.worker = self.loop.create_task(self._work())
-        self.uart.write(self.frame(list(self.d.banner)))
-        if not self.sim.present:
-            for u in self.d.no_sim_boot_urcs:
-                self.urc(u)
-            return
-        self.sim.power_up()
-        self.sim_urcs(self.d.sim_urcs)
-        self.net_kick()
+        self.at.reset()
 
     def sim_urcs(self, seq):
         """Schedule a dialect's SIM URC sequence: "{cpin}" entries show the card's state, entries marked
@@ -330,70 +202,6 @@ class Modem:
         for dt, u, when in seq:
             if when == "always" or cpin == "READY":
                 self.later(dt, self.urc, u.replace("{cpin}", cpin))
-
-    def power_off(self, why, urc=None):
-        if self.power == "off":
-            return False
-        if urc and self.power == "on":
-            self.uart.write(b"\r\n" + urc.encode() + b"\r\n")
-        self._stop_all()
-        self.power = "off"
-        self.reg_stat = 0
-        self.note("power off (%s)" % why)
-        return True
-
-    def reboot(self, why):
-        if self.power in ("on", "booting", "hung"):
-            self._boot(why)
-
-    def hang(self):
-        if self.power in ("on", "booting"):
-            self._stop_all()
-            self.power = "hung"
-            self.note("hung: silent until power cycle or reset")
-
-    def set_pin(self, name, level):
-        name = name.upper()
-        level = 1 if int(level) else 0
-        old = self.pins.get(name)
-        self.pins[name] = level
-        if name == "PWRKEY" and level != old:
-            self._pwrkey(level)
-        elif name == "POWERON" and level != old:
-            if not level:
-                self.power_off("POWERON low: supply cut")
-        elif name == "FLIGHT" and level != old:
-            # SIM7600 FLIGHTMODE input: low = RF off (LilyGO drives it high for normal operation)
-            self.local_detach()
-        elif name == "RESET" and level != old:
-            if level and self.power != "off":
-                self._stop_all()
-                self.power = "reset"
-                self.note("held in reset")
-            elif not level and self.power == "reset":
-                self._boot("RESET released")
-
-    def _pwrkey(self, pressed):
-        # Board pin level 1 = key pressed (the LilyGO boards drive the modem's PWRKEY low through a transistor).
-        # Thresholds are wall-clock: the firmware times its pulse in real time.
-        if pressed:
-            was_on = self.power != "off"
-            self._press = self.loop.time()
-            press = self._press
-            if not was_on:
-                self.loop.call_later(self.d.pwrkey_on_ms / 1000.0, self._pwrkey_held, press, "on")
-            else:
-                self.loop.call_later(self.d.pwrkey_off_ms / 1000.0, self._pwrkey_held, press, "off")
-        else:
-            self._press = None
-
-    def _pwrkey_held(self, press, action):
-        if self._press != press:
-            return                           # released too early: no effect
-        if action == "on":
-            self.power_on("PWRKEY")
-        else:
-            self.power_off("PWRKEY long press", self.d.power_down_urc)
 
     # -- SIM -------------------------------------------------------------------------------------------
     def cpin_text(self):

@@ -3,6 +3,7 @@
 Behaviour follows 3GPP TS 27.007 +CPIN and what SIMCom/Quectel modules report: 3 PIN tries, then the card
 wants the PUK (10 tries); a PUK exhausted makes the card dead (+CME ERROR: 13 SIM failure).
 """
+from __future__ import annotations
 
 PIN_TRIES = 3
 PUK_TRIES = 10
@@ -12,8 +13,9 @@ DEFAULT_ICCID = "8962100000000000002F"
 
 
 class SimCard:
-    def __init__(self, iccid=DEFAULT_ICCID, imsi="510101234567890", msisdn="+6281200000001",
-                 pin=None, puk="12345678", pin_retries=PIN_TRIES, puk_retries=PUK_TRIES, present=True):
+    def __init__(self, iccid: str = DEFAULT_ICCID, imsi: str = "510101234567890", msisdn: str = "+6281200000001",
+                 pin: str | int | None = None, puk: str | int = "12345678", pin_retries: int = PIN_TRIES,
+                 puk_retries: int = PUK_TRIES, present: bool = True) -> None:
         if not (18 <= len(iccid) <= 20):
             raise ValueError("iccid must have 18-20 digits (last may be F)")
         if not (imsi.isdigit() and 6 <= len(imsi) <= 15):
@@ -34,15 +36,15 @@ class SimCard:
         self.sms = {}             # SIM message store: index -> {stat, number, text, ts}
 
     # -- card life -------------------------------------------------------------------------------------
-    def power_up(self):
+    def power_up(self) -> None:
         self.powered = self.present
         self.unlocked = False
 
-    def power_down(self):
+    def power_down(self) -> None:
         self.powered = False
         self.unlocked = False
 
-    def status(self):
+    def status(self) -> str:
         """'absent' · 'busy' · 'dead' · 'puk' · 'pin' · 'ready'."""
         if not self.present:
             return "absent"
@@ -57,7 +59,7 @@ class SimCard:
         return "ready"
 
     # -- verification ----------------------------------------------------------------------------------
-    def enter_pin(self, pin):
+    def enter_pin(self, pin: str | int) -> bool:
         """True when accepted. A wrong PIN burns one try; at zero the card asks for the PUK."""
         if self.status() != "pin":
             raise ValueError("card not waiting for a PIN")
@@ -68,7 +70,7 @@ class SimCard:
         self.pin_retries -= 1
         return False
 
-    def enter_puk(self, puk, new_pin):
+    def enter_puk(self, puk: str | int, new_pin: str | int) -> bool:
         if self.status() != "puk":
             raise ValueError("card not waiting for a PUK")
         if str(puk) == self.puk and str(new_pin).isdigit() and 4 <= len(str(new_pin)) <= 8:
@@ -81,6 +83,6 @@ class SimCard:
         self.puk_retries -= 1
         return False
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, object]:
         return {"present": self.present, "status": self.status(), "iccid": self.iccid, "imsi": self.imsi,
                 "pin_retries": self.pin_retries, "puk_retries": self.puk_retries}

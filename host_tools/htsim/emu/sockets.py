@@ -4,9 +4,12 @@ TCP is reliable, so a lost segment does not lose bytes: it arrives one retransmi
 everything behind it waits too (head-of-line blocking). That is what an MQTT client on a lossy LTE link sees.
 The model's numbers are wall-clock (physical link), not scaled by time_scale.
 """
+from __future__ import annotations
+
 import asyncio
 import collections
 import random
+from typing import Any
 
 from .atio import CTRL_Z, ESC
 
@@ -15,7 +18,8 @@ _RX_LIMIT = 256 * 1024      # stop reading from the peer while this much waits u
 
 
 class LinkModel:
-    def __init__(self, delay_ms=0.0, jitter_ms=0.0, loss=0.0, seed=1, rto_ms=None, mss=1400):
+    def __init__(self, delay_ms: float = 0.0, jitter_ms: float = 0.0, loss: float = 0.0, seed: Any = 1,
+                 rto_ms: float | None = None, mss: int = 1400) -> None:
         if delay_ms < 0 or jitter_ms < 0 or not (0.0 <= loss < 1.0):
             raise ValueError("delay/jitter must be >= 0 and loss in [0, 1)")
         self.delay_ms = float(delay_ms)
@@ -26,7 +30,7 @@ class LinkModel:
         self.rto_ms = float(rto_ms) if rto_ms is not None else max(200.0, 3.0 * self.delay_ms)
         self.mss = int(mss)
 
-    def one_way_s(self, rng):
+    def one_way_s(self, rng: random.Random) -> float:
         d = self.delay_ms + (rng.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0)
         rto = self.rto_ms
         while self.loss and rng.random() < self.loss:
@@ -34,7 +38,7 @@ class LinkModel:
             rto *= 2.0       # exponential backoff on repeated loss of the same segment
         return max(0.0, d) / 1000.0
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "LinkModel(delay_ms=%g, jitter_ms=%g, loss=%g)" % (self.delay_ms, self.jitter_ms, self.loss)
 
 

@@ -9,17 +9,23 @@ default) + the scenario clock for faults. Returns everything the report needs.
 Which interpreter runs what (docs/FLEET.md): every radio runs under ``mode`` (mpy by default, cpython for
 scale); ``modem_mode`` can put the radios with a modem under another interpreter (they share a process).
 """
+from __future__ import annotations
+
 import asyncio
 import json
 import pathlib
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from htsim import linksim, speech
+from htsim import speech
 from htsim.fleet import scenario as S
 from htsim.fleet.proxy import LinkProxy
+# broker_accounts, link_models and link_seed stay importable from here: tests and docs/FLEET.md use runner.*
+from htsim.fleet.network import BrokerHandle, broker_accounts, link_models, link_seed, password  # noqa: F401
 from htsim import rig
 
 from htctl.firmware import BOARDS_DIR, DATA_ROOT as ROOT
@@ -32,102 +38,15 @@ EMU_FAULTS = {"modem_hang": ("hang", {}), "sim_pulled": ("sim_remove", {}), "sim
               "pdp_drop": ("pdp_drop", {}), "socket_close": ("socket_close", {})}
 
 
-def password(unit):
-    # Demo/test accounts: one per unit, as the registry provisions them (docs/TOPICS.md).
-    return "pw-" + unit
-
-
-def broker_accounts(sc):
-    from htctl.mosquitto import fleet_rights
-    users = {u: password(u) for u in sc.units}
-    rights = fleet_rights(sc.fleet, {r["unit"]: r["talkgroups"] for r in sc.radios if not r["cc"]},
-                          command_center=tuple(r["unit"] for r in sc.radios if r["cc"]))
-    return users, rights
-
-
-def link_models(spec, seed):
-    """(up factory, down factory, loss model) for a parsed link spec; each leg is half the LTE path."""
-    if spec["preset"] == "clean" and not spec["base_ms"]:
-        up = down = None
-    else:
-        def leg(k):
-            def make():
-                make.n += 1
-                return linksim.LTEDelay(seed=seed * 1000 + k * 100 + make.n, base_ms=spec["base_ms"], legs=1,
-                                        core_ms=2.0, stall_per_min=spec["stall_per_min"])
-            make.n = 0
-            return make
-        up, down = leg(1), leg(2)
-    loss = linksim.Bernoulli(spec["loss"], seed=seed + 5) if spec["loss"] else None
-    return up, down, loss
-
-
-def link_seed(spec, index):
-    """The seed of the radio at `index`'s link models (tests rebuild the same loss draws with it)."""
-    return spec["seed"] * 7919 + index
-
-
-class BrokerHandle:
-    """The broker the fleet rides: embedded (default, restartable), a Mosquitto object, or a URL."""
-
-    def __init__(self, broker, users, rights):
-        self.obj = None
-        self.kind = "embedded"
-        if broker is None:
-            from htsim.embedded_broker import EmbeddedBroker
-            self.obj = EmbeddedBroker(users=users, acl=rights)
-            self.obj.start()
-            self.host, self.port = self.obj.host, self.obj.port
-            self.owned = True
-        elif broker == "mosquitto":
-            # A real Mosquitto started here with the fleet's accounts and ACL: the embedded broker (amqtt)
-            # breaks when dozens of clients connect at once ('dictionary changed size during iteration').
-            from htctl.mosquitto import Mosquitto
-            self.obj = Mosquitto(users=users, acl=rights)
-            self.host, self.port = self.obj.start()
-            self.kind = "mosquitto"
-            self.owned = True
-        elif isinstance(broker, str):
-            rest = broker.split("://", 1)[-1]
-            host, _, port = rest.partition(":")
-            self.host, self.port = host or "127.0.0.1", int(port or 1883)
-            self.kind = "url"
-            self.owned = False
-        else:
-            self.obj = broker
-            self.kind = type(broker).__name__.lower()
-            self.host, self.port = broker.host, broker.port
-            self.owned = False
-
-    @property
-    def url(self):
-        return "mqtt://%s:%d" % (self.host, self.port)
-
-    def restart(self):
-        if self.obj is None:
-            raise S.ScenarioError("broker_restart needs a broker the simulation controls",
-                                  hint="use the embedded broker (no --broker) or a Mosquitto started by the test")
-        if hasattr(self.obj, "restart"):
-            self.obj.restart()
-        else:
-            self.obj.stop()
-            self.obj.start()
-
-    def stop(self):
-        if self.owned and self.obj is not None:
-            if hasattr(self.obj, "cleanup"):
-                self.obj.cleanup()
-            else:
-                self.obj.stop()
-
-
-def clip_table():
+def clip_table() -> dict[str, np.ndarray]:
     return {name: pcm for name, pcm in speech.clips()}
 
 
 class Runner:
-    def __init__(self, sc, out, mode="mpy", broker=None, link=None, per_process=8, modem_mode=None,
-                 emu_scale=0.05, keepalive=10, log=None, warmup_s=90.0, proxy=True, telemetry_s=60):
+    def __init__(self, sc: S.Scenario, out: str | os.PathLike[str], mode: str = "mpy", broker: Any = None,
+                 link: str | dict[str, Any] | None = None, per_process: int = 8, modem_mode: str | None = None,
+                 emu_scale: float = 0.05, keepalive: int = 10, log: Callable[[str], None] | None = None,
+                 warmup_s: float = 90.0, proxy: bool = True, telemetry_s: int = 60) -> None:
         if mode not in ("mpy", "cpython"):
             raise S.ScenarioError("mode must be mpy or cpython")
         self.sc = sc
@@ -297,7 +216,7 @@ class Runner:
         errlog.close()
 
     # ---- the run ------------------------------------------------------------------------------------
-    async def run(self):
+    async def run(self) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
         sc = self.sc
         users, rights = broker_accounts(sc)
@@ -378,7 +297,7 @@ class Runner:
                     kw["duration_s"] = e["duration_s"]
                 self.emus[u].fault(name, **kw)
 
-    def result(self, not_ready):
+    def result(self, not_ready: list[str]) -> dict[str, Any]:
         t0 = self.t0 or 0
         evs = sorted(self.events + self.fault_log, key=lambda x: x[0])
         events = [(w - t0, u, k, d) for w, u, k, d in evs]
@@ -400,5 +319,6 @@ def _short(d):
     return s if len(s) < 60 else s[:57] + "..."
 
 
-def run(sc, out, **kw):
+def run(sc: S.Scenario, out: str | os.PathLike[str], **kw: Any) -> dict[str, Any]:
+    """Run scenario ``sc`` with its files in ``out``; keyword arguments as for :class:`Runner`."""
     return asyncio.run(Runner(sc, out, **kw).run())

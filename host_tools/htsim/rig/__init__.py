@@ -7,10 +7,14 @@ radio (``radio.py``), the drivers the sim-tier tests and benchmarks run (``radio
 (``portable_runner.py``). They import the firmware (``ht``, ``hal``) and each other by plain names, so the
 import path is this folder, then ``firmware/``, then the interpreter's frozen modules.
 """
+from __future__ import annotations
+
 import os
 import pathlib
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
+from types import ModuleType
 
 from htctl.firmware import DATA_ROOT, FIRMWARE_DIR
 
@@ -19,17 +23,17 @@ FAKES_DIR = RIG_DIR / "fakes"          # a fake `machine` module, for hal/esp32.
 MICROPYTHON = pathlib.Path(sys.executable).parent / "micropython"
 
 
-def program(name):
+def program(name: str) -> pathlib.Path:
     """Path of a rig program by its file stem (``"radio_driver"``)."""
     return RIG_DIR / (name + ".py")
 
 
-def import_path(extra_paths=()):
+def import_path(extra_paths: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
     """The folders a rig program imports from, in order."""
     return [str(p) for p in extra_paths] + [str(RIG_DIR), str(FIRMWARE_DIR)]
 
 
-def env(extra_paths=(), cpython=False):
+def env(extra_paths: Iterable[str | os.PathLike[str]] = (), cpython: bool = False) -> dict[str, str]:
     """Environment for running a rig program: MICROPYPATH (or PYTHONPATH for a CPython run)."""
     e = dict(os.environ)
     if cpython:
@@ -39,7 +43,7 @@ def env(extra_paths=(), cpython=False):
     return e
 
 
-def check_argv(args):
+def check_argv(args: Iterable[object]) -> None:
     # The unix port interns each argv string as a qstr before any exception handler exists: an argument of
     # 256 bytes or more kills the interpreter with "FATAL: uncaught NLR". Pass long data in a file.
     long = [a for a in args if len(str(a).encode()) > 255]
@@ -48,13 +52,14 @@ def check_argv(args):
                          % len(str(long[0]).encode()))
 
 
-def command(args, heap="8M"):
+def command(args: Sequence[object], heap: str = "8M") -> list[str]:
     """The MicroPython command line for ``args`` (a program path first)."""
     check_argv(args)
     return [str(MICROPYTHON), "-X", "heapsize=" + heap] + [str(a) for a in args]
 
 
-def run(args, timeout=300, extra_paths=(), input=None, heap="8M"):
+def run(args: Sequence[object], timeout: float = 300, extra_paths: Iterable[str | os.PathLike[str]] = (),
+        input: str | None = None, heap: str = "8M") -> subprocess.CompletedProcess[str]:
     """Run MicroPython unix on ``args`` from the checkout's root; returns CompletedProcess (text)."""
     if not MICROPYTHON.exists():
         raise FileNotFoundError("MicroPython unix interpreter missing at %s: run `make venv`" % MICROPYTHON)
@@ -62,7 +67,7 @@ def run(args, timeout=300, extra_paths=(), input=None, heap="8M"):
                           env=env(extra_paths), input=input, cwd=str(DATA_ROOT))
 
 
-def load(name):
+def load(name: str) -> ModuleType:
     """Import a rig program as a module on CPython (tests and benchmarks drive the same scenarios in-process).
     The programs import each other by plain names, as they do under MicroPython, so the rig folder joins the
     import path here, the one place that does it."""
