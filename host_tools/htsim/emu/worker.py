@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from . import cmd_general, cmd_msg, cmd_quectel, cmd_simcom
+from . import cmd_general, cmd_msg
 from .atio import CME_TEXT, CMS_TEXT, MAX_LINE, OVERFLOW, Reply
 from .atparse import AtError, find_at, parse_line
 
