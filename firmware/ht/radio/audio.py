@@ -70,7 +70,7 @@ class AudioPath:
             return r
         i = self._receiver(uid, now)
         self.rx_last[i] = now
-        self.rx[i].push(payload, now)
+        self.rx[i].push_frame(self.guard.frame, payload, now)   # parsed once, by the guard
         return OK
 
     def _receiver(self, uid, now):

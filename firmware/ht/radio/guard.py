@@ -39,7 +39,7 @@ def seq_diff(a, b):
 class VoiceGuard:
     def __init__(self, key=None):
         self.key = frame.as_key(key)
-        self.frame = frame.Frame()
+        self.frame = frame.Frame()     # the frame last checked: AudioPath hands it on to a Receiver
         self.src = array("i", [-1] * _MAXSRC)     # source id per window
         self.top = array("i", [0] * _MAXSRC)      # highest sequence accepted
         self.used = array("i", [0] * _MAXSRC)     # recency stamp for replacement
