@@ -32,6 +32,19 @@ def tg_num(name):
     return int.from_bytes(hashlib.sha256(s.encode()).digest()[:2], "big")
 
 
+class SourceIds:
+    # unit name -> frame source id, worked out once per name: hashing a name per voice frame would
+    # allocate on the receive path.
+    def __init__(self):
+        self._n = {}
+
+    def get(self, unit):
+        n = self._n.get(unit)
+        if n is None:
+            n = self._n[unit] = unit_num(unit)
+        return n
+
+
 def seq_diff(a, b):
     return ((a - b + 32768) & 0xFFFF) - 32768
 
