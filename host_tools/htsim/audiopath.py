@@ -200,7 +200,7 @@ def measure(pt, frame_ms, key, loss_every, frames):
         now += frame_ms
     m1 = gc.mem_alloc()
     gc.enable()
-    played = rx.jb.played
+    played = rx.jb.stat.played
     return held, (m1 - m0) / frames, played
 
 h, a, p = measure(codecs.PT_ADPCM, 20, None, 0, 200)

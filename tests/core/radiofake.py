@@ -122,11 +122,11 @@ class MemBroker:
 
 
 class MemClient:
-    def __init__(self, broker, client_id):
+    def __init__(self, broker, client_id, on_message=None, on_state=None):
         self.b = broker
         self.client_id = client_id
-        self.on_message = None
-        self.on_state = None
+        self.on_message = on_message
+        self.on_state = on_state
         self.state = OFFLINE
         self.subs = []
         self.will = None

@@ -34,9 +34,9 @@ class Rig:
     def add(self, u, prio):
         hal = FakeHAL(tone_pcm(8000))
         log = []
-        c = MemClient(self.broker, u)
-        r = Radio(hal, cfg(u, prio, codec=self.codec), client=c, events=lambda now, k, d, log=log: log.append((now, k, d)),
-                  key=b"fleet-key")
+        r = Radio(hal, cfg(u, prio, codec=self.codec), make_client=lambda m, s: MemClient(self.broker, u, m, s),
+                  events=lambda now, k, d, log=log: log.append((now, k, d)), key=b"fleet-key")
+        c = r.client
         self.radios[u], self.hals[u], self.ev[u], self.clients[u] = r, hal, log, c
 
     def start(self):
@@ -133,11 +133,11 @@ def test_radio_takes_its_fleet_and_voice_key_from_the_config():
     from ht.voice import frame
     key = "a5c3" * 16
     r = Radio(FakeHAL(), Config({"unit.id": "u1", "fleet.id": "prov", "audio.key": key}),
-              client=MemClient(MemBroker(), "u1"))
+              make_client=lambda m, s: MemClient(MemBroker(), "u1", m, s))
     want = frame.Key(binascii.unhexlify(key)).digest(b"frame")
     assert r.fleet == "prov"
     assert r.audio.tx.key.digest(b"frame") == want and r.audio.guard.key.digest(b"frame") == want
-    r = Radio(FakeHAL(), Config({"unit.id": "u1"}), client=MemClient(MemBroker(), "u1"))
+    r = Radio(FakeHAL(), Config({"unit.id": "u1"}), make_client=lambda m, s: MemClient(MemBroker(), "u1", m, s))
     assert r.fleet == "kota" and r.audio.tx.key is None
 
 

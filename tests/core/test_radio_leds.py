@@ -34,7 +34,7 @@ async def _talk_and_listen():
     for u in ("a", "b"):
         hal = hals[u] = LedHAL()
         log = logs[u] = []
-        radios[u] = Radio(hal, cfg(u), client=MemClient(broker, u), key=b"fleet-key",
+        radios[u] = Radio(hal, cfg(u), make_client=lambda m, s: MemClient(broker, u, m, s), key=b"fleet-key",
                           events=lambda now, k, d, log=log: log.append((now, k, d)))
     tasks = [asyncio.create_task(r.run()) for r in radios.values()]
     a, b = radios["a"], radios["b"]
@@ -72,13 +72,13 @@ def test_talking_radio_led_is_steady_and_listener_shows_receive_rhythm():
 
 def test_radio_without_link_shows_no_signal_and_board_without_led_drives_nothing():
     hal = LedHAL()
-    r = Radio(hal, cfg("c"), client=MemClient(MemBroker(), "c"))
+    r = Radio(hal, cfg("c"), make_client=lambda m, s: MemClient(MemBroker(), "c", m, s))
     for t in range(0, 3000, 10):
         r.tick(t)
     assert r.leds.state == "no_signal"
     assert [on for _t, _n, on in hal.timed].count(True) == 3     # one blink a second
     hal = LedHAL()
-    r = Radio(hal, cfg("d"), board={"leds": {}}, client=MemClient(MemBroker(), "d"))
+    r = Radio(hal, cfg("d"), board={"leds": {}}, make_client=lambda m, s: MemClient(MemBroker(), "d", m, s))
     for t in range(0, 3000, 10):
         r.tick(t)
     assert hal.timed == []
@@ -88,7 +88,7 @@ def test_cue_from_a_tick_flashes_on_the_tick_clock():
     # A cue asked for inside tick(now) overlays at that tick's time (not the wall clock): driven on
     # simulated time, the talk-permit's LED step lights the idle rhythm's dark gap for 200 ms.
     hal = LedHAL()
-    r = Radio(hal, cfg("e"), client=MemClient(MemBroker(), "e"))
+    r = Radio(hal, cfg("e"), make_client=lambda m, s: MemClient(MemBroker(), "e", m, s))
     r.online = True
     r.tick(0)
     assert r.leds.state == "idle"

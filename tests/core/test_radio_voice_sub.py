@@ -13,8 +13,8 @@ from test_radio_app import tone_pcm
 
 class UnsubClient(MemClient):
     # MemClient with UNSUBSCRIBE, logging both requests in order
-    def __init__(self, broker, client_id):
-        MemClient.__init__(self, broker, client_id)
+    def __init__(self, broker, client_id, on_message=None, on_state=None):
+        MemClient.__init__(self, broker, client_id, on_message, on_state)
         self.requests = []
 
     async def subscribe(self, topic, qos=0):
@@ -37,10 +37,11 @@ async def _scenario():
     radios, hals, clients, ev = {}, {}, {}, {}
     for u in ("a", "b"):
         hals[u] = FakeHAL(tone_pcm(16000))
-        clients[u] = UnsubClient(broker, u)
         log = ev[u] = []
         radios[u] = Radio(hals[u], Config({"unit.id": u, "talkgroups.list": ["1"], "audio.frame_ms": 20}),
-                          client=clients[u], key=b"k", events=lambda now, k, d, log=log: log.append((now, k, d)))
+                          make_client=lambda m, s, u=u: UnsubClient(broker, u, m, s), key=b"k",
+                          events=lambda now, k, d, log=log: log.append((now, k, d)))
+        clients[u] = radios[u].client
     tasks = [asyncio.create_task(r.run()) for r in radios.values()]
     a, b = radios["a"], radios["b"]
     vsub = _s(T.talkgroup_sub("kota", "1", T.VOICE))

@@ -19,7 +19,8 @@ STATE_NAMES = ("offline", "connecting", "online")
 
 class MQTTClient(Receiver):
     def __init__(self, client_id, user=None, password=None, keepalive=60, clean=True,
-                 max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000):
+                 max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000, on_message=None,
+                 on_state=None):
         self.client_id = client_id
         self.user = user
         self.password = password
@@ -30,8 +31,9 @@ class MQTTClient(Receiver):
         self.timeout_ms = timeout_ms
         # fn(topic: bytes, payload: memoryview, retained: bool). payload points into the
         # receive buffer: valid during the call only, copy what must be kept.
-        self.on_message = None
-        self.on_state = None  # fn(state: OFFLINE/CONNECTING/ONLINE, reason: str)
+        # Both stay plain attributes as well: test rigs and the self-test tap them on a live client.
+        self.on_message = on_message
+        self.on_state = on_state  # fn(state: OFFLINE/CONNECTING/ONLINE, reason: str)
         self.state = OFFLINE
         self.reason = "not connected yet"
         self.will = None

@@ -1,10 +1,12 @@
 # The handy-talkie application: wires the HAL, the link, MQTT and the radio state machines
 # (docs/RADIO.md). Radio(hal, config, ...) then `await radio.run()`. Protocol decisions live in
-# ht.radio.floor/ptt/emergency/rollcall/presence/scan; this file moves inputs to them and their outputs out.
+# ht.radio.floor/ptt/emergency/rollcall/presence/scan; the radio's collaborators each own one side:
+# ht.radio.inbound (what the broker delivers), ht.radio.outbound (what goes to it), ht.radio.audio,
+# ht.radio.health (battery/signal/plan), ht.radio.sms, ht.radio.indicator (tones, LEDs). This file
+# builds them and moves events between them.
 import asyncio
 import random
 from ht.compat import const, ticks_ms, ticks_diff, asleep_ms as _sleep_ms
-from ht.radio import topics as T
 from ht.radio import floormsg as fm
 from ht.voice import codecs
 from ht.radio.floor import Floor, Outbox
@@ -13,19 +15,31 @@ from ht.radio.emergency import Emergency
 from ht.radio.rollcall import RollCallRadio
 from ht.radio.presence import Presence, offline_payload
 from ht.radio.scan import Scan, ALLCALL
+from ht.radio.topics import UnitTopics
 from ht.radio.audio import AudioPath
-from ht.radio.guard import unit_num, tg_num
-from ht.radio.rx import RxMixin
-from ht.radio.io import IOMixin, opt
+from ht.radio.guard import SourceIds, unit_num, tg_num
+from ht.radio.inbound import Inbound
+from ht.radio.outbound import Publisher, robust_client
+from ht.radio.health import Health
+from ht.radio.sms import SMSSender
 from ht.radio.leds import LedPlayer, led_names
+from ht.radio.indicator import Indicator
+from ht.mqtt.client import ONLINE, OFFLINE
 from ht.config import key_bytes
 
 _TICK_MS = const(10)
 _SLOW_MS = const(1000)     # battery, presence and telemetry checks
-_SMS_RETRY_MS = const(30000)
 PRIOS = {"normal": fm.PRIO_NORMAL, "command": fm.PRIO_COMMAND, "emergency": fm.PRIO_EMERGENCY}
 FW = "ht-1"
 
+
+def opt(config, key, default):
+    # A setting the shared schema may not have yet (ht.config raises KeyError for unknown keys).
+    try:
+        v = config.get(key)
+    except (KeyError, ValueError):
+        return default
+    return default if v is None or v == "" else v
 
 
 def _payload_type(name):
@@ -36,21 +50,23 @@ def _payload_type(name):
     return codecs.PT_ULAW if name == "ulaw" else codecs.PT_ADPCM
 
 
-class Radio(RxMixin, IOMixin):
+class Radio:
+    # make_client: fn(on_message, on_state) -> MQTT client (tests: an in-memory one); default: a
+    # RobustClient over net_opener. on_mqtt_down: fn(reason) when the session drops (radio_boot tells
+    # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
-                 dataplan=None, fleet=None, key=None, client=None, count_bytes=True, rng=None):
+                 dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
+                 on_mqtt_down=None):
         rng = rng or random
         self.hal = hal
-        self.board = board
         self.events = events
         self.link = link
-        self.sms = sms
-        self.plan = dataplan
+        self.on_mqtt_down = on_mqtt_down
         self.unit = config.get("unit.id") or hal.unique_id()
         self.fleet = fleet or opt(config, "fleet.id", "kota")
         if key is None and opt(config, "audio.key", None):
             key = key_bytes(config)     # hex in config.json, bytes for the HMAC
-        self.prio = PRIOS[config.get("unit.priority")]
+        prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
         scan = config.get("talkgroups.scan")
         self.scan = Scan(tgs, tgs[0], scan[0] if scan else None)
@@ -66,77 +82,57 @@ class Radio(RxMixin, IOMixin):
             fl = Floor(tg, self.unit, box, burst_seed=rng.getrandbits(16))
             self.boxes[tg] = box
             self.floors[tg] = fl
-            self.ptts[tg] = PTT(fl, box, self.prio, talk_ms, min(10000, talk_ms // 2),
+            self.ptts[tg] = PTT(fl, box, prio, talk_ms, min(10000, talk_ms // 2),
                                 debounce=Debounce(active_low=False), rollcall=self.rollcall)
         self.emergency = Emergency(self.unit, self.ptts[tgs[0]], self.main,
                                    config.get("emergency.hot_mic_s") * 1000,
                                    sms_numbers=config.get("emergency.sms_numbers"))
         self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000)
+        self.topics = UnitTopics(self.fleet, self.unit, tgs)
+        self.subs = self.topics.subs
+        self.ids = SourceIds()
+        self.counts = {"bad_msgs": 0, "spoofed_ctl": 0, "pub_dropped": 0, "sms_sent": 0, "sms_failed": 0,
+                       "own_voice": 0}
         frame_ms = config.get("audio.frame_ms")
         pt = _payload_type(config.get("audio.codec"))
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
-                               rng.getrandbits(16), self._emit)
-        self.audio.playing = self._playing_uid
+                               rng.getrandbits(16), self._emit, self._playing_uid)
+        self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
+                               self.rollcall, self.counts, self._emit, self.flush)
+        if make_client is None:
+            make_client = robust_client(config, self.unit, net_opener,
+                                        dataplan.count if count_bytes and dataplan is not None else None)
+        # The client comes last: its callbacks are the dispatcher above and this radio's session handler.
+        self.client = make_client(self.inbound.on_message, self.on_mqtt_state)
+        self.out = Publisher(self.client, self._emit, self.counts)
+        self.health = Health(hal, link, dataplan, self.audio)
+        self._t0 = ticks_ms()
+        self.sms = SMSSender(sms, self._emit, self.counts, self._t0)
+        self.leds = LedPlayer(led_names(board), hal.led)
+        self.indicator = Indicator(hal.tone, self.leds, self.emergency, self.scan, self.ptts, self.rollcall,
+                                   self._emit)
         self.ptt_btn = Debounce(active_low=False)
         self.em_btn = Debounce(active_low=False)
         self._ptt_btn = hal.button("ptt")
         self._em_btn = hal.button("emergency")
         self._pressed = None           # the PTT a press went to (its release goes there too)
-        self._topics(tgs)
-        self.client = client or self._make_client(config, net_opener, count_bytes)
-        self.client.on_message = self.on_message
-        self.client.on_state = self.on_mqtt_state
-        self.on_mqtt_down = None       # fn(reason): radio_boot tells the modem supervisor
-        self._pubq = []
-        self._pub_ev = asyncio.Event()
         self._tasks = []
         self.running = False
         self.online = False
-        self._t0 = ticks_ms()
         self._slow = self._t0
-        self._uids = {}
-        self._tcache = {}
-        self._rc_done = None
-        self.counts = {"bad_msgs": 0, "spoofed_ctl": 0, "pub_dropped": 0, "sms_sent": 0, "sms_failed": 0,
-                       "own_voice": 0}
-        self._last_reject = None
-        self._seen_hint = {}
-        self._sms_owed = []
-        self._sms_at = self._t0
         self._plan = "unknown"
-        self.leds = LedPlayer(led_names(board), hal.led)
-
-    def _topics(self, tgs):
-        f, u = self.fleet, self.unit
-        self.t_presence = T.unit_topic(f, u, T.PRESENCE)
-        self.t_kind = {"presence": self.t_presence, "telemetry": T.unit_topic(f, u, T.TELEMETRY),
-                       "rollcall_ack": T.unit_topic(f, u, T.ACK), "emergency": T.emergency(f, u),
-                       "rollcall": T.rollcall(f)}
-        self.t_voice = {}
-        self.t_vsub = {}
-        self.t_floor = {}
-        for tg in tgs:
-            self.t_voice[tg] = T.voice(f, tg, u)
-            self.t_vsub[tg] = T.talkgroup_sub(f, tg, T.VOICE)
-            self.t_floor[tg] = T.floor(f, tg, u)
-        self.subs = [(T.unit_topic(f, u, T.COMMAND), 1), (T.rollcall(f), 1), (T.emergency_sub(f), 1),
-                     (T.units_sub(f, T.PRESENCE), 1)]
-        for tg in tgs + [ALLCALL]:
-            self.subs.append((T.talkgroup_sub(f, tg, T.FLOOR), 1))
-            self.subs.append((T.talkgroup_sub(f, tg, T.VOICE), 0))
 
     # ---- life -------------------------------------------------------------------------------------
     async def run(self):
         self.running = True
         c = self.client
-        c.set_last_will(self.t_presence, offline_payload(self.unit), 1, True)
+        c.set_last_will(self.topics.presence, offline_payload(self.unit), 1, True)
         for t, q in self.subs:
             await c.subscribe(t, q)
-        self.audio.publish = self._publish_voice
         self.audio.running = True
-        self._tasks = [asyncio.create_task(self.audio.run()), asyncio.create_task(self.audio.sender()),
-                       asyncio.create_task(self._sender())]
+        self._tasks = [asyncio.create_task(self.audio.run()), asyncio.create_task(self.audio.sender(self.out.voice)),
+                       asyncio.create_task(self.out.run())]
         c.start()
         self._emit("boot", {"unit": self.unit, "fleet": self.fleet, "tgs": self.scan.talkgroups})
         try:
@@ -146,11 +142,12 @@ class Radio(RxMixin, IOMixin):
             self.audio.running = False
             for t in self._tasks:
                 t.cancel()
+            self.sms.cancel()
 
     async def stop(self):
         self.running = False
         self.audio.running = False
-        self._pub_ev.set()
+        self.out.stop()
         self.audio.ring_ev.set()
         await self.client.stop()
 
@@ -177,18 +174,16 @@ class Radio(RxMixin, IOMixin):
         if ticks_diff(now, self._slow) >= _SLOW_MS:
             self._slow = now
             self._slow_tick(now)
-        if self._sms_owed and ticks_diff(now, self._sms_at) >= _SMS_RETRY_MS:
-            self._sms_at = now
-            self.retry_sms()
+        self.sms.tick(now)
         self.flush(now)
-        self.leds.set_state(self.led_state(now), now)
-        self.leds.update(now)
+        self.indicator.update(now, self.online, self._plan)
 
     def _slow_tick(self, now):
-        self._plan = self.plan_state()     # kept for the quota-low LED rhythm
-        self.presence.update(now, stage=self.stage(), battery=self.battery_pct(), signal=self.signal_dbm(),
+        h = self.health
+        self._plan = h.plan_state()     # kept for the quota-low LED rhythm
+        self.presence.update(now, stage=self.stage(), battery=h.battery_pct(), signal=h.signal_dbm(),
                              plan=self._plan)
-        self.presence.tick(now, ticks_diff(now, self._t0) // 1000, self.telemetry_fields())
+        self.presence.tick(now, ticks_diff(now, self._t0) // 1000, h.telemetry())
 
     def stage(self):
         if self.link is not None:
@@ -206,22 +201,21 @@ class Radio(RxMixin, IOMixin):
             return
         pubs, cues, evs = box.drain()
         for kind, key, payload, qos, retain in pubs:
-            topic = self.t_floor.get(key) if kind == "floor" else self.t_kind.get(kind)
+            topic = self.topics.floor.get(key) if kind == "floor" else self.topics.kind.get(kind)
             if topic is None:
                 continue    # e.g. a floor heartbeat on all-call, where radios only listen
-            self._pubq.append((topic, payload, qos, retain))
-            self._pub_ev.set()
+            self.out.publish(topic, payload, qos, retain)
         for ev in evs:
             self._event(ev, tg, now)
         for name in cues:
-            self.cue(name, now)
+            self.indicator.cue(name, now)
 
     def _event(self, ev, tg, now):
         k = ev[0]
         if k == "tx_start":
             fl = self.floors[ev[1]]
             self._voice_sub(ev[1], False)
-            self.audio.start_tx(self.t_voice[ev[1]], tg_num(ev[1]), fl.tx_prio)
+            self.audio.start_tx(self.topics.voice[ev[1]], tg_num(ev[1]), fl.tx_prio)
             self._emit(k, {"tg": ev[1], "burst": ev[2], "prio": fl.tx_prio})
         elif k == "tx_stop":
             self.audio.stop_tx()
@@ -236,7 +230,7 @@ class Radio(RxMixin, IOMixin):
         elif k == "state":
             self._emit(k, {"tg": tg, "state": ev[1]})
         elif k == "sms":
-            self._send_sms(ev[1], ev[2])
+            self.sms.send(ev[1], ev[2])
         else:
             self._emit(k, {"args": list(ev[1:]), "tg": tg})
 
@@ -247,19 +241,72 @@ class Radio(RxMixin, IOMixin):
         # baud, 51 of 56 frames came back and the listener's PESQ fell to ~1.4. A talker plays nothing,
         # so it leaves the voice topic while it holds the floor and rejoins on release; a burst already
         # under way (an emergency that pre-empted it) is heard from the next frame (late entry).
-        if hasattr(self.client, "unsubscribe"):
-            self._pubq.append((self.t_vsub[tg], None, 0, on))
-            self._pub_ev.set()
+        if self.out.can_unsubscribe:
+            if on:
+                self.out.subscribe(self.topics.voice_sub[tg], 0)
+            else:
+                self.out.unsubscribe(self.topics.voice_sub[tg])
 
     def _playing_uid(self):
         tg = self.scan.playing
         if tg is None:
             return None
         u = self.floors[tg].talker()
-        return None if u is None else self.uid(u)
+        return None if u is None else self.ids.get(u)
 
-    def uid(self, unit):
-        n = self._uids.get(unit)
-        if n is None:
-            n = self._uids[unit] = unit_num(unit)
-        return n
+    # ---- the MQTT session and the modem link ---------------------------------------------------------
+    def on_mqtt_state(self, state, reason):
+        now = ticks_ms()
+        if state == ONLINE:
+            self._session(True, now)
+            self.indicator.cue("online")
+        elif state == OFFLINE and self.online:
+            self._session(False, now)
+            cb = self.on_mqtt_down
+            if cb is not None:
+                cb(reason)
+        self._emit("mqtt", {"state": ("offline", "connecting", "online")[state], "reason": reason})
+        self.flush(now)
+
+    def _session(self, up, now):
+        self.online = up
+        if self.link is not None:
+            self.link.set_online(up)
+        if up:
+            self.presence.reconnected(now)
+        else:
+            self.presence.disconnected(now)
+        self.emergency.set_link(up, now)
+
+    def link_changed(self, link=None):
+        # ht.modem.link subscriber (the modem supervisor changed the cellular state)
+        now = ticks_ms()
+        lk = self.link
+        self._emit("link", {"state": lk.state, "stage": lk.stage, "reason": lk.reason})
+        if lk.data_up and not self.online and hasattr(self.client, "reconnect_now"):
+            self.client.reconnect_now()
+        if self.sms.owed and lk.stage in ("registered", "data", "online"):
+            self.sms.retry()
+        if not lk.data_up and self.online:
+            self.emergency.set_link(False, now)
+        self.presence.update(now, stage=lk.stage)
+
+    # ---- the transcript and the console side ---------------------------------------------------------
+    def _emit(self, kind, fields):
+        cb = self.events
+        if cb is not None:
+            try:
+                cb(ticks_ms(), kind, fields)
+            except Exception as e:   # a broken recorder must not stop the radio
+                print("radio: events hook failed:", repr(e))
+
+    def publish(self, topic, payload, qos=1, retain=False):
+        # For the console side of tests and tools running a Radio: queue any publication.
+        self.out.publish(topic, payload, qos, retain)
+
+    def stats(self):
+        s = dict(self.counts)
+        s["voice"] = self.audio.stats()
+        s["online"] = self.online
+        s["stage"] = self.stage()
+        return s

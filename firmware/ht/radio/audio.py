@@ -16,7 +16,9 @@ _RING = const(4)         # voice packets waiting for the link (80 ms at 20 ms fr
 
 
 class AudioPath:
-    def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None):
+    # emit: fn(kind, fields) transcript hook; playing: fn() -> the source id scan wants on the speaker,
+    # or None for any.
+    def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None, playing=None):
         self.hal = hal
         self.frame_ms = frame_ms
         self.n = frame_ms * 8
@@ -31,8 +33,7 @@ class AudioPath:
         self.rx_last = array("i", [0] * _NRX)
         self.rx_pcm = [array("h", bytes(2 * self.n)) for _ in range(_NRX)]
         self.rx_on = bytearray(_NRX)           # 1 while a source is audible on that receiver
-        self.publish = None                    # fn(packet memoryview) -> awaitable (the radio sets it)
-        self.playing = None                    # fn() -> source id scan wants on the speaker, or None
+        self.playing = playing
         self.tx_topic = None
         self.talking = False
         self._stop_tx = False
@@ -70,7 +71,7 @@ class AudioPath:
             return r
         i = self._receiver(uid, now)
         self.rx_last[i] = now
-        self.rx[i].push(payload, now)
+        self.rx[i].push_frame(self.guard.frame, payload, now)   # parsed once, by the guard
         return OK
 
     def _receiver(self, uid, now):
@@ -134,19 +135,20 @@ class AudioPath:
         self.r_n += 1
         self.ring_ev.set()
 
-    async def sender(self):
+    async def sender(self, publish):
+        # publish: fn(topic, packet memoryview) -> awaitable (ht.radio.outbound.Publisher.voice). An
+        # argument of the task, not a field: the publisher's client delivers into this very audio path,
+        # so it is made after it.
         while self.running:
             if not self.r_n:
                 self.ring_ev.clear()
                 await self.ring_ev.wait()
                 continue
             i = self.r_head
-            pub = self.publish
-            if pub is not None:
-                try:
-                    await pub(self.ring_topic[i], self.ring_mv[i])
-                except OSError:
-                    self.tx_errors += 1   # link down mid-burst: the floor layer notices on its own
+            try:
+                await publish(self.ring_topic[i], self.ring_mv[i])
+            except OSError:
+                self.tx_errors += 1   # link down mid-burst: the floor layer notices on its own
             self.r_head = (i + 1) % _RING
             self.r_n -= 1
 

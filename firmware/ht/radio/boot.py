@@ -54,15 +54,14 @@ def build(hal, board, config, events=None, scale=None, store=True, **kw):
     if tls:
         # TLS needs a TLS layer over the AT byte stream (or the modem's own SSL sockets): not built yet.
         print("radio: TLS over the modem is not supported yet; connecting in plain TCP")
-    radio = Radio(hal, config, board, modem_opener(sup, host, port), events, link=link, sms=modem.sms,
-                  dataplan=plan, count_bytes=False, **kw)
-    link.subscribe(radio.link_changed)
 
     def mqtt_down(reason):
         # A keepalive that went unanswered means the data path is dead even if the modem says PDP is up.
         if "keepalive" in reason:
             sup.data_suspect()
-    radio.on_mqtt_down = mqtt_down
+    radio = Radio(hal, config, board, modem_opener(sup, host, port), events, link=link, sms=modem.sms,
+                  dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down, **kw)
+    link.subscribe(radio.link_changed)
     return radio, sup
 
 

@@ -32,6 +32,19 @@ def tg_num(name):
     return int.from_bytes(hashlib.sha256(s.encode()).digest()[:2], "big")
 
 
+class SourceIds:
+    # unit name -> frame source id, worked out once per name: hashing a name per voice frame would
+    # allocate on the receive path.
+    def __init__(self):
+        self._n = {}
+
+    def get(self, unit):
+        n = self._n.get(unit)
+        if n is None:
+            n = self._n[unit] = unit_num(unit)
+        return n
+
+
 def seq_diff(a, b):
     return ((a - b + 32768) & 0xFFFF) - 32768
 
@@ -39,7 +52,7 @@ def seq_diff(a, b):
 class VoiceGuard:
     def __init__(self, key=None):
         self.key = frame.as_key(key)
-        self.frame = frame.Frame()
+        self.frame = frame.Frame()     # the frame last checked: AudioPath hands it on to a Receiver
         self.src = array("i", [-1] * _MAXSRC)     # source id per window
         self.top = array("i", [0] * _MAXSRC)      # highest sequence accepted
         self.used = array("i", [0] * _MAXSRC)     # recency stamp for replacement

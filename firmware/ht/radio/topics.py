@@ -104,3 +104,26 @@ def command_center_rights(fleet):
     # call, all-call, talking on any talkgroup, acknowledging emergencies).
     everything = "%s/%s/#" % (ROOT, _check(fleet, "fleet"))
     return [everything], [everything]
+
+
+class UnitTopics:
+    # One radio's topics, encoded once at start-up: what it publishes by outbox kind and talkgroup,
+    # and the filters it subscribes to (talkgroups it talks on, plus all-call where it only listens).
+    def __init__(self, fleet, unit, talkgroups):
+        f, u = fleet, unit
+        self.presence = unit_topic(f, u, PRESENCE)
+        self.kind = {"presence": self.presence, "telemetry": unit_topic(f, u, TELEMETRY),
+                     "rollcall_ack": unit_topic(f, u, ACK), "emergency": emergency(f, u),
+                     "rollcall": rollcall(f)}
+        self.voice = {}
+        self.voice_sub = {}
+        self.floor = {}
+        for tg in talkgroups:
+            self.voice[tg] = voice(f, tg, u)
+            self.voice_sub[tg] = talkgroup_sub(f, tg, VOICE)
+            self.floor[tg] = floor(f, tg, u)
+        self.subs = [(unit_topic(f, u, COMMAND), 1), (rollcall(f), 1), (emergency_sub(f), 1),
+                     (units_sub(f, PRESENCE), 1)]
+        for tg in list(talkgroups) + [ALL_TG]:
+            self.subs.append((talkgroup_sub(f, tg, FLOOR), 1))
+            self.subs.append((talkgroup_sub(f, tg, VOICE), 0))

@@ -23,11 +23,9 @@ _WAIT = const(1)
 _PLAY = const(2)
 _HIST = const(64)        # remembered sequence numbers, to tell duplicates from late
 _END_MS = const(400)     # an unfinished burst (END lost) ends after this much silence
-_EXCESS = const(128)     # as in ht/voice/jitterstats.py (MicroPython does not export _consts)
-_NBIN = const(256)
 
 
-class JitterBuffer(JitterStats):
+class JitterBuffer:
     def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
                  max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False,
                  stall_ms=60):
@@ -44,40 +42,36 @@ class JitterBuffer(JitterStats):
         self.payload = [bytearray(max_payload) for _ in range(nslots)]
         self.max_payload = max_payload
         self.state_len = state_len
-        self.min_delay = min_delay_ms
-        self.max_delay = max_delay_ms
-        self.start_delay = start_delay_ms
-        self.quantile = quantile
-        self.margin = margin_ms
+        # Counters, transit history and the playout-delay policy: an object of its own
+        # (ht/voice/jitterstats.py); stats(), lost() and delay_p() below read it.
+        self.stat = JitterStats(min_delay_ms, max_delay_ms, start_delay_ms, quantile, margin_ms)
         self.hold = hold
         self.stall_ms = stall_ms
-        self.stalls = 0
         self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
-        self.excess = array("H", [0] * _EXCESS)
-        self.excess_n = 0
-        self.dhist = array("i", [0] * _NBIN)
-        self.qhist = array("H", [0] * 101)
         self.unit = -1
         self.burst_id = -1
         self.last_seq = -1
         self.mode = 0
         self.delay = start_delay_ms
         self.frame_ms = 20
-        self.clear_stats()
+        self.bursts = 0      # bursts started playing: the receiver watches it for a new burst
+        self.b_recv = 0
+        self.b_start = 0
+        self.b_high = 0
 
     # -- arrival side -------------------------------------------------------------------
     def push(self, f, data, now):
         # f: a parsed ht.voice.frame.Frame for `data`. Returns ACCEPTED/LATE/DUPLICATE/BUSY.
         if f.unit != self.unit:
             if self.mode or self._count():
-                self.busy += 1
+                self.stat.busy += 1
                 return BUSY
             self.unit = f.unit
             self.last_seq = -1
         if f.payload_len > self.max_payload or f.payload_off - f.state_off > self.state_len:
             # The slot copies below are unchecked viper loops: never let them overrun.
-            self.oversize += 1
+            self.stat.oversize += 1
             return OVERSIZE
         seq = f.seq
         if self.mode and f.burst != self.burst_id and f.flags & 1:  # F_START
@@ -96,7 +90,7 @@ class JitterBuffer(JitterStats):
                 # timeout: in order, in a clump). Go back and play them from here; the
                 # concealment already heard stands as a pause. Cutting them instead
                 # would drop whole words (a 300 ms stall: PESQ 3.5 -> 3.0).
-                self.stalls += 1
+                self.stat.stalls += 1
                 self.next_seq = seq
                 self.gap = 0
             elif d < 0:
@@ -115,7 +109,7 @@ class JitterBuffer(JitterStats):
                 self._anchor(f, now)
         i = seq & self.mask
         if self.seq[i] == seq:
-            self.duplicate += 1
+            self.stat.duplicate += 1
             return DUPLICATE
         self._store(i, f, data, now)
         return ACCEPTED
@@ -135,35 +129,35 @@ class JitterBuffer(JitterStats):
             i = seq & self.mask
             if self.seq[i] == seq:
                 self.seq[i] = -1
-                self.skipped += 1   # already counted as received: not "late" a second time
+                self.stat.skipped += 1   # already counted as received: not "late" a second time
             self.seen[seq & (_HIST - 1)] = seq
             seq = (seq + 1) & 0xFFFF
         self.next_seq = seq
 
     def _behind(self, seq, in_burst):
+        st = self.stat
         if self.seen[seq & (_HIST - 1)] == seq:
-            self.duplicate += 1
+            st.duplicate += 1
             return DUPLICATE
         self.seen[seq & (_HIST - 1)] = seq
-        self.late += 1
+        st.late += 1
         if in_burst:
-            self.received_done += 1
+            st.received_done += 1
         return LATE
 
     def _anchor(self, f, now):
         # First packet of a burst: playout starts `delay` ms after it arrived.
         self.mode = _WAIT
-        self.delay = self._policy()
+        self.delay = self.stat.policy()
         self.play_at = ticks_add(now, self.delay)
         self.next_seq = f.seq
         self.b_start = f.seq
         self.b_high = f.seq
         self.b_recv = 0
-        self.b_min = 0x3FFFFFFF
         self.ref_seq = f.seq
         self.burst_id = f.burst
         self.frame_ms = f.frame_ms
-        self.prev_arr = -1
+        self.stat.new_burst()
 
     def _store(self, i, f, data, now):
         seq = f.seq
@@ -174,13 +168,15 @@ class JitterBuffer(JitterStats):
         self.ms[i] = f.frame_ms
         _copy.copy8(self.state[i], data, f.state_off, f.payload_off - f.state_off)
         _copy.copy8(self.payload[i], data, f.payload_off, f.payload_len)
-        self.received += 1
+        st = self.stat
+        st.received += 1
         self.b_recv += 1
         if seq_diff(seq, self.b_high) < 0:
-            self.reordered += 1
+            st.reordered += 1
         else:
             self.b_high = seq
-        self._transit(seq, now)
+        # transit relative to the burst's anchor, for the jitter estimate and the delay policy
+        st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms)
 
     def _count(self):
         c = 0
@@ -191,8 +187,8 @@ class JitterBuffer(JitterStats):
 
     def _finish(self):
         if self.mode:
-            self.expected_done += seq_diff(self.b_high, self.b_start) + 1
-            self.received_done += self.b_recv
+            self.stat.expected_done += seq_diff(self.b_high, self.b_start) + 1
+            self.stat.received_done += self.b_recv
             self.b_recv = 0
             self.b_start = self.b_high
         self.mode = 0
@@ -224,10 +220,9 @@ class JitterBuffer(JitterStats):
             self.next_seq = (seq + 1) & 0xFFFF
             self.seq[i] = -1
             self.seen[seq & (_HIST - 1)] = seq
-            self.played += 1
             self.gap = 0
             self.frame_ms = self.ms[i]
-            self._delay_stat(ticks_diff(now, self.arrival[i]))
+            self.stat.delay(ticks_diff(now, self.arrival[i]))
             if self.flags[i] & 2:  # F_END
                 self._finish()
             return i
@@ -245,7 +240,7 @@ class JitterBuffer(JitterStats):
             # the stall to this burst's delay instead of cutting it out of the speech.
             self.next_seq = (seq + 1) & 0xFFFF
             self.seen[seq & (_HIST - 1)] = -1
-        self.missing += 1
+        self.stat.missing += 1
         return MISSING
 
     def peek(self, within):
@@ -261,3 +256,18 @@ class JitterBuffer(JitterStats):
                 self.peek_dist = d + 1
                 return i
         return -1
+
+    # -- statistics (allocates: call from the UI, not per frame) -------------------------
+    def lost(self):
+        if self.mode:
+            return self.stat.lost(seq_diff(self.b_high, self.b_start) + 1, self.b_recv)
+        return self.stat.lost()
+
+    def delay_p(self, q):
+        return self.stat.delay_p(q)
+
+    def stats(self):
+        s = self.stat.report(self.lost())
+        s["bursts"] = self.bursts
+        s["playout_delay_ms"] = self.delay
+        return s

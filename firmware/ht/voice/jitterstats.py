@@ -1,8 +1,9 @@
-# Statistics and the playout-delay policy of the jitter buffer (ht/voice/jitter.py), kept
-# apart so each file stays small: RFC 3550 interarrival jitter, the excess-transit
-# history the delay policy learns from, the buffering-delay histogram and counters.
-# Mixed into JitterBuffer; everything works on its preallocated arrays.
-from ht.compat import const, ticks_diff
+# What the jitter buffer (ht/voice/jitter.py) learns and counts, as an object the buffer owns:
+# RFC 3550 interarrival jitter, the excess-transit history the playout-delay policy learns from,
+# the buffering-delay histogram and the counters. Everything is preallocated here, once: the buffer
+# calls transit() and delay() per frame, and those only index into arrays and add small ints.
+from array import array
+from ht.compat import const
 
 _EXCESS = const(128)     # transit samples kept for the delay policy
 _DBIN = const(5)         # delay histogram: 5 ms bins up to 1275 ms
@@ -15,7 +16,22 @@ def seq_diff(a, b):
 
 
 class JitterStats:
-    def clear_stats(self):
+    def __init__(self, min_delay_ms=40, max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10):
+        self.min_delay = min_delay_ms
+        self.max_delay = max_delay_ms
+        self.start_delay = start_delay_ms
+        self.quantile = quantile
+        self.margin = margin_ms
+        self.excess = array("H", [0] * _EXCESS)
+        self.excess_n = 0
+        self.dhist = array("i", [0] * _NBIN)
+        self.qhist = array("H", [0] * 101)
+        self.prev_arr = -1
+        self.prev_t = 0
+        self.b_min = 0x3FFFFFFF
+        self.clear()
+
+    def clear(self):
         self.received = 0
         self.late = 0
         self.duplicate = 0
@@ -26,7 +42,6 @@ class JitterStats:
         self.stalls = 0
         self.played = 0
         self.missing = 0
-        self.bursts = 0
         self.expected_done = 0
         self.received_done = 0
         self.delay_sum = 0
@@ -34,15 +49,15 @@ class JitterStats:
         self.jitter16 = 0
         for i in range(_NBIN):
             self.dhist[i] = 0
-        self.b_recv = 0
-        self.b_start = 0
-        self.b_high = 0
 
-    def _transit(self, seq, now):
-        # RFC 3550 A.8 interarrival jitter (x16, arrival order) and the excess transit
-        # over the burst's fastest packet, which the delay policy learns from.
-        ms = self.frame_ms
-        t = ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * ms
+    def new_burst(self):
+        self.b_min = 0x3FFFFFFF
+        self.prev_arr = -1
+
+    def transit(self, t):
+        # t: this packet's transit relative to the burst's anchor (ms). RFC 3550 A.8 interarrival
+        # jitter (x16, arrival order) and the excess transit over the burst's fastest packet, which
+        # the delay policy learns from.
         if self.prev_arr >= 0:
             d = t - self.prev_t
             if d < 0:
@@ -58,7 +73,7 @@ class JitterStats:
         # Wrap the count (keeping "full" visible) so it never outgrows a small int.
         self.excess_n = n + 1 if n < 2 * _EXCESS else _EXCESS + 1
 
-    def _policy(self):
+    def policy(self):
         # Delay for a new burst: the chosen quantile of recent excess transit, plus a
         # margin, bounded. Before any history: start_delay.
         n = self.excess_n
@@ -86,27 +101,25 @@ class JitterStats:
             d = self.max_delay
         return d
 
-    def _delay_stat(self, d):
+    def delay(self, d):
+        # One frame played d ms after it arrived.
         if d < 0:
             d = 0
+        self.played += 1
         self.delay_sum += d
         self.delay_n += 1
         if self.delay_sum > 0x10000000:
-            # Weeks of talk without clear_stats(): halve both, keep the mean, stay a
-            # small int (a long int would allocate on every frame).
+            # Weeks of talk without clear(): halve both, keep the mean, stay a small int (a long
+            # int would allocate on every frame).
             self.delay_sum >>= 1
             self.delay_n >>= 1
         b = d // _DBIN
         self.dhist[b if b < _NBIN else _NBIN - 1] += 1
 
-    # -- statistics (allocates: call from the UI, not per frame) -------------------------
-    def lost(self):
-        exp = self.expected_done
-        rec = self.received_done
-        if self.mode:
-            exp += seq_diff(self.b_high, self.b_start) + 1
-            rec += self.b_recv
-        return exp - rec
+    # -- reports (allocate: call from the UI, not per frame) ------------------------------
+    def lost(self, open_expected=0, open_received=0):
+        # open_*: the burst still playing, which the buffer knows about.
+        return self.expected_done + open_expected - self.received_done - open_received
 
     def delay_p(self, q):
         n = self.played
@@ -120,14 +133,12 @@ class JitterStats:
                 return b * _DBIN + _DBIN / 2
         return _NBIN * _DBIN
 
-    def stats(self):
-        n = self.played
+    def report(self, lost):
         return {
-            "received": self.received, "lost": self.lost(), "late": self.late,
+            "received": self.received, "lost": lost, "late": self.late,
             "duplicate": self.duplicate, "reordered": self.reordered, "busy": self.busy,
             "oversize": self.oversize, "skipped": self.skipped, "stalls": self.stalls,
-            "played": n, "missing": self.missing, "bursts": self.bursts,
+            "played": self.played, "missing": self.missing,
             "delay_mean_ms": (self.delay_sum / self.delay_n) if self.delay_n else 0,
             "delay_p95_ms": self.delay_p(0.95), "jitter_ms": self.jitter16 / 16,
-            "playout_delay_ms": self.delay,
         }

@@ -127,6 +127,11 @@ class Receiver:
         if r:
             self.rejected[r] += 1
             return r
+        return self.push_frame(f, data, arrival_ms)
+
+    def push_frame(self, f, data, arrival_ms):
+        # `data` already parsed into `f` (a frame.Frame) by someone who checked it, e.g. the
+        # radio's VoiceGuard: parsing again would hash the tag twice per frame for nothing.
         if self.talkgroup is not None and f.talkgroup != self.talkgroup:
             self.wrong_tg += 1
             return frame.OK

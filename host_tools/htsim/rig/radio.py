@@ -157,7 +157,9 @@ class Unit:
         self.rc = RollCallCollector(Outbox(), by=self.name)
         self.t_ack = T.units_sub(self.fleet, T.ACK)
         r.subs.append((self.t_ack, 1))
-        inner = r.on_message
+        # A tap ahead of the radio's own dispatcher, on the live client: the Command Center is the
+        # rig's, not firmware the radio ships (MQTTClient keeps on_message an attribute for such taps).
+        inner = r.inbound.on_message
 
         def on_message(topic, payload, retained):
             p = T.parse(topic)

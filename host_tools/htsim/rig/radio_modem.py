@@ -73,7 +73,7 @@ async def scenario_modem(args, res, Rig, talk):
                     is not None, "late alert at b", 30000)
     res["sms_ms"] = rig.when("a", "sms_sent") - t0
     res["stats"] = {u: rig.radios[u].stats() for u in rig.radios}
-    res["plan_bytes"] = a.plan.tx + a.plan.rx
+    res["plan_bytes"] = a.health.plan.tx + a.health.plan.rx
     await rig.stop()
     sup.stop()
     if sup_b is not None:
