@@ -4,7 +4,7 @@ scenario "modem", talk only), the modem an emulated A7670 (time_scale 0.05; its 
 
 Radio a talks real speech through its modem; radio b listens over plain TCP ("through_modem") or through a
 modem of its own ("modem_to_modem"). PESQ (P.862 narrow band) of what b's speaker played against the speech,
-aligned as tests/test_radio_mosquitto.py does; `pesq_perfect_link` is the same speech through the radio's own
+aligned as tests/e2e/test_radio_mosquitto.py does; `pesq_perfect_link` is the same speech through the radio's own
 Transmitter/Receiver with every frame on time (what plain TCP on loopback delivers: measured equal), side by
 side. Three speech windows (0, 3, 6 s into the alsa samples, 2 s each); PESQ is their mean, times the median.
 m2e = PTT permit at a to the first audio frame at b's speaker, plus one frame; access = PTT press to permit.
@@ -21,7 +21,7 @@ from htsim import speech
 from htsim.emu import ModemEmulator
 from htctl.mosquitto import Mosquitto, fleet_rights
 from htsim import rig
-from test_radio_mosquitto import aligned_pesq, clean_pesq
+from htsim.audiopath import aligned_pesq, clean_pesq
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 drv = rig.load("radio_driver")
@@ -70,7 +70,7 @@ def _once(work, mosq, baud, frame_ms, listener_modem, pcm):
     finally:
         for m in emus:
             m.stop()
-    res["pesq"] = aligned_pesq(pcm, (work / "b.raw").read_bytes())
+    res["pesq"] = aligned_pesq(pcm, (work / "b.raw").read_bytes(), step=8)
     return res
 
 
@@ -86,8 +86,8 @@ def run():
         mosq.start()
         try:
             wins = [full[int(8000 * s): int(8000 * (s + SECONDS))] for s in WINDOWS_S]
-            out["pesq_perfect_link"] = round(statistics.mean(clean_pesq(w, 40) for w in wins), 3)
-            out["pesq_perfect_link_20ms"] = round(statistics.mean(clean_pesq(w, 20) for w in wins), 3)
+            out["pesq_perfect_link"] = round(statistics.mean(clean_pesq(w, 40, key=drv.KEY, step=8) for w in wins), 3)
+            out["pesq_perfect_link_20ms"] = round(statistics.mean(clean_pesq(w, 20, key=drv.KEY, step=8) for w in wins), 3)
             for name, (baud, frame_ms, lm) in CASES.items():
                 runs = [_once(work, mosq, baud, frame_ms, lm, w) for w in wins]
                 out["pesq_" + name] = round(statistics.mean(r["pesq"] for r in runs), 3)

@@ -165,9 +165,46 @@ def pesq_nb(ref: ArrayLike, deg: ArrayLike) -> float | None:
         return None
 
 
+def aligned_pesq(ref: ArrayLike, deg: bytes | ArrayLike, step: int = 4) -> float | None:
+    """PESQ-NB of what a listener's speaker played (``deg``: int16 samples or their little-endian bytes)
+    against the talker's speech ``ref``: the burst (plus concealment at its edges) is found in the
+    reference by cross-correlation over the first 0.5 s of lag, ``step`` samples at a time."""
+    if isinstance(deg, (bytes, bytearray, memoryview)):
+        deg = np.frombuffer(deg, dtype="<i2")
+    deg = np.asarray(deg).astype(np.float64)
+    ref = np.asarray(ref).astype(np.float64)
+    n = min(len(ref), len(deg))
+    best, lag = -1.0, 0
+    for k in range(0, max(1, min(4000, len(deg) - 8000)), step):
+        c = float(np.dot(ref[: n - k][:16000], deg[k: n][:16000]))
+        if c > best:
+            best, lag = c, k
+    m = min(len(ref), len(deg) - lag)
+    return pesq_nb(ref[:m], deg[lag: lag + m])
+
+
+def clean_pesq(ref: ArrayLike, frame_ms: int = 40, key: bytes | None = None, step: int = 4) -> float | None:
+    """PESQ of ``ref`` over a perfect link (nothing lost or late): the radio's own Transmitter and Receiver,
+    every frame on time — the figure a real link is compared with."""
+    n = frame_ms * 8
+    tx = voice.Transmitter(1, 1, codecs.PT_ADPCM, frame_ms, key=key)
+    rx = voice.Receiver(key=key, frame_ms=20)
+    pcm = np.zeros(((len(ref) + n - 1) // n) * n, dtype=np.int16)
+    pcm[: len(ref)] = ref
+    frames = [bytes(tx.encode(array("h", pcm[i: i + n].tobytes()), last=i + n >= len(pcm)))
+              for i in range(0, len(pcm), n)]
+    out, buf = bytearray(), array("h", bytes(320))
+    for t in range(0, len(frames) * frame_ms + 600, 20):
+        if t % frame_ms == 0 and t // frame_ms < len(frames):
+            rx.push(frames[t // frame_ms], t)
+        rx.pull(t, buf)
+        out += buf.tobytes()
+    return aligned_pesq(ref, bytes(out), step)
+
+
 # Heap held by one Transmitter + Receiver and bytes allocated per frame in steady state, measured
 # under the real MicroPython interpreter (gc.mem_alloc deltas with the collector off). Used by
-# bench/bench_audio.py and tests/test_audio_path.py. Prints one "name value" line per figure.
+# bench/bench_audio.py and tests/sim/test_audio_path.py. Prints one "name value" line per figure.
 MPY_HEAP_SCRIPT = """
 import gc
 from array import array

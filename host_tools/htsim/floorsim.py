@@ -7,7 +7,7 @@ subscriber. Links are TCP-like: each direction of each radio
 has its own latency (``LTELink``) and is FIFO (a message never overtakes an earlier one on the same link), while
 messages from *different* senders reorder freely. Time is integer milliseconds; the same seed gives the same run.
 
-Used by tests/test_floor_stateful.py (invariants) and bench/bench_floor.py (access and collision figures).
+Used by tests/firmware/test_floor_stateful.py (invariants) and bench/bench_floor.py (access and collision figures).
 """
 import heapq
 import random

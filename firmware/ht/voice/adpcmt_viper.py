@@ -1,6 +1,6 @@
 # Viper twin of the trellis ADPCM encoder in ht/voice/adpcmt_pure.py: same search, same ties,
-# same workspace (imported from there), bit-identical output (tests/core/test_codec.py
-# and tests/test_codec_mpy.py prove it on MicroPython). ptr16 loads are unsigned, so
+# same workspace (imported from there), bit-identical output (tests/core/voice/test_codec.py
+# and tests/firmware/test_codec_mpy.py prove it on MicroPython). ptr16 loads are unsigned, so
 # samples and predictors are sign-extended by hand; costs are never negative and stay
 # below 2**30, so ptr32 loads need no sign handling on 32- or 64-bit ports.
 import micropython

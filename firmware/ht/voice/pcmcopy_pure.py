@@ -1,7 +1,7 @@
 # Sample-moving loops of the receive path (jitter-buffer slot fill, playout copy, the
 # concealer's delay line): the pure-Python twin of ht/voice/pcmcopy_viper.py. They run for
 # every frame, so on the ESP32 the viper kernels take over (chosen by ht.voice.plc/ht.voice.transceiver
-# with a try-import); both give identical results (tests/core/test_plc.py).
+# with a try-import); both give identical results (tests/core/voice/test_plc.py).
 
 
 def copy8(dst, src, soff, n):

@@ -1,5 +1,5 @@
 # Pure-Python twins of the concealment kernels in ht/voice/plc_viper.py (same names and
-# results; tests/core/test_plc.py proves it on MicroPython). ht.voice.plc uses these where
+# results; tests/core/voice/test_plc.py proves it on MicroPython). ht.voice.plc uses these where
 # the port has no native emitter, and on CPython.
 from ht.compat import const
 

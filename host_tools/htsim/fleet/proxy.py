@@ -3,7 +3,7 @@ to every MQTT packet and counts the bytes the broker sees from and for that radi
 
 Why a proxy and not the modem emulator's sockets for every radio: an emulator per radio costs a modem's
 worth of AT traffic and host CPU per radio, and the UART (not the LTE link) would shape the timing
-(tests/test_radio_mosquitto.py and bench_radio_modem measure that path). The proxy applies the same LTE
+(tests/e2e/test_radio_mosquitto.py and bench_radio_modem measure that path). The proxy applies the same LTE
 delay model (htsim.linksim) per packet, so a fleet of MicroPython radios sees LTE timing; radios that need modem faults (hang, SIM pulled) ride the emulator
 and *also* go through a proxy, so their bytes are counted the same way (docs/FLEET.md).
 

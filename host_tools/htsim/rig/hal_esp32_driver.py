@@ -1,6 +1,6 @@
 # hal/esp32.py under MicroPython unix with rig/fakes/machine.py standing in for `machine` (the fakes folder
-# is on MICROPYPATH: tests/test_hal_esp32.py passes it): the real
-# asyncio.StreamReader polls the fake I2S/UART. Prints one JSON line. Run by tests/test_hal_esp32.py.
+# is on MICROPYPATH: tests/firmware/test_hal_esp32.py passes it): the real
+# asyncio.StreamReader polls the fake I2S/UART. Prints one JSON line. Run by tests/firmware/test_hal_esp32.py.
 import sys
 import json
 import asyncio

@@ -1,5 +1,5 @@
 # Drives the firmware modem layer against the modem emulator and prints one JSON line of results.
-# Runs unchanged under MicroPython unix (spawned by tests/test_modem_emu.py) and CPython (imported
+# Runs unchanged under MicroPython unix (spawned by tests/e2e/test_modem_emu.py) and CPython (imported
 # by the same tests and by bench/bench_modem.py). The emulator's TCP "UART" is the modem cable;
 # its control port plays the board: pins (PWRKEY/RESET/POWERON) and injected faults.
 # Usage: micropython modem_driver.py <dialect> <uart_port> <ctl_port> <echo_port>

@@ -1,4 +1,4 @@
-# MicroPython-side driver for tests/test_mqtt_mosquitto.py and bench/bench_mqtt.py: runs the firmware's
+# MicroPython-side driver for tests/e2e/test_mqtt_mosquitto.py and bench/bench_mqtt.py: runs the firmware's
 # MQTT client against a real broker and prints one JSON object per line.
 # Usage: micropython mqtt_driver.py <scenario> <port> <user> <password> [arg]
 #   basic     connect + LWT, retained roll call, QoS 0/1 echo, then exit WITHOUT DISCONNECT (LWT fires)

@@ -1,5 +1,5 @@
 # Runs real radios (ht.radio.app.Radio on hal/sim.py) against a real broker and prints one JSON line of
-# results. Runs unchanged under MicroPython unix (spawned by tests/test_radio_mosquitto.py) and
+# results. Runs unchanged under MicroPython unix (spawned by tests/e2e/test_radio_mosquitto.py) and
 # CPython (imported by the same tests). Usage: micropython radio_driver.py '<json args>'
 #   '<json args>' may also be '@<path of a JSON file>' (the unix port dies on an argv string >= 256 bytes).
 #   args: host, port, out (folder for <unit>.raw speaker PCM), scenario ("talk" | "modem"),

@@ -15,7 +15,7 @@ from htctl.errors import DeviceError
 
 pytestmark = pytest.mark.mpy
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 HTCTL = pathlib.Path(sys.executable).parent / "htctl"
 
 

@@ -11,7 +11,7 @@ import pytest
 from fixtures.mpy import run_mpy
 from htsim import rig
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARDS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "boards").glob("*/board.json"))
 
 

@@ -2,7 +2,7 @@
 # frame costs UART time the next frame needs): it leaves its talkgroup's voice topic while it holds the floor
 # and rejoins on release, and still hears a burst that starts or is already running once it lets go.
 # Portable (CPython and MicroPython), on the in-memory broker; through Mosquitto and the modem emulator:
-# tests/test_radio_mosquitto.py::test_radio_through_modem_emulator_*.
+# tests/e2e/test_radio_mosquitto.py::test_radio_through_modem_emulator_*.
 import asyncio
 from ht.config import Config
 from ht.radio.app import Radio

@@ -205,7 +205,7 @@ for viper in (True, False):
     for k in "01":
         assert (tmp_path / ("out5_1_" + k)).read_bytes() == bytes(tenc) + tdec, "trellis viper=%s" % k
     # G.726: the CPython pure twin is the reference here (itself proven against spandsp in
-    # tests/test_codec_reference.py).
+    # tests/firmware/test_codec_reference.py).
     from ht.voice import g726_pure as g726
 
     pcm = array("h", raw[:2 * n])

@@ -17,7 +17,7 @@ from htctl import boards, flash
 from htctl.errors import EXIT_DEVICE, EXIT_NOT_FOUND, EXIT_USAGE, DeviceError, UserError
 from fixtures.cli import run_htctl as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 FLASH_SIZE = 4 * 1024 * 1024
 GD25Q32_ID = 0x1640C8  # GigaDevice 4 MB: esptool decodes size id 0x16 -> "4MB"
 

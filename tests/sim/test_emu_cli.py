@@ -14,7 +14,7 @@ import pytest
 from fixtures.emu import AtPort, booted, wait_until
 
 pytestmark = pytest.mark.sim
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def ctl(port, *lines):

@@ -166,7 +166,7 @@ def test_presence_round_trip(unit, stage, battery, signal, plan, fw):
 
 
 def test_quick_reference_card_lists_every_cue():
-    card = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "QUICKREF.md").read_text()
+    card = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "QUICKREF.md").read_text()
     section = card.split("## Arti nada")[1].split("## ")[0]
     rows = [ln for ln in section.splitlines() if ln.startswith("|") and not ln.startswith("|---")][1:]
     assert len(rows) == len(feedback.CUES), "QUICKREF tone table and ht.radio.feedback.CUES are out of step"

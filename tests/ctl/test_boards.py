@@ -11,7 +11,7 @@ from htctl.errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, NotFoundError, Us
 from ht import board as fwboard
 from fixtures.cli import run_htctl as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARDS_DIR = ROOT / "boards"
 NAMES = ["DIY_DEVKITC_EC200U", "LILYGO_T_A7670", "LILYGO_T_SIM7600"]
 

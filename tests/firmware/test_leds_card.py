@@ -3,7 +3,7 @@
 import pathlib
 from ht.radio import feedback
 
-CARD = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "QUICKREF.md").read_text()
+CARD = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "QUICKREF.md").read_text()
 
 # What the card says about each rhythm, and the rhythm (ms on/off) it must describe.
 WORDS = {

@@ -14,7 +14,7 @@ from htctl import inventory, registry
 from htctl.errors import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, ConflictError, NotFoundError
 from fixtures.cli import run_htctl as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "inventory-example.csv"
 BOARDS = {"LILYGO_T_A7670", "LILYGO_T_SIM7600", "DIY_DEVKITC_EC200U"}
 

@@ -9,7 +9,7 @@ from ht.radio import topics
 from ht.mqtt.client import MQTTClient
 from ht.mqtt.robust import RobustClient
 
-from core.test_mqtt_client import FakeBroker
+from core.mqtt.test_mqtt_client import FakeBroker
 
 level = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=8)
 topic_st = st.lists(level, min_size=1, max_size=6).map(lambda ps: "/".join(ps).encode())

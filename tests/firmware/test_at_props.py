@@ -6,7 +6,7 @@ import random
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from core.test_at import FakeUART
+from core.modem.test_at import FakeUART
 from ht.modem import parse as P
 from ht.modem import dialects
 from ht.modem import link as L

@@ -266,9 +266,9 @@ def test_hang_recovered_with_the_pins_the_board_has(dialect, pins, emulator):
 
 def test_modem_from_each_board_file():
     import pathlib
-    from core.test_at import FakeUART
+    from core.modem.test_at import FakeUART
     want = {"LILYGO_T_A7670": "A7670", "LILYGO_T_SIM7600": "SIM7600", "DIY_DEVKITC_EC200U": "EC200U"}
-    root = pathlib.Path(__file__).resolve().parent.parent / "boards"
+    root = pathlib.Path(__file__).resolve().parents[2] / "boards"
     from ht.config import defaults
     cfg = defaults()
     cfg.set("modem.sim_pin", "1234")

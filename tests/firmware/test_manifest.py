@@ -9,7 +9,7 @@ from htctl import deploy as D
 from htctl import manifest
 from htctl.errors import NotFoundError
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DESKTOP_ONLY = {"hal/sim.py", "hal/netstream.py"}
 # Modules a MicroPython build for the ESP32 has built in (or frozen: asyncio).
 ESP32_BUILTINS = {"micropython", "machine", "network", "sys", "gc", "time", "array", "struct", "json", "hashlib",

@@ -3,11 +3,9 @@ a, b, c) through REAL Mosquitto (per-unit accounts, the fleet ACL) over per-radi
 5 % voice loss. a talks real speech: b's and c's WAVs score PESQ within 0.2 of the audio core's figure
 (htsim.audiopath, same loss model and seed, same speech). Then a goes out of coverage and the Command
 Center calls the roll: b answers, c does not; the report lists answered / missed / offline correctly."""
-import numpy as np
 import pytest
 
 from htsim import linksim
-from htsim.audiopath import pesq_nb
 from htsim import audiopath
 from htsim.fleet import runner, scenario as S, summary as report
 
@@ -15,20 +13,6 @@ pytestmark = [pytest.mark.sim, pytest.mark.mpy]
 LOSS = 0.05
 SEED = 3
 HOLD_S = 4.0
-
-
-def aligned_pesq(ref, deg):
-    # The listener's speaker holds the burst (plus concealment at its edges): find it in the reference.
-    deg = deg.astype(np.float64)
-    ref = ref.astype(np.float64)
-    n = min(len(ref), len(deg))
-    best, lag = -1, 0
-    for k in range(0, max(1, min(4000, len(deg) - 8000)), 4):
-        c = float(np.dot(ref[: n - k][:16000], deg[k: n][:16000]))
-        if c > best:
-            best, lag = c, k
-    m = min(len(ref), len(deg) - lag)
-    return pesq_nb(ref[:m], deg[lag: lag + m])
 
 
 def scenario():
@@ -69,7 +53,7 @@ def test_fleet_micropython_through_mosquitto(mosquitto, tmp_path):
     for u in ("b", "c"):
         heard = res["heard"][u]
         assert len(heard) > 3 * 8000, u
-        q = aligned_pesq(ref, heard)
+        q = audiopath.aligned_pesq(ref, heard)
         print("PESQ", u, round(q, 2), "audio core", round(core["pesq"], 2))
         assert abs(q - core["pesq"]) <= 0.2, (u, q, core["pesq"])
     assert s["m2e_ms"] and s["access_ms"]

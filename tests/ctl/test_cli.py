@@ -8,7 +8,7 @@ from htctl import cli, commands
 from htctl.errors import EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_USAGE, HTError, NotFoundError
 from fixtures.cli import run_htctl as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_every_command_module_loads():

@@ -11,7 +11,7 @@ from htctl import inventory, registry, report
 from htctl.errors import EXIT_FAILED, EXIT_USAGE
 from fixtures.cli import run_htctl as run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "inventory-example.csv"
 TODAY = datetime.date(2027, 1, 7)
 

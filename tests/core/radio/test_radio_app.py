@@ -1,7 +1,7 @@
 # The radio application end to end on an in-memory broker, portable (CPython and MicroPython):
 # three radios; one talks, the others hear it and see who talks; a second presser gets the busy tone;
 # an emergency pre-empts; a roll call is answered by a PTT press; a radio that dies is marked offline.
-# Real-broker versions: tests/test_radio_mosquitto.py.
+# Real-broker versions: tests/e2e/test_radio_mosquitto.py.
 import asyncio
 import math
 from array import array
