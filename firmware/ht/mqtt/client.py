@@ -3,13 +3,14 @@
 # at a time; reconnecting is the visible layer on top (ht/mqtt/robust.py), the
 # way umqtt.robust sits on umqtt.simple.
 #
-# Buffers are allocated once: received packets land in `_rx` (max_packet bytes)
-# and handlers get a memoryview into it; publishes are framed into `_tx`.
+# Buffers are allocated once: received packets land in the Reader's (ht/mqtt/rx.py) and
+# handlers get a memoryview into it; publishes are framed into `_tx`.
 import asyncio
 from ht.compat import const, ticks_ms, ticks_diff
 from ht.mqtt import packet as P
 from ht.mqtt.packet import MQTTError
-from ht.mqtt.rx import Receiver
+from ht.mqtt.keepalive import Keepalive
+from ht.mqtt.rx import Reader
 
 OFFLINE = const(0)
 CONNECTING = const(1)
@@ -17,7 +18,7 @@ ONLINE = const(2)
 STATE_NAMES = ("offline", "connecting", "online")
 
 
-class MQTTClient(Receiver):
+class MQTTClient:
     def __init__(self, client_id, user=None, password=None, keepalive=60, clean=True,
                  max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000, on_message=None,
                  on_state=None):
@@ -37,13 +38,10 @@ class MQTTClient(Receiver):
         self.state = OFFLINE
         self.reason = "not connected yet"
         self.will = None
-        self._rx = bytearray(max_packet)
-        self._rxmv = memoryview(self._rx)
         self._tx = bytearray(max_packet)
         self._txmv = memoryview(self._tx)
         self._txlen = -1  # cached memoryview of the last frame length (voice frames repeat it)
         self._txview = None
-        self._ackbuf = bytearray(4)
         self._s = None
         # One writer at a time on the stream. Not asyncio.Lock: `async with` costs
         # ~400 bytes of heap per use on MicroPython, and the voice path writes 50 times a second.
@@ -56,11 +54,11 @@ class MQTTClient(Receiver):
         self._pid = 0
         self._queue_offline = False  # mqtt_robust keeps QoS 1 messages for the next link
         self._tasks = ()
-        self._last_rx = self._last_tx = self._ping_at = 0
-        self._ping_out = False
         # counters a technician can read over the REPL (and tests assert on)
         self.stats = {"rx": 0, "tx": 0, "pings": 0, "retries": 0, "dropped_big": 0,
                       "handler_errors": 0, "links": 0}
+        self._clock = Keepalive(self._write, self._drop, self._retry, self.stats)
+        self._reader = Reader(self, max_packet, self._clock, self.stats)
 
     def set_last_will(self, topic, payload, qos=0, retain=False):
         self.will = (topic, payload, qos, retain)
@@ -87,40 +85,19 @@ class MQTTClient(Receiver):
         pkt = P.connect(self.client_id, self.keepalive, self.clean, self.user, self.password, self.will)
         try:
             await stream.send(pkt)
-            end = await asyncio.wait_for(self._read_connack(stream), self.timeout_ms / 1000)
+            end = await asyncio.wait_for(self._reader.connack(stream), self.timeout_ms / 1000)
         except BaseException:
             await stream.close()
             raise
-        rx = self._rx
-        if rx[0] != P.CONNACK or rx[1] != 2:
-            await stream.close()
-            raise MQTTError(0, "malformed CONNACK")
-        code = rx[3]
-        if code:
-            await stream.close()
-            raise MQTTError(code, P.CONNACK_TEXT.get(code, "broker refused: code %d" % code))
         self._s = stream
         self._down = asyncio.Event()
-        self._last_rx = self._last_tx = ticks_ms()
-        self._ping_out = False
         self.stats["links"] += 1
-        self._tasks = (asyncio.create_task(self._read_loop(stream, 4, end)),
-                       asyncio.create_task(self._housekeep(stream)))
+        self._tasks = (self._reader.start(stream, end), self._clock.start(stream, self.keepalive))
         self._announce()
-        return bool(rx[2] & 1)  # session present
+        return bool(self._reader.buf[2] & 1)  # session present
 
     def _announce(self):
         self._set_state(ONLINE, "connected")
-
-    async def _read_connack(self, stream):
-        end = 0
-        while end < 4:
-            chunk = await stream.recv(len(self._rx) - end)
-            if not chunk:
-                raise OSError("broker closed the connection before CONNACK")
-            self._rx[end:end + len(chunk)] = chunk
-            end += len(chunk)
-        return end
 
     async def disconnect(self):
         s = self._s
@@ -140,6 +117,8 @@ class MQTTClient(Receiver):
         if s is None:
             return None
         self._s = None
+        self._reader.stop()
+        self._clock.stop()
         cur = asyncio.current_task()
         for t in self._tasks:
             if t is not cur:
@@ -174,7 +153,7 @@ class MQTTClient(Receiver):
         finally:
             self._busy = False
             self._free.set()
-        self._last_tx = ticks_ms()
+        self._clock.last_tx = ticks_ms()
         self.stats["tx"] += 1
         return 0
 
@@ -264,6 +243,25 @@ class MQTTClient(Receiver):
         m[1] = ticks_ms()
         self.stats["retries"] += 1
         await self._write(m[0])
+
+    async def _retry(self, now):
+        # The Keepalive's tick: QoS 1 messages unacknowledged for retry_ms go out again.
+        for pid in list(self._inflight):
+            m = self._inflight.get(pid)
+            if m is not None and ticks_diff(now, m[1]) >= self.retry_ms:
+                try:
+                    await self._resend(m)
+                except OSError:
+                    return
+
+    def _on_ack(self, pid, codes):
+        # From the Reader: PUBACK (codes None) frees a QoS 1 slot; SUBACK/UNSUBACK codes go to _request.
+        if codes is None:
+            if self._inflight.pop(pid, None) is not None:
+                self._acked.set()
+        elif pid in self._pending:
+            self._pending[pid] = codes
+            self._acked.set()
 
     # ---- subscriptions ----------------------------------------------------
     async def subscribe(self, topic, qos=0):

@@ -1,18 +1,61 @@
 # The receive side of MQTTClient (ht/mqtt/client.py): packets from the broker parsed out
-# of the preallocated buffer, and the watch for a link that has gone quiet.
-# A mixin only so ht/mqtt/client.py stays readable; it uses the client's fields.
-from ht.compat import const, ticks_ms, ticks_diff, asleep_ms as _sleep_ms
+# of a buffer allocated once and handed to the client. Voice frames arrive through here
+# (50/s per talker heard), so nothing below allocates per packet: no coroutine per packet,
+# no bound method per lookup (the client's methods are fetched once, in the constructor).
+import asyncio
+from ht.compat import ticks_ms
 from ht.mqtt import packet as P
-
-_HOUSEKEEP_MAX_MS = const(1000)
-
+from ht.mqtt.packet import MQTTError
 
 
-class Receiver:
-    # ---- receiving --------------------------------------------------------
-    async def _read_loop(self, s, start, end):
-        rx = self._rx
+class Reader:
+    # client: the MQTTClient this reads for. Used: on_message (looked up per packet: rigs
+    # and the self-test swap it on a live client), _write(pkt) (coroutine), _drop(reason),
+    # _on_ack(pid, codes). clock: the link's Keepalive (last_rx, ping_out). stats: the
+    # client's counters ("rx", "dropped_big", "handler_errors").
+    def __init__(self, client, max_packet, clock, stats):
+        self.buf = bytearray(max_packet)  # handlers get memoryviews into it
+        self._mv = memoryview(self.buf)
+        self._ackbuf = bytearray(4)
+        self._client = client
+        self._write = client._write
+        self._drop = client._drop
+        self._on_ack = client._on_ack
+        self._clock = clock
+        self.stats = stats
+        self._s = None
+
+    async def connack(self, stream):
+        # -> bytes now in buf (>= 4): CONNACK at buf[0:4], anything after it is the next packet.
+        # Raises MQTTError (code = CONNACK return code) when refused, OSError if the stream ends.
+        buf = self.buf
+        end = 0
+        while end < 4:
+            chunk = await stream.recv(len(buf) - end)
+            if not chunk:
+                raise OSError("broker closed the connection before CONNACK")
+            buf[end:end + len(chunk)] = chunk
+            end += len(chunk)
+        if buf[0] != P.CONNACK or buf[1] != 2:
+            raise MQTTError(0, "malformed CONNACK")
+        code = buf[3]
+        if code:
+            raise MQTTError(code, P.CONNACK_TEXT.get(code, "broker refused: code %d" % code))
+        return end
+
+    def start(self, s, end):
+        # -> the task reading stream s from buf[4:end] on (CONNACK consumed) until stop()
+        # or the link fails.
+        self._s = s
+        return asyncio.create_task(self._run(s, 4, end))
+
+    def stop(self):
+        self._s = None
+
+    async def _run(self, s, start, end):
+        rx = self.buf
         size = len(rx)
+        clock = self._clock
         skip = 0  # bytes left of an oversized packet we are discarding
         try:
             while self._s is s:
@@ -23,14 +66,14 @@ class Receiver:
                 elif start == end:
                     start = end = 0
                 elif start:
-                    rx[0:end - start] = bytes(self._rxmv[start:end])
+                    rx[0:end - start] = bytes(self._mv[start:end])
                     end -= start
                     start = 0
                 chunk = await s.recv(size - end)
                 if not chunk:
                     self._drop("broker closed the connection")
                     return
-                self._last_rx = ticks_ms()
+                clock.last_rx = ticks_ms()
                 n = len(chunk)
                 if skip:
                     k = n if n < skip else skip
@@ -51,7 +94,7 @@ class Receiver:
     async def _parse(self, start, end):
         # Dispatch every complete packet in rx[start:end]; return the new start,
         # or -(bytes still to discard) for an oversized packet.
-        rx = self._rx
+        rx = self.buf
         while end - start >= 2:
             n, body = P.get_varint(rx, start + 1, end)
             if n < 0:
@@ -72,7 +115,7 @@ class Receiver:
     async def _oversize(self, start, body, end, total):
         # Bigger than max_packet: drop the message but keep the link; a QoS 1
         # PUBLISH still gets its PUBACK so the broker does not resend it forever.
-        rx = self._rx
+        rx = self.buf
         if rx[start] & 0xF0 != P.PUBLISH:
             raise ValueError("packet of %d bytes exceeds max_packet" % total)
         if end - body < 2:
@@ -89,14 +132,14 @@ class Receiver:
     def _dispatch(self, head, body, end):
         # -> a packet to write back (PUBACK for a QoS 1 PUBLISH) or None.
         kind = head & 0xF0
-        rx = self._rx
+        rx = self.buf
         self.stats["rx"] += 1
         if kind == P.PUBLISH:
             ts, te, pid, ps = P.parse_publish(rx, body, end, head)
-            cb = self.on_message
+            cb = self._client.on_message
             if cb:
                 try:
-                    cb(bytes(self._rxmv[ts:te]), self._rxmv[ps:end], bool(head & 1))
+                    cb(bytes(self._mv[ts:te]), self._mv[ps:end], bool(head & 1))
                 except Exception as e:  # the radio's bug must not cost the link
                     self.stats["handler_errors"] += 1
                     print("mqtt: on_message failed:", repr(e))
@@ -104,52 +147,15 @@ class Receiver:
                 return P.put_ack(self._ackbuf, P.PUBACK, pid)
             return None
         if kind == P.PINGRESP:
-            self._ping_out = False
+            self._clock.ping_out = False
             return None
         if end - body < 2:
             raise ValueError("packet type 0x%02x too short" % kind)
         pid = (rx[body] << 8) | rx[body + 1]
         if kind == P.PUBACK:
-            if self._inflight.pop(pid, None) is not None:
-                self._acked.set()
+            self._on_ack(pid, None)
         elif kind == P.SUBACK or kind == P.UNSUBACK:
-            if pid in self._pending:
-                self._pending[pid] = bytes(self._rxmv[body + 2:end]) or b"\x00"
-                self._acked.set()
+            self._on_ack(pid, bytes(self._mv[body + 2:end]) or b"\x00")
         else:
             raise ValueError("unexpected packet type 0x%02x" % kind)
         return None
-
-    # ---- keepalive, dead-link detection, QoS 1 retry -------------------------
-    async def _housekeep(self, s):
-        ka = self.keepalive * 1000
-        tick = _HOUSEKEEP_MAX_MS if not ka or ka // 4 > _HOUSEKEEP_MAX_MS else ka // 4
-        while self._s is s:
-            await _sleep_ms(tick)
-            now = ticks_ms()
-            if ka:
-                quiet = ticks_diff(now, self._last_rx)
-                if quiet > ka + ka // 2:
-                    # Silent link (modem stuck, NAT dropped the flow): no reply in 1.5 x keepalive.
-                    self._drop("keepalive timeout: no reply from broker for %d ms" % quiet)
-                    return
-                idle = ticks_diff(now, self._last_tx)
-                if (idle >= ka or quiet >= ka) and (not self._ping_out or
-                                                    ticks_diff(now, self._ping_at) >= ka // 2):
-                    self._ping_out = True
-                    self._ping_at = now
-                    self.stats["pings"] += 1
-                    try:
-                        await self._write(P.PINGREQ_PKT)
-                    except OSError:
-                        return
-            await self._retry(now)
-
-    async def _retry(self, now):
-        for pid in list(self._inflight):
-            m = self._inflight.get(pid)
-            if m is not None and ticks_diff(now, m[1]) >= self.retry_ms:
-                try:
-                    await self._resend(m)
-                except OSError:
-                    return
