@@ -32,3 +32,16 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def port(request):
     return request.config.getoption("--port")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # The per-family count of ModemManager's AT vectors our parsers get right (docs/MODEM.md), printed
+    # whenever the vector tests were part of the run.
+    if not any("test_at_vectors" in str(getattr(r, "nodeid", ""))
+               for rs in terminalreporter.stats.values() for r in rs if hasattr(r, "nodeid")):
+        return
+    try:
+        import vectors_score
+        terminalreporter.write_line(vectors_score.summary(vectors_score.score()))
+    except Exception as e:      # the summary is a report, never a failure of its own
+        terminalreporter.write_line("ModemManager AT vectors: summary failed (%r)" % (e,))

@@ -2,12 +2,12 @@
 # ("modem": {"dialect": "A7670"}). The engine (ht/modem/at.py), lifecycle (ht/modem/lifecycle.py) and sockets
 # (ht/modem/sockets.py) read these attributes; only what differs between parts lives here.
 # Sources: SIMCom A76xx / SIM7600 and Quectel EC200U / EG91 AT manuals, docs/MODEM.md.
-from ht.modem import parse as P
+from ht.modem import parse as P, reg as R, sim as S
 
 # URCs every 27.007 modem may send. "+CEREG:" and "+CPIN:" are also response prefixes: the
 # engine asks urc_form() when a command expecting them is in flight.
 _COMMON_URCS = (
-    "RDY", "+CPIN:", "+CEREG:", "+CREG:", "+CGREG:", "+CGEV:", "+CTZV:", "+CTZE:", "+CTZU:",
+    "RDY", "+CPIN:", "+CEREG:", "+CREG:", "+CGREG:", "+C5GREG:", "+CGEV:", "+CTZV:", "+CTZE:", "+CTZU:",
     "NO CARRIER", "RING", "+CMTI:", "+CUSD:", "SMS DONE", "PB DONE", "+CFUN:", "+CMT:",
     "+CRING:", "+CLIP:", "+CDS:", "+NITZ",
 )
@@ -50,8 +50,9 @@ class Dialect:
 
     def urc_form(self, line):
         # a line that starts with the expected response prefix but is the URC variant
-        if line.startswith("+CEREG:") or line.startswith("+CREG:") or line.startswith("+CGREG:"):
-            return P.cereg_is_urc(line)
+        for p in ("+CEREG:", "+CREG:", "+CGREG:", "+C5GREG:"):
+            if line.startswith(p):
+                return R.is_urc(line)
         return False
 
     def urc_complete(self, text):
@@ -72,10 +73,10 @@ class Dialect:
         return {}
 
     def iccid(self, lines):
+        # F filler, swapped nibbles, hex digits, issuer 89: ht/modem/sim.py (None when refused)
         for line in lines:
-            v = P.unq(P.fields(line)[0]) if ":" in line else line.strip()
-            v = v.rstrip("Ff")
-            if 18 <= len(v) <= 22 and v.isdigit():
+            v = S.iccid(line)[0]
+            if v:
                 return v
         return None
 

@@ -5,7 +5,7 @@
 # (LilyGO drives PWRKEY through an inverting transistor), so this file never sees polarity.
 import asyncio
 from ht.modem import parse as P
-from ht.modem import sockets as atsock, dialects
+from ht.modem import sockets as atsock, dialects, sim as S
 from ht.modem.at import AT, ModemError
 from ht.modem.link import Link
 
@@ -43,6 +43,7 @@ class Modem:
         self.on_event = None      # supervisor hook: on_event(kind, line)
         self.banner = False
         self.sim_pin_rejected = False
+        self.sim_lock = None
         self.pulsed_ms = 0
         self.info = self.link.info
 
@@ -151,7 +152,9 @@ class Modem:
         at = self.at
         await at.cmd("ATE0")
         await at.cmd("AT+CMEE=2")
-        for c in ("AT+CEREG=2", "AT+CTZU=1", "AT+CGEREP=2,0"):
+        # CSCS="IRA": operator names and texts in plain ASCII, not UCS2 hex (parse.cops_name still
+        # decodes UCS2 for a module that refuses or forgets it after a reset)
+        for c in ('AT+CSCS="IRA"', "AT+CEREG=2", "AT+CTZU=1", "AT+CGEREP=2,0"):
             try:
                 await at.cmd(c)
             except ModemError:
@@ -162,7 +165,8 @@ class Modem:
             if v.isdigit() and len(v) >= 14:
                 self.info["imei"] = v
 
-    # ---- SIM: returns "READY", "NO_SIM", "SIM_PIN", "SIM_PUK" (+ reason tuple or None)
+    # ---- SIM: returns "READY", "NO_SIM", "SIM_PIN", "SIM_PUK", "LOCKED" or "BUSY"; for LOCKED,
+    # self.sim_lock = (lock, (English, Indonesian) reason) says which personalisation lock it is
     async def cpin(self):
         try:
             lines = await self.at.cmd("AT+CPIN?", "+CPIN:", timeout_ms=5000)
@@ -172,16 +176,11 @@ class Modem:
             if e.code == 14:
                 return "BUSY"     # SIM still initialising after power-up / insertion
             raise
-        s = P.cpin_state(lines[0]) if lines else ""
-        if s == "READY":
-            return "READY"
-        if s in ("SIM PIN", "PH-SIM PIN"):
-            return "SIM_PIN"
-        if s == "SIM PUK":
-            return "SIM_PUK"
-        if s in ("SIM REMOVED", "NOT INSERTED", "NOT READY"):
-            return "NO_SIM"
-        return "BUSY"
+        v, lock, reason = S.verdict(S.cpin_code(lines[0]) if lines else "")
+        self.sim_lock = (lock, reason) if v == "LOCKED" else None
+        if lock in ("sim-pin2", "sim-puk2"):
+            self.info["sim_note"] = lock      # PIN2 features locked; data is not affected
+        return v
 
     async def retries(self):
         try:
@@ -216,7 +215,11 @@ class Modem:
         at = self.at
         d = self.d
         try:
-            self.info["iccid"] = d.iccid(await at.cmd(d.iccid_cmd, d.iccid_prefix))
+            lines = await at.cmd(d.iccid_cmd, d.iccid_prefix)
+            v = self.info["iccid"] = d.iccid(lines)
+            # a refused or check-digit-failing ICCID is said once, clearly, for provisioning
+            self.info["iccid_error"] = S.iccid_check(v) if v else \
+                (S.iccid(lines[0])[1] if lines else "no ICCID answer")
         except ModemError:
             pass
         for line in await at.cmd("AT+CIMI", ""):
@@ -227,7 +230,9 @@ class Modem:
         # Change only when different (writes NV on some modems); radio off with CFUN=4, not 0:
         # CFUN=0 also powers the SIM down on SIMCom and needs the PIN again.
         lines = await self.at.cmd("AT+CGDCONT?", "+CGDCONT:")
-        if P.cgdcont_apn(lines) == self.apn:
+        # same APN in other case, or with the network's ".mncXXX.mccYYY.gprs" suffix, is the same
+        # APN: rewriting it would cycle the radio on every boot
+        if P.apn_same(self.apn, P.cgdcont_apn(lines)):
             return False
         await self.at.cmd("AT+CFUN=4", timeout_ms=10000)
         try:
@@ -239,7 +244,7 @@ class Modem:
 
     async def reg_stat(self):
         lines = await self.at.cmd("AT+CEREG?", "+CEREG:")
-        return P.cereg_stat(lines[0]) if lines else None
+        return P.cereg_stat(lines[0], pending=True) if lines else None
 
     async def operator(self):
         lines = await self.at.cmd("AT+COPS?", "+COPS:")

@@ -5,16 +5,18 @@ BOOTING = "BOOTING"        # modem powering up or not answering (before any SIM 
 NO_SIM = "NO_SIM"
 SIM_PIN = "SIM_PIN"
 SIM_PUK = "SIM_PUK"
+SIM_LOCKED = "SIM_LOCKED"  # a personalisation lock (+CPIN: PH-NET PIN ...): needs the locker's code
 SIM_READY = "SIM_READY"
 SEARCHING = "SEARCHING"
 DENIED = "DENIED"
 REGISTERED = "REGISTERED"
 DATA_UP = "DATA_UP"
-STATES = (BOOTING, NO_SIM, SIM_PIN, SIM_PUK, SIM_READY, SEARCHING, DENIED, REGISTERED, DATA_UP)
+STATES = (BOOTING, NO_SIM, SIM_PIN, SIM_PUK, SIM_LOCKED, SIM_READY, SEARCHING, DENIED, REGISTERED, DATA_UP)
 
 # Readiness stage = the last milestone reached (presence shows it; "online" is set by the MQTT
 # layer once the broker answers on top of DATA_UP).
 _STAGE = {BOOTING: "booting", NO_SIM: "booting", SIM_PIN: "booting", SIM_PUK: "booting",
+          SIM_LOCKED: "booting",
           SIM_READY: "sim", SEARCHING: "sim", DENIED: "sim", REGISTERED: "registered",
           DATA_UP: "data"}
 
@@ -24,6 +26,7 @@ TEXT = {
     NO_SIM: ("No SIM card: insert the SIM", "Tidak ada kartu SIM: pasang kartu SIM"),
     SIM_PIN: ("SIM locked: set the PIN in config", "SIM terkunci: isi PIN di konfigurasi"),
     SIM_PUK: ("SIM blocked (PUK): contact SIM admin", "SIM terblokir (PUK): hubungi admin SIM"),
+    SIM_LOCKED: ("Modem or SIM locked: needs unlock code", "Modem atau SIM terkunci: perlu kode buka"),
     SIM_READY: ("SIM ready", "SIM siap"),
     SEARCHING: ("Searching for network", "Mencari jaringan"),
     DENIED: ("Network refused the SIM: check it is active",
@@ -87,7 +90,7 @@ class Link:
             self.roaming = roaming
         if state not in (REGISTERED, DATA_UP):
             self.roaming = False
-            self.bars = 0 if state in (BOOTING, NO_SIM, SIM_PIN, SIM_PUK) else self.bars
+            self.bars = 0 if state in (BOOTING, NO_SIM, SIM_PIN, SIM_PUK, SIM_LOCKED) else self.bars
         en, idn = reason if reason is not None else TEXT[state]
         if self.roaming and reason is None and state in (REGISTERED, DATA_UP):
             en, idn = en + " (roaming)", idn + " (roaming)"

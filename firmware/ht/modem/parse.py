@@ -1,6 +1,7 @@
 # Parsers for 3GPP TS 27.007 response lines shared by every dialect. Each returns None (or a
 # neutral value) on anything it does not understand: modem lines arrive truncated and garbled,
 # and a parser that raises would take the radio down with it.
+from ht.modem import reg as R
 
 
 # CMEE=2 gives text instead of numbers; callers branch on the number, so map the common ones.
@@ -69,35 +70,26 @@ def num(s, default=None):
         return default
 
 
+# Registration lines live in ht/modem/reg.py; these names stay for the callers that know them.
 def cereg_is_urc(line):
-    # Read form "+CEREG: <n>,<stat>[,<tac>,<ci>[,<AcT>]]" has one more leading field than the
-    # URC "+CEREG: <stat>[,"<tac>","<ci>",<AcT>]". One field, or a quoted second field, is a URC.
-    f = fields(line)
-    if len(f) == 1:
-        return True
-    return f[1].startswith('"')
+    return R.is_urc(line)
 
 
-def cereg_stat(line):
-    # -> registration stat (0..11) from either form, or None
-    f = fields(line)
-    if not f or f[0] == "":
-        return None
-    if cereg_is_urc(line):
-        return num(f[0])
-    return num(f[1]) if len(f) > 1 else None
+def cereg_stat(line, pending=False):
+    # -> registration stat (0..11) of any +CREG/+CGREG/+CEREG/+C5GREG form, or None
+    return R.stat(line, pending)
 
 
-# stat -> short meaning; 6/7 SMS-only count as registered for data only on some networks: not us
-REG_HOME = 1
-REG_ROAMING = 5
-REG_DENIED = 3
+REG_HOME = R.HOME
+REG_ROAMING = R.ROAMING
+REG_DENIED = R.DENIED
 
 
 def cpin_state(line):
     # "+CPIN: READY" / "SIM PIN" / "SIM PUK" / "NOT READY" / "SIM REMOVED" / "NOT INSERTED"
+    # (some modules quote it: '+CPIN: "SIM PIN"'; ht/modem/sim.py says what each one means)
     i = line.find(":")
-    return line[i + 1:].strip().upper() if i >= 0 else None
+    return line[i + 1:].strip().strip('"').strip().upper() if i >= 0 else None
 
 
 def csq_dbm(line):
@@ -109,24 +101,45 @@ def csq_dbm(line):
 
 
 def cesq(line):
-    # +CESQ: rxlev,ber,rscp,ecno,rsrq,rsrp (LTE: last two; 255 unknown)
+    # +CESQ: <rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp> (27.007 8.69): GSM, UMTS and LTE parts; only
+    # the known ones come back (99/255 = not this RAT). Scales as ModemManager's
+    # mm_3gpp_cesq_response_to_signal_info: rxlev n -> -111+n dBm, rscp n -> -121+n dBm,
+    # ecno n -> -24.5+n/2 dB, rsrq n -> -20+n/2 dB, rsrp n -> -141+n dBm.
     f = fields(line)
     if len(f) < 6:
         return {}
     out = {}
-    q = num(f[4])
-    p = num(f[5])
-    if q is not None and 0 <= q <= 34:
-        out["rsrq"] = -20 + q * 0.5
-    if p is not None and 0 <= p <= 97:
-        out["rsrp"] = p - 141
+    v = [num(x) for x in f[:6]]
+    for key, i, hi, base, step in (("rssi", 0, 63, -111, 1), ("rscp", 2, 96, -121, 1),
+                                   ("ecio", 3, 49, -24.5, 0.5), ("rsrq", 4, 34, -20, 0.5),
+                                   ("rsrp", 5, 97, -141, 1)):
+        if v[i] is not None and 0 <= v[i] <= hi:
+            out[key] = base + v[i] * step
+    if v[1] is not None and 0 <= v[1] <= 7:
+        out["ber"] = v[1]
+    return out
+
+
+def ucs2(s):
+    # "004D006F" -> "Mo" when a module answers in AT+CSCS="UCS2"; anything else comes back as is
+    if not s or len(s) % 4 or s.isdigit() and len(s) < 8:
+        return s
+    try:
+        out = "".join(chr(int(s[i:i + 4], 16)) for i in range(0, len(s), 4))
+    except ValueError:
+        return s
+    for c in out:
+        if ord(c) < 32:
+            return s      # hex-looking plain text ("BEEF") is left alone
     return out
 
 
 def cops_name(line):
     # +COPS: 0,0,"TELKOMSEL",7  (or 0,2,"51010",7; "+COPS: 0" when not registered)
+    # Names arrive in the modem's character set: init sets AT+CSCS="IRA", but a module that refuses
+    # or forgets it (after a reset) prints UCS2 hex, decoded here like ModemManager does.
     f = fields(line)
-    return unq(f[2]) if len(f) >= 3 and f[2] else None
+    return ucs2(unq(f[2])) if len(f) >= 3 and f[2] else None
 
 
 def cgpaddr(line):
@@ -146,6 +159,21 @@ def cgdcont_apn(lines, cid=1):
     return None
 
 
+def apn_same(requested, existing):
+    # ModemManager's mm_3gpp_cmp_apn_name: case does not matter, and a modem may report the APN the
+    # network resolved, i.e. the requested one plus ".mncXXX.mccYYY.gprs" (3GPP TS 23.003 9.1)
+    a = (requested or "").lower()
+    b = (existing or "").lower()
+    if a == b:
+        return True
+    if not a or not b.startswith(a + ".mnc"):
+        return False
+    t = b[len(a) + 4:]
+    # t = "170.mcc310.gprs"
+    return len(t) == 15 and t[:3].isdigit() and t[3:7] == ".mcc" and t[7:10].isdigit() \
+        and t[10:] == ".gprs"
+
+
 def _days(y, m, d):
     # days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's days_from_civil)
     if m <= 2:
@@ -157,11 +185,11 @@ def _days(y, m, d):
     return era * 146097 + doe - 719468
 
 
-def cclk(line):
-    # +CCLK: "yy/MM/dd,hh:mm:ss±zz" (zz quarter hours; WIB +28). Returns
-    # (unix_utc_seconds, tz_quarters, (y, M, d, h, m, s) local) or None for an unsynced clock.
+def clock_fields(line):
+    # +CCLK: "yy/MM/dd,hh:mm:ss±zz" or the same without quotes (some builds; ModemManager's vectors)
+    # -> ((y, M, d, h, m, s) local, tz quarter hours) or None. The zone is optional.
     try:
-        s = line[line.index('"') + 1:line.rindex('"')]
+        s = line[line.index(":") + 1:].strip().strip('"')
         date, tm = s.split(",")
         y, mo, d = [int(x) for x in date.split("/")]
         sign = 1
@@ -174,8 +202,19 @@ def cclk(line):
     except Exception:
         return None
     y += (2000 if y < 70 else 1900) if y < 100 else 0
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and ss < 61 and -96 <= tz <= 96):
+        return None
+    return (y, mo, d, hh, mm, ss), tz
+
+
+def cclk(line):
+    # -> (unix_utc_seconds, tz_quarters, (y, M, d, h, m, s) local) or None for an unsynced clock
+    t = clock_fields(line)
+    if t is None:
+        return None
+    (y, mo, d, hh, mm, ss), tz = t
     # unsynced modems report 1980 or 2004; anything before this code existed is not real time
-    if y < 2024 or not (1 <= mo <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and ss < 61):
+    if y < 2024:
         return None
     local = _days(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss
     return local - tz * 900, tz, (y, mo, d, hh, mm, ss)

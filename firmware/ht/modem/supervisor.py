@@ -171,6 +171,10 @@ class Supervisor:
         elif s == "SIM_PUK":
             self.link.set(L.SIM_PUK)
             await self._wait(10000)
+        elif s == "LOCKED":
+            # PH-NET/PH-SIM/... personalisation: no PIN of ours clears it; say which, poll slowly
+            self.link.set(L.SIM_LOCKED, m.sim_lock[1] if m.sim_lock else None)
+            await self._wait(10000)
         elif s == "NO_SIM":
             self.link.set(L.NO_SIM)
             await self._wait(3000)       # +CPIN URCs kick us sooner on insertion

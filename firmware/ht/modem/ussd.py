@@ -105,28 +105,73 @@ def parse_balance(text):
     return out
 
 
-async def query(modem, code="*888#", timeout_ms=30000):
-    """Ask the network; -> parse_balance(reply) plus "text", or None when it fails (LTE-only cells
-    often refuse USSD; a timeout cancels the session so the modem is not left in a menu)."""
+# +CUSD <m> (27.007 7.15) -> what the radio reports
+_STATUS = ("answer", "menu", "released", "other_client", "unsupported", "timeout")
+
+
+def status(m):
+    return _STATUS[m] if m is not None and 0 <= m < len(_STATUS) else "unknown"
+
+
+async def session(modem, code="*888#", timeout_ms=30000):
+    """Run one USSD request -> {"status", "text", "notices"}. A network may first send a release
+    (+CUSD: 2) or "other client responded" (+CUSD: 3) notice and the answer only after it: those
+    are kept in "notices" and the wait goes on for the answer (+CUSD: 0/1 with text). status:
+    answer, menu, released (network ended it without an answer), other_client, unsupported,
+    timeout (the network said so, or nothing came), refused (the modem said ERROR)."""
     at = modem.at
-    w = at.waiter("+CUSD:")
+    notices = []
+    best = [None]
+
+    def take(line):
+        # called by the reader for each +CUSD: True ends the wait
+        r = parse_cusd(line)
+        if r is None:
+            return False
+        m, text = r[0], r[1]
+        if m in (0, 1) and text:
+            best[0] = (status(m), text)
+            return True
+        notices.append(status(m))
+        if m == 2 and text and best[0] is None:
+            best[0] = ("released", text)     # some networks put the answer in the release
+        return m in (4, 5)
+
+    w = at.waiter("+CUSD:", take)
+    st = "timeout"
     try:
         await at.cmd('AT+CUSD=1,"%s",15' % code, timeout_ms=10000)
-        line = await at.wait(w, timeout_ms)
-    except (ModemError, asyncio.TimeoutError, OSError):
+        await at.wait(w, timeout_ms)
+    except ModemError:
+        st = "refused"
+    except (asyncio.TimeoutError, OSError):
+        pass
+    if w in at._waiters:
+        at._waiters.remove(w)
+    if best[0] is not None:
+        st, text = best[0]
+    else:
+        text = ""
+        for n in ("unsupported", "timeout", "other_client", "released"):
+            if n in notices:
+                st = n
+                break
+    if st in ("menu", "timeout", "refused"):
         try:
-            await at.cmd("AT+CUSD=2", timeout_ms=3000)
+            await at.cmd("AT+CUSD=2", timeout_ms=3000)   # leave no session (or menu) open
         except Exception:
             pass
+    return {"status": st, "text": text, "notices": notices}
+
+
+async def query(modem, code="*888#", timeout_ms=30000):
+    """Ask the network; -> parse_balance(reply) plus "text" and "status", or None when no text came
+    (LTE-only cells often refuse USSD). modem.info["ussd"] keeps the last session's status."""
+    s = await session(modem, code, timeout_ms)
+    modem.info["ussd"] = s["status"]
+    if not s["text"] or s["status"] in ("unsupported", "timeout", "refused"):
         return None
-    r = parse_cusd(line)
-    if r is not None and r[0] == 1:
-        try:
-            await at.cmd("AT+CUSD=2", timeout_ms=3000)   # a menu: close it, we only read
-        except Exception:
-            pass
-    if r is None or r[0] in (4, 5) or not r[1]:
-        return None
-    out = parse_balance(r[1])
-    out["text"] = r[1]
+    out = parse_balance(s["text"])
+    out["text"] = s["text"]
+    out["status"] = s["status"]
     return out

@@ -167,6 +167,23 @@ def _reg_n(attr):
     return h
 
 
+def _chars(m, text):
+    # strings leave the modem in its AT+CSCS character set (27.007 5.5): UCS2 = 4 hex digits a char
+    return "".join("%04X" % ord(ch) for ch in text) if m.charset == "UCS2" else text
+
+
+def cscs(m, c, r):
+    if c.kind == "read":
+        r.line('+CSCS: "%s"' % m.charset)
+    elif c.kind == "test":
+        r.line('+CSCS: ("IRA","GSM","UCS2")')
+    elif c.kind == "set":
+        cs = (c.arg(0) or "").upper()
+        if m.charset_locked or cs not in ("IRA", "GSM", "UCS2"):
+            raise AtError()
+        m.charset = cs
+
+
 def cops(m, c, r):
     if c.kind == "read":
         if not m.registered():
@@ -174,7 +191,7 @@ def cops(m, c, r):
         elif m.cops_format == 2:
             r.line('+COPS: 0,2,"%s",7' % m.plmn)
         else:
-            r.line('+COPS: 0,%d,"%s",7' % (m.cops_format, m.operator))
+            r.line('+COPS: 0,%d,"%s",7' % (m.cops_format, _chars(m, m.operator)))
     elif c.kind == "set":
         mode = c.int(0, lo=0, hi=4)
         if mode == 3:
@@ -285,7 +302,7 @@ def ctzu(m, c, r):
 
 def cclk(m, c, r):
     if c.kind == "read":
-        r.line('+CCLK: "%s"' % m.cclk_text())
+        r.line(('+CCLK: "%s"' if m.cclk_quoted else "+CCLK: %s") % m.cclk_text())
     elif c.kind == "set":
         import calendar
         import time
@@ -343,6 +360,6 @@ COMMANDS = {
     "+COPS": cops, "+CGDCONT": cgdcont, "+CGACT": cgact, "+CGPADDR": cgpaddr, "+CGATT": cgatt,
     "+CGEREP": cgerep, "+CFUN": cfun, "+CTZU": ctzu, "+CTZR": basic_ok, "+CCLK": cclk, "+IPR": ipr,
     "+CSCLK": csclk, "+QSCLK": csclk,
-    "+CNMI": basic_ok, "+CLIP": basic_ok, "+CSCS": basic_ok, "+CSMP": basic_ok,
+    "+CNMI": basic_ok, "+CLIP": basic_ok, "+CSCS": cscs, "+CSMP": basic_ok,
     "+CSDH": basic_ok,
 }

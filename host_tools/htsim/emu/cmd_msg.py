@@ -159,7 +159,14 @@ def cusd(m, c, r):
     mode, text = reply if isinstance(reply, tuple) else (0, reply)
     # A network string keeps its line breaks; the modem passes them through, so the URC spans lines.
     text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    m.ussd_pending = m.later(m.d.ussd_s, m.urc, '+CUSD: %d,"%s",15' % (mode, text))
+    # Notices some networks send before the answer (+CUSD: 2 release of a previous dialogue,
+    # +CUSD: 3 another client answered), each a moment apart, then the answer itself.
+    dt = m.d.ussd_s
+    for n in m.ussd_notice:
+        m.later(dt, m.urc, "+CUSD: %d" % n)
+        dt += 0.2
+    m.ussd_notice = []
+    m.ussd_pending = m.later(dt, m.urc, '+CUSD: %d,"%s",15' % (mode, text))
 
 
 COMMANDS = {"+CMGF": cmgf, "+CMGS": cmgs, "+CUSD": cusd, "+CMGR": cmgr, "+CMGL": cmgl, "+CMGD": cmgd,

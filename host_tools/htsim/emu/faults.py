@@ -85,6 +85,28 @@ def ussd_timeout(m, count=1, silent=0):
     m.ussd_silent = bool(int(silent))
 
 
+def ussd_notice(m, codes="2"):
+    """The next USSD answer comes after network notices: codes "2" (release), "3" (other client),
+    or several, "2,3". The answer still follows; a radio that takes the first +CUSD loses it."""
+    m.ussd_notice = [int(x) for x in str(codes).split(",") if x.strip()]
+
+
+def sim_lock(m, code="PH-NET PIN"):
+    """The modem puts a personalisation lock on the card (+CPIN: PH-NET PIN = locked to another
+    operator's network; also PH-SIM PIN, PH-NETSUB PIN, PH-SP PIN, PH-CORP PIN). code="" lifts it."""
+    m.sim.lock = str(code) or None
+    m.net_kick()
+
+
+def quirks(m, cclk_quoted=1, charset=None, charset_locked=0):
+    """Firmware-build quirks: +CCLK without quotes (cclk_quoted=0); strings in another character set
+    (charset=UCS2: operator names as UCS2 hex), kept against AT+CSCS with charset_locked=1."""
+    m.cclk_quoted = bool(int(cclk_quoted))
+    if charset:
+        m.charset = str(charset).upper()
+    m.charset_locked = bool(int(charset_locked))
+
+
 def stall(m, ms=5000):
     """Nothing moves on any socket, either way, for ms (data is kept and delivered afterwards)."""
     m.stall_end = max(m.stall_end, m.loop.time() + float(ms) / 1000.0 * m.scale)
@@ -127,7 +149,8 @@ def clear(m):
 
 
 FAULTS = {f.__name__: f for f in (hang, reboot, sim_remove, sim_insert, reg_lost, reg_denied, roaming,
-                                   reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, stall,
+                                   reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, ussd_notice,
+                                   sim_lock, quirks, stall,
                                    signal, link, sms_incoming, clear)}
 
 

@@ -52,6 +52,10 @@ class Modem:
         self.stall_end = 0.0
         self.ussd_fail = 0
         self.ussd_silent = False
+        self.ussd_notice = []         # +CUSD <m> notices the network sends before the next answer
+        self.cclk_quoted = True       # some builds print +CCLK: yy/MM/dd,... without quotes
+        self.charset = "IRA"          # AT+CSCS; "UCS2" prints operator names as UCS2 hex
+        self.charset_locked = False   # a build that refuses AT+CSCS and keeps its charset
         self.tac = "%04X" % (0x1000 + (seed or 0) % 0xE000)
         self.ci = "%08X" % (0x0A000000 + (seed or 0) * 7919 % 0xFFFFFF)
         self.ip_seq = 0
@@ -206,16 +210,17 @@ class Modem:
     # -- SIM -------------------------------------------------------------------------------------------
     def cpin_text(self):
         return {"absent": "SIM REMOVED", "busy": "NOT READY", "dead": "SIM PUK", "puk": "SIM PUK",
-                "pin": "SIM PIN", "ready": "READY"}[self.sim.status()]
+                "pin": "SIM PIN", "lock": self.sim.lock, "ready": "READY"}[self.sim.status()]
 
     def need_sim(self, cms=False):
         """Raise the error a command needing the unlocked SIM gets."""
         st = self.sim.status()
         if st == "ready":
             return
-        code = {"absent": 10, "busy": 14, "dead": 13, "puk": 12, "pin": 11}[st]
+        # 27.007 9.2.1: 40 network personalisation PIN required (any device lock here)
+        code = {"absent": 10, "busy": 14, "dead": 13, "puk": 12, "pin": 11, "lock": 40}[st]
         if cms:
-            raise AtError(cms={10: 310, 11: 311, 12: 316, 13: 313, 14: 314}[code])
+            raise AtError(cms={10: 310, 11: 311, 12: 316, 13: 313, 14: 314, 40: 500}[code])
         raise AtError(cme=code)
 
     def sim_remove(self):

@@ -34,6 +34,9 @@ class SimCard:
         self.unlocked = False     # PIN entered since the card was powered
         self.powered = False      # the modem has the card up (after boot / insertion)
         self.sms = {}             # SIM message store: index -> {stat, number, text, ts}
+        # a personalisation lock the device puts on the card (27.007 +CPIN code, e.g. "PH-NET PIN" for
+        # a modem network-locked to another operator): nothing the radio knows clears it
+        self.lock = None
 
     # -- card life -------------------------------------------------------------------------------------
     def power_up(self) -> None:
@@ -45,7 +48,7 @@ class SimCard:
         self.unlocked = False
 
     def status(self) -> str:
-        """'absent' · 'busy' · 'dead' · 'puk' · 'pin' · 'ready'."""
+        """'absent' · 'busy' · 'dead' · 'puk' · 'pin' · 'lock' · 'ready'."""
         if not self.present:
             return "absent"
         if not self.powered:
@@ -56,6 +59,8 @@ class SimCard:
             return "puk"
         if self.pin_enabled and not self.unlocked:
             return "pin"
+        if self.lock:
+            return "lock"
         return "ready"
 
     # -- verification ----------------------------------------------------------------------------------
