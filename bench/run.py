@@ -13,8 +13,9 @@ import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-# The code under test is installed in the venv; benchmarks also reuse the tests' fixtures (brokers, emulators).
-for p in (ROOT / "tests", HERE):
+# The code under test is installed in the venv; benchmarks also reuse the tests' fixtures (brokers, emulators)
+# and the portable AT vectors (tests/core/modem).
+for p in (ROOT / "tests", ROOT / "tests" / "core" / "modem", HERE):
     sys.path.insert(0, str(p))
 
 

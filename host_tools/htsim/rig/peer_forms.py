@@ -1,5 +1,5 @@
 # The radio against modem output forms found in ModemManager's vectors, end to end: the firmware's
-# modem layer (under MicroPython unix, spawned by tests/test_modem_peer_forms.py, or CPython) drives
+# modem layer (under MicroPython unix, spawned by tests/e2e/test_modem_peer_forms.py, or CPython) drives
 # an emulator that a test has set up with one quirk, and prints what a field officer would see.
 # Usage: micropython peer_forms.py <case> <dialect> <uart_port> <ctl_port> <scale>
 #   case lock: the SIM carries a personalisation lock (emulator fault sim_lock) -> link state/reason

@@ -1,4 +1,4 @@
-# Our 27.007 parsers against ModemManager's published test vectors (tests/core/vectors_modemmanager.py):
+# Our 27.007 parsers against ModemManager's published test vectors (tests/core/modem/vectors_modemmanager.py):
 # every family, every vector right. Runs on CPython and, through tests/test_mpy_tier.py, MicroPython.
 import vectors_score as VS
 

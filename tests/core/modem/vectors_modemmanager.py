@@ -4,7 +4,7 @@
 # test_cereg*/test_c5greg* CregResult tables, test_iccid_parse_*, test_apn_cmp[], cclk_tests[],
 # cesq_response_tests[], test_cops_response_ublox_lara, cops_query_data[], normalize_operator_tests[]),
 # and src/mm-broadband-modem.c (unlock_results[]: every +CPIN code it knows). Facts only; the test
-# code that uses them is ours (tests/core/vectors_score.py). Portable: runs under MicroPython too.
+# code that uses them is ours (tests/core/modem/vectors_score.py). Portable: runs under MicroPython too.
 # USSD has no published ModemManager parser test; its vectors follow 3GPP TS 27.007 +CUSD <m>
 # (0 done, 1 more, 2 terminated by network, 3 other local client responded, 4 not supported,
 # 5 network timeout) and <dcs> 15 (GSM 7-bit default alphabet, printed as text) / 72 (UCS2 hex).

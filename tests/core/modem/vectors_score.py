@@ -1,6 +1,6 @@
-# Scores our AT parsers against the ModemManager vectors (tests/core/vectors_modemmanager.py):
+# Scores our AT parsers against the ModemManager vectors (tests/core/modem/vectors_modemmanager.py):
 # per family, how many vectors were tried and which ones came out wrong. Used by
-# tests/core/test_at_vectors.py (all must be right, on CPython and MicroPython), by the session
+# tests/core/modem/test_at_vectors.py (all must be right, on CPython and MicroPython), by the session
 # summary in tests/conftest.py and by bench/bench_at_vectors.py (make bench).
 import vectors_modemmanager as V
 
