@@ -32,7 +32,7 @@ def run():
         tmp = pathlib.Path(tmp)
         fw = tmp / "firmware"
         shutil.copytree(ROOT / "firmware", fw, ignore=shutil.ignore_patterns("__pycache__"))
-        mod = fw / "ht" / "selftest.py"
+        mod = fw / "ht" / "selftest" / "local.py"
         base = mod.read_text()
         for i in range(REPEAT):
             cache = tmp / ("cache%d" % i)
