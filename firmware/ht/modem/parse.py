@@ -186,10 +186,16 @@ def _days(y, m, d):
 
 
 def clock_fields(line):
-    # +CCLK: "yy/MM/dd,hh:mm:ss±zz" or the same without quotes (some builds; ModemManager's vectors)
+    # +CCLK: "yy/MM/dd,hh:mm:ss±zz" or the same without quotes (some builds; ModemManager's vectors);
+    # also a zone after the quoted time, as Cinterion's +CTZU: "yy/MM/dd,hh:mm:ss",±zz[,dst] URC.
     # -> ((y, M, d, h, m, s) local, tz quarter hours) or None. The zone is optional.
     try:
-        s = line[line.index(":") + 1:].strip().strip('"')
+        s = line[line.index(":") + 1:].strip()
+        after = ""
+        q = s.find('"', 1) if s[:1] == '"' else -1
+        if q > 0:
+            s, after = s[1:q], s[q + 1:].lstrip(",").split(",")[0].strip()
+        s = s.strip('"')
         date, tm = s.split(",")
         y, mo, d = [int(x) for x in date.split("/")]
         sign = 1
@@ -199,6 +205,8 @@ def clock_fields(line):
             sign = -1
         tz = sign * int(tm[k + 1:]) if k > 0 else 0
         hh, mm, ss = [int(x) for x in (tm[:k] if k > 0 else tm).split(":")]
+        if after and k <= 0:
+            tz = (-1 if after[0] == "-" else 1) * int(after.lstrip("+-"))
     except Exception:
         return None
     y += (2000 if y < 70 else 1900) if y < 100 else 0

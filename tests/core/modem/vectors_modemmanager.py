@@ -8,6 +8,10 @@
 # USSD has no published ModemManager parser test; its vectors follow 3GPP TS 27.007 +CUSD <m>
 # (0 done, 1 more, 2 terminated by network, 3 other local client responded, 4 not supported,
 # 5 network timeout) and <dcs> 15 (GSM 7-bit default alphabet, printed as text) / 72 (UCS2 hex).
+# ModemManager's plugins' tests (src/plugins/*/tests/, plugins/*/tests/ in older trees) hold almost nothing
+# in these families: they test vendor commands (^SYSINFO, ^HCSQ, ^NWTIME, +XCESQ, ^SMONI, #QSS, ...).
+# The one plain-27.007-time form among them is ported below (CCLK); what was left out and why is in
+# docs/MODEM.md ("Forms real modems print").
 
 # Registration: (reply, solicited, kind, stat, lac, ci, act name or None). stat is the 27.007 <stat>
 # (0 idle, 1 home, 2 searching, 3 denied, 5 roaming, 6 home SMS-only ...). When ModemManager's
@@ -126,6 +130,12 @@ CCLK = (
     ('+CCLK:   "15/02/28,20:30:40-32"', (2015, 2, 28, 20, 30, 40), -480),
     ("+CCLK:   17/07/26,11:42:15+01", (2017, 7, 26, 11, 42, 15), 15),
     ('+CCLK: "XX/XX/XX,XX:XX:XX+XX"', None, None),
+    # Plugins: src/plugins/cinterion/tests/test-modem-helpers-cinterion.c (test_ctzu_urc_simple/_full):
+    # the network-time URC a Cinterion module sends after AT+CTZU=1 (we send it too and route "+CTZU:"
+    # as a URC): the 27.007 <time> in quotes, the zone in quarter hours after it, then DST hours.
+    # ModemManager expects 2019-07-09T11:15:40+02, offset 120 minutes (the DST field is not our view).
+    ('+CTZU: "19/07/09,11:15:40",+08', (2019, 7, 9, 11, 15, 40), 120),
+    ('+CTZU: "19/07/09,11:15:40",+08,1', (2019, 7, 9, 11, 15, 40), 120),
 )
 
 # +CESQ: (line, {field: value}); rxlev/ber/rscp/ecno/rsrq/rsrp as the raw levels, and the signal in
