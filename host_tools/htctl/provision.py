@@ -58,7 +58,7 @@ def build_config(unit_row: Mapping[str, Any], broker_url: str, password: str, ap
     """The unit's ht.config.Config: registry values + broker + modem settings. ValueError names the field."""
     values = registry.config_values(unit_row)
     values.update({"broker.url": broker_url, "broker.user": unit_row["unit_id"], "broker.password": password})
-    if apn:
+    if apn is not None:
         values["modem.apn"] = apn
     if sim_pin:
         values["modem.sim_pin"] = sim_pin
@@ -70,6 +70,31 @@ def build_config(unit_row: Mapping[str, Any], broker_url: str, password: str, ap
     for key, value in values.items():
         cfg.set(key, value)
     return cfg
+
+
+# Which option a person changes when a config field is refused (the rest comes from the registry).
+FIELD_SOURCE = {"broker.url": "--broker", "modem.apn": "--apn", "modem.sim_pin": "$HTCTL_SIM_PIN"}
+
+
+def config_error(unit_id: str, e: ValueError) -> UserError:
+    field = str(e).split(":", 1)[0]
+    where = FIELD_SOURCE.get(field)
+    if where:
+        return UserError("%s: %s" % (where, e), hint="fix %s and run provision again" % where)
+    return UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
+                     hint="fix the unit's row in the inventory CSV and run `htctl fleet import` again")
+
+
+def preflight(conn: sqlite3.Connection, unit_id: str, broker_url: str, apn: str | None = None,
+              sim_pin: str | None = None) -> dict[str, Any]:
+    """Everything that can be checked without the radio: the unit exists and becomes a valid config.
+    Returns the unit's row; NotFoundError / UserError naming the option or the registry field."""
+    row = registry.unit(conn, unit_id)
+    try:
+        build_config(row, broker_url, "x" * 24, apn, sim_pin, extra={"fleet.id": registry.fleet_id(conn)})
+    except ValueError as e:
+        raise config_error(unit_id, e) from None
+    return row
 
 
 def read_identity(transport: DeviceTransport, env: Mapping[str, Any] | None = None, timeout: float = 180
@@ -145,6 +170,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
               env: Mapping[str, Any] | None = None, password: str | None = None,
               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     who = who or who_default()
+    preflight(conn, unit_id, broker_url, apn, sim_pin)
     row = registry.unit(conn, unit_id)
     step = progress or (lambda *a, **k: None)
     step(1, 4)
@@ -155,8 +181,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     try:
         cfg = build_config(row, broker_url, password, apn, sim_pin, extra=registry.fleet_config(conn))
     except ValueError as e:
-        raise UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
-                        hint="fix the unit in the registry (htctl fleet import) or the option named") from None
+        raise config_error(unit_id, e) from None
     text = htconfig.dump(cfg).encode()
     want = hashlib.sha256(text).hexdigest()
     transport.write_file(CONFIG_PATH, text)
@@ -174,6 +199,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     registry.audit(conn, who, "provision", unit_id, row.get("serial"), chash,
                    detail={"broker_url": broker_url, "iccid": row.get("iccid"), "imei": row.get("imei"),
                            "changes": sorted(changes), "config": cfg.masked()})
+    registry.set_setting(conn, "broker.url", broker_url)   # the default for the next provisioning and report
     step(4, 4)
     return {"unit": unit_id, "serial": row.get("serial"), "iccid": row.get("iccid"), "imei": row.get("imei"),
             "modem": ident.get("model"), "config_hash": chash, "sha256": want, "broker_user": row["unit_id"],

@@ -15,55 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import registry
+from .i18n import LABELS, REASONS, format_rupiah  # noqa: F401  (re-exported: commands use report.LABELS)
 
 
 DEFAULT_PRICE_RP = 55000
 EXPIRY_WARN_DAYS = 30
 _QUIET_S = 0.3  # retained presence has arrived when the broker has been quiet this long
-
-LABELS = {
-    "en": {
-        "title": "Radio fleet report", "generated": "Generated", "opd": "OPD (department)", "radios": "Radios",
-        "ready": "Ready", "not_ready": "Not ready", "online": "Online", "budget": "Yearly data budget",
-        "monthly": "Monthly", "unit": "Unit", "official": "Official", "board": "Board", "sim": "SIM",
-        "sim_expiry": "SIM expiry", "bench": "Last bench test", "status": "Status", "last_seen": "Last seen",
-        "not_ready_list": "Radios not ready, and why", "all_ready": "All radios are ready.",
-        "total": "Total", "per_opd": "Readiness per OPD", "units": "All radios", "pass": "PASS", "fail": "FAIL",
-        "never": "never", "yes": "yes", "no": "no", "unknown": "unknown", "warnings": "Attention",
-        "budget_note": "Budget = radios × monthly price × 12, by the OPD that pays for the SIM.",
-        "offline": "offline", "is_online": "online", "payer": "paid by", "paid": "SIMs paid",
-    },
-    "id": {
-        "title": "Laporan armada radio", "generated": "Dibuat", "opd": "OPD", "radios": "Radio",
-        "ready": "Siap", "not_ready": "Belum siap", "online": "Online", "budget": "Anggaran data per tahun",
-        "monthly": "Per bulan", "unit": "Unit", "official": "Pejabat", "board": "Jenis perangkat", "sim": "SIM",
-        "sim_expiry": "Masa aktif SIM", "bench": "Uji terakhir", "status": "Status", "last_seen": "Terakhir terlihat",
-        "not_ready_list": "Radio yang belum siap, dan sebabnya", "all_ready": "Semua radio siap.",
-        "total": "Jumlah", "per_opd": "Kesiapan per OPD", "units": "Semua radio", "pass": "LULUS", "fail": "GAGAL",
-        "never": "belum pernah", "yes": "ya", "no": "tidak", "unknown": "tidak diketahui", "warnings": "Perhatian",
-        "budget_note": "Anggaran = jumlah radio × harga paket per bulan × 12, menurut OPD yang membayar SIM.",
-        "offline": "offline", "is_online": "online", "payer": "dibayar oleh", "paid": "SIM dibayar",
-    },
-}
-
-# Why a radio is not ready (blocking) or needs attention (warning). {0} is filled with a detail.
-REASONS = {
-    "no_bench": ("block", "never bench-tested", "belum pernah diuji"),
-    "bench_failed": ("block", "bench test failed: {0}", "uji gagal: {0}"),
-    "no_sim": ("block", "no SIM recorded", "SIM belum tercatat"),
-    "sim_expired": ("block", "SIM {0}", "SIM {0}"),
-    "no_official": ("block", "not assigned to an official", "belum diserahkan ke pejabat"),
-    "sim_expiring": ("warn", "SIM {0}", "SIM {0}"),
-    "no_expiry": ("warn", "SIM expiry date unknown", "masa aktif SIM tidak diketahui"),
-    "offline": ("warn", "offline", "offline"),
-}
-
-
-def format_rupiah(amount: int | None) -> str:
-    """Indonesian style: Rp1.320.000 (dots group thousands)."""
-    s = "{:,}".format(int(amount)).replace(",", ".")
-    return "Rp" + s
-
 
 def _days(n, lang):
     if lang == "id":

@@ -282,8 +282,14 @@ def test_presence_fetched_from_a_real_broker(reg, mosquitto):
     assert set(presence) == {"dinkes-01", "bpbd-02"}
     assert presence["dinkes-01"]["online"] and presence["dinkes-01"]["battery"] == 90
     assert presence["bpbd-02"]["online"] is False
+    # The fleet defaults to the registry's (kota, as provisioning and `broker write` use), no longer to "demo"
+    # (issue 13): these radios publish under "demo", so the default finds none and says so.
+    code, out, err = run(["fleet", "status", "--registry", str(reg), "--json", "--broker",
+                          "mqtt://%s:%d" % (m.host, m.port), "--lang", "en"], today=TODAY)
+    assert json.loads(out)["totals"]["online"] == 0 and json.loads(out)["fleet"] == "kota"
+    assert "no radio's presence arrived on ht/kota/u/+/p" in err
     code, out, _ = run(["fleet", "status", "--registry", str(reg), "--json", "--broker",
-                        "mqtt://%s:%d" % (m.host, m.port)], today=TODAY)
+                        "mqtt://%s:%d" % (m.host, m.port), "--fleet", "demo"], today=TODAY)
     assert json.loads(out)["totals"]["online"] == 1
 
 

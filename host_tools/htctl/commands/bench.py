@@ -3,22 +3,21 @@
 Injected names (tests): ``transport`` (factory ``port -> DeviceTransport``-like), ``env`` (dict for the
 device self-tests, e.g. ``{"scale": 0.02}``), ``limits`` (overrides of htctl.acceptance.LIMITS).
 """
-import os
-
 from ..errors import CheckFailed, UserError
 from ..output import add_json_option
-from ._radios import device_env, read_batch
+from ._radios import add_port_option, check_workers, device_env, read_batch, resolve_port
 
 NAME = "bench"
 HELP = "acceptance-test a radio (modem, SIM, network, broker, PTT, audio, battery) and store its certificate"
 
 
 def configure(parser):
-    parser.add_argument("--port", action="append", help="serial port or vdev pty; repeat for several radios")
+    add_port_option(parser, multiple=True)
     parser.add_argument("--batch", metavar="FILE",
                         help="many radios: a file of `port` or `port,unit` lines (as for provision --batch)")
-    parser.add_argument("--technician", default=os.environ.get("HTCTL_TECHNICIAN"),
-                        help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN or the login")
+    parser.add_argument("--technician", default=None,
+                        help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN, else "
+                             "`technician` in ~/.config/htctl/config.toml, else the login name")
     parser.add_argument("--unit", default=None, help="unit id if the radio is not provisioned yet")
     parser.add_argument("--workers", type=int, default=2, help="radios tested at once with several --port")
     parser.add_argument("--time-scale", type=float, default=None,
@@ -57,15 +56,18 @@ def run(args, ctx):
     from ..provision import who_default
     from ..transport import DeviceTransport
 
+    check_workers(args)
+    if args.time_scale is not None and not args.time_scale > 0:
+        raise UserError("--time-scale %s: must be more than 0" % args.time_scale)
+    tech = ctx.setting("technician", args.technician).value or who_default()
     jobs = [(p, args.unit) for p in args.port or []]
     if args.batch:
         jobs += read_batch(args.batch, unit_required=False)
     if not jobs:
-        raise UserError("bench needs --port (or --batch FILE)",
-                        hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
+        jobs = [(resolve_port(ctx, None), args.unit)]
+    jobs = [(resolve_port(ctx, p) if p == "auto" else p, u) for p, u in jobs]
     opener = ctx.get("transport", DeviceTransport)
     env = device_env(args, ctx)
-    tech = args.technician or who_default()
     limits = ctx.get("limits")
     ctx.open_registry().close()
     if len(jobs) == 1:
