@@ -110,11 +110,12 @@ def test_unreachable_broker_fails_the_broker_check_and_the_table_says_what_to_do
     _provision(dev, fleet_unit, "mqtt://127.0.0.1:%d" % free_port())     # nobody listens there
     rc, out, err = _bench(dev, fleet_unit)
     assert rc == 1
-    line = [ln for ln in out.splitlines() if ln.startswith("│ broker")][0]
+    # plain columns on a pipe since issue 13 (the table had box drawing before)
+    line = [ln for ln in out.splitlines() if ln.startswith("broker ")][0]
     assert "FAIL" in line and "unreachable" in out
     assert "Hint: the radio cannot reach the broker" in out       # the table is 120 columns off-terminal
     for check in ("data", "registration", "sim", "modem"):
-        assert [ln for ln in out.splitlines() if ln.startswith("│ %s " % check)][0].count("PASS") == 1
+        assert [ln for ln in out.splitlines() if ln.startswith("%s " % check)][0].count("PASS") == 1
     assert "certificate #" in out
 
 
