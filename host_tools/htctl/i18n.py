@@ -28,7 +28,8 @@ LABELS = {
         "not_ready_list": "Radios not ready, and why", "all_ready": "All radios are ready.",
         "total": "Total", "per_opd": "Readiness per OPD", "units": "All radios", "pass": "PASS", "fail": "FAIL",
         "never": "never", "yes": "yes", "no": "no", "unknown": "unknown", "warnings": "Attention",
-        "budget_note": "Budget = radios × monthly price × 12, by the OPD that pays for the SIM.",
+        "budget_note": "Budget = each SIM's monthly price × 12, added up by the OPD that pays for the SIM.",
+        "expiring": "SIMs ending within %d days", "expiring_none": "No SIM ends within 30 days.",
         "offline": "offline", "is_online": "online", "payer": "paid by", "paid": "SIMs paid",
         "no_presence": "the broker %(broker)s answered but no radio's presence arrived on ht/%(fleet)s/u/+/p: "
                        "check --fleet (the registry's fleet id) and the broker login",
@@ -42,12 +43,29 @@ LABELS = {
         "not_ready_list": "Radio yang belum siap, dan sebabnya", "all_ready": "Semua radio siap.",
         "total": "Jumlah", "per_opd": "Kesiapan per OPD", "units": "Semua radio", "pass": "LULUS", "fail": "GAGAL",
         "never": "belum pernah", "yes": "ya", "no": "tidak", "unknown": "tidak diketahui", "warnings": "Perhatian",
-        "budget_note": "Anggaran = jumlah radio × harga paket per bulan × 12, menurut OPD yang membayar SIM.",
+        "budget_note": "Anggaran = harga paket tiap SIM per bulan × 12, dijumlah menurut OPD yang membayar SIM.",
+        "expiring": "SIM habis ≤ %d hari", "expiring_none": "Tidak ada SIM yang habis dalam 30 hari.",
         "offline": "offline", "is_online": "online", "payer": "dibayar oleh", "paid": "SIM dibayar",
         "no_presence": "broker %(broker)s menjawab tetapi tidak ada kabar kehadiran radio di ht/%(fleet)s/u/+/p: "
                        "periksa --fleet (id armada di registri) dan login broker",
         "wrote": "%(html)s ditulis (%(radios)d radio, %(not_ready)d belum siap)",
     },
+}
+
+# The bench table (htctl bench) for the technician at the bench.
+BENCH = {
+    "en": {"columns": ["check", "measured", "limit", "result", "detail / what to do"], "hint": "Hint",
+           "title": "Bench %(serial)s (unit %(unit)s) by %(technician)s, %(at)s: %(verdict)s",
+           "PASS": "PASS", "FAIL": "FAIL", "SKIP": "SKIP", "stored": "certificate #%s stored in the registry",
+           "failed": "%d of %d radio(s) failed the bench: %s",
+           "failed_hint": "each FAIL line above says what to do; fix the first one and run the bench again"},
+    "id": {"columns": ["pemeriksaan", "terukur", "batas", "hasil", "keterangan / yang harus dilakukan"],
+           "hint": "Petunjuk",
+           "title": "Uji radio %(serial)s (unit %(unit)s) oleh %(technician)s, %(at)s: %(verdict)s",
+           "PASS": "LULUS", "FAIL": "GAGAL", "SKIP": "LEWAT", "stored": "sertifikat #%s disimpan di registri",
+           "failed": "%d dari %d radio gagal uji: %s",
+           "failed_hint": "setiap baris GAGAL di atas menyebut yang harus dilakukan; perbaiki yang pertama lalu "
+                          "uji lagi"},
 }
 
 # Why a radio is not ready (blocking) or needs attention (warning). {0} is filled with a detail.

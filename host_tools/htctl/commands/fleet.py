@@ -7,6 +7,7 @@ import datetime
 import pathlib
 
 from .. import boards, inventory, registry, report
+from ..i18n import date_text
 from ..errors import CheckFailed, NotFoundError, UserError
 from ..output import add_json_option
 from . import add_actions
@@ -149,9 +150,11 @@ def run_status(args, ctx):
         t = s["totals"]
         rows.append([L["total"], t["radios"], t["ready"], t["not_ready"]] + ([t["online"]] if s["presence"] else [])
                     + [sum(o["paid_radios"] for o in s["opds"]), report.format_rupiah(t["yearly_budget_rp"])])
-        out.table(heads, rows, title="%s — %s" % (L["per_opd"], s["today"]))
+        out.table(heads, rows, title="%s — %s" % (L["per_opd"], date_text(s["today"], args.lang)))
+
         def bench(b):
-            return L["never"] if b is None else "%s %s" % (L["pass"] if b["passed"] else L["fail"], b["at"][:10])
+            return L["never"] if b is None else "%s %s" % (L["pass"] if b["passed"] else L["fail"],
+                                                           date_text(b["at"], args.lang))
         out.table([L["unit"], L["official"], L["sim_expiry"], L["bench"], L["status"]],
                   [[u["unit_id"], u["official"], u["sim_expiry_text"], bench(u["bench"]),
                     (L["ready"] if u["ready"] else L["not_ready"]) +
