@@ -5,13 +5,9 @@ The unix port speaks the friendly REPL, the raw REPL and raw-paste itself; the b
 soft reset (Ctrl-D at an empty prompt makes it exit: restart it, print ``MPY: soft reboot``, re-enter the raw
 REPL if that was active), Ctrl-C delivered as a board does, and output buffered while nobody has the port open.
 
-Line ends: a board cooks text (``print``, the REPL's results and tracebacks: LF -> CRLF) and writes
-``sys.stdout.buffer`` raw, and mpremote's protocols (raw REPL, raw-paste, ``mount``) rely on bytes passing
-through. The boot code (termflags.BOOT_CODE) makes ``print`` and boot tracebacks cook inside the interpreter;
-the bridge passes everything through untouched, except in the friendly REPL, where it cooks a lone LF (the
-REPL's own results and tracebacks) — unless a ``mount`` transaction is under way: its first byte is 0x18
-(mpremote ``RemoteCommand.begin``, never in text), and binary passes until the REPL waits for a line again
-with nothing left to read.
+Line ends as a board's: text is cooked (LF -> CRLF), ``sys.stdout.buffer`` and mpremote's protocols pass raw.
+``print`` cooks inside the interpreter (termflags.BOOT_CODE); the bridge cooks only the friendly REPL's own text,
+and not during a ``mount`` transaction (first byte 0x18, until the REPL waits for a line with nothing pending).
 """
 from __future__ import annotations
 
