@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-device bench demo mpy-check clean
+.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-device bench demo quickref mpy-check clean
 
 # System packages (Mosquitto broker, ALSA sample speech). Installs only what is missing.
 sysdeps:
@@ -48,6 +48,10 @@ bench: sysdeps venv
 
 demo: sysdeps venv
 	$(BIN)/python -m htsim.fleetdemo
+
+# The field card (docs/QUICKREF.md) as one A4 page: out/quickref.html and out/quickref.pdf (chromium prints it).
+quickref: sysdeps venv
+	$(BIN)/python scripts/quickref.py --out out
 
 clean:
 	rm -rf $(VENV) build bench/results.json out

@@ -74,8 +74,8 @@ def _radio(tmp, unit, iccid, imei, scale=SCALE):
 
 def _broker(conn, tmp, port):
     out = tmp / "broker"
-    r = provision.broker_artifacts(conn, out, host="127.0.0.1", port=port)
-    extra = "user %s\npersistence false\nlog_dest file %s\n" % (pwd.getpwuid(os.geteuid()).pw_name, out / "log")
+    r = provision.broker_artifacts(conn, out, host="127.0.0.1", port=port, run_as=pwd.getpwuid(os.geteuid()).pw_name)
+    extra = "persistence false\nlog_dest file %s\n" % (out / "log")
     with open(r["files"]["conf"], "a") as f:
         f.write(extra)
     p = subprocess.Popen([MOSQUITTO, "-c", r["files"]["conf"]], stdout=subprocess.DEVNULL,

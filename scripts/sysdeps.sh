@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the simulations and audio tests need, only when missing.
 # mosquitto: the real MQTT broker for the sim tier; alsa-utils: ~11 s of real speech in /usr/share/sounds/alsa;
-# libspandsp2: C reference for G.726.
+# libspandsp2: C reference for G.726; chromium + poppler-utils: rendered report and card.
 set -eu
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -f /usr/share/sounds/alsa/Front_Center.wav ] || need+=(alsa-utils)
 # libspandsp2: an ITU-conformant C G.726 coder, the reference our G.726 kernel is tested against.
 ls /usr/lib/*/libspandsp.so.2 >/dev/null 2>&1 || need+=(libspandsp2)
+# chromium: the fleet report and the quick-reference card are checked as rendered pages (screenshots, PDF);
+# poppler-utils: pdfinfo/pdftoppm count and look at the card's pages.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "Missing system packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2

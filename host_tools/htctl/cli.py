@@ -16,7 +16,7 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from . import __version__
+from . import __version__, settings
 from .commands import common_options, discover
 from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, HTError
 from .output import Output
@@ -24,8 +24,8 @@ from .output import Output
 from .firmware import BOARDS_DIR, DATA_ROOT
 
 
-def default_registry_path() -> pathlib.Path:
-    env = os.environ.get("HTCTL_REGISTRY")
+def default_registry_path(config: dict[str, Any] | None = None) -> pathlib.Path:
+    env = os.environ.get("HTCTL_REGISTRY") or (config or {}).get("registry")
     if env:
         return pathlib.Path(env)
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
@@ -48,8 +48,12 @@ class Context:
         self.debug = bool(getattr(args, "debug", False))
         self.out = Output(stdout=injected.get("stdout"), stderr=injected.get("stderr"),
                           json_mode=self.json, quiet=self.quiet)
+        self.environ = injected.get("environ") or os.environ
+        self.config_path = settings.config_path(self.environ)
+        self._config = None
         reg = getattr(args, "registry", None) or injected.get("registry_path")
-        self.registry_path = pathlib.Path(reg) if reg else default_registry_path()
+        self.registry_path = pathlib.Path(reg) if reg else default_registry_path(
+            self.config if not os.environ.get("HTCTL_REGISTRY") else None)
         bd = getattr(args, "boards_dir", None) or injected.get("boards_dir")
         self.boards_dir = pathlib.Path(bd) if bd else default_boards_dir()
         self.repo_root = DATA_ROOT
@@ -57,6 +61,30 @@ class Context:
     def get(self, name: str, default: Any = None) -> Any:
         """An injected object (tests) or ``default`` (real use)."""
         return self.injected.get(name, default)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config file's settings (read once; {} without a file)."""
+        if self._config is None:
+            self._config = settings.load_config(self.config_path)
+        return self._config
+
+    def setting(self, name: str, flag_value: Any = None, builtin: Any = None) -> settings.Value:
+        """A setting by precedence: flag > environment variable > config file > registry > built-in."""
+        from . import registry
+        reg_name = settings.SETTINGS[name][2]
+        reg_value = None
+        if reg_name and flag_value is None and self.registry_path.exists():
+            conn = registry.connect(self.registry_path, create=False)
+            try:
+                reg_value = registry.setting(conn, reg_name)
+            finally:
+                conn.close()
+        return settings.resolve(name, flag_value, self.environ, self.config, self.config_path, reg_value, builtin)
+
+    def lang(self, flag_value: str | None = None) -> str:
+        """Bahasa Indonesia unless a flag, $HTCTL_LANG, the config, the registry or the locale says English."""
+        return settings.check_lang(self.setting("lang", flag_value, settings.locale_lang(self.environ)))
 
     def open_registry(self, create: bool = True) -> sqlite3.Connection:
         """The fleet registry connection (created with its schema on first use)."""

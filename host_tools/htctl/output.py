@@ -4,7 +4,8 @@ A command never calls ``print``; it hands data to ``ctx.out`` (an :class:`Output
 
 * ``out.emit(data, render)`` — with ``--json`` prints ``data`` as JSON, otherwise calls ``render(out, data)``
   (which usually calls ``out.table``). This keeps "--json where output is data" a one-liner.
-* ``out.table(columns, rows, title=None)`` — a rich table on stdout (plain text when not a terminal).
+* ``out.table(columns, rows, title=None)`` — a rich table on a terminal; on a pipe or file plain columns, no
+  box drawing (:func:`plain_table`).
 * ``out.line(text)`` / ``out.warn(text)`` — a line on stdout / a ``warning:`` line on stderr.
 * ``with out.progress("Writing", total=n) as bar: bar.update(done)`` — a progress bar on stderr, silent
   with ``--json``/``--quiet`` or when stderr is not a terminal; ``bar`` is also a ``callback(done, total)``.
@@ -51,7 +52,7 @@ class Output:
         self.json = bool(json_mode)
         self.quiet = bool(quiet)
         # A fixed width off-terminal keeps piped/tested tables stable and untruncated.
-        tty = _isatty(self.stdout)
+        tty = self._tty = _isatty(self.stdout)
         self._console = Console(file=self.stdout, width=width or (None if tty else 120), highlight=False,
                                 no_color=not tty, soft_wrap=False)
         self._err_tty = _isatty(self.stderr)
@@ -64,6 +65,9 @@ class Output:
             render(self, data)
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+        if not self._tty:
+            self.stdout.write(plain_table(columns, rows, title))
+            return
         t = Table(title=title, show_lines=False, header_style="bold", expand=False)
         for c in columns:
             t.add_column(str(c), overflow="fold")
@@ -82,6 +86,26 @@ class Output:
     def progress(self, description: str, total: int | None = None, unit: str = "bytes") -> ProgressBar:
         enabled = not (self.json or self.quiet) and self._err_tty
         return ProgressBar(description, total, enabled, self.stderr, unit)
+
+
+def plain_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> str:
+    """A table for pipes and files: columns padded with spaces, a dashed rule under the header, no box drawing
+    (grep/awk/cut see one record per line; a cell's extra lines follow under its column)."""
+    cells = [[("" if v is None else str(v)).split("\n") for v in r] for r in rows]
+    head = [str(c) for c in columns]
+    widths = [len(h) for h in head]
+    for r in cells:
+        for i, lines in enumerate(r):
+            widths[i] = max(widths[i], *(len(x) for x in lines))
+
+    def line(vals):
+        return "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
+    out = [title] if title else []
+    out += [line(head), line(["-" * w for w in widths])]
+    for r in cells:
+        for k in range(max(len(lines) for lines in r) if r else 0):
+            out.append(line([lines[k] if k < len(lines) else "" for lines in r]))
+    return "\n".join(out) + "\n"
 
 
 def _isatty(stream):

@@ -58,7 +58,7 @@ def build_config(unit_row: Mapping[str, Any], broker_url: str, password: str, ap
     """The unit's ht.config.Config: registry values + broker + modem settings. ValueError names the field."""
     values = registry.config_values(unit_row)
     values.update({"broker.url": broker_url, "broker.user": unit_row["unit_id"], "broker.password": password})
-    if apn:
+    if apn is not None:
         values["modem.apn"] = apn
     if sim_pin:
         values["modem.sim_pin"] = sim_pin
@@ -70,6 +70,31 @@ def build_config(unit_row: Mapping[str, Any], broker_url: str, password: str, ap
     for key, value in values.items():
         cfg.set(key, value)
     return cfg
+
+
+# Which option a person changes when a config field is refused (the rest comes from the registry).
+FIELD_SOURCE = {"broker.url": "--broker", "modem.apn": "--apn", "modem.sim_pin": "$HTCTL_SIM_PIN"}
+
+
+def config_error(unit_id: str, e: ValueError) -> UserError:
+    field = str(e).split(":", 1)[0]
+    where = FIELD_SOURCE.get(field)
+    if where:
+        return UserError("%s: %s" % (where, e), hint="fix %s and run provision again" % where)
+    return UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
+                     hint="fix the unit's row in the inventory CSV and run `htctl fleet import` again")
+
+
+def preflight(conn: sqlite3.Connection, unit_id: str, broker_url: str, apn: str | None = None,
+              sim_pin: str | None = None) -> dict[str, Any]:
+    """Everything that can be checked without the radio: the unit exists and becomes a valid config.
+    Returns the unit's row; NotFoundError / UserError naming the option or the registry field."""
+    row = registry.unit(conn, unit_id)
+    try:
+        build_config(row, broker_url, "x" * 24, apn, sim_pin, extra={"fleet.id": registry.fleet_id(conn)})
+    except ValueError as e:
+        raise config_error(unit_id, e) from None
+    return row
 
 
 def read_identity(transport: DeviceTransport, env: Mapping[str, Any] | None = None, timeout: float = 180
@@ -145,6 +170,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
               env: Mapping[str, Any] | None = None, password: str | None = None,
               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     who = who or who_default()
+    preflight(conn, unit_id, broker_url, apn, sim_pin)
     row = registry.unit(conn, unit_id)
     step = progress or (lambda *a, **k: None)
     step(1, 4)
@@ -155,8 +181,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     try:
         cfg = build_config(row, broker_url, password, apn, sim_pin, extra=registry.fleet_config(conn))
     except ValueError as e:
-        raise UserError("unit %s cannot become a radio config: %s" % (unit_id, e),
-                        hint="fix the unit in the registry (htctl fleet import) or the option named") from None
+        raise config_error(unit_id, e) from None
     text = htconfig.dump(cfg).encode()
     want = hashlib.sha256(text).hexdigest()
     transport.write_file(CONFIG_PATH, text)
@@ -174,6 +199,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     registry.audit(conn, who, "provision", unit_id, row.get("serial"), chash,
                    detail={"broker_url": broker_url, "iccid": row.get("iccid"), "imei": row.get("imei"),
                            "changes": sorted(changes), "config": cfg.masked()})
+    registry.set_setting(conn, "broker.url", broker_url)   # the default for the next provisioning and report
     step(4, 4)
     return {"unit": unit_id, "serial": row.get("serial"), "iccid": row.get("iccid"), "imei": row.get("imei"),
             "modem": ident.get("model"), "config_hash": chash, "sha256": want, "broker_user": row["unit_id"],
@@ -211,54 +237,8 @@ def provision_many(jobs: Iterable[tuple[str, str]], registry_path: str | os.Path
         return list(ex.map(one, jobs))
 
 
-# ---- broker artefacts for the whole fleet --------------------------------------------------------------
-def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], fleet: str = "kota",
-                     host: str = "0.0.0.0", port: int = 1883, console: Iterable[str] = ("cc",),
-                     extra: Iterable[str] = ()) -> dict[str, Any]:
-    """Write Mosquitto ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.radio.topics rights) and ``mosquitto.conf``.
-
-    Radio accounts are the units with credentials (provisioned); ``console`` names accounts (set with
-    ``htctl broker user``) that get the Command Center's rights. Returns {"dir", "users", "units", "files"}.
-    """
-    import pathlib
-    from .mosquitto import acl_text, fleet_rights
-
-    d = pathlib.Path(out_dir)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError("cannot create %s: %s" % (d, e.strerror or e), hint="pass a writable --out folder")
-    creds = registry.credentials(conn)
-    if not creds:
-        raise UserError("no broker accounts in the registry yet",
-                        hint="provision a radio first (htctl provision), or add a console account "
-                             "with `htctl broker user NAME`")
-    units = {}
-    consoles = []
-    for c in creds:
-        if c["unit_id"] in console or c["username"] in console:
-            consoles.append(c["username"])
-            continue
-        row = registry.current_assignment(conn, c["unit_id"])
-        if row is None:
-            continue   # a released unit loses its broker account with its assignment
-        units[c["username"]] = [t for t in row.get("talkgroups") or []]
-    rights = fleet_rights(fleet, units, command_center=tuple(consoles))
-    keep = set(units) | set(consoles)
-    passwd = "".join("%s:%s\n" % (c["username"], c["pw_hash"]) for c in creds if c["username"] in keep)
-    files = {"passwd": d / "passwd", "acl": d / "acl", "conf": d / "mosquitto.conf"}
-    tmp = files["passwd"].with_suffix(".tmp")
-    tmp.write_text(passwd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, files["passwd"])
-    files["acl"].write_text(acl_text(rights))
-    conf = ["# generated by htctl broker write from the fleet registry; regenerate, do not edit",
-            "listener %d %s" % (port, host), "allow_anonymous false",
-            "password_file %s" % files["passwd"].resolve(), "acl_file %s" % files["acl"].resolve(),
-            "connection_messages true"] + list(extra)
-    files["conf"].write_text("\n".join(conf) + "\n")
-    return {"dir": str(d), "units": sorted(units), "console": sorted(consoles), "fleet": fleet,
-            "files": {k: str(v) for k, v in files.items()}}
+# ---- broker artefacts for the whole fleet: htctl.brokerfiles (re-exported for older callers) -----------
+from .brokerfiles import broker_artifacts  # noqa: E402,F401
 
 
 def set_console_user(conn: sqlite3.Connection, name: str, password: str, who: str | None = None) -> None:

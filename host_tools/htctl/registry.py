@@ -356,6 +356,21 @@ def fleet_config(conn: sqlite3.Connection) -> dict[str, str]:
     return {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
 
 
+def setting(conn: sqlite3.Connection, name: str) -> str | None:
+    """A fleet-wide setting the tools remember (``broker.url`` after a provisioning, ``lang``), or None."""
+    r = conn.execute("SELECT value FROM fleet_settings WHERE name=?", (name,)).fetchone()
+    return r[0] if r else None
+
+
+def set_setting(conn: sqlite3.Connection, name: str, value: str) -> None:
+    if name == "audio.key":
+        raise ValueError("the voice key is made by fleet_config, never set by hand")
+    with conn:
+        conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                     (name, value, now_iso()))
+
+
 def fleet_id(conn: sqlite3.Connection) -> str:
     r = conn.execute("SELECT value FROM fleet_settings WHERE name='fleet.id'").fetchone()
     return r[0] if r else FLEET_ID_DEFAULT

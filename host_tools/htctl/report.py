@@ -15,55 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import registry
+from .i18n import LABELS, REASONS, date_text, format_rupiah, time_text  # noqa: F401  (commands use report.LABELS)
 
 
 DEFAULT_PRICE_RP = 55000
 EXPIRY_WARN_DAYS = 30
 _QUIET_S = 0.3  # retained presence has arrived when the broker has been quiet this long
-
-LABELS = {
-    "en": {
-        "title": "Radio fleet report", "generated": "Generated", "opd": "OPD (department)", "radios": "Radios",
-        "ready": "Ready", "not_ready": "Not ready", "online": "Online", "budget": "Yearly data budget",
-        "monthly": "Monthly", "unit": "Unit", "official": "Official", "board": "Board", "sim": "SIM",
-        "sim_expiry": "SIM expiry", "bench": "Last bench test", "status": "Status", "last_seen": "Last seen",
-        "not_ready_list": "Radios not ready, and why", "all_ready": "All radios are ready.",
-        "total": "Total", "per_opd": "Readiness per OPD", "units": "All radios", "pass": "PASS", "fail": "FAIL",
-        "never": "never", "yes": "yes", "no": "no", "unknown": "unknown", "warnings": "Attention",
-        "budget_note": "Budget = radios × monthly price × 12, by the OPD that pays for the SIM.",
-        "offline": "offline", "is_online": "online", "payer": "paid by", "paid": "SIMs paid",
-    },
-    "id": {
-        "title": "Laporan armada radio", "generated": "Dibuat", "opd": "OPD", "radios": "Radio",
-        "ready": "Siap", "not_ready": "Belum siap", "online": "Online", "budget": "Anggaran data per tahun",
-        "monthly": "Per bulan", "unit": "Unit", "official": "Pejabat", "board": "Jenis perangkat", "sim": "SIM",
-        "sim_expiry": "Masa aktif SIM", "bench": "Uji terakhir", "status": "Status", "last_seen": "Terakhir terlihat",
-        "not_ready_list": "Radio yang belum siap, dan sebabnya", "all_ready": "Semua radio siap.",
-        "total": "Jumlah", "per_opd": "Kesiapan per OPD", "units": "Semua radio", "pass": "LULUS", "fail": "GAGAL",
-        "never": "belum pernah", "yes": "ya", "no": "tidak", "unknown": "tidak diketahui", "warnings": "Perhatian",
-        "budget_note": "Anggaran = jumlah radio × harga paket per bulan × 12, menurut OPD yang membayar SIM.",
-        "offline": "offline", "is_online": "online", "payer": "dibayar oleh", "paid": "SIM dibayar",
-    },
-}
-
-# Why a radio is not ready (blocking) or needs attention (warning). {0} is filled with a detail.
-REASONS = {
-    "no_bench": ("block", "never bench-tested", "belum pernah diuji"),
-    "bench_failed": ("block", "bench test failed: {0}", "uji gagal: {0}"),
-    "no_sim": ("block", "no SIM recorded", "SIM belum tercatat"),
-    "sim_expired": ("block", "SIM {0}", "SIM {0}"),
-    "no_official": ("block", "not assigned to an official", "belum diserahkan ke pejabat"),
-    "sim_expiring": ("warn", "SIM {0}", "SIM {0}"),
-    "no_expiry": ("warn", "SIM expiry date unknown", "masa aktif SIM tidak diketahui"),
-    "offline": ("warn", "offline", "offline"),
-}
-
-
-def format_rupiah(amount: int | None) -> str:
-    """Indonesian style: Rp1.320.000 (dots group thousands)."""
-    s = "{:,}".format(int(amount)).replace(",", ".")
-    return "Rp" + s
-
 
 def _days(n, lang):
     if lang == "id":
@@ -72,10 +29,11 @@ def _days(n, lang):
 
 
 def expiry_text(expiry: str | None, today: datetime.date, lang: str = "en") -> str:
-    """'expires 2027-01-19, in 12 days' / 'habis 2027-01-19, 12 hari lagi' (and the past/today forms)."""
+    """'expires 19 January 2027, in 12 days' / 'habis 19 Januari 2027, 12 hari lagi' (and past/today forms)."""
     if not expiry:
         return LABELS[lang]["unknown"]
     d = (datetime.date.fromisoformat(expiry) - today).days
+    expiry = date_text(expiry, lang)     # prose: "19 Januari 2027"
     if lang == "id":
         if d > 0:
             return "habis %s, %s lagi" % (expiry, _days(d, lang))
@@ -282,7 +240,8 @@ h1{font-size:1.6rem;margin:0 0 .2rem}h2{font-size:1.2rem;margin:2rem 0 .6rem;bor
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{border:1px solid #d0d7de;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#f3f6f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#116329;font-weight:600}.bad{color:#a40e26;font-weight:600}.warn{color:#9a6700}
+.ok{color:#116329;font-weight:600}.bad{color:#a40e26;font-weight:600}.warn{color:#7a4f00;font-weight:600}
+#expiring td.warn{background:#fff8c5}#expiring td.bad{background:#ffebe9}
 tr.notready td{background:#fff5f5}tfoot td{font-weight:700;background:#f6f8fa}
 ul.reasons{margin:.2rem 0 .2rem 1.1rem;padding:0}.note{color:#57606a;font-size:.85rem}
 @media print{body{margin:0}}
@@ -293,6 +252,22 @@ def _e(v):
     return html.escape("" if v is None else str(v))
 
 
+def _expiring(status: Mapping[str, Any], L: Mapping[str, str], lang: str) -> list[str]:
+    """The SIMs to renew first: expired or ending within EXPIRY_WARN_DAYS, soonest first."""
+    soon = sorted((u for u in status["units"] if u["sim_days_left"] is not None
+                   and u["sim_days_left"] <= EXPIRY_WARN_DAYS), key=lambda u: u["sim_days_left"])
+    out = ['<h2 id="expiring-title">%s</h2>' % _e(L["expiring"] % EXPIRY_WARN_DAYS)]
+    if not soon:
+        return out + ['<p id="expiring-none">%s</p>' % _e(L["expiring_none"])]
+    out.append('<table id="expiring"><thead><tr>%s</tr></thead><tbody>' % "".join(
+        "<th>%s</th>" % _e(h) for h in (L["unit"], L["official"], L["opd"], L["sim"], L["sim_expiry"])))
+    for u in soon:
+        out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="%s">%s</td></tr>' % (
+            _e(u["unit_id"]), _e(u["official"]), _e(u["sim_opd"] or u["opd"]), _e(u["msisdn"] or u["iccid"]),
+            "bad" if u["sim_days_left"] < 0 else "warn", _e(u["sim_expiry_text"])))
+    return out + ["</tbody></table>"]
+
+
 def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
     """The report as one self-contained HTML page."""
     L = LABELS[lang]
@@ -301,7 +276,7 @@ def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>%s</title><style>%s</style></head><body>' % (_e(L["title"]), _CSS),
            '<h1>%s</h1>' % _e(L["title"]),
-           '<p class="meta">%s: %s</p>' % (_e(L["generated"]), _e(status["today"]))]
+           '<p class="meta">%s: %s</p>' % (_e(L["generated"]), _e(date_text(status["today"], lang)))]
     # per OPD
     out.append('<h2>%s</h2><table id="opds"><thead><tr>' % _e(L["per_opd"]))
     heads = [L["opd"], L["radios"], L["ready"], L["not_ready"]] + ([L["online"]] if pres else []) + \
@@ -309,7 +284,7 @@ def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
     out.append("".join("<th>%s</th>" % _e(h) for h in heads) + "</tr></thead><tbody>")
     for o in status["opds"]:
         cells = ['<td>%s</td>' % _e(o["opd"]), '<td class="num">%d</td>' % o["radios"],
-                 '<td class="num ok">%d</td>' % o["ready"],
+                 '<td class="num">%d</td>' % o["ready"],
                  '<td class="num%s">%d</td>' % (" bad" if o["not_ready"] else "", o["not_ready"])]
         if pres:
             cells.append('<td class="num">%d</td>' % o["online"])
@@ -326,7 +301,8 @@ def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
              '<td class="num">%s</td>' % _e(format_rupiah(sum(o["monthly_rp"] for o in status["opds"]))),
              '<td class="num">%s</td>' % _e(format_rupiah(t["yearly_budget_rp"]))]
     out.append('</tbody><tfoot><tr>%s</tr></tfoot></table>' % "".join(foot))
-    out.append('<p class="note">%s</p>' % _e(L["budget_note"]))
+    out.append('<p class="note" id="budget-note">%s</p>' % _e(L["budget_note"]))
+    out += _expiring(status, L, lang)
     # not ready
     out.append('<h2>%s</h2>' % _e(L["not_ready_list"]))
     bad = [u for u in status["units"] if not u["ready"]]
@@ -347,7 +323,7 @@ def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
     for u in status["units"]:
         b = u["bench"]
         bench = L["never"] if b is None else "%s %s (%s)" % (L["pass"] if b["passed"] else L["fail"],
-                                                              b["at"][:10], b["technician"])
+                                                              date_text(b["at"], lang), b["technician"])
         days = u["sim_days_left"]
         exp_cls = "bad" if days is not None and days < 0 else ("warn" if days is not None and
                                                                days <= EXPIRY_WARN_DAYS else "")
@@ -361,7 +337,7 @@ def render_html(status: Mapping[str, Any], lang: str = "en") -> str:
         if pres:
             cells.append('<td class="%s">%s</td>' % ("ok" if u["online"] else "bad",
                                                      _e(L["is_online"] if u["online"] else L["offline"])))
-            cells.append("<td>%s</td>" % _e(u["last_seen"] or "-"))
+            cells.append("<td>%s</td>" % _e(time_text(u["last_seen"], lang) if u["last_seen"] else "-"))
         state = '<span class="%s">%s</span>' % ("ok" if u["ready"] else "bad",
                                                 _e(L["ready"] if u["ready"] else L["not_ready"]))
         if u["reasons"]:

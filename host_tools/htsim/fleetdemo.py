@@ -25,10 +25,13 @@ def main(argv=None, out=None):
     res = runner.run(sc, a.out, mode=a.mode, log=lambda m: print(m, file=out, flush=True))
     s = report.write(res, a.out)
     print(report.text(s), file=out)
-    print("  wrote %s/transcript.txt, summary.json and <unit>_heard.wav" % a.out, file=out)
+    print("  wrote %s/: transcript.txt (what happened, in sentences), transcript.jsonl, summary.json and "
+          "<unit>_heard.wav (what each radio played)" % a.out, file=out)
     ap = audiopath.run("loss5", seed=1)
     print("Audio path alone (link loss5, 8 speech bursts): PESQ-NB %s, receiver played %d frames, lost %d" % (
         "%.2f" % ap["pesq"] if ap["pesq"] is not None else "n/a", ap["rx"]["played"], ap["rx"]["lost"]), file=out)
+    print("  (PESQ scores speech the way a listening panel would, 1 = bad to 4.5 = perfect; about 3 or more is "
+          "clear phone speech)", file=out)
     bad = [p for p in res["procs"] if p["rc"] not in (0, None)]
     return 1 if bad else 0
 

@@ -50,14 +50,15 @@ def test_rupiah_format():
 
 
 def test_expiry_text_both_languages():
+    # Prose dates in Indonesian style ("19 Januari 2027") since issue 13; they were ISO before.
     today = datetime.date(2027, 1, 7)
-    assert report.expiry_text("2027-01-19", today, "en") == "expires 2027-01-19, in 12 days"
-    assert report.expiry_text("2027-01-19", today, "id") == "habis 2027-01-19, 12 hari lagi"
-    assert report.expiry_text("2027-01-08", today, "en") == "expires 2027-01-08, in 1 day"
-    assert report.expiry_text("2027-01-07", today, "en") == "expires today (2027-01-07)"
-    assert report.expiry_text("2027-01-07", today, "id") == "habis hari ini (2027-01-07)"
-    assert report.expiry_text("2026-12-31", today, "en") == "expired 2026-12-31, 7 days ago"
-    assert report.expiry_text("2026-12-31", today, "id") == "sudah habis 2026-12-31, 7 hari lalu"
+    assert report.expiry_text("2027-01-19", today, "en") == "expires 19 January 2027, in 12 days"
+    assert report.expiry_text("2027-01-19", today, "id") == "habis 19 Januari 2027, 12 hari lagi"
+    assert report.expiry_text("2027-01-08", today, "en") == "expires 8 January 2027, in 1 day"
+    assert report.expiry_text("2027-01-07", today, "en") == "expires today (7 January 2027)"
+    assert report.expiry_text("2027-01-07", today, "id") == "habis hari ini (7 Januari 2027)"
+    assert report.expiry_text("2026-12-31", today, "en") == "expired 31 December 2026, 7 days ago"
+    assert report.expiry_text("2026-12-31", today, "id") == "sudah habis 31 Desember 2026, 7 hari lalu"
     assert report.expiry_text(None, today, "id") == "tidak diketahui"
 
 
@@ -68,7 +69,7 @@ def test_readiness_and_reasons(reg):
     assert by["dinkes-01"]["ready"] and by["bpbd-01"]["ready"] and by["dishub-01"]["ready"]
     # dinkes SIMs expire 2027-01-19: a warning (12 days), not a blocker
     assert [r["code"] for r in by["dinkes-01"]["reasons"]] == ["sim_expiring"]
-    assert by["dinkes-01"]["reasons"][0]["text"] == "SIM expires 2027-01-19, in 12 days"
+    assert by["dinkes-01"]["reasons"][0]["text"] == "SIM expires 19 January 2027, in 12 days"
     assert not by["bpbd-02"]["ready"]
     assert by["bpbd-02"]["reasons"][0]["text"] == "bench test failed: signal"
     sat = by["satpolpp-01"]
@@ -179,14 +180,14 @@ def test_html_report_english(reg):
     assert opds["Dinas Kesehatan"][-1] == "Rp1.320.000"
     assert opds["Total"][-1] == "Rp4.260.000"
     units = {r[0]: r for r in page.rows["units"][1:]}
-    assert "expires 2027-01-19, in 12 days" in units["dinkes-01"]
-    assert units["satpolpp-01"][5] == "expired 2026-12-31, 7 days ago"
-    assert units["bpbd-02"][6].startswith("FAIL 2027-01-05")
+    assert "expires 19 January 2027, in 12 days" in units["dinkes-01"]
+    assert units["satpolpp-01"][5] == "expired 31 December 2026, 7 days ago"
+    assert units["bpbd-02"][6].startswith("FAIL 5 January 2027")
     assert "paid by Diskominfo" in units["dishub-01"][4]
     v = page.visible
     assert "Radios not ready, and why" in v
     assert "bpbd-02 (Dewi Lestari, BPBD): bench test failed: signal" in v
-    assert "satpolpp-01 (Hendra Wijaya, Satpol PP): never bench-tested; SIM expired 2026-12-31, 7 days ago" in v
+    assert "satpolpp-01 (Hendra Wijaya, Satpol PP): never bench-tested; SIM expired 31 December 2026, 7 days ago" in v
 
 
 def test_html_report_bahasa_indonesia_and_presence(reg):
@@ -196,12 +197,13 @@ def test_html_report_bahasa_indonesia_and_presence(reg):
     assert page.rows["opds"][0] == ["OPD", "Radio", "Siap", "Belum siap", "Online", "SIM dibayar", "Per bulan",
                                     "Anggaran data per tahun"]
     units = {r[0]: r for r in page.rows["units"][1:]}
-    assert "habis 2027-01-19, 12 hari lagi" in units["dinkes-01"]
-    assert units["dinkes-01"][7] == "online" and units["dinkes-01"][8] == "2027-01-07T08:00:00+00:00"
+    assert "habis 19 Januari 2027, 12 hari lagi" in units["dinkes-01"]
+    # last seen in WIB (UTC+7), Indonesian style, since issue 13 (it was the raw UTC ISO time)
+    assert units["dinkes-01"][7] == "online" and units["dinkes-01"][8] == "7 Januari 2027 15.00 WIB"
     assert units["bpbd-01"][7] == "offline"
     v = page.visible
     assert "Radio yang belum siap, dan sebabnya" in v
-    assert "uji gagal: signal" in v and "belum pernah diuji" in v and "SIM sudah habis 2026-12-31, 7 hari lalu" in v
+    assert "uji gagal: signal" in v and "belum pernah diuji" in v and "SIM sudah habis 31 Desember 2026, 7 hari lalu" in v
 
 
 def test_html_escapes_registry_text(reg):
@@ -232,7 +234,7 @@ def test_cli_status_json_and_table(reg):
     assert data["totals"]["not_ready"] == 2 and data["today"] == "2027-01-07"
     code, out, _ = run(["fleet", "status", "--registry", str(reg), "--lang", "id"], today=TODAY)
     assert "Kesiapan per OPD" in out and "Rp1.320.000" in out and "uji gagal: signal" in out
-    assert "GAGAL 2027-01-05" in out and "belum pernah" in out
+    assert "GAGAL 5 Januari 2027" in out and "belum pernah" in out
     code, _, err = run(["fleet", "status", "--registry", str(reg), "--strict"], today=TODAY)
     assert code == EXIT_FAILED and "2 radio(s) not ready" in err
 
@@ -282,8 +284,14 @@ def test_presence_fetched_from_a_real_broker(reg, mosquitto):
     assert set(presence) == {"dinkes-01", "bpbd-02"}
     assert presence["dinkes-01"]["online"] and presence["dinkes-01"]["battery"] == 90
     assert presence["bpbd-02"]["online"] is False
+    # The fleet defaults to the registry's (kota, as provisioning and `broker write` use), no longer to "demo"
+    # (issue 13): these radios publish under "demo", so the default finds none and says so.
+    code, out, err = run(["fleet", "status", "--registry", str(reg), "--json", "--broker",
+                          "mqtt://%s:%d" % (m.host, m.port), "--lang", "en"], today=TODAY)
+    assert json.loads(out)["totals"]["online"] == 0 and json.loads(out)["fleet"] == "kota"
+    assert "no radio's presence arrived on ht/kota/u/+/p" in err
     code, out, _ = run(["fleet", "status", "--registry", str(reg), "--json", "--broker",
-                        "mqtt://%s:%d" % (m.host, m.port)], today=TODAY)
+                        "mqtt://%s:%d" % (m.host, m.port), "--fleet", "demo"], today=TODAY)
     assert json.loads(out)["totals"]["online"] == 1
 
 

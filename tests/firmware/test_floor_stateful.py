@@ -172,6 +172,24 @@ def test_quick_reference_card_lists_every_cue():
     assert len(rows) == len(feedback.CUES), "QUICKREF tone table and ht.radio.feedback.CUES are out of step"
 
 
+def _shape(name):
+    # What a person can tell apart by ear: how many tones, whether the melody goes up, down or stays, and
+    # whether it starts low (< 700 Hz), mid or high (>= 1400 Hz). Silences separate tones, they are not tones.
+    tones = [f for f, _ms in feedback.tone(name) if f]
+    contour = tuple((b > a) - (b < a) for a, b in zip(tones, tones[1:]))
+    band = 0 if tones[0] < 700 else 1 if tones[0] < 1400 else 2
+    return len(tones), contour, band
+
+
+def test_no_two_tones_can_be_confused():
+    # issue 13: "two falling tones" (quota low) vs "two long falling tones" (denied) and two-rising permit vs
+    # online were told apart only by length; every cue now has its own shape, and the card names it.
+    shapes = {}
+    for name in feedback.CUES:
+        shapes.setdefault(_shape(name), []).append(name)
+    assert not [names for names in shapes.values() if len(names) > 1]
+
+
 def test_without_a_single_order_split_grants_heal_within_two_heartbeats():
     # A bridge/cluster may interleave publishers differently per subscriber (only what MQTT 3.1.1 promises).
     # Then two radios can both get the permit (or both lose); heartbeats must settle it within ~2 s.

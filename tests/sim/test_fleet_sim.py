@@ -194,3 +194,11 @@ def test_cli_sim_runs_a_scenario_in_cpython_mode(tmp_path, capsys):
     assert any(json.loads(x)["kind"] == "tx_start" for x in lines)
     assert json.loads((out / "summary.json").read_text())["bursts"] == 2
     assert cli.main(["sim", "no-such-scenario"]) != 0
+    # only what people read is left (issue 13: .raw clips, go.json and process files with the broker
+    # passwords were left behind), and the transcript speaks sentences, not event records
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["a_heard.wav", "cc_heard.wav", "u001_heard.wav", "summary.json", "transcript.jsonl", "transcript.txt"])
+    assert not any(b"pw-" in p.read_bytes() for p in out.iterdir())
+    story = (out / "transcript.txt").read_text()
+    assert "a        presses PTT and gets the channel (talk-permit tone): speaks" in story
+    assert "{" not in story and "cue" not in story

@@ -263,7 +263,8 @@ def test_cli_vdev_start_serves_until_interrupted(tmp_path, mpremote):
     finally:
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
-    assert p.returncode == 0, err
+    # Ctrl-C exits 130 as docs/CLI.md promises (it exited 0 before: issue 13)
+    assert p.returncode == 130, err
     assert "Traceback" not in err
 
 
@@ -453,3 +454,69 @@ def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
         err = io.StringIO()
         assert htctl_main(["vdev", "start"] + bad, stdout=io.StringIO(), stderr=err) == 2, bad
         assert why in err.getvalue() and "Hint:" in err.getvalue(), err.getvalue()
+
+
+def test_binary_output_passes_untouched_and_text_is_cooked_like_a_board(vdev):
+    # A board cooks print() (LF -> CRLF) but writes sys.stdout.buffer raw: mpremote's protocols rely on it.
+    with serial.Serial(vdev.port, 115200, timeout=1) as ser:
+        ser.write(b"\r\x03\x03\r\x01")
+        _read_until(ser, b"raw REPL; CTRL-B to exit\r\n>")
+        ser.write(b"import sys; sys.stdout.buffer.write(bytes(range(256))); print('a\\nb')\x04")
+        out = _read_until(ser, b"\x04>")
+        assert out == b"OK" + bytes(range(256)) + b"a\r\nb\r\n\x04\x04>"
+        ser.write(b"\x02")
+        _read_until(ser, b">>> ")
+        ser.write(b"import sys; n = sys.stdout.buffer.write(b'\\x18\\n\\n'); print(7)\r")
+        out = _read_until(ser, b">>> ")
+        assert b"\x18\n\n7\r\n" in out
+
+
+@pytest.mark.parametrize("length", [1, 9, 10, 11, 13, 26, 138])
+def test_mpremote_mount_imports_modules_of_any_name_length(vdev, mpremote, tmp_path, length):
+    # Protocol bytes of 0x0A (a 10-byte path, a 10-byte file, a length of 266 …) must not become \r\n.
+    name = ("m%s" % ("x" * 200))[:length]
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / (name + ".py")).write_text("V = %r\nprint('loaded', len(V))\n" % ("\n" * (length + 250)))
+    r = mpremote(vdev.port, "mount", tmp_path / "src", "exec", "import %s; print('len', len(%s.V))" % (name, name),
+                 timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "loaded %d" % (length + 250) in r.stdout and "len %d" % (length + 250) in r.stdout
+
+
+def test_mpremote_mount_then_the_friendly_repl_imports(vdev, tmp_path):
+    # `mpremote mount DIR` ends in the friendly REPL; an import typed there runs the binary protocol in it.
+    import pty
+    import select
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "abcdefghi.py").write_text("print('mounted', 6 * 7)\n")   # "/abcdefghi.py" is 13 bytes, its path 0x0A…
+    (src / "abcdefgh.py").write_text("X = 1\n")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(str(pathlib.Path(sys.executable).parent / "mpremote"),
+                     ["mpremote", "connect", vdev.port, "mount", str(src)])
+        finally:
+            os._exit(127)
+    seen = b""
+
+    def expect(pattern, timeout=20):
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, seen):
+            assert time.monotonic() < deadline, seen[-300:]
+            if select.select([fd], [], [], 0.1)[0]:
+                seen += os.read(fd, 4096)
+
+    try:
+        expect(rb"Connected to MicroPython")
+        os.write(fd, b"\r")
+        expect(rb">>> $")
+        os.write(fd, b"import abcdefgh, abcdefghi\r")
+        expect(rb"mounted 42\r\n>>> $")
+        os.write(fd, b"print(abcdefgh.X + 1)\r")
+        expect(rb"2\r\n>>> $")
+        os.write(fd, b"\x1d")
+        os.waitpid(pid, 0)
+    finally:
+        os.close(fd)

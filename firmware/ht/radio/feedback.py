@@ -6,6 +6,10 @@
 # plays once, and the matching STATE_LED rhythm below keeps showing it for as long as the state lasts.
 # Tones stay in 400-2000 Hz: the small speaker and the 8 kHz path carry that band well, and the
 # permit/busy/denied shapes differ in rhythm, not only pitch, so they can be told apart in street noise.
+# No two cues share a shape (number of tones, up/down melody, pitch band of the first tone): the card names
+# each by that shape ("three falling tones" = quota low, "two long low falling tones" = denied), and
+# tests/firmware/test_floor_stateful.py checks it. Quota low, online and emergency-by-SMS were changed for
+# that (they sounded like preempted, permit and the talk-time pips).
 
 CUES = {
     "permit": ([(1200, 60), (0, 30), (1600, 60)], [("green", 200)], False,
@@ -30,7 +34,7 @@ CUES = {
                   [("red", 100), ("off", 900)], True,
                   "No signal / no data link: talk is not possible, the radio keeps retrying.",
                   "Tidak ada sinyal / data: tidak bisa bicara, radio terus mencoba."),
-    "quota_low": ([(900, 150), (0, 150), (700, 150)], [("amber", 100), ("off", 2900)], True,
+    "quota_low": ([(1200, 120), (1000, 120), (800, 120)], [("amber", 100), ("off", 2900)], True,
                   "Data quota low: tell your coordinator to top up the SIM.",
                   "Kuota data hampir habis: minta koordinator mengisi ulang SIM."),
     "emergency": ([(1500, 250), (900, 250)] * 3, [("red", 250), ("off", 250)], True,
@@ -39,7 +43,8 @@ CUES = {
     "emergency_ack": ([(1200, 100), (1600, 100), (2000, 200)], [("green", 1000)], False,
                       "Command Center received your emergency.",
                       "Command Center sudah menerima tanda darurat Anda."),
-    "emergency_sms": ([(1500, 100), (0, 100), (1500, 100)], [("red", 100), ("amber", 100)], False,
+    "emergency_sms": ([(1500, 100), (0, 80), (1500, 100), (0, 80), (1500, 100)], [("red", 100), ("amber", 100)],
+                      False,
                       "No data link: emergency sent by SMS instead.",
                       "Data putus: tanda darurat dikirim lewat SMS."),
     "rollcall": ([(1000, 150), (1300, 150), (1000, 150), (1300, 150)], [("amber", 500), ("off", 500)], True,
@@ -57,7 +62,7 @@ CUES = {
     "timeout_cut": ([(1800, 50), (600, 400)], [("red", 400)], False,
                     "Talk time over: you were cut off. Release PTT, press again to continue.",
                     "Waktu bicara habis: Anda diputus. Lepas PTT, tekan lagi untuk lanjut."),
-    "online": ([(900, 60), (1200, 60)], [("green", 500)], False,
+    "online": ([(800, 70), (1000, 70), (1200, 70), (1600, 70)], [("green", 500)], False,
                "Radio online and ready.",
                "Radio online dan siap."),
 }

@@ -1,6 +1,28 @@
 """The radios a command works on: a --batch file of ports, the env for their self-tests. Shared by bench and
 provision (the leading underscore keeps discover() from taking this module for a command)."""
-from ..errors import UserError
+from ..errors import NotFoundError, UserError
+
+
+def add_port_option(parser, multiple=False):
+    """-p/--port on every command that talks to a radio: a path, or `auto` (the one radio on USB)."""
+    parser.add_argument("-p", "--port", action="append" if multiple else "store", default=None,
+                        help="serial port (/dev/ttyUSB0), a vdev pty (/dev/pts/N) or `auto` (the one radio on "
+                             "USB; `htctl ports` lists them). Default $HTCTL_PORT, else `port` in the config "
+                             "file, else auto" + ("; repeat for several radios" if multiple else ""))
+
+
+def resolve_port(ctx, port):
+    """The port to open: the flag, $HTCTL_PORT, the config file's `port`, else auto-detection."""
+    from .. import ports
+    value = ctx.setting("port", port, "auto").value
+    if value == "auto":
+        return ports.auto_port(ctx.get("ports"))
+    return value
+
+
+def check_workers(args):
+    if getattr(args, "workers", 1) is not None and args.workers < 1:
+        raise UserError("--workers %s: must be 1 or more" % args.workers, hint="e.g. --workers 2")
 
 
 def device_env(args, ctx):
@@ -20,6 +42,11 @@ def read_batch(path, unit_required):
     want = "`port,unit`" if unit_required else "`port` or `port,unit`"
     try:
         lines = open(path, encoding="utf-8-sig").read().splitlines()
+    except FileNotFoundError:
+        raise NotFoundError("--batch %s: no such file" % path,
+                            hint="give a file of %s lines" % ("`port,unit`" if unit_required else "`port[,unit]`"))
+    except UnicodeDecodeError:
+        raise UserError("--batch %s is not a text file" % path, hint="one radio per line, e.g. /dev/ttyUSB0,dishub-07")
     except OSError as e:
         raise UserError("cannot read %s: %s" % (path, e.strerror or e),
                         hint="give a file of %s lines" % ("`port,unit`" if unit_required else "`port[,unit]`"))

@@ -3,40 +3,45 @@
 Injected names (tests): ``transport`` (factory ``port -> DeviceTransport``-like), ``env`` (dict for the
 device self-tests, e.g. ``{"scale": 0.02}``), ``limits`` (overrides of htctl.acceptance.LIMITS).
 """
-import os
-
 from ..errors import CheckFailed, UserError
 from ..output import add_json_option
-from ._radios import device_env, read_batch
+from ._radios import add_port_option, check_workers, device_env, read_batch, resolve_port
 
 NAME = "bench"
 HELP = "acceptance-test a radio (modem, SIM, network, broker, PTT, audio, battery) and store its certificate"
 
 
 def configure(parser):
-    parser.add_argument("--port", action="append", help="serial port or vdev pty; repeat for several radios")
+    add_port_option(parser, multiple=True)
     parser.add_argument("--batch", metavar="FILE",
                         help="many radios: a file of `port` or `port,unit` lines (as for provision --batch)")
-    parser.add_argument("--technician", default=os.environ.get("HTCTL_TECHNICIAN"),
-                        help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN or the login")
+    parser.add_argument("--technician", default=None,
+                        help="who ran the bench (on the certificate); default $HTCTL_TECHNICIAN, else "
+                             "`technician` in ~/.config/htctl/config.toml, else the login name")
     parser.add_argument("--unit", default=None, help="unit id if the radio is not provisioned yet")
+    parser.add_argument("--lang", default=None,
+                        help="id (Bahasa Indonesia) or en for the table and hints; default $HTCTL_LANG, the config "
+                             "file's `lang`, else the locale (English only for LANG=en_*)")
     parser.add_argument("--workers", type=int, default=2, help="radios tested at once with several --port")
     parser.add_argument("--time-scale", type=float, default=None,
                         help="virtual device only: the modem emulator's time scale")
     add_json_option(parser)
 
 
-def _render(out, cert):
+def _render(out, cert, lang="id"):
+    from ..i18n import BENCH, time_text
+    L = BENCH[lang]
     rows = []
     for r in cert["rows"]:
         v = r["value"]
         value = "" if v is None else ("%s %s" % (v, r["unit"])).strip()
-        rows.append([r["check"], value, r["limit"] or "", r["status"],
-                     r["detail"] + (("\nHint: " + r["hint"]) if r["hint"] else "")])
-    title = "Bench %s (unit %s) by %s, %s: %s" % (cert["serial"], cert["unit"] or "-", cert["technician"], cert["at"],
-                                                 "PASS" if cert["passed"] else "FAIL")
-    out.table(["check", "measured", "limit", "result", "detail / what to do"], rows, title=title)
-    out.line("certificate #%s stored in the registry" % cert["certificate"])
+        hint = r.get("hint_id") if lang == "id" and r.get("hint_id") else r["hint"]
+        rows.append([r["check"], value, r["limit"] or "", L[r["status"]],
+                     r["detail"] + (("\n%s: %s" % (L["hint"], hint)) if hint else "")])
+    title = L["title"] % {"serial": cert["serial"], "unit": cert["unit"] or "-", "technician": cert["technician"],
+                          "at": time_text(cert["at"], lang), "verdict": L["PASS" if cert["passed"] else "FAIL"]}
+    out.table(L["columns"], rows, title=title)
+    out.line(L["stored"] % cert["certificate"])
 
 
 def bench_one(port, registry_path, technician, opener, env, limits, unit_id=None):
@@ -57,15 +62,19 @@ def run(args, ctx):
     from ..provision import who_default
     from ..transport import DeviceTransport
 
+    check_workers(args)
+    lang = ctx.lang(args.lang)
+    if args.time_scale is not None and not args.time_scale > 0:
+        raise UserError("--time-scale %s: must be more than 0" % args.time_scale)
+    tech = ctx.setting("technician", args.technician).value or who_default()
     jobs = [(p, args.unit) for p in args.port or []]
     if args.batch:
         jobs += read_batch(args.batch, unit_required=False)
     if not jobs:
-        raise UserError("bench needs --port (or --batch FILE)",
-                        hint="e.g. htctl bench --port /dev/ttyUSB0 --technician Budi")
+        jobs = [(resolve_port(ctx, None), args.unit)]
+    jobs = [(resolve_port(ctx, p) if p == "auto" else p, u) for p, u in jobs]
     opener = ctx.get("transport", DeviceTransport)
     env = device_env(args, ctx)
-    tech = args.technician or who_default()
     limits = ctx.get("limits")
     ctx.open_registry().close()
     if len(jobs) == 1:
@@ -80,11 +89,13 @@ def run(args, ctx):
         ctx.out.emit(certs[0] if len(certs) == 1 else certs)
     else:
         for c in certs:
-            _render(ctx.out, c)
+            _render(ctx.out, c, lang)
     failed = [c for c in certs if not c["passed"]]
     if failed:
-        raise CheckFailed("%d of %d radio(s) failed the bench: %s" % (
+        from ..i18n import BENCH
+        L = BENCH[lang]
+        raise CheckFailed(L["failed"] % (
             len(failed), len(certs), ", ".join("%s (%s)" % (c["serial"], ", ".join(
                 r["check"] for r in c["rows"] if r["status"] == "FAIL")) for c in failed)),
-            hint="each FAIL line above says what to do; fix the first one and run the bench again")
+            hint=L["failed_hint"])
     return 0

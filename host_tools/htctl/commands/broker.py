@@ -22,6 +22,9 @@ def _cfg_write(p):
     p.add_argument("--listen-port", type=int, default=1883, help="listener port (default 1883)")
     p.add_argument("--console", action="append", default=None,
                    help="console account(s) with Command Center rights (default: cc)")
+    p.add_argument("--user", default="mosquitto",
+                   help="the user Mosquitto runs as (a `user` line; run as root, the files are chowned to it); "
+                        "default mosquitto, as Debian's package creates")
 
 
 def _cfg_user(p):
@@ -29,16 +32,30 @@ def _cfg_user(p):
 
 
 def run_write(args, ctx):
-    from ..provision import broker_artifacts
-
-    conn = ctx.open_registry(create=False)
+    from ..brokerfiles import SERVICE, broker_artifacts
     from ..registry import fleet_id
-    r = broker_artifacts(conn, args.out, fleet=args.fleet or fleet_id(conn), host=args.listen, port=args.listen_port,
-                         console=tuple(args.console or ("cc",)))
-    ctx.out.emit(r, lambda out, d: out.table(["broker", ""], [
-        ["radio accounts", len(d["units"])], ["console accounts", ", ".join(d["console"]) or "-"],
-        ["fleet", d["fleet"]], ["passwd", d["files"]["passwd"]], ["acl", d["files"]["acl"]],
-        ["config", d["files"]["conf"]]]))
+
+    if not 1 <= args.listen_port <= 65535:
+        raise UserError("--listen-port %s: must be 1-65535" % args.listen_port, hint="MQTT is 1883, TLS 8883")
+    conn = ctx.open_registry(create=False)
+    try:
+        fleet = ctx.setting("fleet", args.fleet, fleet_id(conn)).value
+        r = broker_artifacts(conn, args.out, fleet=fleet, host=args.listen, port=args.listen_port,
+                             console=tuple(args.console or ("cc",)), run_as=args.user or None)
+    finally:
+        conn.close()
+    for w in r["warnings"]:
+        ctx.out.warn(w)
+
+    def render(out, d):
+        out.table(["broker", ""], [
+            ["radio accounts", len(d["units"])], ["console accounts", ", ".join(d["console"]) or "-"],
+            ["fleet", d["fleet"]], ["passwd", d["files"]["passwd"]], ["acl", d["files"]["acl"]],
+            ["config", d["files"]["conf"]], ["service", d["files"]["service"]],
+            ["owner", d["owner"] or "you (see README)"]])
+        out.line("next: see %s — install %s, `systemctl enable --now %s`, and `systemctl reload %s` after "
+                 "every provisioning" % (d["files"]["readme"], SERVICE, SERVICE, SERVICE))
+    ctx.out.emit(r, render)
     return 0
 
 

@@ -2,14 +2,16 @@
 
 Injected names (tests): ``deploy`` (the library function, default htctl.deploy.deploy).
 """
+from ..errors import UserError
 from ..output import add_json_option
+from ._radios import add_port_option, resolve_port
 
 NAME = "deploy"
 HELP = "put the firmware on a radio (mpy-cross + mpremote; skips files whose sha256 already matches)"
 
 
 def configure(parser):
-    parser.add_argument("--port", required=True, help="serial port (/dev/ttyUSB0) or a vdev pty (/dev/pts/N)")
+    add_port_option(parser)
     parser.add_argument("--board", default=None,
                         help="board name; installs its board.json (needed once per radio)")
     parser.add_argument("--arch", default="auto",
@@ -38,9 +40,16 @@ def _render(out, r):
 def run(args, ctx):
     from .. import deploy as lib
 
+    if not args.timeout > 0:
+        raise UserError("--timeout %s: must be more than 0 seconds" % args.timeout, hint="e.g. --timeout 30")
+    if args.board and not (ctx.boards_dir / args.board / "board.json").exists():
+        from ..errors import NotFoundError
+        raise NotFoundError("--board %s: no such board in %s" % (args.board, ctx.boards_dir),
+                            hint="see `htctl boards list`")
+    port = resolve_port(ctx, args.port)
     fn = ctx.get("deploy", lib.deploy)
     with ctx.out.progress("Deploying", total=None, unit="bytes") as bar:
-        report = fn(args.port, board=args.board, arch=args.arch, boards_dir=ctx.boards_dir, progress=bar,
+        report = fn(port, board=args.board, arch=args.arch, boards_dir=ctx.boards_dir, progress=bar,
                     reset=not args.no_reset, banner_timeout=args.timeout)
     ctx.out.emit(report, _render)
     return 0

@@ -4,10 +4,10 @@ Injected (tests): ``today`` (datetime.date), ``presence`` ({unit: {"online", "la
 asking a broker.
 """
 import datetime
-import os
 import pathlib
 
 from .. import boards, inventory, registry, report
+from ..i18n import date_text
 from ..errors import CheckFailed, NotFoundError, UserError
 from ..output import add_json_option
 from . import add_actions
@@ -24,7 +24,7 @@ def configure(parser):
         ("unit", "show one unit: its board, modem, SIM, official, history, certificates, audit", _unit_args,
          run_unit),
     ])
-    for name in ("import", "status", "unit"):
+    for name in ("import", "status", "report", "unit"):
         add_json_option(acts[name])
 
 
@@ -34,10 +34,18 @@ def _import_args(p):
 
 
 def _common_report(p):
-    p.add_argument("--lang", choices=("id", "en"), default="en", help="label language (default en)")
+    p.add_argument("--lang", default=None,
+                   help="id (Bahasa Indonesia) or en; default $HTCTL_LANG, else `lang` in the config file, else "
+                        "the locale (English only for LANG=en_*), else id")
     p.add_argument("--today", metavar="YYYY-MM-DD", help="date to count SIM expiry from (default: today)")
-    p.add_argument("--broker", metavar="URL", help="read online/last seen from the broker's retained presence")
-    p.add_argument("--fleet", default="demo", help="fleet name in the topic scheme (ht/<fleet>/...)")
+    p.add_argument("--broker", metavar="URL",
+                   help="read online/last seen from the broker's retained presence; default $HTCTL_BROKER_URL, "
+                        "else `broker` in the config file, else the one the last provisioning used")
+    p.add_argument("--no-broker", action="store_true", help="do not ask any broker (registry only)")
+    p.add_argument("--fleet", default=None,
+                   help="fleet name in the topic scheme (ht/<fleet>/...); default $HTCTL_FLEET, else `fleet` in "
+                        "the config file, else the registry's fleet id (the one provisioning and `broker write` "
+                        "use; 'kota' unless set)")
     p.add_argument("--broker-user", metavar="USER",
                    help="broker login; the password is read from $HTCTL_BROKER_PASSWORD (never a command-line "
                         "argument, which other users can see in the process list)")
@@ -109,13 +117,23 @@ def _today(args, ctx):
 
 
 def _status(args, ctx):
-    presence = ctx.get("presence")
-    if presence is None and args.broker:
-        presence = report.fetch_presence(args.broker, args.fleet, username=args.broker_user,
-                                         password=os.environ.get("HTCTL_BROKER_PASSWORD"))
+    from ..settings import check_broker_url
+    args.lang = ctx.lang(args.lang)
+    today = _today(args, ctx)
     conn = ctx.open_registry(create=False)
     try:
-        return report.fleet_status(conn, _today(args, ctx), presence, args.lang)
+        fleet = ctx.setting("fleet", args.fleet, registry.fleet_id(conn)).value
+        presence = ctx.get("presence")
+        broker = None if args.no_broker else ctx.setting("broker", args.broker)
+        if presence is None and broker:
+            url = check_broker_url(broker)
+            presence = report.fetch_presence(url, fleet, username=args.broker_user,
+                                             password=ctx.environ.get("HTCTL_BROKER_PASSWORD"))
+            if not presence and registry.units(conn):
+                ctx.out.warn(report.LABELS[args.lang]["no_presence"] % {"broker": url, "fleet": fleet})
+        st = report.fleet_status(conn, today, presence, args.lang)
+        st["fleet"] = fleet
+        return st
     finally:
         conn.close()
 
@@ -132,9 +150,11 @@ def run_status(args, ctx):
         t = s["totals"]
         rows.append([L["total"], t["radios"], t["ready"], t["not_ready"]] + ([t["online"]] if s["presence"] else [])
                     + [sum(o["paid_radios"] for o in s["opds"]), report.format_rupiah(t["yearly_budget_rp"])])
-        out.table(heads, rows, title="%s — %s" % (L["per_opd"], s["today"]))
+        out.table(heads, rows, title="%s — %s" % (L["per_opd"], date_text(s["today"], args.lang)))
+
         def bench(b):
-            return L["never"] if b is None else "%s %s" % (L["pass"] if b["passed"] else L["fail"], b["at"][:10])
+            return L["never"] if b is None else "%s %s" % (L["pass"] if b["passed"] else L["fail"],
+                                                           date_text(b["at"], args.lang))
         out.table([L["unit"], L["official"], L["sim_expiry"], L["bench"], L["status"]],
                   [[u["unit_id"], u["official"], u["sim_expiry_text"], bench(u["bench"]),
                     (L["ready"] if u["ready"] else L["not_ready"]) +
@@ -154,7 +174,10 @@ def run_report(args, ctx):
         out.write_text(report.render_html(st, args.lang), encoding="utf-8")
     except OSError as exc:
         raise UserError("cannot write %s: %s" % (out, exc.strerror or exc))
-    ctx.out.line("wrote %s (%d radios, %d not ready)" % (out, st["totals"]["radios"], st["totals"]["not_ready"]))
+    L = report.LABELS[args.lang]
+    ctx.out.emit({"html": str(out), "radios": st["totals"]["radios"], "not_ready": st["totals"]["not_ready"],
+                  "lang": args.lang, "fleet": st["fleet"]},
+                 lambda o, d: o.line(L["wrote"] % d))
     return 0
 
 

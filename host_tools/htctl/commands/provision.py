@@ -3,24 +3,24 @@
 Injected names (tests): ``transport`` (a factory ``port -> DeviceTransport``-like context manager),
 ``env`` (dict passed to the device self-tests, e.g. ``{"scale": 0.02}`` for an emulated modem).
 """
-import os
-
 from ..errors import UserError
 from ..output import add_json_option
-from ._radios import device_env, read_batch
+from ..settings import Value, check_apn, check_broker_url
+from ._radios import add_port_option, check_workers, device_env, read_batch, resolve_port
 
 NAME = "provision"
 HELP = "write a unit's config to a radio, check its SIM/modem against the registry, record the audit"
 
 
 def configure(parser):
-    parser.add_argument("--port", help="serial port (/dev/ttyUSB0) or a vdev pty (/dev/pts/N)")
+    add_port_option(parser)
     parser.add_argument("--unit", help="unit id in the fleet registry (e.g. dishub-07)")
     parser.add_argument("--batch", metavar="CSV",
                         help="many radios at once: a file of `port,unit` lines (instead of --port/--unit)")
-    parser.add_argument("--broker", default=os.environ.get("HTCTL_BROKER_URL"),
-                        help="broker URL the radio uses, e.g. mqtt://broker.kota.go.id:1883 "
-                             "(default $HTCTL_BROKER_URL)")
+    parser.add_argument("--broker", default=None,
+                        help="broker URL the radio uses, e.g. mqtt://broker.kota.go.id:1883 (default "
+                             "$HTCTL_BROKER_URL, else `broker` in ~/.config/htctl/config.toml, else the one "
+                             "the last provisioning used)")
     parser.add_argument("--apn", default=None, help="APN (default: the schema's, Telkomsel 'internet')")
     parser.add_argument("--accept-swap", action="store_true",
                         help="the radio holds a different SIM/modem than the registry: record it (audited)")
@@ -34,9 +34,12 @@ def configure(parser):
     add_json_option(parser)
 
 
-def _sim_pin():
+def _sim_pin(ctx):
     # Never on the command line (ps, shell history): the PIN comes from the environment, if the SIMs have one.
-    pin = os.environ.get("HTCTL_SIM_PIN", "")
+    pin = ctx.environ.get("HTCTL_SIM_PIN", "")
+    if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise UserError("$HTCTL_SIM_PIN: the SIM PIN must be 4-8 digits",
+                        hint="set it to the PIN printed on the SIM's card, or unset it if the SIMs have none")
     return pin or None
 
 
@@ -64,26 +67,38 @@ def run(args, ctx):
     from .. import provision as lib
     from ..transport import DeviceTransport
 
-    if not args.broker:
-        raise UserError("no broker URL", hint="pass --broker mqtt://host:1883 or set $HTCTL_BROKER_URL")
+    # Every argument is checked before a radio is touched (reading its SIM takes seconds).
+    broker = check_broker_url(ctx.setting("broker", args.broker))
+    apn = check_apn(Value(args.apn, "--apn"))
+    check_workers(args)
+    if args.time_scale is not None and not args.time_scale > 0:
+        raise UserError("--time-scale %s: must be more than 0" % args.time_scale)
     opener = ctx.get("transport", DeviceTransport)
-    kw = dict(who=args.who, apn=args.apn, sim_pin=_sim_pin(), accept_swap=args.accept_swap,
+    kw = dict(who=args.who, apn=apn, sim_pin=_sim_pin(ctx), accept_swap=args.accept_swap,
               env=device_env(args, ctx))
     if args.batch:
         if args.port or args.unit:
             raise UserError("--batch replaces --port/--unit", hint="give either --batch FILE or --port and --unit")
         jobs = read_batch(args.batch, unit_required=True)
-        results = lib.provision_many(jobs, ctx.registry_path, args.broker, workers=args.workers,
+        conn = ctx.open_registry(create=False)
+        try:
+            for _, unit in jobs:
+                lib.preflight(conn, unit, broker, apn, kw["sim_pin"])
+        finally:
+            conn.close()
+        results = lib.provision_many(jobs, ctx.registry_path, broker, workers=args.workers,
                                      open_transport=opener, **kw)
         ctx.out.emit(results, _render_many)
         return 0 if all(r["ok"] for r in results) else max(r["exit_code"] for r in results if not r["ok"])
-    if not (args.port and args.unit):
-        raise UserError("provision needs --port and --unit", hint="e.g. htctl provision --port /dev/ttyUSB0 "
-                                                                  "--unit dishub-07 --broker mqtt://host:1883")
+    if not args.unit:
+        raise UserError("provision needs --unit (or --batch FILE)",
+                        hint="e.g. htctl provision --port /dev/ttyUSB0 --unit dishub-07 --broker mqtt://host:1883")
     conn = ctx.open_registry(create=False)
+    lib.preflight(conn, args.unit, broker, apn, kw["sim_pin"])
+    port = resolve_port(ctx, args.port)
     with ctx.out.progress("Provisioning %s" % args.unit, total=4, unit="steps") as bar:
-        with opener(args.port) as tr:
-            report = lib.provision(tr, conn, args.unit, args.broker, progress=bar, **kw)
+        with opener(port) as tr:
+            report = lib.provision(tr, conn, args.unit, broker, progress=bar, **kw)
             if args.reset:
                 from ..deploy import BANNER_RE
                 _, m = tr.soft_reset(wait_for=BANNER_RE, timeout=30.0)

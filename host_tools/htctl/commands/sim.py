@@ -4,7 +4,7 @@ summary and write the transcript, a WAV per radio of what it heard and summary.j
 import pathlib
 import sys
 
-from ..errors import UserError
+from ..errors import NotFoundError, UserError
 from ..output import add_json_option
 
 NAME = "sim"
@@ -33,21 +33,24 @@ def resolve(name, root):
     if name is None:
         name = "demo"
     p = pathlib.Path(name)
-    if p.exists():
+    if p.is_file():
         return p
     cand = root / "scenarios" / (name if name.endswith((".json", ".yaml", ".yml")) else name + ".json")
     if cand.exists():
         return cand
     known = sorted(x.stem for x in (root / "scenarios").glob("*.json"))
-    raise UserError("no scenario %r" % name, hint="give a file, or one of: %s" % ", ".join(known))
+    raise NotFoundError("no scenario %r (no such file, nor scenarios/%s)" % (name, cand.name),
+                        hint="give a file, or one of: %s" % ", ".join(known))
 
 
 def run(args, ctx):
     from htsim.fleet import runner, scenario as S, summary as report
     if args.radios is not None and not 1 <= args.radios <= 2000:
-        raise UserError("--radios must be between 1 and 2000")
+        raise UserError("--radios %s: must be between 1 and 2000" % args.radios)
+    if args.per_process < 1:
+        raise UserError("--per-process %s: must be 1 or more" % args.per_process)
     if args.broker and args.broker != "mosquitto" and not args.broker.startswith(("mqtt://", "tcp://")):
-        raise UserError("--broker must look like mqtt://host:port or be 'mosquitto'",
+        raise UserError("--broker %r: must look like mqtt://host:port or be 'mosquitto'" % args.broker,
                         hint="e.g. mqtt://127.0.0.1:1883")
     sc = S.load(resolve(args.scenario, ctx.repo_root), clips=set(runner.clip_table()) | {"all"})
     if args.radios:

@@ -47,14 +47,17 @@ def run(args, ctx):
 
 
 def _wait_for_signal():
+    """Block until SIGINT/SIGTERM; returns the signal number."""
     stop = threading.Event()
-    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    got = []
+    old = {s: signal.signal(s, lambda n, _f: (got.append(n), stop.set())) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stop.wait(0.5):
             pass
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+    return got[0] if got else None
 
 
 def _digits(iccid):
@@ -125,7 +128,9 @@ def run_start(args, ctx):
             ctx.out.line("  try: mpremote connect %s repl    |    htctl deploy --port %s" % (port, port))
             ctx.out.line("  Ctrl-C stops it")
         ctx.out.stdout.flush()
-        ctx.get("wait", _wait_for_signal)()
+        sig = ctx.get("wait", _wait_for_signal)()
     finally:
         dev.stop()
+    if sig == signal.SIGINT:
+        raise KeyboardInterrupt   # exit 130 like every Ctrl-C (docs/CLI.md); SIGTERM is an orderly stop: 0
     return 0

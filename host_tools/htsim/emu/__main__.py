@@ -45,7 +45,7 @@ def make_emulator(args):
 
 
 def serve(args, out=sys.stdout, stop_event=None):
-    """Start, report, block until stop_event (or Ctrl-C), stop. Returns 0."""
+    """Start, report, block until stop_event (returns 0) or Ctrl-C (KeyboardInterrupt, after stopping)."""
     emu = make_emulator(args)
     if args.scenario:
         from .scenario import load
@@ -69,10 +69,7 @@ def serve(args, out=sys.stdout, stop_event=None):
                 print("  modem is off: pulse PWRKEY (pin PWRKEY 1, then 0) to boot it", file=out)
             print("Ctrl-C to stop.", file=out, flush=True)
         stop_event = stop_event or threading.Event()
-        try:
-            while not stop_event.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stop_event.wait(0.5):   # Ctrl-C: KeyboardInterrupt after the emulator stopped (exit 130)
             pass
     finally:
         emu.stop()
@@ -82,11 +79,13 @@ def serve(args, out=sys.stdout, stop_event=None):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(SystemExit(0)))
     except ValueError:
         pass
     try:
         return serve(args)
+    except KeyboardInterrupt:
+        return 130
     except ValueError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2

@@ -15,7 +15,9 @@ import asyncio
 import json
 import os
 import pathlib
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from htsim import speech
-from htsim.fleet import scenario as S
+from htsim.fleet import narrate, scenario as S
 from htsim.fleet.proxy import LinkProxy
 # broker_accounts, link_models and link_seed stay importable from here: tests and docs/FLEET.md use runner.*
 from htsim.fleet.network import BrokerHandle, broker_accounts, link_models, link_seed, password  # noqa: F401
@@ -52,6 +54,11 @@ class Runner:
             raise S.ScenarioError("mode must be mpy or cpython")
         self.sc = sc
         self.out = pathlib.Path(out)
+        # Working files (clips, per-process arguments with the simulated accounts' passwords, the start
+        # signal, raw PCM, process logs) stay in a private folder that is removed afterwards: `out` gets only
+        # what people read (summary.write: WAVs, transcript, summary), and no password is left on disk.
+        self.work = None
+        self.narrator = narrate.Narrator(end_ms=sc.duration_s * 1000)
         self.mode = mode
         self.modem_mode = modem_mode or mode
         self.broker_arg = broker
@@ -100,7 +107,7 @@ class Runner:
         used = {e.get("clip") for e in self.sc.events if e.get("clip")}
         table = clip_table()
         names = sorted(table)
-        d = self.out / "clips"
+        d = self.work / "clips"
         d.mkdir(parents=True, exist_ok=True)
         paths = {}
         for name in used | {"all"}:
@@ -161,12 +168,12 @@ class Runner:
 
     async def _spawn(self, idx, mode, radios, broker, clips, script):
         units = {r["unit"] for r in radios}
-        args = {"fleet": self.sc.fleet, "key": KEY, "board": str(BOARD), "out": str(self.out),
+        args = {"fleet": self.sc.fleet, "key": KEY, "board": str(BOARD), "out": str(self.work),
                 "end": int(self.sc.duration_s * 1000), "frame_ms": self.sc.frame_ms, "keepalive": self.keepalive,
                 "telemetry_s": self.telemetry_s, "warmup_ms": int(self.warmup_s * 1000),
                 "radios": [self._radio_args(r, broker) for r in radios], "clips": clips,
                 "script": [s for s in script if s[1] in units], "all_units": self.sc.units}
-        path = self.out / ("proc%d.json" % idx)
+        path = self.work / ("proc%d.json" % idx)
         path.write_text(json.dumps(args))
         if mode == "mpy":
             heap = "%dM" % (8 + 3 * len(radios))
@@ -182,7 +189,7 @@ class Runner:
         return proc
 
     async def _read(self, idx, proc):
-        errlog = (self.out / ("proc%d.stderr" % idx)).open("wb")
+        errlog = (self.work / ("proc%d.stderr" % idx)).open("wb")
 
         async def err():
             while True:
@@ -202,8 +209,10 @@ class Runner:
                 except ValueError:
                     continue
                 self.events.append([w, unit, kind, d])
-                if self.t0 is not None and kind in ("cue", "tx_start", "emergency", "mqtt"):
-                    self.log("%7.2f  %-8s %s %s" % ((w - self.t0) / 1000.0, unit, kind, _short(d)))
+                if self.t0 is not None:
+                    line = self.narrator.line(w - self.t0, unit, kind, d)
+                    if line:
+                        self.log(line)
             elif s.startswith("READY "):
                 self.ready[idx] = json.loads(s[6:])
             elif s.startswith("DONE "):
@@ -219,6 +228,18 @@ class Runner:
     # ---- the run ------------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
         self.out.mkdir(parents=True, exist_ok=True)
+        self.work = pathlib.Path(tempfile.mkdtemp(prefix="ht-fleet-"))   # mode 0700
+        try:
+            return await self._run()
+        finally:
+            failed = [i for i, _, _, p in self.procs if p.returncode not in (0, None)]
+            for i in failed:   # what a person needs to see why: the failed processes' logs (no passwords)
+                log = self.work / ("proc%d.stderr" % i)
+                if log.exists():
+                    shutil.copyfile(log, self.out / log.name)
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    async def _run(self) -> dict[str, Any]:
         sc = self.sc
         users, rights = broker_accounts(sc)
         broker = self.broker = BrokerHandle(self.broker_arg, users, rights)
@@ -228,7 +249,7 @@ class Runner:
             self._emulators()
             clips = self._clips()
             script = self._script()
-            go = self.out / "go.json"
+            go = self.work / "go.json"
             if go.exists():
                 go.unlink()
             groups = self._groups()
@@ -284,7 +305,7 @@ class Runner:
                 await asyncio.sleep(d / 1000)
             f, u = e["fault"], e.get("unit")
             self.fault_log.append([int(time.time() * 1000), u or "-", "fault", {"fault": f}])
-            self.log("%7.2f  %-8s FAULT %s" % (e["t"], u or "broker", f))
+            self.log(narrate.sentence(e["t"] * 1000, u or "-", "fault", {"fault": f}))
             if f == "broker_restart":
                 await asyncio.get_running_loop().run_in_executor(None, broker.restart)
             elif f == "link_down":
@@ -304,7 +325,7 @@ class Runner:
         events = [(w - t0, u, k, d) for w, u, k, d in evs]
         heard = {}
         for u in self.sc.units:
-            p = self.out / ("%s.raw" % u)
+            p = self.work / ("%s.raw" % u)
             heard[u] = np.frombuffer(p.read_bytes(), dtype="<i2") if p.exists() else np.zeros(0, np.int16)
         procs = [{"proc": i, "mode": m, "units": us, "rc": p.returncode} for i, m, us, p in self.procs]
         return {"scenario": self.sc, "events": events, "stats": self.stats, "heard": heard,
@@ -313,11 +334,6 @@ class Runner:
                 "sms": getattr(self, "sms", {}), "procs": procs,
                 "not_ready": not_ready, "broker": self.broker.kind, "mode": self.mode, "cpu": self.cpu,
                 "clips": getattr(self, "clip_pcm", {}), "out": str(self.out), "frame_ms": self.sc.frame_ms}
-
-
-def _short(d):
-    s = json.dumps(d, separators=(",", ":"))
-    return s if len(s) < 60 else s[:57] + "..."
 
 
 def run(sc: S.Scenario, out: str | os.PathLike[str], **kw: Any) -> dict[str, Any]:

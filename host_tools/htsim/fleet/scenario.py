@@ -18,7 +18,7 @@ reg_home, pdp_drop, socket_close).
 import json
 import pathlib
 
-from htctl.errors import UserError
+from htctl.errors import NotFoundError, UserError
 
 PRIORITIES = ("normal", "command")
 LINKS = ("lte", "clean", "lossy")
@@ -32,6 +32,10 @@ LINK_KEYS = ("preset", "loss", "base_ms", "stall_per_min", "seed")
 
 class ScenarioError(UserError):
     pass
+
+
+class ScenarioMissing(NotFoundError, ScenarioError):
+    """The scenario file does not exist (exit 3, like every missing file)."""
 
 
 class Scenario:
@@ -205,9 +209,15 @@ def parse(d, source=None, clips=None):
 
 def load(path, clips=None):
     p = pathlib.Path(path)
-    if not p.exists():
-        raise ScenarioError("scenario file %s not found" % p, hint="give a path, or one of scenarios/*.json")
-    text = p.read_text()
+    if not p.is_file():
+        raise ScenarioMissing("scenario file %s not found" % p, hint="give a path, or one of scenarios/*.json")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError("%s is not a scenario: not text (JSON or YAML)" % p,
+                            hint="give a .json or .yaml scenario file (see scenarios/demo.json)") from None
+    except OSError as e:
+        raise ScenarioError("cannot read %s: %s" % (p, e.strerror or e)) from None
     if p.suffix in (".yaml", ".yml"):
         try:
             import yaml

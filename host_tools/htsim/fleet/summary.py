@@ -22,6 +22,7 @@ import pathlib
 import numpy as np
 
 from htsim import speech
+from htsim.fleet import narrate
 
 from ht.radio.guard import unit_num
 
@@ -220,6 +221,7 @@ def text(s):
         _ms(s["access_ms_p50"]), _ms(s["access_ms_p95"]), len(s["access_ms"])))
     L.append("  mouth-to-ear: p50 %s, p95 %s over %d burst/listener pairs" % (
         _ms(s["m2e_ms_p50"]), _ms(s["m2e_ms_p95"]), len(s["m2e_ms"])))
+    L.append("    (p50: half of them were at least this fast; p95: 19 in 20 were — the slow tail a user notices)")
     n = len(s["collisions"])
     L.append("  collisions: %d, resolved %d (one talker each), p95 %s" % (
         n, s["collisions_resolved"], _ms(s["collision_resolve_ms_p95"])))
@@ -276,11 +278,12 @@ def write(res, out, s=None):
     with (out / "transcript.jsonl").open("w") as f:
         for t, u, k, d in res["events"]:
             f.write(json.dumps({"t_ms": t, "unit": u, "kind": k, **d}) + "\n")
-    with (out / "transcript.txt").open("w") as f:
+    with (out / "transcript.txt").open("w") as f:   # sentences; every field is in transcript.jsonl
+        n = narrate.Narrator(end_ms=res["scenario"].duration_s * 1000)
         for t, u, k, d in res["events"]:
-            if k in ("state", "mic_start", "action", "boot", "link"):
-                continue
-            f.write("%8.3f  %-8s %-18s %s\n" % (t / 1000.0, u, k, json.dumps(d, separators=(",", ":"))))
+            line = n.line(t, u, k, d)
+            if line:
+                f.write(line + "\n")
     for u, pcm in res["heard"].items():
         speech.write_wav(out / ("%s_heard.wav" % u), pcm)
     js = {k: v for k, v in s.items()}

@@ -3,8 +3,11 @@ that joins them and makes the unix port behave like a board (see the package doc
 
 The unix port speaks the friendly REPL, the raw REPL and raw-paste itself; the bridge adds what it lacks:
 soft reset (Ctrl-D at an empty prompt makes it exit: restart it, print ``MPY: soft reboot``, re-enter the raw
-REPL if that was active), Ctrl-C delivered as a board does, and ``\\n`` -> ``\\r\\n`` cooked output buffered
-while nobody has the port open.
+REPL if that was active), Ctrl-C delivered as a board does, and output buffered while nobody has the port open.
+
+Line ends as a board's: text is cooked (LF -> CRLF), ``sys.stdout.buffer`` and mpremote's protocols pass raw.
+``print`` cooks inside the interpreter (termflags.BOOT_CODE); the bridge cooks only the friendly REPL's own text,
+and not during a ``mount`` transaction (first byte 0x18, until the REPL waits for a line with nothing pending).
 """
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ class Bridge:
         self.to_child = bytearray()
         self.tail = b""               # last bytes seen, for banners split across reads
         self.last_cr = False
+        self.binary = False           # a mount transaction (0x18 ...) in the friendly REPL: pass bytes raw
         self.last_start = 0.0
         self.ctrl_c_check = 0.0
         self.ctrl_c_sent = 0.0
@@ -127,6 +131,7 @@ class Bridge:
         self.phase_deadline = time.monotonic() + _START_TIMEOUT_S
         self.next_phase = "await_prompt" if mode == "raw" else "run"
         self.hold = bytearray()
+        self.binary = False
 
     def _started(self):
         try:
@@ -211,6 +216,8 @@ class Bridge:
                 self._read_user()
             if self.child_fd is not None and self.child_fd in r:
                 self._read_child()
+            elif self.binary and self.child_fd is not None and self._at_repl():
+                self.binary = False   # the transaction is over: the REPL reads a line, nothing is pending
             if self.child_fd is not None and self.child_fd in w:
                 self._feed_child()
             if self.user_fd in w:
@@ -252,6 +259,12 @@ class Bridge:
             return
         self.hold += data
         self._scan_hold()
+
+    def _at_repl(self):
+        try:
+            return termflags.at_repl(self.child_fd)
+        except (termios.error, OSError):
+            return False
 
     def _scan_hold(self):
         # Re-entering the raw REPL after a reset: swallow the friendly banner, send Ctrl-A, pass on from
@@ -357,14 +370,25 @@ class Bridge:
             return
         del buf[:n]
 
-    def _emit(self, data):
-        """Device output: cook line ends, note the REPL mode, queue for the port, append to the transcript."""
-        if not data:
-            return
+    def _cook(self, data):
+        # Only the friendly REPL's own text; raw REPL / raw-paste / mount bytes pass untouched.
+        if self.mode != "friendly" or self.binary:
+            return data
+        i = data.find(b"\x18")
+        if i >= 0:
+            self.binary = True
+            return self._cook(data[:i]) + data[i:]
         head = b""
         if self.last_cr and data[:1] == b"\n":  # a \r\n split across two reads
             head, data = b"\n", data[1:]
-        out = head + _LONE_LF.sub(b"\r\n", data)
+        return head + _LONE_LF.sub(b"\r\n", data)
+
+    def _emit(self, data):
+        """Device output: cook the friendly REPL's line ends, note the REPL mode, queue for the port, append to
+        the transcript."""
+        if not data:
+            return
+        out = self._cook(data)
         self.last_cr = out[-1:] == b"\r"
         seen = self.tail + out
         raw_at = seen.rfind(_RAW_BANNER)

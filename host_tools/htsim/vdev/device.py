@@ -132,7 +132,8 @@ class VirtualDevice:
 
     # -- what the device printed ----------------------------------------------------------------------------
     def output(self) -> bytes:
-        """Everything the device printed since start (last MiB), as bytes with \\r\\n line ends."""
+        """Everything the device printed since start (last MiB), as bytes as a board sends them (text lines
+        end in \\r\\n, ``sys.stdout.buffer`` writes are raw)."""
         self._require()
         return self._bridge.out.text()
 

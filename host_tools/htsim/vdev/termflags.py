@@ -24,6 +24,9 @@ IUTF8 = getattr(termios, "IUTF8", 0o40000)  # Linux value; CPython 3.11's termio
 # SystemExit (sys.exit(), machine.soft_reset()) is a soft reset: with -i the unix port would just enter the
 # REPL, so the code sets IMAXBEL (another iflag bit nothing else uses in raw mode) and waits for the bridge
 # to restart it. Names are deleted afterwards so the REPL starts with clean globals.
+# Line ends as on a board: the ESP32 port cooks text (print, tracebacks: LF -> CRLF) but writes
+# sys.stdout.buffer raw; the unix port writes everything raw (it leaves cooking to the terminal), so the boot
+# code replaces print() with one that cooks and the bridge passes the byte stream through (bridge._emit).
 BOOT_CODE = """\
 import termios
 _a = termios.tcgetattr(0)
@@ -42,6 +45,17 @@ def _vdev_reset():
     termios.tcsetattr(0, 0, a)
     while True:
         time.sleep(1)
+def _vdev_cook():
+    import builtins, io, sys
+    plain = builtins.print
+    def cooked(*a, sep=' ', end='\\n', file=None):
+        if file is not None and file is not sys.stdout and file is not sys.stderr:
+            return plain(*a, sep=sep, end=end, file=file)
+        b = io.StringIO()
+        plain(*a, sep=sep, end=end, file=b)
+        (file or sys.stdout).write(b.getvalue().replace('\\n', '\\r\\n'))
+    builtins.print = cooked
+_vdev_cook()
 def _vdev_run(f, g):
     try:
         os.stat(f)
@@ -52,11 +66,13 @@ def _vdev_run(f, g):
     except SystemExit:
         _vdev_reset()
     except BaseException as e:
-        sys.print_exception(e)
+        b = __import__('io').StringIO()
+        sys.print_exception(e, b)
+        sys.stdout.write(b.getvalue().replace('\\n', '\\r\\n'))
 _vdev_run('boot.py', globals())
 if os.getenv('HT_VDEV_MODE') != 'raw':
     _vdev_run('main.py', globals())
-del _vdev_run, _vdev_reset, os, sys
+del _vdev_run, _vdev_reset, _vdev_cook, os, sys
 """ % (IUTF8, termios.IMAXBEL)
 
 
