@@ -7,7 +7,7 @@ PYTEST  := $(BIN)/python -m pytest
 
 .PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-device bench demo mpy-check clean
 
-# System packages (Mosquitto broker, ALSA sample speech). Installs only what is missing.
+# System packages (Mosquitto broker, RabbitMQ for the cluster rig, ALSA sample speech). Installs only what is missing.
 sysdeps:
 	@bash scripts/sysdeps.sh
 
