@@ -5,6 +5,7 @@
     c.mqtt_ports              # [p1, p2, p3], one MQTT 3.1.1 listener per node (127.0.0.1)
     c.user, c.password        # the MQTT account (anonymous is refused)
     c.stop_node(1)            # `rabbitmqctl -n rabbit2@localhost stop`: a node fails, the others carry on
+    c.start_node(1)           # it comes back and rejoins from its own mnesia
     c.stop()                  # every node, then our private epmd; nothing of ours survives
 
 Why RabbitMQ: DESIGN.md "Scale". A cluster routes a PUBLISH on the publisher's node and forwards it to each
@@ -242,6 +243,15 @@ class RabbitCluster:
             self.ctl(node, "stop", timeout=timeout, check=False)
         self._reap(node, timeout)
 
+    def start_node(self, i: int, timeout: float = 120.0) -> int:
+        """Start a stopped node again; it rejoins the cluster from its own mnesia. -> its MQTT port."""
+        node = self.nodes[i]
+        if not node.alive:
+            self._launch(node)
+            self._await(node, time.monotonic() + timeout)
+            self.ctl(node, "await_startup", timeout=timeout)
+        return node.mqtt_port
+
     def _reap(self, node: RabbitNode, timeout: float) -> None:
         p = node.proc
         if p is None:
@@ -264,8 +274,6 @@ class RabbitCluster:
                 self.ctl(n, "stop", timeout=60, check=False)
         for n in self.nodes:
             self._reap(n, 30)
-            if n.proc is None:
-                continue
         e, self.epmd = self.epmd, None
         if e is not None and e.poll() is None:
             e.terminate()
