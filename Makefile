@@ -5,9 +5,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-device bench demo quickref mpy-check clean
+.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-cluster test-device bench demo quickref mpy-check clean
 
-# System packages (Mosquitto broker, ALSA sample speech). Installs only what is missing.
+# System packages (Mosquitto broker, RabbitMQ for the cluster rig, ALSA sample speech). Installs only what is missing.
 sysdeps:
 	@bash scripts/sysdeps.sh
 
@@ -35,6 +35,10 @@ test-mpy: venv
 
 test-sim: sysdeps venv
 	$(PYTEST) -q tests -m sim
+
+# The 3-node RabbitMQ cluster tests alone (part of `make test`; one cluster per session, 10-40 s to start).
+test-cluster: sysdeps venv
+	$(PYTEST) -q tests -m cluster
 
 test-device: venv
 	$(PYTEST) -q tests -m device --port $(PORT)
