@@ -11,16 +11,12 @@ and echoed back at the same time through a loopback TCP echo server, time_scale 
 import asyncio
 import json
 import pathlib
-import random
 import socket
 import threading
 import sys
-import time
 from fixtures.emu import EchoServer
 from htsim import rig
 from htsim.emu import ModemEmulator
-from ht.modem import dialects
-from ht.modem.at import AT
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -129,54 +125,12 @@ def _frames():
     return out
 
 
-_URCS = [b'+CEREG: 1,"1A2B","01A2B3C4",7', b"+CEREG: 0,1", b"+CPIN: READY", b"+CPIN: SIM REMOVED", b"RING",
-         b"+CIPRXGET: 1,0", b"+CIPRXGET: 2,0,5,0", b'+QIURC: "recv",0', b"+IPCLOSE: 0,1", b"OK", b"ERROR",
-         b"+CME ERROR: SIM busy", b"+CSQ: 20,99", b'+CUSD: 0,"Sisa pulsa', b"Rp.1.000", b'",15', b"> ",
-         b"*ATREADY: 1", b"+QIRD: 7", b"+CGEV: NW PDN DEACT 1", b"SEND OK"]
-
-
-def _fuzz(n=100000, seed=7):
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(n):
-        k = rng.random()
-        if k < 0.5:
-            ln = rng.choice(_URCS)
-        elif k < 0.7:
-            ln = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 60)))
-        elif k < 0.8:
-            u = rng.choice(_URCS)
-            ln = u[:rng.randrange(0, len(u) + 1)]                       # truncated
-        elif k < 0.82:
-            ln = b"x" * rng.randrange(500, 3000)                         # overlong
-        else:
-            ln = bytes(rng.choice(b"\x00\r\n\xff+:,\"0123456789ABC") for _ in range(rng.randrange(1, 30)))
-        lines.append(ln + rng.choice((b"\r\n", b"\n", b"\r", b"")))
-    blob = b"".join(lines)
-    cuts = sorted(rng.randrange(len(blob)) for _ in range(n // 4))
-    chunks = [blob[a:b] for a, b in zip([0] + cuts, cuts + [len(blob)])]
-
-    class Null:
-        async def write(self, b):
-            pass
-    crashes = 0
-    at = AT(Null(), dialects.get("A7670"), lambda line: None)
-    t0 = time.perf_counter()
-    for i, c in enumerate(chunks):
-        if i % 50 == 0:
-            # alternate between idle and a command in flight that expects raw bytes (CIPRXGET)
-            at._idle()
-            if i % 100 == 0:
-                at._cmd, at._expect = "AT+CIPRXGET=2,0,1500", "+CIPRXGET:"
-                at._raw_fn = lambda line: min(int(line.split(",")[2]), 1500) if line.count(",") >= 3 and \
-                    line.split(",")[2].strip().isdigit() else 0
-                at.raw = bytearray()
-        try:
-            at.feed(c)
-        except Exception:
-            crashes += 1
-    dt = time.perf_counter() - t0
-    return {"fuzz_lines": n, "fuzz_lines_per_s": round(n / dt), "fuzz_crashes": crashes + at.errors}
+def _fuzz():
+    # the real engine and length parsers (bench_at_fuzz), a short run on a SIMCom dialect
+    import bench_at_fuzz
+    r = bench_at_fuzz.fuzz(100000, seed=7, dialect="A7670")
+    return {"fuzz_lines": r["at_fuzz_inputs"], "fuzz_lines_per_s": r["at_fuzz_lines_per_s"],
+            "fuzz_crashes": r["at_fuzz_crashes"] + r["at_fuzz_hangs"]}
 
 
 def run():

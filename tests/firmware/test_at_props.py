@@ -247,3 +247,41 @@ def test_backoff_grows_with_full_jitter_and_is_capped(seed, failures):
     for n, ms in enumerate(waits, 1):
         base = min(1000 << min(n, 6), 60000)
         assert base // 2 <= ms <= base
+
+
+@SET
+@given(st.one_of(st.integers(-10 ** 9, 10 ** 9).map(str), st.text(max_size=8)),
+       st.sampled_from(["quectel", "simcom"]), st.binary(max_size=200),
+       st.lists(st.integers(0, 1000), max_size=10))
+def test_any_announced_length_any_chunking_never_hangs_or_grows(count, family, tail, cuts):
+    # issue 11: "+QIRD: -12" walked the reader backwards forever; any count, any chunking now either
+    # reads exactly that many bytes (a plain number within RAW_MAX) or none, and the reader moves on
+    from ht.modem import sockets as S
+    from ht.modem.lines import RAW_MAX
+    if family == "quectel":
+        cmd, exp, fn, hdr, d = "AT+QIRD=0,1500", "+QIRD:", S._raw_quectel, "+QIRD: " + count, "EC200U"
+    else:
+        cmd, exp, fn, hdr, d = ("AT+CIPRXGET=2,0,1500", "+CIPRXGET:", S._raw_simcom,
+                                "+CIPRXGET: 2,0,%s,0" % count, "A7670")
+    data = b"\r\n" + hdr.encode("utf-8", "replace").replace(b"\n", b" ").replace(b"\r", b" ") + b"\r\n"
+    data += tail + b"\r\nOK\r\n"
+    at = AT(FakeUART({}), dialects.get(d), lambda line: None)
+    at.begin(cmd, exp, fn, False)
+    for c in _chunks(data, cuts):
+        at.feed(c)
+    assert at.hangs == 0 and at.errors == 0
+    assert len(at.raw) <= RAW_MAX and at._raw_need >= 0
+    want = fn(hdr)
+    if want is None or want > len(tail) + 6:
+        assert at.raw == b"" or want is not None
+    else:
+        assert bytes(at.raw) == (tail + b"\r\nOK\r\n")[:want]
+
+
+def test_fuzz_bench_drives_the_real_engine():
+    import sys
+    import pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+    import bench_at_fuzz
+    r = bench_at_fuzz.fuzz(20000, seed=3)
+    assert r["at_fuzz_hangs"] == 0 and r["at_fuzz_crashes"] == 0 and r["at_fuzz_badlen"] > 0

@@ -90,15 +90,7 @@ class AT(ATLines):
                 await asyncio.sleep(0.05 * self.scale + 0.01)
 
     async def _run(self, cmd, expect, timeout_ms, payload, raw, extra_ms):
-        self._idle()
-        self._done.clear()
-        self._prompt.clear()
-        self._cmd = cmd
-        self._expect = expect
-        self._raw_fn = raw
-        if raw is not None:
-            self.raw = bytearray()
-        self._want_prompt = payload is not None
+        self.begin(cmd, expect, raw, payload is not None)
         t = timeout_ms * self.scale / 1000 + extra_ms / 1000
         sent = payload is None
         try:

@@ -10,6 +10,9 @@ from ht.compat import const
 from ht.modem.parse import text
 
 _LINE_MAX = const(512)
+# Largest raw payload one response may announce: both families read at most 1500 bytes per call
+# (dialects.sock_max_read); anything larger, negative or not a number is refused (issue 11).
+RAW_MAX = const(1600)
 FINALS = ("OK", "ERROR")
 
 
@@ -37,6 +40,8 @@ class ATLines:
         # counters for supervision, tests and benchmarks
         self.timeouts = 0             # consecutive timeouts; reset by any final result
         self.lines = self.urcs = self.stray = self.overlong = self.errors = 0
+        self.badlen = 0               # raw lengths refused (negative, oversized, not a number)
+        self.hangs = 0                # feed() calls that hit the step budget (must stay 0)
 
     def _idle(self):
         self._cmd = None
@@ -47,6 +52,18 @@ class ATLines:
         self._final = None
         self.raw = None
         self._raw_need = 0
+
+    def begin(self, cmd, expect, raw, prompt):
+        # a command goes out: what its response lines look like, how long its raw payloads are
+        self._idle()
+        self._done.clear()
+        self._prompt.clear()
+        self._cmd = cmd
+        self._expect = expect
+        self._raw_fn = raw
+        if raw is not None:
+            self.raw = bytearray()
+        self._want_prompt = prompt
 
     def feed(self, data):
         try:
@@ -61,8 +78,16 @@ class ATLines:
         i = 0
         n = len(data)
         mv = memoryview(data)
+        # Every pass consumes at least one byte, so n + 1 passes are the budget; running past it
+        # means a bug moved i backwards: count it and drop the chunk rather than spin forever.
+        steps = n + 1
         while i < n:
-            if self._raw_need:
+            steps -= 1
+            if steps < 0:
+                self.hangs += 1
+                self._ln = 0
+                return
+            if self._raw_need > 0:
                 k = min(self._raw_need, n - i)
                 self.raw.extend(mv[i:i + k])
                 self._raw_need -= k
@@ -117,14 +142,20 @@ class ATLines:
             if self._is_response(line):
                 self._resp.append(line)
                 if self._raw_fn is not None:
-                    k = self._raw_fn(line)
-                    if k:
-                        self._raw_need = k
+                    self._raw_len(self._raw_fn(line))
                 return
         elif line in FINALS or line.startswith("+CME ERROR"):
             self.stray += 1  # late final of a command that timed out
             return
         self._urc(line)
+
+    def _raw_len(self, k):
+        # k from the command's length parser: 0 = no raw bytes, None = refused; a count that would
+        # take the buffer past RAW_MAX is refused too (two raw responses to one command)
+        if k is None or not isinstance(k, int) or k < 0 or k > RAW_MAX - len(self.raw):
+            self.badlen += 1
+        elif k:
+            self._raw_need = k
 
     def _is_response(self, line):
         exp = self._expect

@@ -70,6 +70,20 @@ def num(s, default=None):
         return default
 
 
+def length(s, hi):
+    # A byte count the modem announces (+QIRD: n, +CIPRXGET: 2,id,n,..): plain ASCII digits in
+    # 0..hi, else None. int() alone takes "-12", "1_000" and non-ASCII digits; a negative or huge
+    # count once walked the line reader backwards or grew the raw buffer without end (issue 11).
+    s = unq(s)
+    if not s or len(s) > 6:
+        return None
+    for c in s:
+        if not "0" <= c <= "9":
+            return None
+    n = int(s)
+    return n if n <= hi else None
+
+
 # Registration lines live in ht/modem/reg.py; these names stay for the callers that know them.
 def cereg_is_urc(line):
     return R.is_urc(line)

@@ -6,6 +6,7 @@
 import asyncio
 from ht.modem import parse as P
 from ht.modem.at import ModemError
+from ht.modem.lines import RAW_MAX
 from ht.modem.stream import ATSocket
 
 
@@ -105,13 +106,15 @@ def _oserror(e, what):
     return OSError("%s: %s" % (what, getattr(e, "text", e)))
 
 
+# Raw-payload lengths: None for a count that is not a plain number in 0..RAW_MAX (the engine
+# counts it in `badlen` and reads no raw bytes; the command still ends on its final line).
 def _raw_simcom(line):
     f = P.fields(line)
-    return P.num(f[2], 0) if len(f) >= 4 and P.num(f[0]) == 2 else 0
+    return P.length(f[2], RAW_MAX) if len(f) >= 4 and P.num(f[0]) == 2 else 0
 
 
 def _raw_quectel(line):
-    return P.num(P.fields(line)[0], 0)
+    return P.length(P.fields(line)[0], RAW_MAX)
 
 
 class SIMComNet(Net):
@@ -166,7 +169,7 @@ class SIMComNet(Net):
         for line in lines:
             f = P.fields(line)
             if len(f) >= 4:
-                rest = P.num(f[3], 0)
+                rest = P.length(f[3], 1 << 20) or 0
         return bytes(at.raw or b""), rest > 0
 
     async def _close(self, lid, g=None):
