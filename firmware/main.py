@@ -1,7 +1,10 @@
 # Boot: board + config -> HAL -> radio app (docs/ARCHITECTURE.md). Kept tiny: everything testable lives in
-# ht/ and hal/. The banner line is what `htctl deploy` waits for after a reset. When a piece is missing the
-# radio says so in one status line and leaves the REPL to the technician (provision and bench need it);
-# when the app crashes it restarts itself after a pause instead of sitting dead in someone's pocket.
+# ht/ and hal/. The banner line is what `htctl deploy` waits for after a reset. No file can brick the radio
+# (issue 11): ht.bootfiles reads config.json / board.json as untrusted bytes and falls back to the last
+# known good copies, then to factory defaults in the "provision" stage (tone + presence). Only a radio with
+# no usable board description, or a fresh one that never had a config, waits at the REPL for the
+# technician (deploy and provision need it). When the app crashes it restarts itself after a pause
+# instead of sitting dead in someone's pocket.
 from ht import VERSION
 
 _RESTART_PAUSE_MS = 5000
@@ -11,40 +14,31 @@ def status(msg):
     print("HT status: " + msg)
 
 
-def load_board():
-    from ht import board
-    try:
-        return board.load_path("board.json"), None
-    except OSError:
-        return None, "no board.json on the device; deploy with `htctl deploy --board B`"
-    except ValueError as e:
-        return None, str(e)
-
-
-def load_config():
-    # A radio without config.json has no unit id or credentials: it waits at the REPL for `htctl provision`.
-    # A damaged one still boots on the settings that parse (ht.config falls back field by field).
-    from ht import config
-    try:
-        with open("config.json") as f:
-            cfg, errors = config.load(f.read())
-    except OSError:
+def prepare(read=None):
+    # -> (board, cfg, provision) to run, or None (said why; the REPL is the technician's). Never raises.
+    from ht import bootfiles as F
+    read = read or F.read_file
+    board, _src, note = F.choose_board(read)
+    print("HT firmware %s board=%s" % (VERSION, board.get("name", "?") if board else "none"))
+    if note:
+        status(note)
+    if board is None:
+        status("no usable board.json; deploy with `htctl deploy --board B`; REPL ready")
         return None
-    for e in errors:
-        status("config " + e)
-    return cfg
+    if read(F.CONFIG) is None and read(F.CONFIG_LKG) is None:
+        status("not provisioned (no config.json); run `htctl provision`; REPL ready")
+        return None
+    cfg, src, notes = F.choose_config(read)
+    for n in notes:
+        status(n)
+    return board, cfg, src == "defaults"
 
 
 def main():
-    board, problem = load_board()
-    print("HT firmware %s board=%s" % (VERSION, board.get("name", "?") if board else "none"))
-    if board is None:
-        status(problem)
+    plan = prepare()
+    if plan is None:
         return
-    cfg = load_config()
-    if cfg is None:
-        status("not provisioned (no config.json); run `htctl provision`; REPL ready")
-        return
+    board, cfg, provision = plan
     import hal
     radio_hal = hal.create(board)
     try:
@@ -52,10 +46,16 @@ def main():
     except ImportError as e:
         status("radio app not available (%s); REPL ready" % e)
         return
+    if not provision:
+        from ht import bootfiles
+        bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
     import asyncio
     try:
-        asyncio.run(radio_boot.run(radio_hal, board, cfg))
+        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision))
     except KeyboardInterrupt:
+        idle = getattr(radio_hal, "watchdog_idle", None)
+        if idle is not None:
+            idle()  # the watchdog started with the app: keep it fed while the technician has the REPL
         raise  # the technician pressed Ctrl-C: give them the REPL
     except Exception as e:
         import sys

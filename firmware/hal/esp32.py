@@ -123,6 +123,7 @@ class HAL:
             act = B.active(board, role, 1)
             self.leds[name] = (Pin(B.pin(board, role), Pin.OUT, value=1 - act), act)
         self._uart = None
+        self._wdt = self._wdt_timer = None
         self._mic = None
         self._spk = None
         self._adc = None
@@ -213,3 +214,17 @@ class HAL:
 
     def restart(self):
         machine.reset()
+
+    # -- watchdog: a hang (a stuck await, a loop that never yields) reboots the radio. machine.WDT cannot
+    # be stopped once started; the radio feeds it from its 10 ms control tick (ht.radio.app).
+    def watchdog(self, ms):
+        if self._wdt is None:
+            self._wdt = machine.WDT(timeout=ms)
+        return self._wdt.feed
+
+    def watchdog_idle(self):
+        # Ctrl-C to the REPL (deploy, provision): a timer keeps feeding so the technician keeps the REPL
+        w = self._wdt
+        if w is not None and self._wdt_timer is None:
+            self._wdt_timer = machine.Timer(0)
+            self._wdt_timer.init(mode=machine.Timer.PERIODIC, period=1000, callback=lambda t: w.feed())

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .transport import DeviceTransport
 
 CONFIG_PATH = "config.json"
+LKG_PATH = "config.lkg.json"    # the radio's last known good copy (ht.bootfiles): a bad write later falls back to it
 PASSWORD_BYTES = 18          # 24 URL-safe characters: 144 bits, fits the schema's 64-character limit
 
 
@@ -185,8 +186,9 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     text = htconfig.dump(cfg).encode()
     want = hashlib.sha256(text).hexdigest()
     transport.write_file(CONFIG_PATH, text)
-    got = transport.sha256([CONFIG_PATH, CONFIG_PATH + ".tmp"])
-    if got.get(CONFIG_PATH) != want:
+    transport.write_file(LKG_PATH, text)
+    got = transport.sha256([CONFIG_PATH, CONFIG_PATH + ".tmp", LKG_PATH])
+    if got.get(CONFIG_PATH) != want or got.get(LKG_PATH) != want:
         raise DeviceError("config.json on the radio does not match what was written (sha256 %s, expected %s)"
                           % (got.get(CONFIG_PATH), want),
                           hint="the flash may be full or failing: run `htctl provision` again; if it repeats, "

@@ -98,3 +98,18 @@ def test_mic_frames_and_ptt_irq_under_micropython():
     assert sorted(res) == BOARDS
     for path, out in res.items():
         assert out["waited"] and out["pcm_ok"] and out["irq_flag"] and out["pressed"], (path, out)
+
+
+def test_watchdog_is_started_once_fed_by_the_caller_and_kept_fed_at_the_repl(esp32):
+    mod, fake = esp32
+    from ht import board as B
+    hal = mod.HAL(B.load_path(str(ROOT / BOARDS[0])))
+    feed = hal.watchdog(30000)
+    assert hal.watchdog(30000) == feed or hal._wdt.timeout == 30000
+    assert [c for c in fake.calls if c[0] == "WDT"] == [("WDT", (30000,))]
+    feed()
+    feed()
+    assert hal._wdt.feeds == 2
+    hal.watchdog_idle()
+    hal._wdt_timer.callback(hal._wdt_timer)
+    assert hal._wdt.feeds == 3 and hal._wdt_timer.period == 1000

@@ -17,13 +17,14 @@ FIRMWARE_RULES = {
     "ht": set(),                      # ht/__init__.py: VERSION only
     "ht.config": BASE,
     "ht.board": BASE,
+    "ht.bootfiles": BASE | {"ht.config", "ht.board"},
     "ht.voice": BASE,
     "ht.modem": BASE,
     "ht.mqtt": BASE,
     "ht.radio": BASE | {"ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt"},
     "ht.selftest": BASE | {"ht", "ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.radio"},
     "hal": BASE | {"ht", "ht.board", "ht.config", "ht.voice", "ht.modem", "machine", "network"},
-    "main": BASE | {"ht", "ht.board", "ht.config", "ht.radio", "hal"},
+    "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal"},
 }
 HARDWARE = {"machine", "network", "hal"}
 

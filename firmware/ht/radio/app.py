@@ -29,6 +29,7 @@ from ht.config import key_bytes
 
 _TICK_MS = const(10)
 _SLOW_MS = const(1000)     # battery, presence and telemetry checks
+_WDT_MS = const(30000)     # longest control-loop stall before a reboot (a modem command may take 20 s)
 PRIOS = {"normal": fm.PRIO_NORMAL, "command": fm.PRIO_COMMAND, "emergency": fm.PRIO_EMERGENCY}
 FW = "ht-1"
 
@@ -56,8 +57,10 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None):
+                 on_mqtt_down=None, provision=False):
+        # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
+        self.provision = provision
         self.hal = hal
         self.events = events
         self.link = link
@@ -88,6 +91,8 @@ class Radio:
                                    config.get("emergency.hot_mic_s") * 1000,
                                    sms_numbers=config.get("emergency.sms_numbers"))
         self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000)
+        if provision:
+            self.presence.pin = "provision"
         self.topics = UnitTopics(self.fleet, self.unit, tgs)
         self.subs = self.topics.subs
         self.ids = SourceIds()
@@ -135,6 +140,10 @@ class Radio:
                        asyncio.create_task(self.out.run())]
         c.start()
         self._emit("boot", {"unit": self.unit, "fleet": self.fleet, "tgs": self.scan.talkgroups})
+        if self.provision:
+            self.indicator.cue("provision")
+        wdt = getattr(self.hal, "watchdog", None)
+        self._feed = wdt(_WDT_MS) if wdt is not None else None
         try:
             await self._control()
         finally:
@@ -153,6 +162,8 @@ class Radio:
 
     async def _control(self):
         while self.running:
+            if self._feed is not None:
+                self._feed()      # a hung control loop stops feeding: the HAL's watchdog reboots
             self.tick(ticks_ms())
             await _sleep_ms(_TICK_MS)
 
@@ -186,6 +197,8 @@ class Radio:
         self.presence.tick(now, ticks_diff(now, self._t0) // 1000, h.telemetry())
 
     def stage(self):
+        if self.provision:
+            return "provision"
         if self.link is not None:
             return self.link.stage
         return "online" if self.online else "data"

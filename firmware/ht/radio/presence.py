@@ -6,7 +6,8 @@ import json
 
 from ht.compat import ticks_diff, ticks_add
 
-STAGES = ("booting", "sim", "registered", "data", "online", "offline")
+# "provision": the radio booted on factory defaults (no usable config.json): it needs `htctl provision`
+STAGES = ("booting", "sim", "registered", "data", "online", "offline", "provision")
 PLAN_STATES = ("unknown", "ok", "low", "exhausted")
 _BAT_STEP = 5     # republish presence when battery moves this many percent
 _SIG_STEP = 6     # ... or signal this many dB (one bar)
@@ -78,10 +79,11 @@ class Presence:
         self._sent = None
         self._next_tel = None
         self.connected = False  # MQTT session up: only then can presence go out
+        self.pin = None         # a stage that outranks the link's ("provision" on factory defaults)
 
     def update(self, now, stage=None, battery=None, signal=None, plan=None):
         if stage is not None:
-            self.stage = stage
+            self.stage = self.pin or stage
         if battery is not None:
             self.battery = battery
         if signal is not None:

@@ -63,7 +63,7 @@ def run(args: Sequence[object], timeout: float = 300, extra_paths: Iterable[str 
     """Run MicroPython unix on ``args`` from the checkout's root; returns CompletedProcess (text)."""
     if not MICROPYTHON.exists():
         raise FileNotFoundError("MicroPython unix interpreter missing at %s: run `make venv`" % MICROPYTHON)
-    return subprocess.run(command(args, heap), capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(command(args, heap), capture_output=True, text=True, errors="replace", timeout=timeout,
                           env=env(extra_paths), input=input, cwd=str(DATA_ROOT))
 
 

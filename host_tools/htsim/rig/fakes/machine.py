@@ -236,3 +236,31 @@ resets = []
 
 def reset():
     resets.append(1)
+
+
+class WDT:
+    # esp32 port: WDT(id=0, timeout=ms), feed(); it cannot be stopped once started
+    def __init__(self, id=0, timeout=5000):
+        if not isinstance(timeout, int) or timeout < 1:
+            raise ValueError("timeout")
+        self.timeout = timeout
+        self.feeds = 0
+        calls.append(("WDT", (timeout,)))
+
+    def feed(self):
+        self.feeds += 1
+
+
+class Timer:
+    PERIODIC = 1
+    ONE_SHOT = 0
+
+    def __init__(self, id):
+        self.id = id
+        self.callback = None
+        self.period = None
+
+    def init(self, *, mode=1, period=-1, callback=None):
+        self.period = period
+        self.callback = callback
+        calls.append(("Timer", (self.id, period)))
