@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import registry
+from .mosquitto import FLEET_LIMITS
 from .errors import UserError
 
 SERVICE = "ht-mosquitto.service"
@@ -124,7 +125,7 @@ def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], 
     conf += ["listener %d %s" % (port, host), "allow_anonymous false",
              "set_tcp_nodelay true",   # voice frames are small: Nagle would add ~40 ms per hop
              "password_file %s" % files["passwd"].resolve(), "acl_file %s" % files["acl"].resolve(),
-             "connection_messages true"] + list(extra)
+             "connection_messages true"] + list(FLEET_LIMITS) + list(extra)
     files["conf"].write_text("\n".join(conf) + "\n")
     files["service"].write_text(_unit_text(files["conf"].resolve()))
     files["readme"].write_text(_readme(d.resolve(), run_as, owned))

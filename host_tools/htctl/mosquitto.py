@@ -117,6 +117,21 @@ def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.
     return {k: str(v) for k, v in paths.items()}
 
 
+# Limits every broker the project writes or starts carries (issue 11: one unit's 5 MB retained presence was
+# downloaded again by other radios on each reconnect). Sizes: a voice frame is < 400 B, presence and
+# telemetry < 1 KiB, a roll call or emergency < 1 KiB; the radio's receive buffer is 1536 B (ht.mqtt.client)
+# and drops anything larger without losing the link. 8 KiB leaves the Command Center room for longer
+# messages while a flood costs each radio at most 8 KiB per message. max_packet_size disconnects a client
+# that sends a bigger packet (the payload limit plus 512 B of topic and header), so the broker never reads
+# megabytes from one unit. A radio has at most 4 QoS 1 messages in flight itself; 16 outgoing per client and
+# 100 queued (64 KiB) per client bound what a slow or offline radio can pile up on the broker (voice is
+# QoS 0 and never queued). max_keepalive 3600 is the config schema's ceiling (broker.keepalive 10..3600).
+MESSAGE_SIZE_LIMIT = 8192
+FLEET_LIMITS = ("message_size_limit %d" % MESSAGE_SIZE_LIMIT, "max_packet_size %d" % (MESSAGE_SIZE_LIMIT + 512),
+                "max_inflight_messages 16", "max_queued_messages 100", "max_queued_bytes 65536",
+                "max_keepalive 3600")
+
+
 def write_broker_config(directory: str | os.PathLike[str], users: Mapping[str, str] | None, rights: Rights | None,
                         port: int = 1883, host: str = "127.0.0.1", certs: Mapping[str, str] | None = None,
                         extra: Iterable[str] = ()) -> pathlib.Path:
@@ -127,8 +142,8 @@ def write_broker_config(directory: str | os.PathLike[str], users: Mapping[str, s
     """
     d = pathlib.Path(directory)
     conf = ["listener %d %s" % (port, host), "persistence false", "log_type error", "log_type warning",
-            "log_type notice", "connection_messages true", "max_keepalive 65535",
-            "set_tcp_nodelay true"]   # small voice frames: Nagle's algorithm would add ~40 ms per hop
+            "log_type notice", "connection_messages true",
+            "set_tcp_nodelay true"] + list(FLEET_LIMITS)   # small voice frames: Nagle would add ~40 ms per hop
     if users is None:
         conf.append("allow_anonymous true")
     else:

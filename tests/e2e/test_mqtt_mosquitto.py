@@ -341,3 +341,34 @@ def test_micropython_robust_client_recovers_from_silent_link_and_broker_restart(
         assert p.proc.wait(30) == 0
     finally:
         p.close()
+
+
+def test_broker_limits_stop_one_unit_flooding_the_fleet(mosquitto):
+    # issue 11: a 5 MB retained presence sent with one unit's own credentials reached every radio on each
+    # reconnect. Now the sender is cut off (max_packet_size) and an 8 KiB+ payload is not forwarded or kept.
+    from htctl.mosquitto import MESSAGE_SIZE_LIMIT
+    m = mosquitto(users=USERS, acl=acl())
+    ptopic = topics.unit_topic(FLEET, "u1", topics.PRESENCE)
+
+    async def main():
+        big = await client(m.port, "u1", max_packet=6 * 1024 * 1024)
+        try:
+            await big.publish(ptopic, b"x" * (5 * 1024 * 1024), 1, True)
+        except OSError:
+            pass
+        assert await poll(lambda: big.state == OFFLINE)
+        mid = await client(m.port, "u1", max_packet=16384)
+        pid = await mid.publish(ptopic, b"y" * (MESSAGE_SIZE_LIMIT + 100), 1, True)
+        assert await mid.wait_ack(pid, 10000)        # QoS flow completes, the message goes nowhere
+        got = []
+        cc = await client(m.port, "cc", got)
+        await cc.subscribe(topics.units_sub(FLEET, topics.PRESENCE), 1)
+        # a retained copy would come right after the SUBACK, before anything published later: a marker
+        u2 = await client(m.port, "u2")
+        await u2.publish(topics.unit_topic(FLEET, "u2", topics.PRESENCE), b"m", 0, False)
+        assert await poll(lambda: got)
+        assert [g[0] for g in got] == ["ht/k/u/u2/p"]
+        await u2.disconnect()
+        await mid.disconnect()
+        await cc.disconnect()
+    asyncio.run(main())

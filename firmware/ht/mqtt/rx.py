@@ -24,6 +24,8 @@ class Reader:
         self._clock = clock
         self.stats = stats
         self._s = None
+        self._skip = self._off = self._pid = 0
+        self._pidp = -1
 
     async def connack(self, stream):
         # -> bytes now in buf (>= 4): CONNACK at buf[0:4], anything after it is the next packet.
@@ -56,14 +58,11 @@ class Reader:
         rx = self.buf
         size = len(rx)
         clock = self._clock
-        skip = 0  # bytes left of an oversized packet we are discarding
+        self._skip = 0  # bytes left of an oversized packet we are discarding (_oversize)
         try:
             while self._s is s:
                 start = await self._parse(start, end)
-                if start < 0:  # oversized packet: its head is handled, discard the rest
-                    skip = -start
-                    start = end = 0
-                elif start == end:
+                if start < 0 or start == end:  # < 0: an oversized packet took every byte buffered
                     start = end = 0
                 elif start:
                     rx[0:end - start] = bytes(self._mv[start:end])
@@ -75,9 +74,9 @@ class Reader:
                     return
                 clock.last_rx = ticks_ms()
                 n = len(chunk)
-                if skip:
-                    k = n if n < skip else skip
-                    skip -= k
+                if self._skip:
+                    k = n if n < self._skip else self._skip
+                    await self._discard(chunk, 0, k)
                     if k == n:
                         continue
                     chunk = chunk[k:]
@@ -113,21 +112,38 @@ class Reader:
         return start
 
     async def _oversize(self, start, body, end, total):
-        # Bigger than max_packet: drop the message but keep the link; a QoS 1
-        # PUBLISH still gets its PUBACK so the broker does not resend it forever.
+        # Bigger than max_packet: drop the message but keep the link, the same way wherever the read
+        # boundaries fall (issue 11: a header split across reads used to kill the link or not,
+        # depending on the chunking). A QoS 1 PUBLISH still gets its PUBACK, sent once the whole packet
+        # has gone by, so the broker does not resend it forever; its packet id is picked out of the
+        # discarded bytes even when the topic alone is longer than the buffer. Anything else that big
+        # is not something a broker sends us: drop the link.
         rx = self.buf
         if rx[start] & 0xF0 != P.PUBLISH:
             raise ValueError("packet of %d bytes exceeds max_packet" % total)
-        if end - body < 2:
-            raise ValueError("oversized packet header split")  # only if max_packet is tiny
         qos = (rx[start] >> 1) & 3
-        need = body + 2 + ((rx[body] << 8) | rx[body + 1]) + (2 if qos else 0)
-        if need > end:
-            raise ValueError("oversized PUBLISH with topic beyond buffer")
+        if qos and end - body < 2:
+            return start            # the topic length is in the next read: wait for it
         self.stats["dropped_big"] += 1
-        if qos:
-            await self._write(P.put_ack(self._ackbuf, P.PUBACK, (rx[need - 2] << 8) | rx[need - 1]))
-        return -(total - (end - start))
+        self._skip = total
+        self._off = 0
+        self._pid = 0
+        self._pidp = body + 2 + ((rx[body] << 8) | rx[body + 1]) - start if qos else -1
+        await self._discard(rx, start, end - start)     # total > len(rx): never the whole packet
+        return -1
+
+    async def _discard(self, data, i, n):
+        # data[i:i + n] are the next n bytes of the oversized packet being dropped
+        p = self._pidp
+        if p >= 0:
+            for k in (p, p + 1):
+                j = k - self._off
+                if 0 <= j < n:
+                    self._pid = ((self._pid << 8) | data[i + j]) & 0xFFFF
+        self._off += n
+        self._skip -= n
+        if not self._skip and p >= 0:
+            await self._write(P.put_ack(self._ackbuf, P.PUBACK, self._pid))
 
     def _dispatch(self, head, body, end):
         # -> a packet to write back (PUBACK for a QoS 1 PUBLISH) or None.
