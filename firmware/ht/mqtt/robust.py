@@ -3,18 +3,28 @@
 # when the link dies (keepalive timeout, broker restart, modem socket closed,
 # malformed packet) do it all again with backoff. The radio never reboots for it.
 import asyncio
+import random
 from ht.compat import ticks_ms, ticks_diff
 from ht.mqtt.client import MQTTClient, MQTTError, OFFLINE, CONNECTING
 
 _AUTH_CODES = (4, 5)  # bad credentials / not authorised: retrying fast will not help
 
 
+def jitter(ms, rng):
+    # "equal jitter": half the backoff plus a random half. Without it a fleet that lost its broker at
+    # the same moment retried at the same instants after a restart (issue 11); the modem supervisor's
+    # ladder waits the same way (ht/modem/supervisor.py _backoff).
+    half = ms // 2
+    return half + rng.getrandbits(16) * (ms - half) // 65536
+
+
 class RobustClient(MQTTClient):
     # opener: async fn() -> byte stream (netstream.open_tcp on the desktop,
     # the modem's AT socket on the radio). Raises OSError when it cannot.
-    def __init__(self, opener, client_id, min_backoff_ms=500, max_backoff_ms=30000, **kw):
+    def __init__(self, opener, client_id, min_backoff_ms=500, max_backoff_ms=30000, rng=None, **kw):
         MQTTClient.__init__(self, client_id, **kw)
         self.opener = opener
+        self.rng = rng or random      # getrandbits(16): the jitter of each wait (tests pass a seeded one)
         self.min_backoff_ms = min_backoff_ms
         self.max_backoff_ms = max_backoff_ms
         self._subs = {}  # topic -> qos, replayed on every new link
@@ -92,7 +102,7 @@ class RobustClient(MQTTClient):
                     backoff = self.min_backoff_ms
             if self._stop:
                 break
-            await self._sleep_or_wake(backoff)
+            await self._sleep_or_wake(jitter(backoff, self.rng))
             backoff = min(backoff * 2, self.max_backoff_ms)
 
     async def _link_up(self):

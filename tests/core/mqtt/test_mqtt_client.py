@@ -241,3 +241,19 @@ def test_robust_reconnects_resubscribes_and_resends():
         await c.stop()
         assert not c.is_connected()
     _run(main())
+
+
+def test_reconnect_waits_are_jittered_within_half_to_full_backoff():
+    # issue 11: a fleet retried at the same instants after a broker restart
+    from ht.mqtt.robust import jitter
+
+    class Rng:
+        def __init__(self, v):
+            self.v = v
+
+        def getrandbits(self, n):
+            return self.v
+    assert jitter(1000, Rng(0)) == 500 and jitter(1000, Rng(65535)) == 999
+    import random
+    seen = set(jitter(8000, random) for _ in range(50))
+    assert len(seen) > 10 and min(seen) >= 4000 and max(seen) < 8000
