@@ -124,11 +124,12 @@ def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.
 # messages while a flood costs each radio at most 8 KiB per message. max_packet_size disconnects a client
 # that sends a bigger packet (the payload limit plus 512 B of topic and header), so the broker never reads
 # megabytes from one unit. A radio has at most 4 QoS 1 messages in flight itself; 16 outgoing per client and
-# 100 queued (64 KiB) per client bound what a slow or offline radio can pile up on the broker (voice is
-# QoS 0 and never queued). max_keepalive 3600 is the config schema's ceiling (broker.keepalive 10..3600).
+# 1000 queued / 1 MiB per client bound what a slow or offline client can pile up on the broker (voice is QoS
+# 0 and never queued); 1000 is not lower because a console subscribing to the whole fleet's retained
+# presence gets one queued message per unit at once (and floor bursts of 240 QoS 1 messages are tested). max_keepalive 3600 is the config schema's ceiling (broker.keepalive 10..3600).
 MESSAGE_SIZE_LIMIT = 8192
 FLEET_LIMITS = ("message_size_limit %d" % MESSAGE_SIZE_LIMIT, "max_packet_size %d" % (MESSAGE_SIZE_LIMIT + 512),
-                "max_inflight_messages 16", "max_queued_messages 100", "max_queued_bytes 65536",
+                "max_inflight_messages 16", "max_queued_messages 1000", "max_queued_bytes 1048576",
                 "max_keepalive 3600")
 
 

@@ -61,7 +61,7 @@ def test_the_written_set_starts_as_root_and_takes_a_generated_account(fleet_unit
     assert "Traceback" not in err and "cannot enter" not in err
     conf = open(os.path.join(service_dir, "mosquitto.conf")).read()
     assert "user mosquitto\n" in conf and "set_tcp_nodelay true\n" in conf
-    assert "message_size_limit 8192\n" in conf and "max_queued_messages 100\n" in conf   # issue 11 limits
+    assert "message_size_limit 8192\n" in conf and "max_queued_messages 1000\n" in conf   # issue 11 limits
     mosq = pwd.getpwnam("mosquitto")
     for name in ("passwd", "acl"):
         st = os.stat(os.path.join(service_dir, name))
