@@ -230,6 +230,7 @@ class HAL:
         self._mic_pcm = mic_pcm
         self._mic = None
         self._speaker = None
+        self.tone_amp = None
 
     def record(self, kind, name, value):
         self.events.append((ticks_ms(), kind, name, value))
@@ -271,8 +272,9 @@ class HAL:
     def led(self, name, on):
         self.record("led", name, 1 if on else 0)
 
-    def tone(self, freq_hz, ms):
+    def tone(self, freq_hz, ms, amp=None):
         self.record("tone", freq_hz, ms)
+        self.tone_amp = amp      # the level of the latest tone (ht.radio.volume), None: the HAL's default
 
     # -- audio
     def mic(self):

@@ -93,14 +93,14 @@ def calibrated_gain_db(sens_dbfs, speech_spl, target_dbfs):
 
 def mic_frontend(sens_dbfs=-26, trim_db=0, agc=True, target_dbfs=-20, max_gain_db=40, gate=True,
                  gate_ratio_db=9, hang_ms=400, floor_db=-12, speech_spl=72):
-    # The transmit path's front end. The AGC starts at the calibrated gain and may move 12 dB below it
-    # (a shout into the grille) up to max_gain_db (a quiet talker further away). A slow AGC (envelope
+    # The transmit path's front end. The AGC starts at the calibrated gain and may move between -20 dB
+    # (a shout into the grille, a line-level source) and max_gain_db (a quiet talker further away). A slow AGC (envelope
     # attack ~256 ms, release ~4 s: a level control, not a compressor) and a light gate (-12 dB, 400 ms
     # hangover) scored best on the street material (docs/CODEC.md "Microphone front end"): a fast AGC
     # or a deep gate pumps the street noise, and PESQ (like a listener) hears that more than the noise.
     fixed = calibrated_gain_db(sens_dbfs, speech_spl, target_dbfs) + trim_db
     expect = sens_dbfs + speech_spl - 94
-    return Level(True, agc, fixed, target_dbfs, fixed - 12, max_gain_db, gate, gate_ratio_db,
+    return Level(True, agc, fixed, target_dbfs, -20, max_gain_db, gate, gate_ratio_db,
                  expect - 40, hang_ms, floor_db, 20, expect - 10)
 
 
