@@ -136,6 +136,7 @@ FIELDS = {
     "mic.gate": ("bool", True, None),
     "mic.gate_floor_db": ("int", -12, (-40, 0)),
     "mic.gate_hang_ms": ("int", 400, (0, 2000)),
+    "speaker.level": ("bool", True, None),   # off: speech played as decoded (the volume steps tones only)
     "speaker.volume": ("int", 7, (1, 10)),    # speaker volume at first boot; the buttons' level is kept on flash
     "ptt.talk_timeout_s": ("int", 60, (5, 600)),
     "emergency.hot_mic_s": ("int", 10, (0, 120)),

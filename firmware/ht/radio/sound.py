@@ -39,6 +39,8 @@ def speaker(hal, config, board, store=None):
     load, save = store if store else (None, None)
     vol = Volume(_button(hal, board, "vol_up"), _button(hal, board, "vol_down"), hal.tone,
                  _opt(config, "speaker.volume", 7), load, save)
+    if not _opt(config, "speaker.level", True):
+        return None, vol
     lev = frontend.rx_leveller(vol.speech_dbfs())
     vol.on_change = lev.set_target
     return lev, vol
