@@ -133,7 +133,8 @@ FIELDS = {
     "mic.agc": ("bool", True, None),
     "mic.agc_target_dbfs": ("int", -20, (-30, -10)),
     "mic.agc_max_gain_db": ("int", 40, (0, 42)),
-    "mic.gate": ("bool", True, None),
+    "mic.denoise": ("bool", True, None),     # noise suppressor; on, it takes the gate's place
+    "mic.gate": ("bool", True, None),        # with mic.denoise off
     "mic.gate_floor_db": ("int", -12, (-40, 0)),
     "mic.gate_hang_ms": ("int", 400, (0, 2000)),
     "speaker.level": ("bool", True, None),   # off: speech played as decoded (the volume steps tones only)

@@ -110,10 +110,11 @@ def scaled(clean: np.ndarray, speech_dbfs: float, seed: int = 1, snr_db: float =
     return np.clip(np.rint(s + noise), -32768, 32767).astype(np.int16)
 
 
-def through_path(mic: np.ndarray, frontend: bool = True, volume_dbfs: int = -20, link: str = "clean",
+def through_path(mic: np.ndarray, frontend: bool = True, denoise: bool = True, volume_dbfs: int = -20, link: str = "clean",
                  seed: int = 1, frame_ms: int = 20, timeout: float = 600) -> dict[str, Any]:
     """``mic`` through the whole path under MicroPython: {'sent' (the front end's output), 'speaker',
-    figures printed by the program (frontend_us_per_frame, ...)}."""
+    figures printed by the program (frontend_us_per_frame, ...)}. denoise=False: the front end without
+    its noise suppressor (the level kernel's gate in its place)."""
     n = len(mic) // (frame_ms * 8) * (frame_ms * 8)
     model = linksim.named(link, seed=seed)
     arr = []
@@ -124,7 +125,7 @@ def through_path(mic: np.ndarray, frontend: bool = True, volume_dbfs: int = -20,
         src, dst = d + "/in.bin", d + "/out.bin"
         with open(src, "wb") as f:
             f.write(struct.pack("<I", n) + np.asarray(mic[:n], "<i2").tobytes() + np.asarray(arr, "<i4").tobytes())
-        r = rig.run([rig.program("voice_path"), src, dst, "1" if frontend else "0", volume_dbfs, frame_ms],
+        r = rig.run([rig.program("voice_path"), src, dst, ("1" if denoise else "2") if frontend else "0", volume_dbfs, frame_ms],
                     timeout=timeout)
         if r.returncode != 0:
             raise RuntimeError("voice_path failed:\n%s%s" % (r.stdout, r.stderr))

@@ -7,6 +7,7 @@
 from array import array
 from ht.compat import const, kernel
 from ht.voice import level_pure as L
+from ht.voice.denoise import Denoise
 
 _k = kernel("ht.voice.level")
 
@@ -91,17 +92,48 @@ def calibrated_gain_db(sens_dbfs, speech_spl, target_dbfs):
     return target_dbfs - (sens_dbfs + speech_spl - 94)
 
 
+class MicFrontEnd:
+    # The level kernel, then the noise suppressor (None: off). The same calls as a Level.
+    def __init__(self, level, denoise):
+        self.level = level
+        self.denoise = denoise
+
+    def reset(self):
+        self.level.reset()
+        if self.denoise is not None:
+            self.denoise.reset()
+
+    def begin(self):
+        self.level.begin()
+        if self.denoise is not None:
+            self.denoise.begin()
+
+    def process(self, pcm, n):
+        self.level.process(pcm, n)
+        if self.denoise is not None:
+            self.denoise.process(pcm, n)
+
+    def voice(self):
+        return self.level.voice()
+
+    def gain_db_x10(self):
+        return self.level.gain_db_x10()
+
+
 def mic_frontend(sens_dbfs=-26, trim_db=0, agc=True, target_dbfs=-20, max_gain_db=40, gate=True,
-                 gate_ratio_db=9, hang_ms=400, floor_db=-12, speech_spl=72):
+                 gate_ratio_db=9, hang_ms=400, floor_db=-12, speech_spl=72, denoise=True):
     # The transmit path's front end. The AGC starts at the calibrated gain and may move between -20 dB
     # (a shout into the grille, a line-level source) and max_gain_db (a quiet talker further away). A slow AGC (envelope
     # attack ~256 ms, release ~4 s: a level control, not a compressor) and a light gate (-12 dB, 400 ms
     # hangover) scored best on the street material (docs/CODEC.md "Microphone front end"): a fast AGC
     # or a deep gate pumps the street noise, and PESQ (like a listener) hears that more than the noise.
+    # With the noise suppressor on, it takes the gate's place: its floor quiets the pauses as well, and a
+    # gate in front of it would hide the noise it has to learn (PESQ 3.27 without the gate, 3.15 with it).
     fixed = calibrated_gain_db(sens_dbfs, speech_spl, target_dbfs) + trim_db
     expect = sens_dbfs + speech_spl - 94
-    return Level(True, agc, fixed, target_dbfs, -20, max_gain_db, gate, gate_ratio_db,
-                 expect - 40, hang_ms, floor_db, 20, expect - 10)
+    lev = Level(True, agc, fixed, target_dbfs, -20, max_gain_db, gate and not denoise, gate_ratio_db,
+                expect - 40, hang_ms, floor_db, 20, expect - 10)
+    return MicFrontEnd(lev, Denoise() if denoise else None)
 
 
 def rx_leveller(target_dbfs=-20, max_gain_db=18):

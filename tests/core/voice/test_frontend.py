@@ -77,7 +77,7 @@ def test_quiet_talker_brought_up_to_target():
 
 
 def test_gate_quiets_the_channel_between_words_after_hangover():
-    fe = frontend.mic_frontend()
+    fe = frontend.mic_frontend(denoise=False)
     fe.begin()
     words = _tone(8000, 300, 600)
     noise = _noise(8000, 20)
@@ -108,9 +108,10 @@ def test_viper_and_pure_twins_bit_identical():
     x = array("h", _noise(3200, 9000, 7))
     for i in range(1600, 2400):
         x[i] = x[i] >> 6                         # a quiet stretch: the gate closes, the AGC holds
-    for make in (frontend.mic_frontend, frontend.rx_leveller, _fixed):
+    for make in (lambda: frontend.mic_frontend(denoise=False), frontend.rx_leveller, _fixed):
         a = make()
         b = make()
+        a, b = getattr(a, "level", a), getattr(b, "level", b)
         a.begin()
         b.begin()
         for f in range(20):
