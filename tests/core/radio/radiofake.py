@@ -60,7 +60,7 @@ class FakeHAL:
     def speaker(self):
         return self._spk
 
-    def tone(self, f, ms):
+    def tone(self, f, ms, amp=None):
         self.tones.append((f, ms))
 
     def led(self, name, on):
