@@ -55,6 +55,10 @@ def arbiter(fleet, name):
     return _t(ROOT, _check(fleet, "fleet"), ARBITER, _check(name, "arbiter"))
 
 
+def arbiters_sub(fleet):
+    return _t(ROOT, _check(fleet, "fleet"), ARBITER, "+")
+
+
 def talkgroup_sub(fleet, tg, kind):
     # kind VOICE or FLOOR; '+' = every sender on the talkgroup, in the broker's one order.
     return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), kind, "+")
@@ -133,8 +137,8 @@ def arbiter_rights(fleet):
     # The floor arbiter: reads every floor message, is the only one (with the Command Center console)
     # that may publish grants, and beats on its own topic.
     f = _check(fleet, "fleet")
-    return ([grants_sub(f).decode(), "%s/%s/%s/+" % (ROOT, f, ARBITER)],
-            [floor_sub(f).decode(), grants_sub(f).decode(), "%s/%s/%s/+" % (ROOT, f, ARBITER)])
+    return ([grants_sub(f).decode(), arbiters_sub(f).decode()],
+            [floor_sub(f).decode(), grants_sub(f).decode(), arbiters_sub(f).decode()])
 
 
 class UnitTopics:
