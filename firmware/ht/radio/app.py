@@ -212,6 +212,8 @@ class Radio:
         for ev in evs:
             self._event(ev, tg, now)
         for name in cues:
+            if name == "no_service" and not self.online:
+                name = "no_signal"      # no data link at all: say that, not that the arbiter is silent
             self.indicator.cue(name, now)
 
     def _event(self, ev, tg, now):
@@ -233,6 +235,11 @@ class Radio:
             self._emit(k, {"tg": ev[1], "why": ev[2]})
         elif k == "state":
             self._emit(k, {"tg": tg, "state": ev[1]})
+        elif k == "service":
+            # Readiness reason for the Command Center (presence "n"): the floor arbiter does not answer.
+            down = [t for t in self.floors if not self.floors[t].service]
+            self.presence.update(now, note="nofloor" if down else "")
+            self._emit(k, {"tg": ev[1], "up": ev[2]})
         elif k == "sms":
             self.sms.send(ev[1], ev[2])
         else:
