@@ -11,7 +11,8 @@ PYTEST  := $(BIN)/python -m pytest
 sysdeps:
 	@bash scripts/sysdeps.sh
 
-$(STAMP): requirements.txt pyproject.toml
+# A new top-level package (host_tools/*/, firmware/*/) needs the editable install made again.
+$(STAMP): requirements.txt pyproject.toml $(wildcard host_tools/*/__init__.py firmware/*/__init__.py)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .

@@ -11,15 +11,23 @@ different senders reorder freely. The broker itself is taken as instantaneous; r
   measured from the first press. collision_agreement_pct: runs where all radios named the same single talker.
 - preempt_ms_p95: emergency press while another radio talks -> the old talker has stopped.
 - split_heal_ms_p95: the same two-press collision under a broker that keeps only per-publisher order (bridge,
-  cluster; floorsim order="per_publisher") -> at most one talker and every radio agrees (docs/FLOOR.md 5).
+  cluster; floorsim order="per_publisher") -> at most one talker and every radio agrees (docs/FLOOR.md 8).
+- cluster_disagreements: radios that applied records out of the arbiter's order in those runs (goal 0).
+- fold_access_ms_p95: the same access figure for the old broker-order fold, run on the reference model kept only
+  in host_tools/htsim/foldref (never in the firmware): what the arbiter's extra hop costs.
+- arbiter_failover_s: primary arbiter killed mid-burst -> first record of the standby's new epoch published
+  (goal <= 3 s); the holder keeps talking throughout.
 The end-to-end access figure (modem emulator + Mosquitto) is the fleet bench's `access_ms_*`.
 """
 from htsim.floorsim import FloorSim
+from htsim.foldref.foldsim import FloorSim as FoldSim
 
 UNITS = {"floor_access_ms_p50": "ms", "floor_access_ms_p95": "ms", "collision_resolve_ms_p50": "ms",
          "collision_resolve_ms_p95": "ms", "collision_agreement_pct": "%", "preempt_ms_p95": "ms",
-         "split_heal_ms_p95": "ms"}
-GOALS = {"floor_access_ms_p95": "<= 200 (MCPTT KPI 300)", "collision_agreement_pct": "100"}
+         "split_heal_ms_p95": "ms", "cluster_disagreements": "radios", "fold_access_ms_p95": "ms",
+         "arbiter_failover_s": "s"}
+GOALS = {"floor_access_ms_p95": "<= 200 (MCPTT KPI 300)", "collision_agreement_pct": "100",
+         "cluster_disagreements": "0", "arbiter_failover_s": "<= 3"}
 
 RUNS = 400
 
@@ -29,8 +37,8 @@ def pct(xs, p):
     return float(xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))])
 
 
-def _access(seed):
-    sim = FloorSim(n=4, seed=seed)
+def _access(seed, sim_class=FloorSim):
+    sim = sim_class(n=4, seed=seed)
     sim.press(seed % 4, at=50 + seed % 10)
     sim.run_until(1500)
     r = sim.radios[seed % 4]
@@ -73,9 +81,20 @@ def _split_heal(seed):
     while sim.now < t0 + 10000:
         decided = all(sim.radios[i].floor.mine is None for i in (0, 1))
         if decided and sim.agreed():
-            return sim.now - t0
+            return sim.now - t0, sim.disagreements()
         sim.run_for(10)
     raise RuntimeError("seed %d never settled" % seed)
+
+
+def _failover(seed):
+    sim = FloorSim(n=3, seed=seed, standby=True)
+    sim.press(0, at=100)
+    sim.run_until(1200)
+    sim.kill_arbiter(0, at=1200 + (seed * 97) % 1000)
+    sim.run_until(8000)
+    first = min(t for t, r in sim.records if r.epoch > 1000)
+    assert sim.radios[0].floor.talking and not sim.violations
+    return (first - sim.arb_killed_at) / 1000.0
 
 
 def run():
@@ -83,6 +102,7 @@ def run():
     coll = [_collision(s) for s in range(RUNS)]
     pre = [_preempt(s) for s in range(RUNS // 4)]
     times = [c[0] for c in coll]
+    heal = [_split_heal(s) for s in range(RUNS // 2)]
     return {
         "floor_access_ms_p50": pct(access, 50),
         "floor_access_ms_p95": pct(access, 95),
@@ -90,7 +110,10 @@ def run():
         "collision_resolve_ms_p95": pct(times, 95),
         "collision_agreement_pct": 100.0 * sum(1 for c in coll if c[1]) / len(coll),
         "preempt_ms_p95": pct(pre, 95),
-        "split_heal_ms_p95": pct([_split_heal(s) for s in range(RUNS // 2)], 95),
+        "split_heal_ms_p95": pct([h[0] for h in heal], 95),
+        "cluster_disagreements": sum(h[1] for h in heal),
+        "fold_access_ms_p95": pct([_access(s, FoldSim) for s in range(RUNS)], 95),
+        "arbiter_failover_s": pct([_failover(s) for s in range(RUNS // 8)], 95),
     }
 
 

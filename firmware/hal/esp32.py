@@ -82,8 +82,8 @@ class AudioOut:
         if self.tones:
             self._tone_chunk()
 
-    def tone(self, freq, ms):
-        self.tones.append([freq, ms])
+    def tone(self, freq, ms, amp=_TONE_AMP):
+        self.tones.append([freq, ms, amp])
         if not self.busy:
             self._tone_chunk()
 
@@ -92,8 +92,9 @@ class AudioOut:
         n = _TONE_CHUNK if step[1] >= 20 else step[1] * 8
         b = self.tone_buf
         half = RATE // (2 * step[0]) if step[0] else 0
+        a = step[2]
         for i in range(n):
-            b[i] = 0 if not half else (_TONE_AMP if (i // half) & 1 else -_TONE_AMP)
+            b[i] = 0 if not half else (a if (i // half) & 1 else -a)
         step[1] -= 20
         if step[1] <= 0:
             self.tones.pop(0)
@@ -149,8 +150,9 @@ class HAL:
         if e is not None:
             e[0].value(e[1] if on else 1 - e[1])
 
-    def tone(self, freq_hz, ms):
-        self.speaker().tone(freq_hz, ms)
+    def tone(self, freq_hz, ms, amp=None):
+        # amp: peak (= RMS of the square wave), from the volume (ht.radio.volume); None: the fixed default
+        self.speaker().tone(freq_hz, ms, _TONE_AMP if amp is None else amp)
 
     # -- audio
     def mic(self):

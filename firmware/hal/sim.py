@@ -178,6 +178,8 @@ class AudioIn:
     # Microphone: readinto(pcm) fills an array('h') (or a memoryview of one) with samples, as the ESP32
     # HAL's I2S microphone does; after the source ends it gives silence, as a live mic gives room noise,
     # never an end of file. The source becomes samples once, here, so a frame is a plain copy.
+    simulated = True      # the bench's mic checks: no pcm means no microphone to measure
+
     def __init__(self, pcm=b""):
         self.pcm = array("h", bytes(pcm[:len(pcm) & ~1]))   # PCM16LE: both interpreters run little-endian
         self.pos = 0
@@ -230,6 +232,7 @@ class HAL:
         self._mic_pcm = mic_pcm
         self._mic = None
         self._speaker = None
+        self.tone_amp = None
 
     def record(self, kind, name, value):
         self.events.append((ticks_ms(), kind, name, value))
@@ -271,8 +274,9 @@ class HAL:
     def led(self, name, on):
         self.record("led", name, 1 if on else 0)
 
-    def tone(self, freq_hz, ms):
+    def tone(self, freq_hz, ms, amp=None):
         self.record("tone", freq_hz, ms)
+        self.tone_amp = amp      # the level of the latest tone (ht.radio.volume), None: the HAL's default
 
     # -- audio
     def mic(self):

@@ -140,3 +140,11 @@ def uart(board):
 def battery_divider(board):
     b = board.get("battery")
     return b.get("divider", 1.0) if isinstance(b, dict) else 1.0
+
+
+def mic_sensitivity(board):
+    # dBFS of the microphone at 94 dB SPL (INMP441 datasheet: -26), 16-bit full scale: the HAL keeps the
+    # top 16 bits of its 24, which leaves dBFS unchanged. The front end's calibrated gain starts from it.
+    m = board.get("audio", {}).get("mic", {})
+    v = m.get("sensitivity_dbfs") if isinstance(m, dict) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else -26

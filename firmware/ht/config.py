@@ -127,6 +127,18 @@ FIELDS = {
     "audio.codec": ("enum", "adpcm", CODECS),
     "audio.frame_ms": ("enum", 40, FRAME_MS),
     "audio.key": ("secret", "", _hex_key),
+    # the microphone front end (ht/voice/frontend.py): trim on the board's calibrated gain, AGC or fixed gain
+    "mic.frontend": ("bool", True, None),   # off: the mic's samples go to the codec as they come (a line input)
+    "mic.trim_db": ("int", 0, (-20, 20)),
+    "mic.agc": ("bool", True, None),
+    "mic.agc_target_dbfs": ("int", -20, (-30, -10)),
+    "mic.agc_max_gain_db": ("int", 40, (0, 42)),
+    "mic.denoise": ("bool", True, None),     # noise suppressor; on, it takes the gate's place
+    "mic.gate": ("bool", True, None),        # with mic.denoise off
+    "mic.gate_floor_db": ("int", -12, (-40, 0)),
+    "mic.gate_hang_ms": ("int", 400, (0, 2000)),
+    "speaker.level": ("bool", True, None),   # off: speech played as decoded (the volume steps tones only)
+    "speaker.volume": ("int", 7, (1, 10)),    # speaker volume at first boot; the buttons' level is kept on flash
     "ptt.talk_timeout_s": ("int", 60, (5, 600)),
     "emergency.hot_mic_s": ("int", 10, (0, 120)),
     "emergency.sms_numbers": ("list", [], _phone),

@@ -42,11 +42,12 @@ LIMITS = {
     "ptt_access": ("<=", 1000, "ms"),
     "audio_loopback": (">=", 15.0, "dB"),
     "battery": (">=", 3500, "mV"),
+    "mic_noise": ("<=", -60.0, "dBFS"),
 }
 
 ORDER = ("version", "board", "config", "modem", "sim", "iccid", "registration", "rsrp", "sinr", "data",
-         "broker", "ptt_access", "audio_loopback", "codec", "battery")
-_BASE = ("version", "board", "config", "codec", "battery")
+         "broker", "ptt_access", "audio_loopback", "codec", "battery", "mic_noise", "mic_level")
+_BASE = ("version", "board", "config", "codec", "battery", "mic_noise", "mic_level")
 _NET = ("modem", "sim", "iccid", "registration", "signal", "data", "broker", "ptt_access", "audio_loopback")
 
 # Plain-English advice for a FAIL line (a technician at the bench, not a developer) + Bahasa Indonesia.
@@ -89,6 +90,14 @@ HINTS = {
     "codec": ("the codec self-test failed: redeploy the firmware", "uji codec gagal: deploy ulang firmware"),
     "battery": ("battery low: charge it to full and run the bench again; replace it if it stays low",
                 "baterai lemah: isi penuh lalu ulangi; ganti bila tetap lemah"),
+    "mic_noise": ("the microphone hisses or hums with the bench quiet (or gives nothing at all): keep the room "
+                  "quiet, unplug the charger and run again; if it stays, reseat or replace the INMP441 board",
+                  "mikrofon berdesis/berdengung saat hening (atau mati): jaga ruangan tenang, cabut charger, "
+                  "ulangi; bila tetap, pasang ulang atau ganti modul INMP441"),
+    "mic_level": ("your voice came in too quiet or too loud: count aloud at arm's length in a normal voice "
+                  "during the mic check; if it stays wrong, check the mic hole is open and the mic board type",
+                  "suara terlalu pelan/keras: hitung dengan suara biasa sejarak satu lengan saat uji mikrofon; "
+                  "bila tetap, periksa lubang mikrofon tidak tertutup dan jenis modul mikrofon"),
 }
 _BLOCKED_HINT = ("fix the first failing check above; this one could not run without it",
                  "perbaiki pemeriksaan gagal pertama di atas; yang ini bergantung padanya")

@@ -90,8 +90,12 @@ SCHEMA = F("obj", fields={
         "status": CONTROL(),
     }),
     "audio": F("obj", fields={
+        # bits: the I2S slot width the HAL reads (the INMP441's 24 bits come left-justified in 32-bit slots);
+        # sensitivity_dbfs: dBFS at 94 dB SPL, what the front end's calibrated gain starts from (docs/HAL.md)
         "mic": F("obj", fields={"part": F("str"), "i2s": F("enum", choices=(0, 1)),
-                                "sck": F("gpio"), "ws": F("gpio"), "sd": F("gpio")}),
+                                "sck": F("gpio"), "ws": F("gpio"), "sd": F("gpio"),
+                                "bits": F("enum", False, choices=(16, 32)),
+                                "sensitivity_dbfs": F("int", False, lo=-60, hi=-10)}),
         "amp": F("obj", fields={"part": F("str"), "i2s": F("enum", choices=(0, 1)), "bclk": F("gpio"),
                                 "lrc": F("gpio"), "din": F("gpio"), "sd_mode": CONTROL()}),
     }),

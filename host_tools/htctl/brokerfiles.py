@@ -97,7 +97,10 @@ def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], 
                              "with `htctl broker user NAME`")
     units = {}
     consoles = []
+    arbiters = ("arb-a", "arb-b")   # the floor arbiters' accounts (docs/FLOOR.md): `htctl broker user arb-a`
     for c in creds:
+        if c["username"] in arbiters and c["username"] not in console:
+            continue
         if c["unit_id"] in console or c["username"] in console:
             consoles.append(c["username"])
             continue
@@ -106,7 +109,7 @@ def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], 
             continue   # a released unit loses its broker account with its assignment
         units[c["username"]] = [t for t in row.get("talkgroups") or []]
     rights = fleet_rights(fleet, units, command_center=tuple(consoles))
-    keep = set(units) | set(consoles)
+    keep = set(units) | set(consoles) | set(arbiters)
     passwd = "".join("%s:%s\n" % (c["username"], c["pw_hash"]) for c in creds if c["username"] in keep)
     files = {"passwd": d / "passwd", "acl": d / "acl", "conf": d / "mosquitto.conf", "service": d / SERVICE,
              "readme": d / "README"}

@@ -66,13 +66,17 @@ def acl_text(rights: Rights) -> str:
     return "\n".join(lines)
 
 
-def fleet_rights(fleet: str, units: Mapping[str, Sequence[str]], command_center: Iterable[str] = ("cc",)) -> Rights:
-    """units: {unit_id: [talkgroup, ...]}; command_center: user names of console accounts."""
+def fleet_rights(fleet: str, units: Mapping[str, Sequence[str]], command_center: Iterable[str] = ("cc",),
+                 arbiters: Iterable[str] = ("arb-a", "arb-b")) -> Rights:
+    """units: {unit_id: [talkgroup, ...]}; command_center: user names of console accounts; arbiters: the floor
+    arbiters' accounts (only they and the console may publish a talkgroup's grants, docs/FLOOR.md)."""
     from ht.radio import topics
 
     rights = {u: topics.unit_rights(fleet, u, tgs) for u, tgs in units.items()}
     for cc in command_center:
         rights[cc] = topics.command_center_rights(fleet)
+    for a in arbiters:
+        rights[a] = topics.arbiter_rights(fleet)
     return rights
 
 

@@ -42,7 +42,8 @@ def test_fleet_micropython_through_mosquitto(mosquitto, tmp_path):
     # The audio core alone, same speech, same loss model and seed (the proxy's loss draws on a's uplink).
     ref = res["clips"]["all"][: int(8000 * HOLD_S)]
     n_sent = res["stats"]["a"]["voice"]["tx_frames"]
-    frames = int(HOLD_S * 1000 / sc.frame_ms)
+    # a transmits from the arbiter's grant to the release: the hold time less its access time
+    frames = int((HOLD_S * 1000 - s["access_ms"][0]) / sc.frame_ms)
     link = linksim.Link(runner.link_models(sc.link, runner.link_seed(sc.link, sc.units.index("a")))[2],
                        linksim.LTEDelay(seed=SEED))
     core = audiopath.run(link, seed=SEED, frame_ms=sc.frame_ms, clips=[ref])

@@ -88,17 +88,17 @@ def test_qos1_reaches_exactly_the_subscribers(mosquitto):
         cb = await client(m.port, "cc", b)
         co = await client(m.port, "cc", other)
         for c in (ca, cb):
-            await c.subscribe(topics.talkgroup_sub(FLEET, "1", topics.FLOOR), 1)
-        await co.subscribe(topics.talkgroup_sub(FLEET, "2", topics.FLOOR), 1)
+            await c.subscribe(topics.talkgroup_sub(FLEET, "1", topics.VOICE), 1)
+        await co.subscribe(topics.talkgroup_sub(FLEET, "2", topics.VOICE), 1)
         tx = await client(m.port, "u1")
-        pid = await tx.publish(topics.floor(FLEET, "1", "u1"), b"claim-1", 1)
+        pid = await tx.publish(topics.voice(FLEET, "1", "u1"), b"claim-1", 1)
         assert await tx.wait_ack(pid, 10000)
-        end = await tx.publish(topics.floor(FLEET, "1", "u1"), b"marker", 1)
+        end = await tx.publish(topics.voice(FLEET, "1", "u1"), b"marker", 1)
         assert await tx.wait_ack(end, 10000)
         assert await poll(lambda: len(a) == 2 and len(b) == 2)
         for got in (a, b):
             assert [p for t, p, r in got] == ["claim-1", "marker"]
-        co_pid = await co.publish(topics.floor(FLEET, "2", "cc"), b"own", 1)
+        co_pid = await co.publish(topics.voice(FLEET, "2", "cc"), b"own", 1)
         assert await co.wait_ack(co_pid, 10000)
         assert await poll(lambda: other)
         assert [p for t, p, r in other] == ["own"]  # nothing from talkgroup 1

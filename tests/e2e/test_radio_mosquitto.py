@@ -20,9 +20,13 @@ pytestmark = pytest.mark.sim
 UNITS = ("a", "b", "c")
 
 
-def broker(mosquitto):
+def broker(mosquitto, arbiter):
+    # The broker and, beside it, the talkgroup's floor arbiters (a primary and a standby).
     users = {u: drv.password(u) for u in UNITS + ("cc",)}
-    return mosquitto(users=users, acl=fleet_rights(drv.FLEET, {u: ["1"] for u in UNITS}, command_center=("cc",)))
+    users.update({"arb-a": "pw-arb-a", "arb-b": "pw-arb-b"})
+    m = mosquitto(users=users, acl=fleet_rights(drv.FLEET, {u: ["1"] for u in UNITS}, command_center=("cc",)))
+    arbiter(m, drv.FLEET, ("1",))
+    return m
 
 
 def mic_file(tmp_path, seconds=3.0):
@@ -48,8 +52,8 @@ def check(res, tmp_path, ref):
     print("access_ms", res["access_ms"], "m2e_ms", res["m2e_ms"])
 
 
-def test_three_radios_cpython(mosquitto, tmp_path):
-    m = broker(mosquitto)
+def test_three_radios_cpython(mosquitto, arbiter, tmp_path):
+    m = broker(mosquitto, arbiter)
     mic, ref = mic_file(tmp_path)
     args = {"host": m.host, "port": m.port, "out": str(tmp_path), "scenario": "talk", "mic": str(mic)}
     res = asyncio.run(drv.main(args))
@@ -57,8 +61,8 @@ def test_three_radios_cpython(mosquitto, tmp_path):
 
 
 @pytest.mark.mpy
-def test_three_radios_micropython(mosquitto, tmp_path):
-    m = broker(mosquitto)
+def test_three_radios_micropython(mosquitto, arbiter, tmp_path):
+    m = broker(mosquitto, arbiter)
     mic, ref = mic_file(tmp_path)
     args = {"host": m.host, "port": m.port, "out": str(tmp_path), "scenario": "talk", "mic": str(mic)}
     (tmp_path / "args.json").write_text(json.dumps(args))
@@ -106,8 +110,8 @@ def check_modem(res, emu, tmp_path, ref):
 
 
 @pytest.mark.parametrize("dialect", ["A7670"])
-def test_radio_through_modem_emulator_cpython(mosquitto, emulator, tmp_path, dialect):
-    m = broker(mosquitto)
+def test_radio_through_modem_emulator_cpython(mosquitto, arbiter, emulator, tmp_path, dialect):
+    m = broker(mosquitto, arbiter)
     emu = emulator(dialect=dialect, powered=True, time_scale=0.05)
     mic, ref = mic_file(tmp_path, 2.0)
     res = asyncio.run(drv.main(modem_args(m, emu, tmp_path, mic)))
@@ -115,8 +119,8 @@ def test_radio_through_modem_emulator_cpython(mosquitto, emulator, tmp_path, dia
 
 
 @pytest.mark.mpy
-def test_radio_through_modem_emulator_micropython(mosquitto, emulator, tmp_path):
-    m = broker(mosquitto)
+def test_radio_through_modem_emulator_micropython(mosquitto, arbiter, emulator, tmp_path):
+    m = broker(mosquitto, arbiter)
     emu = emulator(dialect="A7670", powered=True, time_scale=0.05)
     mic, ref = mic_file(tmp_path, 2.0)
     (tmp_path / "args.json").write_text(json.dumps(modem_args(m, emu, tmp_path, mic)))

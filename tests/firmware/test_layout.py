@@ -90,6 +90,22 @@ def test_the_technicians_library_never_needs_the_simulators():
         assert not bad, "%s imports %s" % (path.relative_to(ROOT), bad)
 
 
+def test_the_command_center_sits_above_the_technicians_library():
+    # htcc (the Command Center server: the floor arbiter) may import ht, hal and the htctl library; the htctl
+    # library never imports htcc (only its CLI skin, htctl/commands, may start an arbiter).
+    for path in (HOST / "htctl").rglob("*.py"):
+        if "commands" in path.parts:
+            continue
+        bad = {m for m in imports(path) if m.split(".")[0] == "htcc"}
+        assert not bad, "%s imports %s" % (path.relative_to(ROOT), bad)
+    allowed = {"ht", "hal", "htctl", "htcc"}
+    for path in (HOST / "htcc").rglob("*.py"):
+        ours = {m.split(".")[0] for m in imports(path)} & {"ht", "hal", "htctl", "htcc", "htsim"}
+        assert ours <= allowed, "%s imports %s" % (path.relative_to(ROOT), ours - allowed)
+        bad = {m for m in imports(path) if m.startswith("htctl.commands")}
+        assert not bad, "%s imports the CLI skin %s" % (path.relative_to(ROOT), bad)
+
+
 def test_a_rule_that_is_broken_is_reported(tmp_path):
     # The check itself can fail: a voice module that reached into the radio would be caught.
     f = tmp_path / "x.py"

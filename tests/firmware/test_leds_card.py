@@ -16,6 +16,7 @@ WORDS = {
     "dua kedip singkat tiap 3 detik": (100, 200, 100, 2600),
     "kedip sangat cepat": (100, 100),
     "kedip ganda berulang": (150, 150, 150, 1050),
+    "dua kedip sedang, lalu jeda": (300, 300, 300, 1100),
 }
 
 

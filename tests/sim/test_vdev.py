@@ -490,7 +490,7 @@ def test_mpremote_mount_then_the_friendly_repl_imports(vdev, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "abcdefghi.py").write_text("print('mounted', 6 * 7)\n")   # "/abcdefghi.py" is 13 bytes, its path 0x0A…
-    (src / "abcdefgh.py").write_text("X = 1\n")
+    (src / "abcdefgh.py").write_text("X=1")   # 3 bytes: its stat reply carries a 0x03, which is data, not Ctrl-C
     pid, fd = pty.fork()
     if pid == 0:
         try:

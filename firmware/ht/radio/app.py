@@ -24,6 +24,7 @@ from ht.radio.health import Health
 from ht.radio.sms import SMSSender
 from ht.radio.leds import LedPlayer, led_names
 from ht.radio.indicator import Indicator
+from ht.radio import sound
 from ht.mqtt.client import ONLINE, OFFLINE
 from ht.config import key_bytes
 
@@ -57,7 +58,7 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None, provision=False):
+                 on_mqtt_down=None, volume_store=None, provision=False):
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -100,9 +101,11 @@ class Radio:
                        "own_voice": 0}
         frame_ms = config.get("audio.frame_ms")
         pt = _payload_type(config.get("audio.codec"))
+        level, self.volume = sound.speaker(hal, config, board, volume_store)
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
-                               rng.getrandbits(16), self._emit, self._playing_uid)
+                               rng.getrandbits(16), self._emit, self._playing_uid,
+                               sound.mic_frontend(config, board), level)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
                                self.rollcall, self.counts, self._emit, self.flush)
         if make_client is None:
@@ -115,7 +118,7 @@ class Radio:
         self._t0 = ticks_ms()
         self.sms = SMSSender(sms, self._emit, self.counts, self._t0)
         self.leds = LedPlayer(led_names(board), hal.led)
-        self.indicator = Indicator(hal.tone, self.leds, self.emergency, self.scan, self.ptts, self.rollcall,
+        self.indicator = Indicator(self.volume.tone, self.leds, self.emergency, self.scan, self.ptts, self.rollcall,
                                    self._emit)
         self.ptt_btn = Debounce(active_low=False)
         self.em_btn = Debounce(active_low=False)
@@ -178,6 +181,7 @@ class Radio:
             self._pressed.release(now)
         if self.em_btn.update(self._em_btn(), now) > 0:
             self.emergency.trigger(now)
+        self.volume.tick(now)
         for tg in self.ptts:
             self.ptts[tg].tick(now)
         self.emergency.tick(now)
@@ -221,6 +225,8 @@ class Radio:
         for ev in evs:
             self._event(ev, tg, now)
         for name in cues:
+            if name == "no_service" and not self.online:
+                name = "no_signal"      # no data link at all: say that, not that the arbiter is silent
             self.indicator.cue(name, now)
 
     def _event(self, ev, tg, now):
@@ -242,6 +248,11 @@ class Radio:
             self._emit(k, {"tg": ev[1], "why": ev[2]})
         elif k == "state":
             self._emit(k, {"tg": tg, "state": ev[1]})
+        elif k == "service":
+            # Readiness reason for the Command Center (presence "n"): the floor arbiter does not answer.
+            down = [t for t in self.floors if not self.floors[t].service]
+            self.presence.update(now, note="nofloor" if down else "")
+            self._emit(k, {"tg": ev[1], "up": ev[2]})
         elif k == "sms":
             self.sms.send(ev[1], ev[2])
         else:

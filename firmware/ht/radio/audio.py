@@ -18,7 +18,10 @@ _RING = const(4)         # voice packets waiting for the link (80 ms at 20 ms fr
 class AudioPath:
     # emit: fn(kind, fields) transcript hook; playing: fn() -> the source id scan wants on the speaker,
     # or None for any.
-    def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None, playing=None):
+    # frontend: the microphone's ht.voice.frontend.Level (None: samples go to the codec as they come);
+    # leveller: the speaker's (None: received audio is played as decoded).
+    def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None, playing=None,
+                 frontend=None, leveller=None):
         self.hal = hal
         self.frame_ms = frame_ms
         self.n = frame_ms * 8
@@ -34,6 +37,9 @@ class AudioPath:
         self.rx_pcm = [array("h", bytes(2 * self.n)) for _ in range(_NRX)]
         self.rx_on = bytearray(_NRX)           # 1 while a source is audible on that receiver
         self.playing = playing
+        self.frontend = frontend
+        self.leveller = leveller
+        self._heard = -1                       # the receiver last on the speaker (the leveller learns per talker)
         self.tx_topic = None
         self.talking = False
         self._stop_tx = False
@@ -56,6 +62,8 @@ class AudioPath:
     def start_tx(self, topic, tg_id, prio):
         self.tx.talkgroup = tg_id
         self.tx.begin(emergency=prio >= fm.PRIO_EMERGENCY)
+        if self.frontend is not None:
+            self.frontend.begin()
         self.tx_topic = topic
         self.talking = True
         self._stop_tx = False
@@ -121,6 +129,8 @@ class AudioPath:
         r = self.mic.readinto(pcm)
         if r is not None and not isinstance(r, int):
             await r      # hal/esp32: an I2S stream read, paced by the microphone's clock
+        if self.frontend is not None:
+            self.frontend.process(pcm, self.n)
         last = self._stop_tx
         pkt = self.tx.encode(pcm, last)
         if last:
@@ -169,7 +179,14 @@ class AudioPath:
                 self.emit("rx_start", {"src": self.rx_uid[i]})
             if out < 0 and (want is None or want == self.rx_uid[i]):
                 out = i
+        lev = self.leveller
+        if lev is not None and out != self._heard:
+            self._heard = out
+            if out >= 0:
+                lev.reset()
         if out >= 0 and not self.talking:
+            if lev is not None:
+                lev.process(self.rx_pcm[out], self.n)
             self.speaker.write(self.rx_pcm[out])
             self.frames_played += 1
 

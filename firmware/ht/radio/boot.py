@@ -6,6 +6,7 @@ from ht.modem.link import Link
 from ht.modem.lifecycle import Modem
 from ht.modem.supervisor import Supervisor
 from ht.modem.dataplan import DataPlan
+from ht.radio.sound import VOLUME_FILE
 
 PLAN_FILE = "dataplan.json"
 
@@ -60,7 +61,8 @@ def build(hal, board, config, events=None, scale=None, store=True, **kw):
         if "keepalive" in reason:
             sup.data_suspect()
     radio = Radio(hal, config, board, modem_opener(sup, host, port), events, link=link, sms=modem.sms,
-                  dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down, **kw)
+                  dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down,
+                  volume_store=_file_store(VOLUME_FILE) if store else None, **kw)
     link.subscribe(radio.link_changed)
     return radio, sup
 

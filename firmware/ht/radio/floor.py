@@ -1,10 +1,11 @@
-# Floor control for one talkgroup: a replicated state machine folded over the broker's order of the
-# talkgroup's floor topic (design and correctness argument: docs/FLOOR.md). Pure logic: messages and
-# now_ms go in, publications and events come out through an Outbox. No clocks, no I/O.
+# Floor control for one talkgroup, radio side: ask the talkgroup's arbiter, obey its numbered records
+# (design and correctness argument: docs/FLOOR.md). The radio sends CLAIM/RELEASE/HEARTBEAT on its own floor
+# topic and applies GRANT/IDLE/REJECT records from the grants topic, each once, in (epoch, seq) order.
+# It transmits only under a GRANT naming its burst, and only while that grant's lease runs.
+# Pure logic: messages and now_ms go in, publications and events come out through an Outbox.
 from ht.compat import ticks_diff, ticks_add
 from ht.radio import floormsg as fm
-
-_RECENT = 32  # claim keys remembered to drop QoS 1 duplicates; far more than claims per heartbeat timeout
+from ht.radio import grant as G
 
 
 class Outbox:
@@ -31,44 +32,41 @@ class Outbox:
 
 
 class Floor:
-    def __init__(self, tg, unit, outbox, hb_ms=1000, hb_timeout_ms=3500, max_burst_ms=65000,
-                 claim_timeout_ms=3000, burst_seed=0):
+    # request_timeout_ms: no answer to a request in this time = no floor service. beacon_ms: the arbiter's
+    # idle beacon; nothing heard from it for 2.5 beacons = no floor service (docs/FLOOR.md section 7).
+    def __init__(self, tg, unit, outbox, hb_ms=1000, request_timeout_ms=1500, beacon_ms=10000, burst_seed=0):
         self.tg = tg
         self.unit = unit
         self.out = outbox
         self.hb_ms = hb_ms
-        self.hb_timeout_ms = hb_timeout_ms
-        self.max_burst_ms = max_burst_ms
-        self.claim_timeout_ms = claim_timeout_ms
-        # Log state: changes only on messages, in broker order, identically on every radio.
-        self.epoch = 0
+        self.request_timeout_ms = request_timeout_ms
+        self.stale_ms = beacon_ms * 5 // 2
+        # The arbiter's state as the last applied record left it.
+        self.epoch = -1
+        self.seq = -1
         self.holder = None
         self.hprio = 0
         self.hburst = 0
-        # Local view: liveness of the holder as this radio sees it (times are local ticks).
-        self.since = 0
-        self.seen = 0
-        self.dead = False
-        self.confirmed = False  # the holder has proved itself with a heartbeat (not only a claim)
-        self._recent = []
-        self.mine = None  # [burst, prio, sent_ms, abandoned] while my claim is in flight
+        self.holder_until = 0     # the holder's lease, on our clock
+        self.service = True
+        self.heard = None         # when the arbiter was last heard (None: not started)
+        self.mine = None          # [burst, prio, sent_ms, abandoned] while my request is unanswered
         self.talking = False
         self.my_burst = burst_seed & 0xFFFFFFFF
         self.tx_burst = 0
         self.tx_prio = 0
+        self.lease_until = 0
         self._next_hb = 0
         self._evs = []
 
     # ---- views -------------------------------------------------------------------------------
     def talker(self):
-        # Who listeners should see as talking (None when free or the holder is presumed gone).
-        if self.holder is None or self.dead:
-            return None
+        # Who listeners should see as talking (None when free).
         return self.holder
 
     def busy_for(self, prio):
-        # None when a claim at prio could win now; else "busy" (equal/lower holder) or "denied" (higher).
-        h = self.talker()
+        # None when a request at prio could win now; else "busy" (equal/lower holder) or "denied" (higher).
+        h = self.holder
         if h is None or h == self.unit or prio > self.hprio:
             return None
         return "denied" if self.hprio > prio else "busy"
@@ -77,162 +75,138 @@ class Floor:
     def claim(self, prio, now):
         self.my_burst = (self.my_burst + 1) & 0xFFFFFFFF or 1
         self.mine = [self.my_burst, prio, now, False]
-        self._send(fm.CLAIM, prio, self.my_burst, now, retain=False)
+        self._send(fm.CLAIM, prio, self.my_burst, now)
         return self._flush()
 
     def abandon(self, now):
-        # The user let go before the grant: if the claim still wins, we release at once.
+        # The user let go before the answer: if it is a grant, we give it back at once.
         if self.mine is not None:
             self.mine[3] = True
         return self._flush()
 
     def release(self, now, reason=fm.REASON_USER):
-        # Stop transmitting now; the log state frees when our release comes back in broker order.
-        self._release(now, reason)
-        return self._flush()
-
-    def _release(self, now, reason):
         if self.talking:
             self.talking = False
-            self._send(fm.RELEASE, self.tx_prio, self.tx_burst, now, reason=reason)
-
-    def holder_offline(self, unit, now):
-        # The broker published the holder's last will: gone without a release.
-        if self.holder == unit and unit != self.unit and not self.dead:
-            self.dead = True
-            self._emit(("free", self.tg, "offline"))
-        return self._flush()
-
-    def voice_seen(self, unit, now):
-        # Voice frames from the holder prove it alive as well as heartbeats do.
-        if unit == self.holder and self.holder is not None:
-            self.seen = now
+            self._send(fm.RELEASE, self.tx_prio, self.tx_burst, now, reason)
         return self._flush()
 
     # ---- inputs ------------------------------------------------------------------------------
-    def on_message(self, m, now):
-        if m.tg != self.tg:
-            raise ValueError("floor msg for talkgroup %s" % m.tg)
-        if m.kind == fm.CLAIM:
-            self._on_claim(m, now)
-        elif m.kind == fm.RELEASE:
-            self._on_release(m, now)
-        else:
-            self._on_heartbeat(m, now)
-        self._check_preempted(now)
+    def on_message(self, r, now):
+        # r: an ht.radio.grant.Record from this talkgroup's grants topic.
+        if r.tg != self.tg:
+            raise ValueError("record for talkgroup %s" % r.tg)
+        self._heard(now)
+        if r.newer(self.epoch, self.seq):
+            self.epoch = r.epoch
+            self.seq = r.seq
+            if r.kind == G.GRANT:
+                self._on_grant(r, now)
+            elif r.kind == G.IDLE:
+                self._on_idle(r)
+            else:
+                self._on_reject(r)
         return self._flush()
 
     def tick(self, now):
-        if self.talking and ticks_diff(now, self._next_hb) >= 0:
-            self._send(fm.HEARTBEAT, self.tx_prio, self.tx_burst, now)
+        if self.heard is None:
+            self.heard = now
+        if self.talking:
+            if ticks_diff(now, self.lease_until) >= 0:
+                self.talking = False      # no renewal: the arbiter or our uplink is gone
+                self._emit(("cut", self.tg, "lease"))
+            elif ticks_diff(now, self._next_hb) >= 0:
+                self._send(fm.HEARTBEAT, self.tx_prio, self.tx_burst, now)
         mine = self.mine
-        if mine is not None and ticks_diff(now, mine[2]) > self.claim_timeout_ms:
+        if mine is not None and ticks_diff(now, mine[2]) > self.request_timeout_ms:
             self.mine = None
-            self._emit(("noecho", self.tg))
-        if self.holder is not None and not self.dead and not self.talking:
-            # A real holder heartbeats the moment it is granted; one known only from its claim that stays
-            # silent past 1.5 heartbeats lost its own fold (only under a broken order, docs/FLOOR.md 5).
-            limit = self.hb_timeout_ms if self.confirmed else self.hb_ms * 3 // 2
-            if ticks_diff(now, self.seen) > limit:
-                self._presume_gone("vanished")
-            elif ticks_diff(now, self.since) > self.max_burst_ms:
-                self._presume_gone("overlong")
+            self._emit(("unanswered", self.tg))
+            self._service(False)
+        h = self.holder
+        if h is not None and h != self.unit and ticks_diff(now, self.holder_until) >= 0:
+            self._clear()
+            self._emit(("free", self.tg, "expired"))
+        if self.service and ticks_diff(now, self.heard) > self.stale_ms:
+            self._service(False)
         return self._flush()
 
-    # ---- the fold ----------------------------------------------------------------------------
-    def _on_claim(self, m, now):
-        k = m.key()
-        if k in self._recent:
+    # ---- records -----------------------------------------------------------------------------
+    def _on_grant(self, r, now):
+        until = ticks_add(now, r.lease_ms)
+        new = r.unit != self.holder or r.burst != self.hburst
+        self.holder = r.unit
+        self.hprio = r.prio
+        self.hburst = r.burst
+        self.holder_until = until
+        if r.unit == self.unit:
+            self._my_grant(r, now, until)
             return
-        self._recent.append(k)
-        if len(self._recent) > _RECENT:
-            self._recent.pop(0)
-        mine = self.mine is not None and m.unit == self.unit and m.burst == self.mine[0]
-        # The rule every radio applies (docs/FLOOR.md): free, or higher priority, or based on the
-        # current (or a newer) epoch, i.e. the claimant saw this very burst and judged its holder gone.
-        if self.holder is None or m.prio > self.hprio or m.epoch >= self.epoch:
-            self._adopt(max(self.epoch, m.epoch) + 1, m, now)
-            if mine:
-                self._granted(now)
-            elif m.unit != self.unit:
-                self._emit(("talker", self.tg, m.unit, m.prio))
-        elif mine:
-            self.mine = None
-            self._emit(("lost", self.tg, self.holder, self.hprio))
-
-    def _granted(self, now):
-        abandoned = self.mine[3]
-        self.mine = None
-        self.talking = True
-        self.tx_burst = self.hburst
-        self.tx_prio = self.hprio
-        self.confirmed = True  # our own burst: we know we are alive
-        if abandoned:
-            self._release(now, fm.REASON_USER)
-            return
-        # First heartbeat at once: it is the retained floor state a late joiner reads on subscribe.
-        self._send(fm.HEARTBEAT, self.hprio, self.hburst, now)
-        self._emit(("granted", self.tg, self.hburst, self.hprio))
-
-    def _on_release(self, m, now):
-        same = m.epoch == self.epoch and m.unit == self.holder and m.burst == self.hburst
-        if same or m.epoch > self.epoch:
-            self.epoch = m.epoch
-            had = self.holder is not None and not self.dead
-            self.holder = None
-            self.hprio = 0
-            self.dead = False
-            if had or m.unit != self.unit:
-                self._emit(("free", self.tg, "timeout" if m.reason == fm.REASON_TIMEOUT else "released"))
-
-    def _on_heartbeat(self, m, now):
-        if m.epoch > self.epoch:
-            self._sync(m, now)
-        elif m.epoch == self.epoch:
-            if m.unit == self.holder and m.burst == self.hburst:
-                self.seen = now
-                self.confirmed = True
-                if self.dead:
-                    self.dead = False
-                    self._emit(("talker", self.tg, m.unit, m.prio))
-            elif self.holder is not None and (not self.confirmed or self.dead or
-                                              _beats(m.prio, m.unit, self.hprio, self.holder)):
-                # Two holders at one epoch only happens if the broker broke the single order (a
-                # bridge/cluster). A live heartbeat beats a holder we only inferred from a claim; between
-                # two live talkers the same deterministic tie-break on every radio silences one.
-                self._sync(m, now)
-
-    def _sync(self, m, now):
-        self.epoch = m.epoch
-        self._set_holder(m, now)
-        if m.unit != self.unit:
-            self._emit(("talker", self.tg, m.unit, m.prio))
-
-    def _adopt(self, epoch, m, now):
-        self.epoch = epoch
-        self._set_holder(m, now)
-
-    def _set_holder(self, m, now):
-        self.holder = m.unit
-        self.hprio = m.prio
-        self.hburst = m.burst
-        self.since = now
-        self.seen = now
-        self.dead = False
-        self.confirmed = m.kind == fm.HEARTBEAT
-
-    def _check_preempted(self, now):
-        if self.talking and (self.holder != self.unit or self.hburst != self.tx_burst):
+        if self.talking:
             self.talking = False
-            self._emit(("preempted", self.tg, self.holder, self.hprio))
+            self._emit(("preempted", self.tg, r.unit, r.prio))
+        if new:
+            self._emit(("talker", self.tg, r.unit, r.prio))
 
-    def _presume_gone(self, why):
-        self.dead = True
-        self._emit(("free", self.tg, why))
+    def _my_grant(self, r, now, until):
+        mine = self.mine
+        if mine is not None and r.burst == mine[0]:
+            self.mine = None
+            if mine[3]:
+                self._send(fm.RELEASE, r.prio, r.burst, now)    # the user let go before the grant came
+                return
+            self.talking = True
+            self.tx_burst = r.burst
+            self.tx_prio = r.prio
+            self.lease_until = until
+            self._next_hb = ticks_add(now, self.hb_ms)
+            self._emit(("granted", self.tg, r.burst, r.prio))
+        elif self.talking and r.burst == self.tx_burst:
+            self.lease_until = until                          # renewal
+        else:
+            # A grant for a burst we are not on (we rebooted, or gave it up): hand it back.
+            if self.talking:
+                self.talking = False
+                self._emit(("cut", self.tg, "stale"))
+            self._send(fm.RELEASE, r.prio, r.burst, now)
 
-    def _send(self, kind, prio, burst, now, retain=True, reason=0):
-        m = fm.FloorMsg(kind, self.unit, prio, self.epoch, burst, self.tg, now, reason)
-        self.out.publish("floor", self.tg, fm.pack(m), 1, retain)
+    def _on_idle(self, r):
+        had = self.holder
+        self._clear()
+        why = G.REASON_NAMES.get(r.reason) or "released"
+        if self.talking:
+            self.talking = False
+            self._emit(("cut", self.tg, why))
+        elif had is not None:
+            self._emit(("free", self.tg, why))
+
+    def _on_reject(self, r):
+        mine = self.mine
+        if mine is not None and r.unit == self.unit and r.burst == mine[0]:
+            self.mine = None
+            self._emit(("lost", self.tg, "denied" if r.reason == G.R_DENIED else "busy"))
+
+    def _clear(self):
+        self.holder = None
+        self.hprio = 0
+        self.hburst = 0
+
+    def _heard(self, now):
+        self.heard = now
+        if not self.service:
+            self._service(True)
+
+    def _service(self, up):
+        if up == self.service:
+            return
+        self.service = up
+        if not up:
+            # A restarted arbiter may number from anywhere: accept whatever it says next.
+            self.epoch = -1
+            self.seq = -1
+        self._emit(("service", self.tg, up))
+
+    def _send(self, kind, prio, burst, now, reason=0):
+        m = fm.FloorMsg(kind, self.unit, prio, self.epoch & 0xFFFFFFFF, burst, self.tg, now, reason)
+        self.out.publish("floor", self.tg, fm.pack(m), 1, False)
         if kind == fm.HEARTBEAT:
             self._next_hb = ticks_add(now, self.hb_ms)
 
@@ -244,10 +218,3 @@ class Floor:
         evs = self._evs
         self._evs = []
         return evs
-
-
-def _beats(prio_a, unit_a, prio_b, unit_b):
-    # Deterministic tie-break: higher priority, then the lower unit id.
-    if prio_a != prio_b:
-        return prio_a > prio_b
-    return unit_a < unit_b

@@ -4,12 +4,11 @@
 import json
 from ht.compat import const, ticks_ms, ticks_diff
 from ht.radio import topics as T
-from ht.radio import floormsg as fm
+from ht.radio import grant as G
 from ht.radio.presence import parse_presence
 from ht.radio.guard import OK, tg_num
 
 _TCACHE_MAX = const(64)
-_HINT_MS = const(500)    # voice proves the floor holder alive; telling the floor twice a second is plenty
 _REJECT_MS = const(1000)  # at most one voice_reject event a second
 
 
@@ -29,7 +28,6 @@ class Inbound:
         self.emit = emit
         self.flush = flush
         self._tcache = {}
-        self._seen_hint = {}
         self._last_reject = None
         self._rc_done = None
 
@@ -57,8 +55,8 @@ class Inbound:
             self._on_voice(info, payload, now)
             return
         try:
-            if kind == T.FLOOR:
-                self._on_floor(info, payload, now)
+            if kind == T.GRANTS:
+                self._on_grant(info, payload, now)
             elif kind == T.PRESENCE:
                 self._on_presence(info, payload, now)
             elif kind == T.COMMAND:
@@ -86,17 +84,14 @@ class Inbound:
                 self._last_reject = now
                 self.emit("voice_reject", {"unit": info[2], "tg": group, "code": r})
             return
-        t = self._seen_hint.get(group)
-        if t is None or ticks_diff(now, t) > _HINT_MS:
-            self._seen_hint[group] = now
-            ptt.floor.voice_seen(info[2], now)
 
-    def _on_floor(self, info, payload, now):
-        m = fm.parse(payload)
-        if m.unit != info[2] or m.tg != info[1] or info[1] not in self.ptts:
+    def _on_grant(self, info, payload, now):
+        # Only the arbiter may publish on the grants topic (broker ACL); the record must name its topic's tg.
+        r = G.parse(payload)
+        if r.tg != info[1] or info[1] not in self.ptts:
             self.counts["spoofed_ctl"] += 1
             return
-        self.ptts[m.tg].on_floor(m, now)
+        self.ptts[r.tg].on_floor(r, now)
 
     def _on_presence(self, info, payload, now):
         if not payload:
@@ -108,10 +103,7 @@ class Inbound:
             return
         if unit == self.unit:
             return
-        if d["stage"] == "offline":
-            for tg in self.ptts:
-                self.ptts[tg].holder_offline(unit, now)
-        else:
+        if d["stage"] != "offline":
             self.audio.forget(self.ids.get(unit))
         self.emit("presence", {"unit": unit, "stage": d["stage"]})
 

@@ -56,6 +56,9 @@ class Indicator:
             return "receiving"
         if not online:
             return "no_signal"
+        for tg in self.ptts:
+            if not self.ptts[tg].floor.service:
+                return "no_service"
         if plan == "low" or plan == "exhausted":
             return "quota_low"
         return "idle"

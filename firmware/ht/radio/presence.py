@@ -1,6 +1,6 @@
 # Presence (retained, and the LWT says "offline") and telemetry payloads: compact JSON, short keys,
 # because every byte rides a metered SIM. Keys: u unit, s stage, b battery %, r signal dBm, p data-plan
-# state, v firmware version, t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
+# state, v firmware version, n readiness note ("nofloor": no floor arbiter answers), t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
 # from "no data" from "online" at a glance.
 import json
 
@@ -13,7 +13,11 @@ _BAT_STEP = 5     # republish presence when battery moves this many percent
 _SIG_STEP = 6     # ... or signal this many dB (one bar)
 
 
-def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None):
+NOTES = {"nofloor": ("No floor service: the channel controller does not answer.",
+                     "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
+
+
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note=""):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -31,6 +35,8 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["p"] = plan
     if fw is not None:
         d["v"] = fw
+    if note:
+        d["n"] = note
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -47,7 +53,8 @@ def parse_presence(payload):
     if not isinstance(d, dict) or not isinstance(d.get("u"), str) or d.get("s") not in STAGES:
         raise ValueError("presence lacks unit or stage")
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
-           "plan": d.get("p", "unknown"), "fw": d.get("v")}
+           "plan": d.get("p", "unknown"), "fw": d.get("v"),
+           "note": d.get("n", "")}
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
     return out
@@ -76,12 +83,13 @@ class Presence:
         self.battery = None
         self.signal = None
         self.plan = "unknown"
+        self.note = ""
         self._sent = None
         self._next_tel = None
         self.connected = False  # MQTT session up: only then can presence go out
         self.pin = None         # a stage that outranks the link's ("provision" on factory defaults)
 
-    def update(self, now, stage=None, battery=None, signal=None, plan=None):
+    def update(self, now, stage=None, battery=None, signal=None, plan=None, note=None):
         if stage is not None:
             self.stage = self.pin or stage
         if battery is not None:
@@ -90,18 +98,20 @@ class Presence:
             self.signal = signal
         if plan is not None:
             self.plan = plan
+        if note is not None:
+            self.note = note
         if self.connected and self._changed():
             self._publish()
 
     def _changed(self):
         s = self._sent
-        if s is None or s[0] != self.stage or s[3] != self.plan:
+        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note:
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
     def _publish(self):
-        self._sent = (self.stage, self.battery, self.signal, self.plan)
-        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw)
+        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note)
+        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):

@@ -102,9 +102,6 @@ class PTT:
     def on_floor(self, msg, now):
         self._handle(self.floor.on_message(msg, now), now)
 
-    def holder_offline(self, unit, now):
-        self._handle(self.floor.holder_offline(unit, now), now)
-
     def tick(self, now):
         self._handle(self.floor.tick(now), now)
         st = self.state
@@ -164,23 +161,26 @@ class PTT:
                     self.out.event(("tx_start", self.floor.tg, ev[2]))
                 self._set(TALKING)
                 self.out.cue("permit")
-            elif k in ("lost", "noecho") and self.floor.talking:
+            elif k in ("lost", "unanswered") and self.floor.talking:
                 # a re-claim at emergency priority failed, but the burst we were on is still ours
-                self.out.cue("no_signal" if k == "noecho" else "busy")
+                self.out.cue("no_service" if k == "unanswered" else "busy")
             elif k == "lost":
                 self._hot_until = None
-                why = "denied" if ev[3] > self.prio else "busy"
-                self._set((DENIED if why == "denied" else BUSY) if self.held else self._rest())
-                self.out.cue(why)
-            elif k == "noecho":
+                self._set((DENIED if ev[2] == "denied" else BUSY) if self.held else self._rest())
+                self.out.cue(ev[2])
+            elif k == "unanswered":
                 self._hot_until = None
                 self._set(self._rest())
-                self.out.cue("no_signal")
-            elif k == "preempted":
+                self.out.cue("no_service")
+            elif k in ("preempted", "cut"):
+                # pre-empted by a higher priority, or the arbiter ended our burst (talk timeout, lease gone)
                 self._hot_until = None
                 self.out.event(("tx_stop", self.floor.tg))
-                self.out.cue("preempted")
-                self._set(DENIED if self.held else self._rest())
+                if k == "preempted":
+                    self.out.cue("preempted")
+                else:
+                    self.out.cue("timeout_cut" if ev[2] == "timeout" else "no_service")
+                self._set(DENIED if self.held and k == "preempted" else self._rest())
             elif k == "talker" and self.state in (IDLE, RECEIVING, RELEASING):
                 self._set(RECEIVING)
             elif k == "free" and self.state in (RECEIVING, RELEASING):

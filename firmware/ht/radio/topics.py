@@ -8,7 +8,9 @@ ROOT = "ht"
 ALL_TG = "all"  # the all-call talkgroup: every radio listens, only the Command Center talks
 
 VOICE = "v"
-FLOOR = "f"
+FLOOR = "f"       # a radio's floor messages to the arbiter (CLAIM, RELEASE, HEARTBEAT)
+GRANTS = "g"      # the arbiter's numbered floor records for the talkgroup (only the arbiter publishes)
+ARBITER = "arb"   # an arbiter's beat (the standby watches it; radios do not subscribe)
 PRESENCE = "p"
 TELEMETRY = "t"
 COMMAND = "c"
@@ -34,6 +36,27 @@ def voice(fleet, tg, unit):
 
 def floor(fleet, tg, unit):
     return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), FLOOR, _check(unit, "unit"))
+
+
+def grants(fleet, tg):
+    return _t(ROOT, _check(fleet, "fleet"), "tg", _check(tg, "talkgroup"), GRANTS)
+
+
+def grants_sub(fleet):
+    return _t(ROOT, _check(fleet, "fleet"), "tg", "+", GRANTS)
+
+
+def floor_sub(fleet):
+    # What the arbiter reads: every unit's floor messages on every talkgroup.
+    return _t(ROOT, _check(fleet, "fleet"), "tg", "+", FLOOR, "+")
+
+
+def arbiter(fleet, name):
+    return _t(ROOT, _check(fleet, "fleet"), ARBITER, _check(name, "arbiter"))
+
+
+def arbiters_sub(fleet):
+    return _t(ROOT, _check(fleet, "fleet"), ARBITER, "+")
 
 
 def talkgroup_sub(fleet, tg, kind):
@@ -73,6 +96,10 @@ def parse(topic):
         return None
     if n == 6 and p[2] == "tg" and p[4] in (VOICE, FLOOR):
         return (p[4], p[1], p[3], p[5])
+    if n == 5 and p[2] == "tg" and p[4] == GRANTS:
+        return (GRANTS, p[1], p[3], None)
+    if n == 4 and p[2] == ARBITER:
+        return (ARBITER, p[1], None, p[3])
     if n == 5 and p[2] == "u" and p[4] in (PRESENCE, TELEMETRY, COMMAND, ACK):
         return (p[4], p[1], None, p[3])
     if n == 4 and p[2] == EMERGENCY:
@@ -90,12 +117,12 @@ def unit_rights(fleet, unit, talkgroups):
     pub = [unit_topic(f, u, PRESENCE), unit_topic(f, u, TELEMETRY), unit_topic(f, u, ACK),
            emergency(f, u)]
     sub = [unit_topic(f, u, COMMAND), rollcall(f), emergency_sub(f), units_sub(f, PRESENCE),
-           talkgroup_sub(f, ALL_TG, VOICE), talkgroup_sub(f, ALL_TG, FLOOR)]
+           talkgroup_sub(f, ALL_TG, VOICE), grants(f, ALL_TG)]
     for tg in talkgroups:
         if str(tg) == ALL_TG:
             continue  # only the Command Center talks on all-call
         pub += [voice(f, tg, u), floor(f, tg, u)]
-        sub += [talkgroup_sub(f, tg, VOICE), talkgroup_sub(f, tg, FLOOR)]
+        sub += [talkgroup_sub(f, tg, VOICE), grants(f, tg)]
     return [t.decode() for t in pub], [t.decode() for t in sub]
 
 
@@ -104,6 +131,14 @@ def command_center_rights(fleet):
     # call, all-call, talking on any talkgroup, acknowledging emergencies).
     everything = "%s/%s/#" % (ROOT, _check(fleet, "fleet"))
     return [everything], [everything]
+
+
+def arbiter_rights(fleet):
+    # The floor arbiter: reads every floor message, is the only one (with the Command Center console)
+    # that may publish grants, and beats on its own topic.
+    f = _check(fleet, "fleet")
+    return ([grants_sub(f).decode(), arbiters_sub(f).decode()],
+            [floor_sub(f).decode(), grants_sub(f).decode(), arbiters_sub(f).decode()])
 
 
 class UnitTopics:
@@ -125,5 +160,5 @@ class UnitTopics:
         self.subs = [(unit_topic(f, u, COMMAND), 1), (rollcall(f), 1), (emergency_sub(f), 1),
                      (units_sub(f, PRESENCE), 1)]
         for tg in list(talkgroups) + [ALL_TG]:
-            self.subs.append((talkgroup_sub(f, tg, FLOOR), 1))
+            self.subs.append((grants(f, tg), 1))
             self.subs.append((talkgroup_sub(f, tg, VOICE), 0))

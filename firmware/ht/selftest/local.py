@@ -131,6 +131,38 @@ def check_battery(env):
     return result("battery", mv >= BATTERY_MIN_MV, mv, "mV", BATTERY_MIN_MV)
 
 
+def _mic(env):
+    from ht import board
+    b = board.load(_read(env, "board", BOARD_PATH))
+    return hal_of(env, lambda: b).mic(), b
+
+
+def check_mic_noise(env):
+    # The bench must be quiet for these 2 s (htctl bench says so before it starts).
+    from ht.selftest import mic as M
+    m, _ = _mic(env)
+    if M.no_source(m):
+        return result("mic_noise", None, None, "dBFS", M.NOISE_MAX_DBFS, "not measurable without a real microphone")
+    lvl = M.noise_floor(m)
+    if lvl < M.DEAD_DBFS:
+        return result("mic_noise", False, round(lvl, 1), "dBFS", M.NOISE_MAX_DBFS, "no signal: microphone dead or not wired")
+    return result("mic_noise", lvl <= M.NOISE_MAX_DBFS, round(lvl, 1), "dBFS", M.NOISE_MAX_DBFS)
+
+
+def check_mic_level(env):
+    # The technician counts aloud at arm's length, normal voice, for 3 s after the noise check.
+    from ht import board
+    from ht.selftest import mic as M
+    m, b = _mic(env)
+    expect = board.mic_sensitivity(b) + 72 - 94
+    lo, hi = expect + M.LEVEL_WINDOW_DB[0], expect + M.LEVEL_WINDOW_DB[1]
+    if M.no_source(m):
+        return result("mic_level", None, None, "dBFS", lo, "not measurable without a real microphone")
+    lvl = M.spoken_level(m)
+    return result("mic_level", lo <= lvl <= hi, round(lvl, 1), "dBFS", lo,
+                  "expected %d..%d dBFS" % (lo, hi))
+
+
 def check_memory(env):
     import gc
     if not hasattr(gc, "mem_free"):
@@ -144,6 +176,8 @@ register("board", check_board)
 register("config", check_config)
 register("codec", check_codec)
 register("battery", check_battery)
+register("mic_noise", check_mic_noise)
+register("mic_level", check_mic_level)
 register("memory", check_memory)
 
 

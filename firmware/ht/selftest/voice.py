@@ -11,11 +11,11 @@ def _sleep_ms(ms):
 
 
 async def check_ptt(s):
-    # PTT press -> talk permit through the real floor protocol and the broker's order (docs/FLOOR.md):
-    # the claim must come back from the broker before the radio may talk, so this is the access time
+    # PTT press -> talk permit through the real floor protocol (docs/FLOOR.md): the request goes to the
+    # talkgroup's arbiter and its grant must come back before the radio may talk, so this is the access time
     # a user feels (minus the audio cue).
     from ht.radio import topics as T
-    from ht.radio import floormsg as fm
+    from ht.radio import grant as G
     from ht.radio.floor import Floor, Outbox
     from ht.radio.ptt import PTT
     b = s.blocked("ptt_access", "broker")
@@ -35,12 +35,10 @@ async def check_ptt(s):
 
     def on_msg(topic, payload, retained):
         p = T.parse(topic)
-        if p and p[0] == T.FLOOR and p[2] == tg:
-            m = fm.parse(bytes(payload))
-            if m is not None:
-                seen.append(m)
+        if p and p[0] == T.GRANTS and p[2] == tg:
+            seen.append(G.parse(bytes(payload)))
     c.on_message = on_msg
-    await c.subscribe(T.talkgroup_sub(fleet, tg, T.FLOOR), 1)
+    await c.subscribe(T.grants(fleet, tg), 1)
     await _sleep_ms(int(200 * s.scale) + 50)   # retained floor state arrives first
     evs = []
 
@@ -80,7 +78,7 @@ async def check_ptt(s):
     await pump(ticks_ms())
     if waited:
         tg = "%s (waited for another talker %d times)" % (tg, waited)
-    return result("ptt_access", True, ms, "ms", None, "talkgroup %s, floor granted by the broker's order" % tg)
+    return result("ptt_access", True, ms, "ms", None, "talkgroup %s, floor granted by the arbiter" % tg)
 
 
 def _tone(n):

@@ -12,6 +12,9 @@ from htsim.fleet import scenario as S
 LegFactory = Callable[[], linksim.LTEDelay]   # a fresh delay model per TCP connection of the leg
 
 
+ARBITERS = ["arb-a", "arb-b"]   # the floor arbiters' accounts: a primary and a standby (docs/FLOOR.md)
+
+
 def password(unit: str) -> str:
     # Demo/test accounts: one per unit, as the registry provisions them (docs/TOPICS.md).
     return "pw-" + unit
@@ -19,7 +22,7 @@ def password(unit: str) -> str:
 
 def broker_accounts(sc: S.Scenario) -> tuple[dict[str, str], dict[str, tuple[list[str], list[str]]]]:
     from htctl.mosquitto import fleet_rights
-    users = {u: password(u) for u in sc.units}
+    users = {u: password(u) for u in list(sc.units) + ARBITERS}
     rights = fleet_rights(sc.fleet, {r["unit"]: r["talkgroups"] for r in sc.radios if not r["cc"]},
                           command_center=tuple(r["unit"] for r in sc.radios if r["cc"]))
     return users, rights

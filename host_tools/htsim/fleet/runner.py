@@ -28,7 +28,8 @@ from htsim import speech
 from htsim.fleet import narrate, scenario as S
 from htsim.fleet.proxy import LinkProxy
 # broker_accounts, link_models and link_seed stay importable from here: tests and docs/FLEET.md use runner.*
-from htsim.fleet.network import BrokerHandle, broker_accounts, link_models, link_seed, password  # noqa: F401
+from htsim.fleet.network import (ARBITERS, BrokerHandle, broker_accounts, link_models, link_seed,  # noqa: F401
+                                 password)
 from htsim import rig
 
 from htctl.firmware import BOARDS_DIR, DATA_ROOT as ROOT
@@ -244,7 +245,9 @@ class Runner:
         users, rights = broker_accounts(sc)
         broker = self.broker = BrokerHandle(self.broker_arg, users, rights)
         readers = []
+        self.arbiters = []
         try:
+            await self._arbiters(broker)
             await self._links(broker)
             self._emulators()
             clips = self._clips()
@@ -289,12 +292,30 @@ class Runner:
                     pass
             for p in self.proxies.values():
                 await p.stop()
+            for a in self.arbiters:
+                await a.stop()
             self.sms = {}
             for u, e in self.emus.items():
                 self.sms[u] = list(e.sms_log)
                 e.stop()
             broker.stop()
         return self.result(not_ready)
+
+    async def _arbiters(self, broker):
+        # The floor arbiters beside the broker, as in production (docs/FLOOR.md): a primary and a standby,
+        # in-process tasks riding the firmware's MQTT client. They join the transcript as unit "arbiter".
+        from htcc.arbiter.service import run_pair
+        tgs = sorted({tg for r in self.sc.radios for tg in r["talkgroups"]})
+
+        def ev(name):
+            def on(kind, d):
+                if kind != "record":
+                    self.events.append([int(time.time() * 1000), name, "arbiter_" + kind, d])
+            return on
+        accounts = tuple((a, password(a)) for a in ARBITERS)
+        self.arbiters = await run_pair(self.sc.fleet, broker.host, broker.port, tuple(tgs), accounts=accounts)
+        for a in self.arbiters:
+            a.on_event = ev(a.name)
 
     async def _faults(self, broker):
         for e in self.sc.events:

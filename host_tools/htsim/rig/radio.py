@@ -121,7 +121,11 @@ class Unit:
                       "broker.keepalive": args.get("keepalive", 10),
                       "telemetry.interval_s": args.get("telemetry_s", 60),
                       "emergency.sms_numbers": args.get("sms_numbers") or ["+628111000111"],
-                      "emergency.hot_mic_s": args.get("hot_mic_s", 3)})
+                      "emergency.hot_mic_s": args.get("hot_mic_s", 3),
+                      # The fleet's microphones are studio speech at line level (htsim.speech), not an INMP441
+                      # at arm's length: the front end and the speaker's leveller are off, so fleet figures measure the network path
+                      # (compared with htsim.audiopath). Realistic mic material: htsim.micsim, bench_voice_frontend.
+                      "mic.frontend": False, "speaker.level": False})
         self.sup = None
         hook = self.hook
         key = args.get("key")

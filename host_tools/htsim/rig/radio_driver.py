@@ -29,7 +29,9 @@ def password(u):
 def config(u, prio="normal"):
     return Config({"unit.id": u, "unit.priority": prio, "talkgroups.list": ["1"], "audio.frame_ms": 20,
                    "broker.user": u, "broker.password": password(u), "broker.keepalive": 10,
-                   "emergency.sms_numbers": ["+628111000111", "+628111000222"], "emergency.hot_mic_s": 2})
+                   "emergency.sms_numbers": ["+628111000111", "+628111000222"], "emergency.hot_mic_s": 2,
+                   # studio speech at line level, not an INMP441 at arm's length (see rig/radio.py)
+                   "mic.frontend": False, "speaker.level": False})
 
 
 class Rig:

@@ -298,7 +298,9 @@ class Bridge:
 
     def _feed_child(self):
         # Everything up to a Ctrl-C goes to the interpreter as is; the Ctrl-C itself goes through _interrupt.
-        i = self.to_child.find(b"\x03")
+        # Inside a mount transaction the device has turned Ctrl-C off (mpremote's begin() calls
+        # micropython.kbd_intr(-1)), so a 0x03 in mpremote's binary reply (a length, a stat mtime) is data.
+        i = -1 if self.binary else self.to_child.find(b"\x03")
         if i != 0:
             part = bytearray(self.to_child[:i] if i > 0 else self.to_child)
             n = len(part)

@@ -1,11 +1,15 @@
 # Fakes for the portable radio tests (both interpreters): a HAL with pins a test presses, a microphone
 # fed from an array and a speaker that keeps what it played; and an in-memory MQTT broker whose clients
-# have RobustClient's surface (one delivery task = one broker order; retained messages; last wills).
+# have RobustClient's surface (one delivery task = one broker order; retained messages; last wills). The
+# broker hosts the floor arbiter's pure core (htcc.arbiter.core), as the arbiter service does beside a real one.
 import asyncio
 from array import array
 from ht.compat import ticks_ms, ticks_diff, asleep_ms as sleep_ms
 from ht.mqtt.client import ONLINE, OFFLINE
-
+from ht.radio import floormsg as fm
+from ht.radio import grant as G
+from ht.radio import topics as T
+from htcc.arbiter.core import Arbiter
 
 
 async def until(pred, what, ms=5000):
@@ -60,7 +64,7 @@ class FakeHAL:
     def speaker(self):
         return self._spk
 
-    def tone(self, f, ms):
+    def tone(self, f, ms, amp=None):
         self.tones.append((f, ms))
 
     def led(self, name, on):
@@ -85,17 +89,40 @@ def match(filt, topic):
 
 
 class MemBroker:
-    def __init__(self):
+    # arbiter=False: no floor arbiter (the radios must report "no floor service").
+    def __init__(self, arbiter=True, talkgroups=("1", "2")):
         self.clients = []
         self.retained = {}
         self.q = []
         self.ev = asyncio.Event()
         self.log = []           # (topic, payload) in broker order
         self.task = None
+        self.arb = Arbiter("mem", 1, talkgroups=talkgroups, now=ticks_ms()) if arbiter else None
+        self.fleet = None
 
     def start(self):
         if self.task is None:
             self.task = asyncio.create_task(self._run())
+            if self.arb is not None:
+                asyncio.create_task(self._arb_tick())
+
+    def _arbitrate(self, t, payload):
+        p = T.parse(t)
+        if p is not None:
+            self.fleet = p[1]
+        if p is None or p[0] != T.FLOOR:
+            return
+        self._records(self.arb.on_floor(fm.parse(payload), ticks_ms()))
+
+    def _records(self, recs):
+        for r in recs:
+            self.publish(T.grants(self.fleet, r.tg), G.pack(r), r.kind != G.REJECT)
+
+    async def _arb_tick(self):
+        while True:
+            if self.fleet is not None:
+                self._records(self.arb.tick(ticks_ms()))
+            await sleep_ms(20)
 
     def publish(self, topic, payload, retain, sender=None):
         self.q.append((topic, bytes(payload), retain))
@@ -118,6 +145,8 @@ class MemBroker:
             for c in list(self.clients):
                 if c.state == ONLINE and c.wants(t):
                     c.deliver(topic, payload, False)
+            if self.arb is not None:
+                self._arbitrate(t, payload)
             await asyncio.sleep(0)
 
 

@@ -5,6 +5,7 @@ from ht.radio import floormsg as fm
 from ht.radio.floor import Floor, Outbox
 from ht.radio.ptt import PTT, TALKING
 from ht.radio.emergency import Emergency, ack_payload, ALERTING, ACKED, IDLE
+from htcc.arbiter.core import Arbiter
 
 
 def make(numbers=("+628111",), **kw):
@@ -26,8 +27,10 @@ def test_alert_carries_unit_and_reserved_position_and_opens_the_mic():
     assert "emergency" in cues
     claims = [fm.parse(pl) for kind, key, pl, q, r in pubs if kind == "floor"]
     assert claims and claims[0].kind == fm.CLAIM and claims[0].prio == fm.PRIO_EMERGENCY
-    # the claim comes back from the broker: hot mic without touching PTT
-    p.on_floor(claims[0], 80)
+    # the arbiter grants it: hot mic without touching PTT
+    arb = Arbiter("a1", 1, lease_ms=20000)
+    for r in arb.on_floor(claims[0], 80):
+        p.on_floor(r, 80)
     assert p.state == TALKING
     p.tick(5000)
     assert p.state == TALKING

@@ -1,35 +1,56 @@
-# Portable: floor messages, the floor fold, scan and the feedback table (CPython and MicroPython).
+# Portable: floor messages and records, the radio's floor (applies the arbiter's grants), scan and the
+# feedback table (CPython and MicroPython). The arbiter in the middle is its pure core (htcc.arbiter.core).
 from ht.radio import floormsg as fm
+from ht.radio import grant as G
 from ht.radio import feedback
 from ht.radio.floor import Floor, Outbox
 from ht.radio.scan import Scan, ALLCALL
+from htcc.arbiter.core import Arbiter
 
 
 class Bus:
-    # A broker for one topic in miniature: one log, delivered to every radio in the same order.
-    def __init__(self, units, prios=None):
+    # Radios, one arbiter and a broker in miniature: radio messages reach the arbiter, its records reach
+    # every radio in the arbiter's order (the only order MQTT promises).
+    def __init__(self, units, arbiter=True):
         self.radios = {}
         for u in units:
             ob = Outbox()
             self.radios[u] = (Floor("tg1", u, ob, burst_seed=len(self.radios) << 16), ob)
-        self.queue = []
+        self.arb = Arbiter("a1", 7, talkgroups=("tg1",)) if arbiter else None
+        self.up = []
+        self.down = []
         self.seen = {u: [] for u in units}
+        self.records = []
 
     def collect(self):
         for u in self.radios:
             for kind, key, payload, qos, retain in self.radios[u][1].drain()[0]:
                 assert kind == "floor" and key == "tg1" and qos == 1
-                self.queue.append(payload)
+                self.up.append(payload)
 
     def deliver(self, now, only=None):
-        # Deliver everything queued, in order, to every radio (or to `only`).
+        # Everything queued: radio messages to the arbiter, records to every radio (or to `only`).
         self.collect()
-        while self.queue:
-            m = fm.parse(self.queue.pop(0))
-            for u in self.radios:
-                if only is None or u in only:
-                    self.seen[u].extend(self.radios[u][0].on_message(m, now))
+        while self.up or self.down:
+            while self.up:
+                m = fm.parse(self.up.pop(0))
+                if self.arb is not None:
+                    self.down.extend(G.pack(r) for r in self.arb.on_floor(m, now))
+            while self.down:
+                b = self.down.pop(0)
+                r = G.parse(b)
+                self.records.append(r)
+                for u in self.radios:
+                    if only is None or u in only:
+                        self.seen[u].extend(self.radios[u][0].on_message(r, now))
             self.collect()
+
+    def tick(self, now):
+        for u in self.radios:
+            self.seen[u].extend(self.radios[u][0].tick(now))
+        if self.arb is not None:
+            self.down.extend(G.pack(r) for r in self.arb.tick(now) if r.tg == "tg1")
+        self.deliver(now)
 
     def floor(self, u):
         return self.radios[u][0]
@@ -56,28 +77,54 @@ def test_floor_msg_rejects_garbage():
         raise AssertionError("accepted %r" % bad)
 
 
-def test_first_in_broker_order_wins_and_loser_hears_busy():
+def test_grant_record_round_trip_and_size():
+    for r in (G.Record(G.GRANT, "pemkot", "dinas-pu-03", fm.PRIO_COMMAND, 0xDEADBEEF, 1700000000, 5, 4000),
+              G.Record(G.IDLE, "pemkot", "", 0, 0, 3, 9, 0, G.R_EXPIRED),
+              G.Record(G.REJECT, "1", "u2", fm.PRIO_EMERGENCY, 77, 3, 10, 0, G.R_DENIED)):
+        b = G.pack(r)
+        assert G.parse(b) == r
+        assert len(b) < 40
+    good = G.pack(G.Record(G.GRANT, "1", "u1", 1, 2, 3, 4, 4000))
+    for bad in (b"", good[:-1], good + b"x", b"F" + good[1:], good[:2] + b"\x09" + good[3:]):
+        try:
+            G.parse(bad)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % bad)
+
+
+def test_first_request_the_arbiter_receives_wins_and_the_other_hears_busy():
     bus = Bus(["a", "b", "c"])
-    bus.floor("a").claim(fm.PRIO_NORMAL, 0)
-    bus.floor("b").claim(fm.PRIO_NORMAL, 1)  # pressed later but before seeing a's claim
+    bus.floor("b").claim(fm.PRIO_NORMAL, 0)
+    bus.floor("a").claim(fm.PRIO_NORMAL, 1)   # pressed later, but the arbiter gets a's first (Bus order)
     bus.deliver(100)
     assert "granted" in kinds(bus.seen["a"])
-    assert "lost" in kinds(bus.seen["b"]) and "granted" not in kinds(bus.seen["b"])
+    assert ("lost", "tg1", "busy") in bus.seen["b"] and "granted" not in kinds(bus.seen["b"])
     assert bus.floor("a").talking and not bus.floor("b").talking
     assert bus.floor("c").talker() == "a" and bus.floor("b").talker() == "a"
     assert bus.floor("b").busy_for(fm.PRIO_NORMAL) == "busy"
+    assert [r.seq for r in bus.records] == list(range(1, len(bus.records) + 1))
 
 
-def test_every_radio_folds_to_the_same_state():
+def test_no_permit_before_the_grant():
+    bus = Bus(["a"])
+    bus.floor("a").claim(fm.PRIO_NORMAL, 0)
+    bus.collect()
+    assert not bus.floor("a").talking       # the request is out, no grant yet
+    bus.deliver(50)
+    assert bus.floor("a").talking
+
+
+def test_every_radio_shows_the_same_holder():
     bus = Bus(["a", "b", "c"])
     bus.floor("b").claim(fm.PRIO_NORMAL, 0)
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
     bus.deliver(10)
     bus.floor("c").claim(fm.PRIO_EMERGENCY, 20)
     bus.deliver(30)
-    states = set((f.epoch, f.holder, f.hburst) for f, _ in bus.radios.values())
+    states = set((f.epoch, f.seq, f.holder, f.hburst) for f, _ in bus.radios.values())
     assert len(states) == 1
-    assert bus.floor("a").holder == "c"
+    assert bus.floor("a").holder == "c" and not bus.floor("b").talking
 
 
 def test_higher_priority_preempts_and_lower_is_denied():
@@ -90,6 +137,9 @@ def test_higher_priority_preempts_and_lower_is_denied():
     assert not bus.floor("a").talking and bus.floor("cc").talking
     assert bus.floor("a").busy_for(fm.PRIO_NORMAL) == "denied"
     assert bus.floor("a").busy_for(fm.PRIO_EMERGENCY) is None
+    bus.floor("a").claim(fm.PRIO_NORMAL, 40)   # sent anyway: the arbiter says denied
+    bus.deliver(50)
+    assert ("lost", "tg1", "denied") in bus.seen["a"]
 
 
 def test_release_frees_the_floor_for_everyone():
@@ -98,84 +148,107 @@ def test_release_frees_the_floor_for_everyone():
     bus.deliver(10)
     bus.floor("a").release(500)
     bus.deliver(510)
+    assert ("free", "tg1", "released") in bus.seen["b"]
     assert bus.floor("b").talker() is None and bus.floor("a").holder is None
     bus.floor("b").claim(fm.PRIO_NORMAL, 600)
     bus.deliver(610)
     assert bus.floor("b").talking
 
 
-def test_duplicate_claim_from_qos1_retry_is_ignored():
+def test_duplicate_and_late_records_are_applied_once():
     bus = Bus(["a", "b"])
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
     bus.collect()
-    bus.queue.append(bus.queue[0])  # the broker got the PUBLISH twice (DUP after a lost PUBACK)
+    bus.up.append(bus.up[0])  # the broker got the request twice (DUP after a lost PUBACK)
     bus.deliver(10)
-    assert bus.floor("a").talking and bus.floor("a").epoch == bus.floor("b").epoch == 1
+    grants = [r for r in bus.records if r.kind == G.GRANT]
+    assert len(grants) == 2 and bus.floor("a").talking
+    # a late copy of the first grant after the floor went idle changes nothing
+    bus.floor("a").release(100)
+    bus.deliver(110)
+    assert bus.floor("b").on_message(grants[0], 120) == [] and bus.floor("b").talker() is None
 
 
-def test_late_joiner_learns_talker_from_retained_heartbeat():
+def test_holder_heartbeats_renew_its_lease_and_listeners_see_it():
     bus = Bus(["a", "b"])
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
-    bus.deliver(10)
-    ob = Outbox()
-    late = Floor("tg1", "late", ob)
-    # the holder's heartbeats are published retained: the broker hands the last one to a new subscriber
-    bus.floor("a").tick(1010)
-    pubs = bus.radios["a"][1].drain()[0]
-    retained = [p for _k, _key, p, _q, r in pubs if r]
-    assert retained
-    evs = late.on_message(fm.parse(retained[-1]), 1050)
-    assert ("talker", "tg1", "a", fm.PRIO_NORMAL) in evs
-    assert late.talker() == "a" and late.epoch == bus.floor("b").epoch
+    bus.deliver(0)
+    for t in range(100, 10001, 100):
+        bus.tick(t)
+    assert bus.floor("a").talking and bus.floor("b").talker() == "a"
+    assert len([r for r in bus.records if r.kind == G.GRANT]) >= 9
 
 
-def test_holder_that_vanishes_frees_the_floor_by_heartbeat_timeout():
+def test_dead_holder_lease_expires_and_the_floor_frees():
     bus = Bus(["a", "b"])
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
-    bus.deliver(10)
-    evs = bus.floor("b").tick(10 + 3000)
-    assert bus.floor("b").talker() == "a" and "free" not in kinds(evs)
-    evs = bus.floor("b").tick(10 + 3600)
-    assert ("free", "tg1", "vanished") in evs and bus.floor("b").talker() is None
-    # b's takeover claim is based on the burst it saw die, so every radio accepts it
-    bus.floor("b").claim(fm.PRIO_NORMAL, 3700)
-    bus.deliver(3710, only=["b"])
+    bus.deliver(0)
+    del bus.radios["a"]     # a dies: no heartbeat, no release
+    for t in range(100, 4101, 100):
+        bus.tick(t)
+    assert bus.records[-1].kind == G.IDLE and bus.records[-1].reason == G.R_EXPIRED
+    assert ("free", "tg1", "expired") in bus.seen["b"]
+    bus.floor("b").claim(fm.PRIO_NORMAL, 4200)
+    bus.deliver(4210)
     assert bus.floor("b").talking
 
 
-def test_last_will_frees_the_floor_at_once():
+def test_talker_stops_when_its_lease_runs_out_without_renewal():
+    bus = Bus(["a"])
+    bus.floor("a").claim(fm.PRIO_NORMAL, 0)
+    bus.deliver(0)
+    bus.arb = None          # the arbiter is gone: no renewals
+    evs = []
+    for t in range(100, 4101, 100):
+        evs += bus.floor("a").tick(t)
+    assert ("cut", "tg1", "lease") in evs and not bus.floor("a").talking
+
+
+def test_late_joiner_learns_the_talker_from_the_retained_grant():
     bus = Bus(["a", "b"])
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
     bus.deliver(10)
-    evs = bus.floor("b").holder_offline("a", 20)
-    assert ("free", "tg1", "offline") in evs and bus.floor("b").busy_for(fm.PRIO_NORMAL) is None
+    last_grant = [r for r in bus.records if r.kind == G.GRANT][-1]
+    late = Floor("tg1", "late", Outbox())
+    evs = late.on_message(last_grant, 1050)
+    assert ("talker", "tg1", "a", fm.PRIO_NORMAL) in evs
+    assert late.talker() == "a" and late.busy_for(fm.PRIO_NORMAL) == "busy"
 
 
-def test_voice_frames_keep_a_silent_heartbeat_alive():
-    bus = Bus(["a", "b"])
+def test_unanswered_request_means_no_floor_service_and_no_talk():
+    bus = Bus(["a"], arbiter=False)
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
-    bus.deliver(10)
-    bus.floor("b").voice_seen("a", 3000)
-    assert "free" not in kinds(bus.floor("b").tick(5000))
+    bus.deliver(0)
+    assert bus.floor("a").tick(1400) == []
+    evs = bus.floor("a").tick(1600)
+    assert ("unanswered", "tg1") in evs and ("service", "tg1", False) in evs
+    assert not bus.floor("a").talking and not bus.floor("a").service
 
 
-def test_claim_without_echo_reports_no_signal():
+def test_a_silent_arbiter_means_no_floor_service_until_it_speaks():
+    f = Floor("tg1", "a", Outbox(), beacon_ms=10000)
+    assert f.tick(0) == [] and f.tick(25000) == []
+    assert ("service", "tg1", False) in f.tick(25100)
+    evs = f.on_message(G.Record(G.IDLE, "tg1", "", 0, 0, 1, 1), 26000)
+    assert ("service", "tg1", True) in evs and f.service
+
+
+def test_a_grant_for_a_burst_the_radio_is_not_on_is_handed_back():
     ob = Outbox()
-    f = Floor("tg1", "a", ob, claim_timeout_ms=3000)
-    f.claim(fm.PRIO_NORMAL, 0)
-    assert f.tick(2000) == []
-    assert ("noecho", "tg1") in f.tick(3100)
+    f = Floor("tg1", "a", ob)
+    f.on_message(G.Record(G.GRANT, "tg1", "a", 1, 99, 1, 1, 4000), 0)
+    pubs = ob.drain()[0]
+    m = fm.parse(pubs[-1][2])
+    assert not f.talking and m.kind == fm.RELEASE and m.burst == 99
 
 
-def test_stale_heartbeat_from_preempted_talker_is_ignored():
-    bus = Bus(["a", "cc", "c"])
+def test_let_go_before_the_grant_gives_it_back():
+    bus = Bus(["a", "b"])
     bus.floor("a").claim(fm.PRIO_NORMAL, 0)
+    bus.floor("a").abandon(5)
     bus.deliver(10)
-    old = fm.FloorMsg(fm.HEARTBEAT, "a", fm.PRIO_NORMAL, bus.floor("c").epoch, bus.floor("a").tx_burst, "tg1")
-    bus.floor("cc").claim(fm.PRIO_COMMAND, 20)
-    bus.deliver(30)
-    bus.floor("c").on_message(old, 40)
-    assert bus.floor("c").talker() == "cc"
+    assert not bus.floor("a").talking and bus.floor("b").talker() is None
+    assert bus.records[-1].kind == G.IDLE
 
 
 def test_scan_plays_emergency_then_allcall_then_priority():
@@ -203,7 +276,7 @@ def test_every_cue_has_tone_led_and_both_languages():
             assert f == 0 or 300 <= f <= 3400  # inside the 8 kHz telephone band
         assert feedback.meaning(name, "en") != feedback.meaning(name, "id")
     for needed in ("permit", "busy", "denied", "roger", "no_signal", "quota_low", "emergency", "rollcall",
-                   "timeout_warning"):
+                   "timeout_warning", "no_service"):
         assert needed in feedback.CUES
 
 

@@ -114,3 +114,60 @@ def test_a_crashing_check_is_a_fail_line():
         selftest.CHECKS.pop("broken_test_check")
         selftest.ORDER.remove("broken_test_check")
     assert r["ok"] is False and "sensor gone" in r["detail"]
+
+
+class _Mic:
+    # A fake INMP441: a DC offset plus noise of `noise` LSB, and a word (a 300 Hz square of `word` LSB)
+    # after `quiet` samples: the bench's quiet 2 s, then the technician counting aloud.
+    def __init__(self, noise, word, quiet=16000, dc=-300):
+        self.noise, self.word, self.quiet, self.dc, self.t, self.x = noise, word, quiet, dc, 0, 1
+
+    def readinto(self, buf):
+        for i in range(len(buf)):
+            self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+            v = self.dc + ((self.x >> 8) % (2 * self.noise + 1)) - self.noise if self.noise else self.dc
+            if self.t >= self.quiet and (self.t // 4000) & 1 == 0:
+                v += self.word if (self.t // 13) & 1 else -self.word
+            buf[i] = v
+            self.t += 1
+        return len(buf)
+
+
+class _MicHal:
+    def __init__(self, mic):
+        self.m = mic
+
+    def mic(self):
+        return self.m
+
+
+def _mic_checks(mic):
+    env = {"board_text": json.dumps(BOARD), "hal": _MicHal(mic)}
+    return selftest.run(["mic_noise", "mic_level"], env)
+
+
+def test_mic_checks_pass_a_good_microphone():
+    # ~-80 dBFS hiss when quiet, speech near -48 dBFS (INMP441 at arm's length): both pass
+    noise, level = _mic_checks(_Mic(5, 130))
+    assert noise["ok"] is True and -84 < noise["value"] < -74, noise
+    assert level["ok"] is True and -52 < level["value"] < -44, level
+
+
+def test_mic_checks_fail_a_dead_a_humming_and_a_deaf_microphone():
+    noise, _ = _mic_checks(_Mic(0, 0))                     # no signal at all
+    assert noise["ok"] is False and "dead" in noise["detail"]
+    noise, _ = _mic_checks(_Mic(2000, 4000))               # -27 dBFS with the bench quiet
+    assert noise["ok"] is False and noise["value"] > noise["limit"]
+    _, level = _mic_checks(_Mic(5, 8))                     # the voice barely arrives
+    assert level["ok"] is False and level["value"] < level["limit"]
+
+
+def test_mic_checks_say_not_measurable_on_a_sim_hal_without_a_wav():
+    class SimMic:
+        simulated = True
+        pcm = b""
+
+        def readinto(self, buf):
+            return len(buf)
+    for r in _mic_checks(SimMic()):
+        assert r["ok"] is None and "not measurable" in r["detail"]

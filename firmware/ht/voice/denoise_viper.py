@@ -1,0 +1,219 @@
+# Viper twin of ht/voice/denoise_pure.py (read that file for how the suppressor works; tests prove the two
+# give the same samples and state on MicroPython). The same loops written for the native emitter: ptr32
+# loads of biased words need no sign handling on 32- or 64-bit ports; ptr16 samples are sign-extended by
+# hand.
+import micropython
+from micropython import const
+
+N = const(128)
+HOP = const(64)
+BINS = const(65)
+BIAS = const(0x20000000)
+UNHALVED = const(8)     # forward stages of size <= this are not halved: bins = DFT / 16
+CLAMP = const(0x3FFFF)  # inverse FFT values stay within +-2**18: products with Q12 twiddles < 2**31
+S_POS = const(0)      # samples of the current hop received
+S_MUTE = const(1)     # hops still to go before the gains may move (1st hop after begin(): no history)
+P_ON = const(2)       # 1: suppress; 0: only the 16 ms delay (unity gains)
+P_ALPHA = const(3)    # over-subtraction, Q4
+P_FLOOR = const(4)    # gain floor, Q12
+P_RISE = const(5)     # noise floor rise per hop: floor >> P_RISE
+P_LIMIT = const(6)    # output never beyond +-this
+WIN = const(8)                  # sqrt-Hann, Q15
+COS = const(WIN + N)            # cos(2 pi k / N), k < N/2, Q12, biased
+SIN = const(COS + HOP)          # sin, the same (never negative)
+REV = const(SIN + HOP)          # bit reversal of 0..N-1
+INB = const(REV + N)            # the last N input samples, biased
+OUTQ = const(INB + N)           # the current hop's output, biased
+OLA = const(OUTQ + HOP)         # the next hop's overlap, biased
+RE = const(OLA + HOP)           # FFT work, biased
+IM = const(RE + N)
+MAG = const(IM + N)             # smoothed magnitude << 1
+NOISE = const(MAG + BINS)       # noise floor << 1
+GAIN = const(NOISE + BINS)      # gain, Q12
+
+
+@micropython.viper
+def process(pcm_buf, n: int, st_buf):
+    pcm = ptr16(pcm_buf)
+    st = ptr32(st_buf)
+    # In place: each sample goes into the window and the sample from 16 ms ago comes out (a sample is
+    # whole once both windows that hold it are done).
+    pos = st[S_POS]
+    i = 0
+    while i < n:
+        x = int(pcm[i])
+        if x > 32767:
+            x -= 65536
+        st[INB + HOP + pos] = x + BIAS
+        pcm[i] = st[OUTQ + pos] - BIAS
+        pos += 1
+        if pos == HOP:
+            hop(st_buf)
+            pos = 0
+        i += 1
+    st[S_POS] = pos
+
+
+@micropython.viper
+def hop(st_buf):
+    st = ptr32(st_buf)
+    # 1: window into bit-reversed order; slide the input by a hop
+    t = 0
+    while t < N:
+        st[RE + st[REV + t]] = (((st[INB + t] - BIAS) * st[WIN + t] + 32768) >> 16) + BIAS
+        st[IM + t] = BIAS
+        t += 1
+    t = 0
+    while t < HOP:
+        st[INB + t] = st[INB + HOP + t]
+        t += 1
+    # 2: forward FFT, decimation in time; the first UNHALVED stages may double, the rest are halved
+    size = 2
+    step = HOP
+    sh = 0
+    while size <= N:
+        half = size >> 1
+        if size > UNHALVED:
+            sh = 1
+        j = 0
+        while j < half:
+            wr = st[COS + j * step] - BIAS
+            wi = st[SIN + j * step]
+            a = j
+            while a < N:
+                b = a + half
+                br = st[RE + b] - BIAS
+                bi = st[IM + b] - BIAS
+                ar = st[RE + a] - BIAS
+                ai = st[IM + a] - BIAS
+                tr = (br * wr + bi * wi + 2048) >> 12
+                ti = (bi * wr - br * wi + 2048) >> 12
+                st[RE + a] = ((ar + tr + sh) >> sh) + BIAS
+                st[IM + a] = ((ai + ti + sh) >> sh) + BIAS
+                st[RE + b] = ((ar - tr + sh) >> sh) + BIAS
+                st[IM + b] = ((ai - ti + sh) >> sh) + BIAS
+                a += size
+            j += 1
+        size <<= 1
+        step >>= 1
+    # 3: gains per bin
+    on = st[P_ON]
+    mute = st[S_MUTE]
+    if mute > 0:
+        st[S_MUTE] = mute - 1
+    alpha = st[P_ALPHA]
+    gfloor = st[P_FLOOR]
+    rise = st[P_RISE]
+    k = 0
+    while k < BINS and mute > 0:
+        st[GAIN + k] = 4096     # a window half empty (key-up): its spectrum says nothing of the noise
+        k += 1
+    while k < BINS:
+        r = st[RE + k] - BIAS
+        m = st[IM + k] - BIAS
+        if r < 0:
+            r = -r
+        if m < 0:
+            m = -m
+        if r > m:
+            m = r + ((m * 3) >> 3)
+        else:
+            m = m + ((r * 3) >> 3)
+        s = st[MAG + k]
+        s += ((m << 1) - s) >> 1
+        st[MAG + k] = s
+        nf = st[NOISE + k]
+        if s < nf:
+            nf = s
+        else:
+            nf += (nf >> rise) + 1
+        st[NOISE + k] = nf
+        g = 4096
+        if on:
+            q = ((nf * alpha) << 4) // (s + 1)     # alpha * noise / magnitude, Q8
+            g = gfloor
+            if q < 256:
+                g = 4096 - (q << 4)
+                if g < gfloor:
+                    g = gfloor
+        gs = st[GAIN + k]
+        st[GAIN + k] = gs + ((g - gs) >> 1)
+        k += 1
+    # 4: apply (Hermitian: bin N-k takes bin k's gain); neighbours smooth the gain
+    k = 0
+    while k < N:
+        c = k
+        if c >= BINS:
+            c = N - k
+        g = st[GAIN + c] << 1          # (2 g[k] + g[k-1] + g[k+1]) / 4
+        if c > 0:
+            g += st[GAIN + c - 1]
+        else:
+            g += st[GAIN + 1]
+        if c < BINS - 1:
+            g += st[GAIN + c + 1]
+        else:
+            g += st[GAIN + c - 1]
+        st[RE + k] = (((st[RE + k] - BIAS) * ((g + 2) >> 2) + 2048) >> 12) + BIAS
+        st[IM + k] = (((st[IM + k] - BIAS) * ((g + 2) >> 2) + 2048) >> 12) + BIAS
+        k += 1
+    # 5: inverse FFT, decimation in frequency, not scaled (output in bit-reversed order). Speech never
+    # comes near; the clamps only keep a pathological spectrum inside 32 bits.
+    size = N
+    step = 1
+    while size >= 2:
+        half = size >> 1
+        j = 0
+        while j < half:
+            wr = st[COS + j * step] - BIAS
+            wi = st[SIN + j * step]
+            a = j
+            while a < N:
+                b = a + half
+                ar = st[RE + a] - BIAS
+                ai = st[IM + a] - BIAS
+                br = st[RE + b] - BIAS
+                bi = st[IM + b] - BIAS
+                sr = ar + br
+                si = ai + bi
+                dr = ar - br
+                di = ai - bi
+                if sr > CLAMP:
+                    sr = CLAMP
+                elif sr < -CLAMP:
+                    sr = -CLAMP
+                if si > CLAMP:
+                    si = CLAMP
+                elif si < -CLAMP:
+                    si = -CLAMP
+                if dr > CLAMP:
+                    dr = CLAMP
+                elif dr < -CLAMP:
+                    dr = -CLAMP
+                if di > CLAMP:
+                    di = CLAMP
+                elif di < -CLAMP:
+                    di = -CLAMP
+                st[RE + a] = sr + BIAS
+                st[IM + a] = si + BIAS
+                st[RE + b] = ((dr * wr - di * wi + 2048) >> 12) + BIAS
+                st[IM + b] = ((di * wr + dr * wi + 2048) >> 12) + BIAS
+                a += size
+            j += 1
+        size >>= 1
+        step <<= 1
+    # 6: synthesis window (x2: undoes the analysis' halving), overlap-add, limit
+    lim = st[P_LIMIT]
+    t = 0
+    while t < N:
+        y = ((((st[RE + st[REV + t]] - BIAS + 2) >> 2) * st[WIN + t]) + 16384) >> 15
+        if t < HOP:
+            y += st[OLA + t] - BIAS
+            if y > lim:
+                y = lim
+            elif y < -lim:
+                y = -lim
+            st[OUTQ + t] = y + BIAS
+        else:
+            st[OLA + t - HOP] = y + BIAS
+        t += 1

@@ -1,0 +1,132 @@
+# Portable: runs under CPython (pytest) and MicroPython (tests/firmware/test_mpy_tier.py).
+# The microphone front end and the speaker's leveller (ht/voice/frontend.py on the level kernel).
+import math
+from array import array
+from ht.compat import kernel
+from ht.voice import frontend, level_pure
+
+
+def _tone(n, hz, amp, dc=0, start=0):
+    return array("h", [int(dc + amp * math.sin(2 * math.pi * hz * (start + i) / 8000)) for i in range(n)])
+
+
+def _noise(n, amp, seed=1):
+    out = array("h", bytes(2 * n))
+    x = seed
+    for i in range(n):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i] = ((x >> 8) % (2 * amp + 1)) - amp
+    return out
+
+
+def _rms(x, a=0, b=None):
+    b = len(x) if b is None else b
+    s = 0
+    for i in range(a, b):
+        s += x[i] * x[i]
+    return math.sqrt(s / max(1, b - a))
+
+
+def _run(fe, x, n=160):
+    out = array("h", x)
+    buf = array("h", bytes(2 * n))
+    for f in range(len(x) // n):
+        for i in range(n):
+            buf[i] = out[f * n + i]
+        fe.process(buf, n)
+        for i in range(n):
+            out[f * n + i] = buf[i]
+    return out
+
+
+def _fixed():
+    # high-pass only: unity gain, no AGC, no gate, no fade
+    return frontend.Level(True, False, 0, -20, -20, 40, False, 9, -80, 400, -12, 0, -60)
+
+
+def test_dc_and_hum_removed_speech_band_kept():
+    fe = _fixed()
+    fe.begin()
+    hum = _run(fe, _tone(8000, 50, 3000, dc=800))
+    assert abs(sum(hum[4000:]) / 4000) < 2                      # DC gone
+    assert _rms(hum, 4000) < _rms(_tone(4000, 50, 3000)) / 30     # 50 Hz hum down more than 30 dB
+    fe.reset()
+    voice = _run(fe, _tone(8000, 500, 3000, dc=800))
+    assert 0.8 < _rms(voice, 4000) / _rms(_tone(4000, 500, 3000)) < 1.3   # 500 Hz passes
+
+
+def test_never_clips_even_when_shouted_into():
+    fe = frontend.mic_frontend()
+    fe.begin()
+    loud = array("h", [30000 if (i // 20) & 1 else -30000 for i in range(8000)])
+    out = _run(fe, loud)
+    assert max(out) <= 29300 and min(out) >= -29300
+    assert max(out) > 2000         # brought down by the limiter and the AGC, not muted
+
+
+def test_quiet_talker_brought_up_to_target():
+    fe = frontend.mic_frontend()
+    fe.begin()
+    x = array("h")
+    for k in range(10):            # "syllables" of a 440 Hz tone at about -45 dBFS, with pauses
+        x.extend(_tone(1600, 440, 260))
+        x.extend(array("h", bytes(2 * 800)))
+    out = _run(fe, x)
+    lvl = 20 * math.log10(_rms(out, 9 * 2400 + 320, 9 * 2400 + 1600) / 32768)
+    assert -26 < lvl < -14, lvl
+
+
+def test_gate_quiets_the_channel_between_words_after_hangover():
+    fe = frontend.mic_frontend(denoise=False)
+    fe.begin()
+    words = _tone(8000, 300, 600)
+    noise = _noise(8000, 20)
+    x = array("h", list(noise[:2400]) + list(words) + list(noise) + list(words))
+    out = _run(fe, x)
+    gap = 10400                                      # the pause between the two words
+    open_ = _rms(out, gap, gap + 2400)               # hangover: the noise right after the word stays
+    shut = _rms(out, gap + 4800, gap + 8000)         # past the hangover: gate down
+    assert shut < open_ / 3, (shut, open_)
+    assert 20 * math.log10(shut / 32768 + 1e-9) < -40
+    assert _rms(out, gap + 8000 + 800, gap + 8000 + 2400) > 10 * shut   # the next word is not chopped
+
+
+def test_fade_in_at_key_up_no_pop():
+    fe = frontend.mic_frontend()
+    fe.begin()
+    x = _tone(1600, 440, 3000, dc=2000)
+    out = _run(fe, x)
+    for i in range(16):
+        assert abs(out[i]) < 800, (i, out[i])
+    assert _rms(out, 800, 1600) > 5 * _rms(out, 0, 32)
+
+
+def test_viper_and_pure_twins_bit_identical():
+    k = kernel("ht.voice.level")
+    p = kernel("ht.voice.level", False)
+    assert p is level_pure
+    x = array("h", _noise(3200, 9000, 7))
+    for i in range(1600, 2400):
+        x[i] = x[i] >> 6                         # a quiet stretch: the gate closes, the AGC holds
+    for make in (lambda: frontend.mic_frontend(denoise=False), frontend.rx_leveller, _fixed):
+        a = make()
+        b = make()
+        a, b = getattr(a, "level", a), getattr(b, "level", b)
+        a.begin()
+        b.begin()
+        for f in range(20):
+            ba = array("h", x[f * 160:(f + 1) * 160])
+            bb = array("h", ba)
+            k.process(ba, 160, a.st)
+            p.process(bb, 160, b.st)
+            assert ba == bb, f
+            assert a.st == b.st, f
+
+
+def test_leveller_brings_quiet_and_loud_senders_together():
+    levels = []
+    for amp in (800, 12000):
+        lev = frontend.rx_leveller(-20)
+        out = _run(lev, _tone(16000, 440, amp))
+        levels.append(20 * math.log10(_rms(out, 8000) / 32768))
+    assert abs(levels[0] - levels[1]) < 3, levels
