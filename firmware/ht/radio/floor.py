@@ -182,7 +182,8 @@ class Floor:
         mine = self.mine
         if mine is not None and r.unit == self.unit and r.burst == mine[0]:
             self.mine = None
-            self._emit(("lost", self.tg, "denied" if r.reason == G.R_DENIED else "busy"))
+            # the arbiter published its GRANT to the winner before this REJECT (one publisher, in order)
+            self._emit(("lost", self.tg, "denied" if r.reason == G.R_DENIED else "busy", self.holder))
 
     def _clear(self):
         self.holder = None

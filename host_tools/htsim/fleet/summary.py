@@ -11,7 +11,7 @@ Definitions (docs/FLEET.md):
 - mouth-to-ear: the first microphone read of a burst (minus one frame: the samples of a frame entered the
   microphone during the frame before it was read) -> the first frame of that burst leaving a listener's
   speaker. All processes stamp events with the host's CLOCK_REALTIME, so talker and listener share a clock.
-- collision: a floor claim that lost a race (the floor's "lost" event); resolved when exactly one of the
+- collision: a floor request the arbiter refused (the floor's "lost" event, naming the holder); resolved when exactly one of the
   racers got the permit; resolve time = the later press -> the moment both racers had their cue.
 - wire bytes: MQTT bytes counted by the radio's link proxy in front of the broker, plus 40 bytes of TCP/IPv4
   header per MQTT packet (one packet per segment, as a radio sends them).
@@ -99,7 +99,7 @@ def collisions(events):
         for t, k, f in evs:
             if k != "lost":
                 continue
-            winner = f["args"][1]
+            winner = f["args"][2]          # ("lost", tg, busy|denied, holder)
             lp = max((t2 for t2, k2, f2 in evs if k2 == "ptt" and f2.get("down") and t2 <= t), default=None)
             wev = per.get(winner, [])
             wp = max((t2 for t2, k2, f2 in wev if k2 == "ptt" and f2.get("down") and t2 <= t + 1000), default=None)

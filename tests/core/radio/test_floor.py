@@ -99,7 +99,7 @@ def test_first_request_the_arbiter_receives_wins_and_the_other_hears_busy():
     bus.floor("a").claim(fm.PRIO_NORMAL, 1)   # pressed later, but the arbiter gets a's first (Bus order)
     bus.deliver(100)
     assert "granted" in kinds(bus.seen["a"])
-    assert ("lost", "tg1", "busy") in bus.seen["b"] and "granted" not in kinds(bus.seen["b"])
+    assert ("lost", "tg1", "busy", "a") in bus.seen["b"] and "granted" not in kinds(bus.seen["b"])
     assert bus.floor("a").talking and not bus.floor("b").talking
     assert bus.floor("c").talker() == "a" and bus.floor("b").talker() == "a"
     assert bus.floor("b").busy_for(fm.PRIO_NORMAL) == "busy"
@@ -139,7 +139,7 @@ def test_higher_priority_preempts_and_lower_is_denied():
     assert bus.floor("a").busy_for(fm.PRIO_EMERGENCY) is None
     bus.floor("a").claim(fm.PRIO_NORMAL, 40)   # sent anyway: the arbiter says denied
     bus.deliver(50)
-    assert ("lost", "tg1", "denied") in bus.seen["a"]
+    assert ("lost", "tg1", "denied", "cc") in bus.seen["a"]
 
 
 def test_release_frees_the_floor_for_everyone():
