@@ -8,20 +8,27 @@ The arbiter (docs/FLOOR.md) on the same cluster: 0 disagreements, every client o
 (epoch, seq) sequence; the primary dies mid-burst and the standby keeps the holder; radios on a stopped node
 reconnect elsewhere and follow the same records again."""
 import secrets
+import threading
 import time
 
 import pytest
 
 from ht.radio import floormsg as fm
 from ht.radio import grant as G
+from ht.radio import presence as pr
+from ht.radio import topics as T
 from htsim.floorarb import (ArbiterThread, Heartbeat, arbiter_rounds, conflicts, failover, follow_rig, gapless,
                             in_order, second_grants, send)
-from htsim.floorpress import PressRig, disagrees, simultaneous_presses
+from htsim.floorpress import PressClient, PressRig, disagrees, simultaneous_presses
 
 pytestmark = pytest.mark.sim
 
 FIRST_TRY = 100     # rounds; the issue measured ~half of all presses in disagreement on this rig
 MOST = 500          # a cluster that happened to order 100 presses globally gets up to 500 before we give up
+
+
+def now_ms():
+    return int(time.monotonic() * 1000)
 
 
 def wait_for(cond, seconds):
@@ -198,4 +205,62 @@ def test_radios_on_a_stopped_node_reconnect_learn_the_holder_and_follow_in_order
     # from its first record after the move it applied exactly what the others applied, gapless, in order
     start = ref.index(tail[0])
     assert ref[start:] == tail
+    assert len(c.running_nodes()) == 3
+
+
+# ---- presence without cluster-wide retained messages or wills (docs/TOPICS.md) -----------------------------
+
+PRESENCE_S = 2      # the interval each presence carries; stale after 1.5 x
+
+
+@pytest.mark.cluster
+def test_a_radio_whose_node_dies_without_a_will_goes_offline_for_everyone(rabbit_cluster):
+    c = rabbit_cluster
+    victim = 2
+    fleet = fleet_name()
+    rosters = {"u%d" % i: pr.Roster() for i in range(3)}
+    goodbyes = []
+
+    def on_message(cl, topic, payload):
+        p = T.parse(topic)
+        if p and p[0] == T.PRESENCE:
+            got = rosters[cl.unit].on_presence(payload, now_ms())
+            if got["stage"] == "offline":
+                goodbyes.append((cl.unit, got["unit"]))
+
+    sub = T.units_sub(fleet, T.PRESENCE).decode()
+    # the victim may only use its own node: when that node stops, it is gone (no will is set at all)
+    clients = [PressClient("u%d" % i, c.mqtt_ports if i != victim else [c.mqtt_ports[victim]], first=i,
+                           user=c.user, password=c.password, fleet=fleet, subs=[sub], on_message=on_message,
+                           max_connects=3 if i == victim else 20) for i in range(3)]
+    stop = threading.Event()
+
+    def beat(cl):
+        msg = pr.presence_payload(cl.unit, "online", interval_s=PRESENCE_S)
+        while not stop.wait(0 if not cl.connects else PRESENCE_S * 0.9):
+            try:
+                cl.publish(T.unit_topic(fleet, cl.unit, T.PRESENCE).decode(), msg, 1, True)
+            except (OSError, RuntimeError):
+                pass
+
+    beats = [threading.Thread(target=beat, args=(cl,), daemon=True) for cl in clients]
+    try:
+        for cl in clients:
+            cl.start()
+        for b in beats:
+            b.start()
+        everyone = ["u0", "u1", "u2"]
+        assert wait_for(lambda: all(r.online(now_ms()) == everyone for r in rosters.values()), 20)
+        c.stop_node(victim)
+        live = [rosters["u0"], rosters["u1"]]
+        assert wait_for(lambda: all(r.online(now_ms()) == ["u0", "u1"] for r in live), 30)
+        # nobody was told: the stale rule alone took u2 off, and the live ones stay online
+        assert not [g for g in goodbyes if g[1] == "u2"]
+        time.sleep(PRESENCE_S * 2)
+        assert all(r.online(now_ms()) == ["u0", "u1"] for r in live)
+    finally:
+        stop.set()
+        for cl in clients:
+            cl.stop()
+        c.start_node(victim)
     assert len(c.running_nodes()) == 3
