@@ -103,8 +103,8 @@ def telemetry_payload(unit, uptime_s, fields):
 
 
 class Presence:
-    # Decides when to publish presence (on change, and every beat_ms while connected: the heartbeat others
-    # judge "online" by; 0 = on change only) and telemetry (on a timer that stretches as the data plan runs
+    # Decides when to publish presence (on change, retained, with everything; and every beat_ms while
+    # connected a short beat others judge "online" by; 0 = on change only) and telemetry (on a timer that stretches as the data plan runs
     # low, and stops when it is exhausted).
     def __init__(self, unit, outbox, fw, telemetry_ms=300000, beat_ms=0):
         self.unit = unit
@@ -167,7 +167,11 @@ class Presence:
 
     def tick(self, now, uptime_s, fields):
         if self.connected and self._next_beat is not None and ticks_diff(now, self._next_beat) >= 0:
-            self._publish(now)
+            # The beat: unit, stage and interval only, not retained (the retained copy keeps the full
+            # readiness from the last change); every radio of the fleet receives it, so every byte counts.
+            self._next_beat = ticks_add(now, self.beat_ms)
+            p = presence_payload(self.unit, self.stage, interval_s=(self.beat_ms + 999) // 1000)
+            self.out.publish("presence", self.unit, p, 1, False)
         iv = self.telemetry_interval()
         if iv is None or not self.connected:
             return

@@ -126,7 +126,8 @@ def test_presence_beats_every_interval_and_carries_it():
     assert [x for x in ob.drain()[0] if x[0] == "presence"] == []    # nothing changed, not due
     p.tick(55000, 55, {})
     beat = [x for x in ob.drain()[0] if x[0] == "presence"]
-    assert len(beat) == 1 and beat[0][4] is True                     # the same presence again
+    assert len(beat) == 1 and beat[0][4] is False                    # a short beat, not retained
+    assert pr.parse_presence(beat[0][2])["interval_s"] == 54 and len(beat[0][2]) < len(first[0][2])
     p.disconnected(56000)
     p.tick(200000, 200, {})
     assert [x for x in ob.drain()[0] if x[0] == "presence"] == []    # offline: no beats
