@@ -80,8 +80,10 @@ def fleet_rights(fleet: str, units: Mapping[str, Sequence[str]], command_center:
     return rights
 
 
-def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.0.0.1") -> dict[str, str]:
-    """CA + server key/cert for `host`, generated now with `cryptography`. -> dict of PEM paths."""
+def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.0.0.1",
+                            expired: bool = False) -> dict[str, str]:
+    """CA + server key/cert for `host`, generated now with `cryptography`. -> dict of PEM paths.
+    expired: the server certificate's validity ended yesterday (the radio must refuse it)."""
     import datetime
     import ipaddress
 
@@ -94,9 +96,12 @@ def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.
     now = datetime.datetime.now(datetime.timezone.utc)
 
     def cert(subject, issuer, pub, key, ca, sans=()):
+        start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=825)
+        if expired and not ca:
+            start, end = now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)
         b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
-             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-             .not_valid_after(now + datetime.timedelta(days=825))
+             .serial_number(x509.random_serial_number()).not_valid_before(start)
+             .not_valid_after(end)
              .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
         if sans:
             b = b.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)

@@ -62,20 +62,21 @@ class AT(ATLines):
         return w.line
 
     async def cmd(self, cmd, expect=None, timeout_ms=3000, payload=None, raw=None, extra_ms=0,
-                  guard=None):
+                  guard=None, until=None):
         """Run one command; returns its response lines. expect: prefix (or tuple) of the response
         lines, "" for bare lines (IMSI), None for none. payload: bytes sent after the '>' prompt.
         raw: fn(line) -> number of raw bytes following that response line (kept in self.raw).
         extra_ms is added unscaled (bytes on the wire take real time whatever the emulator does).
         guard: fn() checked once the engine is ours; False drops the command (OSError): a socket
         write queued behind a PDP restart must not land in a new socket that reuses its link id.
+        until: fn(line) -> True for the line that ends a response continuing after the OK.
         Raises ModemError, asyncio.TimeoutError (modem silent) or OSError (stream closed)."""
         async with self._lock:
             if guard is not None and not guard():
                 raise OSError("command dropped: its socket is gone")
             if self.stale:
                 await self._resync()
-            return await self._run(cmd, expect, timeout_ms, payload, raw, extra_ms)
+            return await self._run(cmd, expect, timeout_ms, payload, raw, extra_ms, until)
 
     async def probe(self, timeout_ms=1000):
         # bare AT for liveness; an answer also ends any resync need (the modem talks again)
@@ -89,8 +90,8 @@ class AT(ATLines):
                 self.stale = False
                 await asyncio.sleep(0.05 * self.scale + 0.01)
 
-    async def _run(self, cmd, expect, timeout_ms, payload, raw, extra_ms):
-        self.begin(cmd, expect, raw, payload is not None)
+    async def _run(self, cmd, expect, timeout_ms, payload, raw, extra_ms, until=None):
+        self.begin(cmd, expect, raw, payload is not None, until)
         t = timeout_ms * self.scale / 1000 + extra_ms / 1000
         sent = payload is None
         try:

@@ -85,7 +85,10 @@ class SIMCom(Dialect):
     family = "simcom"
     urcs = _COMMON_URCS + ("*ATREADY", "+SIMCARD:", "+CIPEVENT:", "+IPCLOSE:", "+CIPRXGET: 1",
                            "+CIPRXGET:1", "+NETOPEN:", "+NETCLOSE:", "+CIPOPEN:", "+CIPCLOSE:",
-                           "+CIPSEND:", "+IPD", "+CPSI:", "+PDP: DEACT", "+CMGS:", "+CNSMOD:")
+                           "+CIPSEND:", "+IPD", "+CPSI:", "+PDP: DEACT", "+CMGS:", "+CNSMOD:",
+                           # TLS client (ht/modem/tls.py)
+                           "+CCHEVENT:", "+CCH_PEER_CLOSED:", "+CCH_RECV_CLOSED:", "+CCHOPEN:",
+                           "+CCHSTART:", "+CCHSTOP:", "+CCHCLOSE:", "+CCHSEND:")
     sim_gone = Dialect.sim_gone + ("+SIMCARD: NOT AVAILABLE",)
     pdp_gone = Dialect.pdp_gone + ("+CIPEVENT: NETWORK CLOSED", "+PDP: DEACT")
     cell_cmd = "AT+CPSI?"
@@ -138,7 +141,7 @@ class Quectel(Dialect):
     pwrkey_off_ms = 800           # 650..1500 ms, then POWERED DOWN
     poweroff_cmd = "AT+QPOWD"
     urcs = _COMMON_URCS + ("+QIURC:", "+QIND:", "+QUSIM:", "+QSIMSTAT:", "+QIOPEN:", "POWERED DOWN",
-                           "+QSTAT", "+QNITZ:")
+                           "+QSTAT", "+QNITZ:", "+QSSLURC:", "+QSSLOPEN:")
     extra_finals = ("SEND OK", "SEND FAIL")
     ok_finals = ("SEND OK",)
     iccid_cmd = "AT+QCCID"

@@ -6,6 +6,7 @@
 import asyncio
 from ht.modem import parse as P
 from ht.modem import sockets as atsock, dialects, sim as S
+from ht.modem import tls as attls
 from ht.modem.at import AT, ModemError
 from ht.modem.link import Link
 
@@ -40,6 +41,8 @@ class Modem:
         self.link = link or Link()
         self.at = AT(uart, self.d, self._urc, scale)
         self.net = atsock.make(self.at, self.d, counter)
+        self.tls = attls.make(self.at, self.d, counter)    # the modem's TLS client (set_ca before use)
+        self.net.peers.append(self.tls)
         self.on_event = None      # supervisor hook: on_event(kind, line)
         self.banner = False
         self.sim_pin_rejected = False
@@ -70,6 +73,7 @@ class Modem:
     # ---- URCs: classify and hand to the supervisor; sockets see theirs first
     def _urc(self, line):
         self.net.on_urc(line)
+        self.tls.on_urc(line)
         d = self.d
         kind = None
         i = line.find(":")

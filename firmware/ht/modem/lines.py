@@ -47,20 +47,25 @@ class ATLines:
         self._cmd = None
         self._expect = None
         self._raw_fn = None
+        self._until = None
+        self._until_seen = False
         self._want_prompt = False
         self._resp = []
         self._final = None
         self.raw = None
         self._raw_need = 0
 
-    def begin(self, cmd, expect, raw, prompt):
-        # a command goes out: what its response lines look like, how long its raw payloads are
+    def begin(self, cmd, expect, raw, prompt, until=None):
+        # a command goes out: what its response lines look like, how long its raw payloads are.
+        # until: fn(line) -> True for the line that ends a response the modem prints AFTER its OK
+        # (SIMCom AT+CCHRECV: OK, then +CCHRECV: DATA,<s>,<n> + bytes, then +CCHRECV: <s>,<err>)
         self._idle()
         self._done.clear()
         self._prompt.clear()
         self._cmd = cmd
         self._expect = expect
         self._raw_fn = raw
+        self._until = until
         if raw is not None:
             self.raw = bytearray()
         self._want_prompt = prompt
@@ -135,6 +140,17 @@ class ATLines:
         if cmd is not None:
             if line == cmd:
                 return  # echo before ATE0 (or a modem that forgets it after a reset)
+            if self._want_prompt and line == "CONNECT":
+                # Quectel AT+QFUPL asks for the file's bytes with CONNECT instead of '>'
+                self._want_prompt = False
+                self._prompt.set()
+                return
+            if self._until is not None and self._until(line):
+                self._resp.append(line)
+                self._until_seen = True
+                if self._final is not None:
+                    self._done.set()
+                return
             if line in FINALS or line.startswith("+CME ERROR") or line.startswith("+CMS ERROR") \
                     or line in self.dialect.extra_finals:
                 self._finish(line)
@@ -171,12 +187,13 @@ class ATLines:
         return False
 
     def _finish(self, line):
-        if self._done.is_set():
+        if self._done.is_set() or self._final is not None:
             self.stray += 1         # a second final for one command: the first one counts
             return
         self._final = line
         self.timeouts = 0
-        self._done.set()
+        if self._until is None or self._until_seen or not (line == "OK" or line in self.dialect.ok_finals):
+            self._done.set()        # else the response goes on after OK (begin's until)
         self._prompt.set()  # ERROR instead of '>' (no socket, buffer full) ends the prompt wait
 
     def _urc(self, line):

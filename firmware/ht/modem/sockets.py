@@ -19,6 +19,7 @@ class Net:
         self.socks = {}
         self.ip = None
         self.epoch = 0
+        self.peers = []           # services riding the same PDP (ht/modem/tls.py): they die with it
 
     def _free(self):
         for i in range(self.d.sock_links):
@@ -34,6 +35,8 @@ class Net:
             s.readable.set()
             s._txkick.set()
         self.socks = {}
+        for p in self.peers:
+            p.drop_all(reason)
 
     async def open(self, host, port, timeout_ms=20000):
         lid = self._free()

@@ -57,10 +57,13 @@ class Supervisor:
             self.link.set(L.REGISTERED, L.R_DATA_DEAD)
             self._down(DATA, "suspect")
 
-    async def open(self, host, port, timeout_ms=20000):
-        # a socket only while data is up: callers get OSError fast instead of queueing on a dead link
+    async def open(self, host, port, timeout_ms=20000, tls=False):
+        # a socket only while data is up: callers get OSError fast instead of queueing on a dead link.
+        # tls: through the modem's TLS client (ht/modem/tls.py), never a plain socket instead
         if not self.link.data_up:
             raise OSError("data link down (%s)" % self.link.state)
+        if tls:
+            return await self.m.tls.open(host, port)
         return await self.m.net.open(host, port, timeout_ms)
 
     # ---- URC-driven downgrades (called from the AT reader: no awaiting here)

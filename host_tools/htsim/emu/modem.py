@@ -197,6 +197,7 @@ class Modem:
         self.csclk = 0
         self.qsimstat = 0
         self.ussd_pending = None
+        self.tls_state = None         # htsim.emu.tls: contexts and the CCH service are per boot
         self.at.reset()
 
     def sim_urcs(self, seq):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from . import cmd_general, cmd_msg
+from . import cmd_general, cmd_msg, cmd_tls
 from .atio import CME_TEXT, CMS_TEXT, MAX_LINE, OVERFLOW, Reply
 from .atparse import AtError, find_at, parse_line
 
@@ -24,7 +24,7 @@ class CommandWorker:
         self.m = modem
         d = modem.d
         self.handlers: dict[str, Any] = {}
-        for table in (cmd_general.COMMANDS, cmd_msg.COMMANDS, modem.fam.COMMANDS):
+        for table in (cmd_general.COMMANDS, cmd_msg.COMMANDS, modem.fam.COMMANDS, cmd_tls.commands(d.family)):
             self.handlers.update(table)
         self.handlers[d.power_off_cmd] = cmd_general.power_off
         self.handlers[d.iccid_cmd] = cmd_general.iccid
