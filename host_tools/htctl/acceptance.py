@@ -83,6 +83,11 @@ HINTS = {
                        "(htctl broker write) and reload the broker, or provision the radio again",
                        "broker menolak login radio: tulis ulang file password (htctl broker write) dan "
                        "muat ulang broker, atau provisioning ulang radio"),
+    "broker_tls": ("the radio refused the broker's TLS: install the fleet CA on the radio (htctl provision --ca) "
+                   "and check the broker's certificate (htctl broker write --tls-cert) is signed by it and not "
+                   "expired, and that the radio's clock is set",
+                   "radio menolak TLS broker: pasang CA armada di radio (htctl provision --ca), periksa sertifikat "
+                   "broker ditandatangani CA itu dan belum kedaluwarsa, dan jam radio sudah benar"),
     "ptt_access": ("pressing PTT did not get a talk permit in time: check the broker and the signal, then run "
                    "the bench again", "PTT tidak mendapat izin bicara: periksa broker dan sinyal, ulangi bench"),
     "audio_loopback": ("the voice path distorts the test tone: redeploy the firmware; if it persists the board is "
@@ -151,6 +156,8 @@ def _row(check, value, unit, limit, ok, detail, blocked=False):
     hint = None
     if status == FAIL:
         key = "broker_refused" if check == "broker" and (detail or "").startswith("refused") else check
+        if check == "broker" and "TLS" in (detail or ""):
+            key = "broker_tls"
         hint = _BLOCKED_HINT if blocked else HINTS.get(key, ("see docs/PROVISION.md", "lihat docs/PROVISION.md"))
     return {"check": check, "value": value, "unit": unit, "limit": limit, "status": status,
             "detail": detail or "", "hint": hint[0] if hint else None, "hint_id": hint[1] if hint else None}

@@ -65,16 +65,59 @@ def _reachable(path: pathlib.Path, uid: int, gid: int) -> pathlib.Path | None:
     return None
 
 
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def check_tls_files(tls: dict[str, str]) -> dict[str, str]:
+    """The CA, certificate and key Mosquitto's TLS listener reads: each must exist and parse (a typo would
+    otherwise show up only as a broker that does not start). -> absolute paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    out = {}
+    for k, opt in (("ca", "--tls-ca"), ("cert", "--tls-cert"), ("key", "--tls-key")):
+        p = pathlib.Path(tls.get(k) or "")
+        if not tls.get(k):
+            raise UserError("TLS listener needs %s" % opt, hint="give --tls-ca, --tls-cert and --tls-key together")
+        try:
+            data = p.read_bytes()
+            if k == "key":
+                load_pem_private_key(data, None)
+            else:
+                x509.load_pem_x509_certificate(data)
+        except OSError as e:
+            raise UserError("%s %s: %s" % (opt, p, e.strerror or e), hint="name an existing PEM file") from None
+        except (ValueError, TypeError) as e:
+            raise UserError("%s %s: not a PEM %s (%s)" % (opt, p, "private key" if k == "key" else "certificate",
+                                                         str(e).split("\n")[0]),
+                            hint="give the PEM file (-----BEGIN ...-----), an unencrypted key") from None
+        out[k] = str(p.resolve())
+    return out
+
+
 def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], fleet: str = "kota",
                      host: str = "0.0.0.0", port: int = 1883, console: Iterable[str] = ("cc",),
-                     extra: Iterable[str] = (), run_as: str | None = "mosquitto") -> dict[str, Any]:
+                     extra: Iterable[str] = (), run_as: str | None = "mosquitto",
+                     tls: dict[str, str] | None = None, tls_port: int = 8883,
+                     insecure: bool = False) -> dict[str, Any]:
     """Write ``passwd`` (the registry's $7$ hashes), ``acl`` (ht.radio.topics rights), ``mosquitto.conf``,
     ``ht-mosquitto.service`` and ``README``.
 
     Radio accounts are the units with credentials (provisioned); ``console`` names accounts (set with
     ``htctl broker user``) that get the Command Center's rights. ``run_as``: the user Mosquitto drops to
-    (``user`` line; None = none). Returns {"dir", "units", "console", "fleet", "files", "owner", "warnings"}.
+    (``user`` line; None = none). tls {"ca", "cert", "key"} PEM paths: the radios' listener is TLS on
+    ``tls_port`` at ``host`` (the plain one stays on loopback ``port`` for local services). Without tls a plain
+    listener on a non-loopback address is refused unless ``insecure``: radio passwords would cross the
+    cellular network in clear. Returns {"dir", "units", "console", "fleet", "files", "owner", "warnings", "tls"}.
     """
+    if tls:
+        tls = check_tls_files(tls)
+    elif not is_loopback(host) and not insecure:
+        raise UserError("refusing a plain MQTT listener on %s: radio passwords would cross the network in clear"
+                        % host,
+                        hint="give --tls-ca, --tls-cert and --tls-key for a TLS listener (port 8883), or "
+                             "--insecure for a closed test network")
     from .mosquitto import acl_text, fleet_rights
 
     d = pathlib.Path(out_dir)
@@ -125,10 +168,18 @@ def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], 
             "# reload after a rewrite: systemctl reload %s (kill -HUP)" % SERVICE]
     if run_as:
         conf.append("user %s" % run_as)
-    conf += ["listener %d %s" % (port, host), "allow_anonymous false",
+    conf += ["allow_anonymous false",
              "set_tcp_nodelay true",   # voice frames are small: Nagle would add ~40 ms per hop
              "password_file %s" % files["passwd"].resolve(), "acl_file %s" % files["acl"].resolve(),
              "connection_messages true"] + list(FLEET_LIMITS) + list(extra)
+    if tls:
+        # plain only on loopback (Command Center, arbiter on this host); the radios' listener is TLS. The
+        # listener options below apply to the listener line before them (mosquitto.conf(5)).
+        conf += ["listener %d %s" % (port, "127.0.0.1" if not is_loopback(host) else host),
+                 "listener %d %s" % (tls_port, host), "cafile %s" % tls["ca"], "certfile %s" % tls["cert"],
+                 "keyfile %s" % tls["key"], "tls_version tlsv1.2"]
+    else:
+        conf += ["listener %d %s" % (port, host)]
     files["conf"].write_text("\n".join(conf) + "\n")
     files["service"].write_text(_unit_text(files["conf"].resolve()))
     files["readme"].write_text(_readme(d.resolve(), run_as, owned))
@@ -144,4 +195,4 @@ def broker_artifacts(conn: sqlite3.Connection, out_dir: str | os.PathLike[str], 
                             % (files["passwd"], files["acl"], run_as, files["readme"]))
     return {"dir": str(d), "units": sorted(units), "console": sorted(consoles), "fleet": fleet,
             "files": {k: str(v) for k, v in files.items()}, "owner": run_as if owned else None,
-            "warnings": warnings}
+            "warnings": warnings, "tls": {"port": tls_port, **tls} if tls else None}

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .transport import DeviceTransport
 
 CONFIG_PATH = "config.json"
+CA_PATH = "ca.pem"              # the fleet CA the radio's modem verifies the broker with (ht.modem.tls.CA_FILE)
 LKG_PATH = "config.lkg.json"    # the radio's last known good copy (ht.bootfiles): a bad write later falls back to it
 PASSWORD_BYTES = 18          # 24 URL-safe characters: 144 bits, fits the schema's 64-character limit
 
@@ -166,11 +167,39 @@ def check_identity(conn: sqlite3.Connection, row: dict[str, Any], ident: Mapping
     return row, changes
 
 
+def check_ca(pem: bytes | None, broker_url: str) -> bytes | None:
+    """The fleet CA as PEM bytes, checked: a CA certificate that parses. mqtts:// without one is refused (the
+    radio would have nothing to verify the broker with, and never falls back to plain TCP)."""
+    if pem is None:
+        if broker_url.startswith("mqtts://"):
+            raise UserError("%s needs the fleet CA on the radio" % broker_url,
+                            hint="give --ca ca.pem (the CA that signed the broker's certificate)")
+        return None
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as e:
+        raise UserError("--ca: not a PEM certificate (%s)" % str(e).split("\n")[0],
+                        hint="give the CA's PEM file (-----BEGIN CERTIFICATE-----)") from None
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise UserError("--ca: %s is not a CA certificate" % cert.subject.rfc4514_string(),
+                        hint="give the CA that signed the broker's certificate, not the broker's own")
+    return pem
+
+
 def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str, broker_url: str,
               who: str | None = None, apn: str | None = None, sim_pin: str | None = None, accept_swap: bool = False,
               env: Mapping[str, Any] | None = None, password: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[int, int], None] | None = None, ca: bytes | None = None) -> dict[str, Any]:
+    """ca: the fleet CA (PEM) for a TLS broker: written to the radio as ca.pem (read back by sha256) and
+    broker.tls set in its config."""
     who = who or who_default()
+    ca = check_ca(ca, broker_url)
     preflight(conn, unit_id, broker_url, apn, sim_pin)
     row = registry.unit(conn, unit_id)
     step = progress or (lambda *a, **k: None)
@@ -179,12 +208,21 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     row, changes = check_identity(conn, row, ident, who, accept_swap)
     step(2, 4)
     password = password or new_password()
+    extra = dict(registry.fleet_config(conn))
+    if ca is not None:
+        extra["broker.tls"] = True
     try:
-        cfg = build_config(row, broker_url, password, apn, sim_pin, extra=registry.fleet_config(conn))
+        cfg = build_config(row, broker_url, password, apn, sim_pin, extra=extra)
     except ValueError as e:
         raise config_error(unit_id, e) from None
     text = htconfig.dump(cfg).encode()
     want = hashlib.sha256(text).hexdigest()
+    if ca is not None:
+        # the CA first: a radio told to use TLS without its CA would refuse to connect
+        transport.write_file(CA_PATH, ca)
+        if transport.sha256([CA_PATH]).get(CA_PATH) != hashlib.sha256(ca).hexdigest():
+            raise DeviceError("ca.pem on the radio does not match what was written",
+                              hint="the flash may be full or failing: run `htctl provision` again")
     transport.write_file(CONFIG_PATH, text)
     transport.write_file(LKG_PATH, text)
     got = transport.sha256([CONFIG_PATH, CONFIG_PATH + ".tmp", LKG_PATH])
@@ -204,6 +242,7 @@ def provision(transport: DeviceTransport, conn: sqlite3.Connection, unit_id: str
     registry.set_setting(conn, "broker.url", broker_url)   # the default for the next provisioning and report
     step(4, 4)
     return {"unit": unit_id, "serial": row.get("serial"), "iccid": row.get("iccid"), "imei": row.get("imei"),
+            "ca": hashlib.sha256(ca).hexdigest() if ca is not None else None,
             "modem": ident.get("model"), "config_hash": chash, "sha256": want, "broker_user": row["unit_id"],
             "recorded": {k: v[1] for k, v in changes.items()}, "who": who, "config": cfg.masked()}
 

@@ -113,9 +113,10 @@ def test_not_root_names_the_install_step(fleet_unit, tmp_path, monkeypatch):
     registry.set_credentials(conn, fleet_unit["unit"], fleet_unit["unit"], new_password())
     conn.close()
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    code, _, err = run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", fleet_unit["registry"]])
+    code, _, err = run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", fleet_unit["registry"],
+                        "--insecure"])
     assert code == 0
     assert "chown" in (tmp_path / "b" / "README").read_text() and "not root" in err
     code, _, err = run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", fleet_unit["registry"],
-                        "--user", "nosuchuser"])
+                        "--user", "nosuchuser", "--insecure"])
     assert code == 2 and "--user nosuchuser" in err

@@ -97,7 +97,8 @@ def test_fleet_settings_are_made_once_and_shared(tmp_path):
         registry.set_fleet_id(a, "prov/#")
     # broker write follows the registry's fleet id unless told otherwise
     registry.set_credentials(a, "cc", "cc", "console-secret-123456")
-    rc, out, err = _run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", str(path), "--json"])
+    rc, out, err = _run(["broker", "write", "--out", str(tmp_path / "b"), "--registry", str(path), "--json",
+                        "--insecure"])
     assert rc == 0, err
     assert json.loads(out)["fleet"] == "prov-jatim"
     a.close()

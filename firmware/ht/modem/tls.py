@@ -22,6 +22,8 @@ R_NO_CA = ("TLS: no CA certificate on the radio (ca.pem): provision again with -
            "TLS: sertifikat CA tidak ada di radio (ca.pem): provisioning ulang dengan --ca")
 R_HANDSHAKE = ("TLS refused: broker certificate not trusted or expired (modem error %s)",
                "TLS ditolak: sertifikat broker tidak dipercaya atau kedaluwarsa (galat modem %s)")
+R_REFUSED = ("TLS: broker unreachable or its certificate refused (modem error %s)",
+             "TLS: broker tidak terjangkau atau sertifikatnya ditolak (galat modem %s)")
 R_CONNECT = ("TLS: broker unreachable (modem error %s)",
              "TLS: broker tidak terjangkau (galat modem %s)")
 R_SETUP = ("TLS: modem refused the TLS setup (%s)", "TLS: modem menolak pengaturan TLS (%s)")
@@ -34,7 +36,7 @@ class TLSError(OSError):
         en, idn = reason
         if "%s" in en:
             en, idn = en % arg, idn % arg
-        OSError.__init__(self, en)
+        super().__init__(en)
         self.reason = (en, idn)
 
 
@@ -107,8 +109,10 @@ def _text(e):
 def _fail(lid, err):
     # SIMCom +CCHOPEN errors (A76xx manual, SSL chapter): 15 handshake, 19 no certificate set;
     # Quectel answers 566 for a refused certificate as for a refused connection (see docs/MODEM.md)
-    if err in (15, 19, 566):
+    if err in (15, 19):
         return TLSError(R_HANDSHAKE, err)
+    if err == 566:
+        return TLSError(R_REFUSED, err)
     return TLSError(R_CONNECT, err)
 
 

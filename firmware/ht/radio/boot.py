@@ -6,23 +6,40 @@ from ht.modem.link import Link
 from ht.modem.lifecycle import Modem
 from ht.modem.supervisor import Supervisor
 from ht.modem.dataplan import DataPlan
+from ht.modem.tls import read_ca
 from ht.radio.sound import VOLUME_FILE
 
 PLAN_FILE = "dataplan.json"
 
 
-def broker_addr(url):
+def broker_addr(url, tls=False):
     # "mqtt://host:port" / "mqtts://host" -> (host, port, tls). ht.config has already checked the form.
-    tls = url.startswith("mqtts://")
+    # broker.tls (tls=True) asks for TLS whatever the scheme says.
+    tls = bool(tls) or url.startswith("mqtts://")
     rest = url.split("://", 1)[1]
     host, _, port = rest.partition(":")
     return host, int(port) if port else (8883 if tls else 1883), tls
 
 
-def modem_opener(sup, host, port):
+def modem_opener(sup, host, port, tls=False, link=None):
     # RobustClient's opener: a fresh AT socket through the modem each time (OSError while data is down).
+    # tls: through the modem's TLS client only; a failure puts its reason on the link (the readiness
+    # reason the radio shows and presence carries) and raises - never a plain socket instead.
+    shown = [False]
+
     async def _open():
-        return await sup.open(host, port)
+        try:
+            s = await sup.open(host, port, tls=tls)
+        except OSError as e:
+            r = getattr(e, "reason", None)
+            if tls and r and link is not None and link.data_up:
+                link.set(link.state, r)
+                shown[0] = True
+            raise
+        if shown[0] and link.data_up:
+            shown[0] = False
+            link.set(link.state)          # back to the plain "data connected" text
+        return s
     return _open
 
 
@@ -51,16 +68,17 @@ def build(hal, board, config, events=None, scale=None, store=True, **kw):
     modem = Modem.from_board(board, config, hal.modem_uart(), hal.modem_pins(), link=link, counter=plan.count,
                              scale=scale)
     sup = Supervisor(modem, plan)
-    host, port, tls = broker_addr(config.get("broker.url"))
+    host, port, tls = broker_addr(config.get("broker.url"), config.get("broker.tls"))
     if tls:
-        # TLS needs a TLS layer over the AT byte stream (or the modem's own SSL sockets): not built yet.
-        print("radio: TLS over the modem is not supported yet; connecting in plain TCP")
+        # mqtts:// or broker.tls: the modem's own TLS client with the provisioned CA (ht/modem/tls.py).
+        # Without a CA every open fails with the reason (no plain fallback: the password never goes clear).
+        modem.tls.set_ca(read_ca())
 
     def mqtt_down(reason):
         # A keepalive that went unanswered means the data path is dead even if the modem says PDP is up.
         if "keepalive" in reason:
             sup.data_suspect()
-    radio = Radio(hal, config, board, modem_opener(sup, host, port), events, link=link, sms=modem.sms,
+    radio = Radio(hal, config, board, modem_opener(sup, host, port, tls, link), events, link=link, sms=modem.sms,
                   dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down,
                   volume_store=_file_store(VOLUME_FILE) if store else None, **kw)
     link.subscribe(radio.link_changed)

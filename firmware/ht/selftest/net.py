@@ -31,9 +31,9 @@ def _read(path):
         return f.read()
 
 
-def broker_addr(url):
-    # "mqtt://host:1883" -> (host, port, tls); ht.config validated the form already
-    tls = url.startswith("mqtts://")
+def broker_addr(url, tls=False):
+    # "mqtt://host:1883" -> (host, port, tls); ht.config validated the form already; broker.tls forces TLS
+    tls = bool(tls) or url.startswith("mqtts://")
     rest = url.split("://", 1)[1]
     host, _, port = rest.partition(":")
     return host, int(port) if port else (8883 if tls else 1883), tls
@@ -250,16 +250,22 @@ async def check_broker(s):
     if b:
         return b
     cfg = s.cfg
-    host, port, tls = broker_addr(cfg.get("broker.url"))
+    host, port, tls = broker_addr(cfg.get("broker.url"), cfg.get("broker.tls"))
     if tls:
-        return result("broker", None, None, "ms", detail="mqtts:// is not tested over AT sockets yet")
+        # the modem's TLS client with the provisioned CA: a failure is a FAIL with the radio's reason,
+        # never a plain-TCP attempt (ht/modem/tls.py)
+        from ht.modem.tls import read_ca
+        s.modem.tls.set_ca(s.env.get("ca") or read_ca())
     unit = cfg.get("unit.id") or "bench"
     c = MQTTClient(unit + "-bench", user=cfg.get("broker.user") or unit,
                    password=cfg.get("broker.password") or None, keepalive=cfg.get("broker.keepalive"))
     t0 = ticks_ms()
     try:
-        stream = await s.sup.open(host, port)
+        stream = await s.sup.open(host, port, tls=tls)
     except Exception as e:
+        r = getattr(e, "reason", None)
+        if r:   # TLS: Bahasa first, English beside it
+            return result("broker", False, None, "ms", None, "%s / %s (%s:%d)" % (r[1], r[0], host, port))
         return result("broker", False, None, "ms", None, "unreachable %s:%d (%s)" % (host, port, e))
     try:
         await c.connect(stream)

@@ -20,6 +20,13 @@ def _cfg_write(p):
                    help="fleet id in the topics (ht/<fleet>/...); default the registry's (kota unless set)")
     p.add_argument("--listen", default="0.0.0.0", help="listener address (default 0.0.0.0)")
     p.add_argument("--listen-port", type=int, default=1883, help="listener port (default 1883)")
+    p.add_argument("--tls-ca", default=None, help="TLS: the fleet CA (PEM) the radios verify the broker with")
+    p.add_argument("--tls-cert", default=None, help="TLS: the broker's certificate (PEM), signed by --tls-ca")
+    p.add_argument("--tls-key", default=None, help="TLS: the broker's private key (PEM, unencrypted)")
+    p.add_argument("--tls-port", type=int, default=8883, help="TLS listener port (default 8883)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a plain (non-TLS) listener on a non-loopback address: radio passwords cross "
+                        "the network in clear (closed test networks only)")
     p.add_argument("--console", action="append", default=None,
                    help="console account(s) with Command Center rights (default: cc)")
     p.add_argument("--user", default="mosquitto",
@@ -37,11 +44,17 @@ def run_write(args, ctx):
 
     if not 1 <= args.listen_port <= 65535:
         raise UserError("--listen-port %s: must be 1-65535" % args.listen_port, hint="MQTT is 1883, TLS 8883")
+    if not 1 <= args.tls_port <= 65535:
+        raise UserError("--tls-port %s: must be 1-65535" % args.tls_port, hint="MQTT over TLS is 8883")
+    tls = None
+    if args.tls_ca or args.tls_cert or args.tls_key:
+        tls = {"ca": args.tls_ca, "cert": args.tls_cert, "key": args.tls_key}
     conn = ctx.open_registry(create=False)
     try:
         fleet = ctx.setting("fleet", args.fleet, fleet_id(conn)).value
         r = broker_artifacts(conn, args.out, fleet=fleet, host=args.listen, port=args.listen_port,
-                             console=tuple(args.console or ("cc",)), run_as=args.user or None)
+                             console=tuple(args.console or ("cc",)), run_as=args.user or None, tls=tls,
+                             tls_port=args.tls_port, insecure=args.insecure)
     finally:
         conn.close()
     for w in r["warnings"]:
@@ -50,7 +63,9 @@ def run_write(args, ctx):
     def render(out, d):
         out.table(["broker", ""], [
             ["radio accounts", len(d["units"])], ["console accounts", ", ".join(d["console"]) or "-"],
-            ["fleet", d["fleet"]], ["passwd", d["files"]["passwd"]], ["acl", d["files"]["acl"]],
+            ["fleet", d["fleet"]],
+            ["radios' listener", "TLS port %d" % d["tls"]["port"] if d["tls"] else "plain (no TLS)"],
+            ["passwd", d["files"]["passwd"]], ["acl", d["files"]["acl"]],
             ["config", d["files"]["conf"]], ["service", d["files"]["service"]],
             ["owner", d["owner"] or "you (see README)"]])
         out.line("next: see %s — install %s, `systemctl enable --now %s`, and `systemctl reload %s` after "

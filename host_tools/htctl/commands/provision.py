@@ -21,6 +21,9 @@ def configure(parser):
                         help="broker URL the radio uses, e.g. mqtt://broker.kota.go.id:1883 (default "
                              "$HTCTL_BROKER_URL, else `broker` in ~/.config/htctl/config.toml, else the one "
                              "the last provisioning used)")
+    parser.add_argument("--ca", default=None, metavar="PEM",
+                        help="the fleet CA (PEM) for a TLS broker (mqtts://): installed on the radio as ca.pem, "
+                             "its modem verifies the broker with it")
     parser.add_argument("--apn", default=None, help="APN (default: the schema's, Telkomsel 'internet')")
     parser.add_argument("--accept-swap", action="store_true",
                         help="the radio holds a different SIM/modem than the registry: record it (audited)")
@@ -48,6 +51,8 @@ def _render(out, r):
             ["modem", r["modem"]], ["broker user", r["broker_user"]],
             ["broker password", "******** (on the radio only)"],
             ["config hash", r["config_hash"][:16]], ["written", "config.json (sha256 verified)"], ["by", r["who"]]]
+    if r.get("ca"):
+        rows.append(["TLS CA", "ca.pem (sha256 %s, verified)" % r["ca"][:16]])
     if r.get("banner"):
         rows.append(["restarted", r["banner"]])
     for k, v in sorted(r["recorded"].items()):
@@ -74,8 +79,16 @@ def run(args, ctx):
     if args.time_scale is not None and not args.time_scale > 0:
         raise UserError("--time-scale %s: must be more than 0" % args.time_scale)
     opener = ctx.get("transport", DeviceTransport)
+    ca = None
+    if args.ca:
+        try:
+            with open(args.ca, "rb") as f:
+                ca = f.read()
+        except OSError as e:
+            raise UserError("--ca %s: %s" % (args.ca, e.strerror or e), hint="name the CA's PEM file")
+    ca = lib.check_ca(ca, broker)
     kw = dict(who=args.who, apn=apn, sim_pin=_sim_pin(ctx), accept_swap=args.accept_swap,
-              env=device_env(args, ctx))
+              env=device_env(args, ctx), ca=ca)
     if args.batch:
         if args.port or args.unit:
             raise UserError("--batch replaces --port/--unit", hint="give either --batch FILE or --port and --unit")

@@ -14,7 +14,6 @@ from ht.compat import ticks_ms, ticks_diff
 from ht.modem.uart import open_tcp
 from ht.modem.lifecycle import Modem
 from ht.modem.supervisor import Supervisor
-from ht.modem import tls as T
 from modem_driver import Ctl, pins_for
 
 
@@ -82,8 +81,9 @@ class Run:
         c.on_message = lambda t, p, r: got.append((bytes(t), bytes(p)))
         await c.connect(s)
         self.out["connected"] = True
-        await c.subscribe("ht/tls/" + user, 1)
-        pid = await c.publish("ht/tls/" + user, b"over tls", 1)
+        topic = ("ht/tls/" + user).encode()
+        await c.subscribe(topic, 1)
+        pid = await c.publish(topic, b"over tls", 1)
         self.out["acked"] = await c.wait_ack(pid, 60000)
         self.out["echoed"] = await self.until(lambda: len(got) > 0, 60) and got[0][1] == b"over tls"
         if minutes:
@@ -97,7 +97,7 @@ class Run:
         n = int(minutes * 60 * 25)
         tick = 0.04 * self.scale
         for _ in range(n):
-            await c.publish("ht/tls/voice", frame, 0)
+            await c.publish(b"ht/tls/voice", frame, 0)
             await asyncio.sleep(tick)
         self.out["frames"] = n
 
