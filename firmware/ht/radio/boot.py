@@ -57,9 +57,10 @@ def _file_store(name):
     return load, save
 
 
-def build(hal, board, config, events=None, scale=None, store=True, **kw):
+def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw):
     # -> (radio, supervisor). kw goes to Radio (fleet=, key=, ...). scale: the modem's time scale, by
-    # default the HAL's (1 on the radio; the emulator's on a virtual device).
+    # default the HAL's (1 on the radio; the emulator's on a virtual device). ca: the TLS CA's PEM
+    # (default: ca.pem on the file system, as `htctl provision --ca` writes it).
     if scale is None:
         scale = getattr(hal, "time_scale", 1.0)
     link = Link()
@@ -72,7 +73,7 @@ def build(hal, board, config, events=None, scale=None, store=True, **kw):
     if tls:
         # mqtts:// or broker.tls: the modem's own TLS client with the provisioned CA (ht/modem/tls.py).
         # Without a CA every open fails with the reason (no plain fallback: the password never goes clear).
-        modem.tls.set_ca(read_ca())
+        modem.tls.set_ca(ca if ca is not None else read_ca())
 
     def mqtt_down(reason):
         # A keepalive that went unanswered means the data path is dead even if the modem says PDP is up.

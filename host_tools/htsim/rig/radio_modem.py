@@ -11,13 +11,19 @@ from modem_driver import Ctl
 def _through_modem(drv, rig, u, args, emu):
     cfg = drv.config(u)
     cfg.set("broker.url", "mqtt://%s:%d" % (args["host"], args["port"]))
+    ca = None
+    if args.get("tls") and u == "a":
+        # through the modem's own TLS client to the broker's TLS listener (ht/modem/tls.py)
+        cfg.set("broker.url", "mqtts://%s:%d" % (args["host"], args["tls"]["port"]))
+        with open(args["tls"]["ca"], "rb") as f:
+            ca = f.read()
     # 40 ms is the config default: half the AT round trips of 20 ms frames
     cfg.set("audio.frame_ms", args.get("frame_ms", 40))
     hal = HAL(rig.board, uart="127.0.0.1:%d" % emu["uart"])
     log = []
     rig.ev[u] = log
     r, sup = radio_boot.build(hal, rig.board, cfg, events=lambda now, k, d: log.append((now, k, d)),
-                              scale=emu["scale"], store=False, fleet=drv.FLEET, key=drv.KEY)
+                              scale=emu["scale"], store=False, fleet=drv.FLEET, key=drv.KEY, ca=ca)
     rig.radios[u] = r
     rig.hals[u] = hal
     return r, sup, hal
