@@ -26,18 +26,21 @@ R_REFUSED = ("TLS: broker unreachable or its certificate refused (modem error %s
              "TLS: broker tidak terjangkau atau sertifikatnya ditolak (galat modem %s)")
 R_CONNECT = ("TLS: broker unreachable (modem error %s)",
              "TLS: broker tidak terjangkau (galat modem %s)")
+R_CLOCK = ("TLS refused: modem clock not set yet, certificates cannot be checked (modem error %s)",
+           "TLS ditolak: jam modem belum diatur, sertifikat tak bisa diperiksa (galat modem %s)")
 R_SETUP = ("TLS: modem refused the TLS setup (%s)", "TLS: modem menolak pengaturan TLS (%s)")
 R_FAILED = ("TLS failed: %s", "TLS gagal: %s")
 
 
 class TLSError(OSError):
-    # .reason = (English, Bahasa): what the radio shows
-    def __init__(self, reason, arg):
+    # .reason = (English, Bahasa): what the radio shows; .err = the modem's error number (or None)
+    def __init__(self, reason, arg, err=None):
         en, idn = reason
         if "%s" in en:
             en, idn = en % arg, idn % arg
         super().__init__(en)
         self.reason = (en, idn)
+        self.err = err
 
 
 def ca_name(pem):
@@ -54,7 +57,7 @@ class TLSNet(Net):
         Net.__init__(self, at, dialect, counter)
         self.ca = None
         self.name = None
-        self.loaded = None        # name of the CA file known to be on the modem
+        self.written = 0          # CA files written into the modem
         self.last = None          # (English, Bahasa) of the last failure, None after a good open
         self.opens = 0
 
@@ -85,8 +88,11 @@ class TLSNet(Net):
         try:
             s = await Net.open(self, host, port, timeout_ms)
         except TLSError as e:
+            if e.err in (15, 566) and not await self._clock_set():
+                # a module whose clock the network has not set yet finds every certificate "not yet valid"
+                e = TLSError(R_CLOCK, e.err, e.err)
             self.last = e.reason
-            raise
+            raise e
         except OSError as e:
             self.last = (R_FAILED[0] % _text(e), R_FAILED[1] % _text(e))
             raise TLSError(R_FAILED, _text(e))
@@ -94,11 +100,20 @@ class TLSNet(Net):
         self.opens += 1
         return s
 
+    async def _clock_set(self):
+        # False only when the modem says its clock is unset (1980/2004 after boot); unknown counts as set
+        try:
+            for line in await self.at.cmd("AT+CCLK?", "+CCLK:", timeout_ms=3000):
+                return P.clock_fields(line) is None or P.cclk(line) is not None
+        except Exception:
+            pass
+        return True
+
     async def _setup(self):
-        if self.loaded != self.name or not await self._has_file(self.name):
-            self.loaded = None
+        # asked every time (one short command): a reboot, a swapped modem or a wiped file system is noticed
+        if not await self._has_file(self.name):
             await self._put_file(self.name, self.ca)
-            self.loaded = self.name
+            self.written += 1
         await self._context()
 
 
@@ -110,10 +125,10 @@ def _fail(lid, err):
     # SIMCom +CCHOPEN errors (A76xx manual, SSL chapter): 15 handshake, 19 no certificate set;
     # Quectel answers 566 for a refused certificate as for a refused connection (see docs/MODEM.md)
     if err in (15, 19):
-        return TLSError(R_HANDSHAKE, err)
+        return TLSError(R_HANDSHAKE, err, err)
     if err == 566:
-        return TLSError(R_REFUSED, err)
-    return TLSError(R_CONNECT, err)
+        return TLSError(R_REFUSED, err, err)
+    return TLSError(R_CONNECT, err, err)
 
 
 # ---- SIMCom A76xx / SIM7600 -------------------------------------------------------------------------

@@ -132,6 +132,7 @@ async def main(argv):
         r.out["at_errors"] = r.m.at.errors
         r.out["badlen"] = r.m.at.badlen
         r.out["opens"] = r.m.tls.opens
+        r.out["ca_written"] = r.m.tls.written
     finally:
         r.sup.stop()
     return r.out

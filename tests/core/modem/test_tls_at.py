@@ -121,3 +121,37 @@ def test_open_without_ca_refuses_before_any_command():
             return e
     e = asyncio.run(main())
     assert e is not None and e.reason == T.R_NO_CA and net.last == T.R_NO_CA
+
+
+def test_handshake_refused_with_the_clock_unset_says_so():
+    from ht.modem import dialects as D
+    from ht.modem.at import AT
+    from test_at import FakeUART, _drive
+
+    def go(cclk):
+        replies = {"AT+CCERTLIST": b'\r\n+CCERTLIST: "%s"\r\n\r\nOK\r\n' % T.ca_name(b"PEM").encode(),
+                   "AT+CCHSTART": b"\r\nOK\r\n\r\n+CCHSTART: 0\r\n",
+                   "AT+CCHSSLCFG=0,1": b"\r\nOK\r\n",
+                   'AT+CCHOPEN=0,"127.0.0.1",8883,2': b"\r\nOK\r\n\r\n+CCHOPEN: 0,15\r\n",
+                   "AT+CCLK?": b'\r\n+CCLK: "%s"\r\n\r\nOK\r\n' % cclk, "AT+CCHCLOSE=0": b"\r\nERROR\r\n"}
+        for c in ('AT+CSSLCFG="sslversion",1,3', 'AT+CSSLCFG="authmode",1,1', 'AT+CSSLCFG="enableSNI",1,1',
+                  'AT+CSSLCFG="cacert",1,"%s"' % T.ca_name(b"PEM"), "AT+CCHSET=1,1"):
+            replies[c] = b"\r\nOK\r\n"
+        fake = FakeUART(replies)
+        at = AT(fake, D.get("A7670"))
+        net = T.make(at, D.get("A7670"))
+        at.on_urc = net.on_urc
+        net.set_ca(b"PEM")
+
+        async def body(at):
+            try:
+                await net.open("127.0.0.1", 8883)
+            except OSError as e:
+                return e
+        e = _drive(at, body, at)
+        assert "AT+CCERTDOWN" not in " ".join(fake.sent)      # the same CA is never written again
+        return e
+    e = go(b"80/01/06,00:01:10+00")
+    assert e.err == 15 and e.reason[1].startswith("TLS ditolak: jam modem belum diatur"), e.reason
+    e = go(b"26/12/07,10:11:12+28")
+    assert e.reason[1].startswith("TLS ditolak: sertifikat broker"), e.reason
