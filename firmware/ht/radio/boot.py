@@ -23,8 +23,8 @@ def broker_addr(url, tls=False):
 
 def modem_opener(sup, host, port, tls=False, link=None):
     # RobustClient's opener: a fresh AT socket through the modem each time (OSError while data is down).
-    # tls: through the modem's TLS client only; a failure puts its reason on the link (the readiness
-    # reason the radio shows and presence carries) and raises - never a plain socket instead.
+    # tls: through the modem's TLS client only; a failure puts its reason on the link (link.reason /
+    # reason_id: the readiness reason the radio shows) and raises - never a plain socket instead.
     shown = [False]
 
     async def _open():
