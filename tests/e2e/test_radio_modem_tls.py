@@ -53,7 +53,10 @@ def test_micropython_radio_talks_through_modem_tls(mosquitto, arbiter, emulator,
     res = json.loads(line[0][7:])
     heard = (tmp_path / "b.raw").read_bytes()
     assert len(heard) > 1 * 8000 * 2, len(heard)          # b heard a's burst, which crossed TLS
-    assert res["plan_bytes"] > 10000
+    # the data plan counts what the air carries, TLS records and handshakes included (the UART only sees
+    # plaintext: ht.modem.tls adds the record and handshake bytes); without them it read ~75 % of the wire
+    wire = emu.state["bytes"]["sock_tx"] + emu.state["bytes"]["sock_rx"]
+    assert 0.8 * wire <= res["plan_bytes"] <= 1.1 * wire, (res["plan_bytes"], wire)
     assert [n for n, _ in emu.sms_log] == ["+628111000111", "+628111000222"]
     # two TLS sessions to the TLS listener: the first, and the one after coverage came back
     sessions = [e for _, e in emu.events if e.startswith("tls ") and "TLSv1.2 to 127.0.0.1:%d" % tls_port in e]

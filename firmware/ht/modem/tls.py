@@ -15,6 +15,12 @@ from ht.modem.sockets import Net, _try
 
 CA_FILE = "ca.pem"        # on the radio's file system; written by `htctl provision --ca`
 CTX = 1                   # the SSL context this radio configures (SIMCom 0..9, Quectel 0..5)
+# Bytes a TLS 1.2 AES-GCM record adds (5 header + 8 explicit nonce + 16 tag): the data plan counts them per
+# send and per read, since the UART only carries plaintext (bench_tls: 29.9 B per voice packet measured)
+RECORD_OVERHEAD = 29
+# ... and a full handshake with a one-certificate ECDSA P-256 chain (bench_tls: 1421 B); an RSA-2048 chain
+# is about 1 KB more. Counted per open as (sent, received).
+HANDSHAKE_BYTES = (450, 1000)
 OPEN_MS = 120000          # both manuals: CCHOPEN / QSSLOPEN may take up to 120 s
 
 # Reasons shown on the radio (link reason, presence) and in the bench detail: (English, Bahasa).
@@ -98,7 +104,20 @@ class TLSNet(Net):
             raise TLSError(R_FAILED, _text(e))
         self.last = None
         self.opens += 1
+        if self.counter:
+            self.counter(HANDSHAKE_BYTES[0], HANDSHAKE_BYTES[1])
         return s
+
+    async def write(self, s, mv):
+        await Net.write(self, s, mv)
+        if self.counter:
+            self.counter(RECORD_OVERHEAD, 0)
+
+    async def read(self, s):
+        data, more = await Net.read(self, s)
+        if data and self.counter:
+            self.counter(0, RECORD_OVERHEAD)
+        return data, more
 
     async def _clock_set(self):
         # False only when the modem says its clock is unset (1980/2004 after boot); unknown counts as set
