@@ -21,6 +21,11 @@ def test_broker_url_forms():
     assert N.broker_addr("mqtt://127.0.0.1:18830") == ("127.0.0.1", 18830, False)
     assert N.broker_addr("mqtts://broker.kota.go.id") == ("broker.kota.go.id", 8883, True)
     assert N.broker_addr("mqtt://broker") == ("broker", 1883, False)
+    # broker.tls asks for TLS whatever the scheme (the radio's boot reads the same two settings)
+    assert N.broker_addr("mqtt://broker", True) == ("broker", 8883, True)
+    assert N.broker_addr("mqtt://broker:9883", True) == ("broker", 9883, True)
+    from ht.radio import boot as B
+    assert B.broker_addr("mqtts://b") == ("b", 8883, True) and B.broker_addr("mqtt://b:1", False) == ("b", 1, False)
 
 
 class _S:
