@@ -29,7 +29,7 @@ def fetch(url, method="GET", body=None, headers=None):
         return e.code, dict(e.headers), e.read()
 
 
-def test_nothing_without_login_and_wrong_password_refused(console_rig, browser_page, tmp_path):
+def test_nothing_without_login_and_wrong_password_refused(console_rig, browser_page, shots):
     rig = console_rig(arbiters=False)
     url = rig.srv.url
     for p in PAGES:
@@ -58,7 +58,7 @@ def test_nothing_without_login_and_wrong_password_refused(console_rig, browser_p
 
     login(page, url, "budi", "wrong-password")
     assert "/login" in page.url and page.locator("#loginerror").is_visible()
-    page.screenshot(path=str(tmp_path / "login_refused.png"))
+    page.screenshot(path=str(shots / "login_refused.png"))
 
     login(page, url, "budi", OPERATOR_PW)
     page.wait_for_selector("#units tbody tr")
@@ -77,7 +77,7 @@ def test_nothing_without_login_and_wrong_password_refused(console_rig, browser_p
     assert ("budi", "login.failed") in actions and ("budi", "login") in actions
 
 
-def test_actions_are_audited_and_the_log_is_append_only(console_rig, browser_page, tmp_path):
+def test_actions_are_audited_and_the_log_is_append_only(console_rig, browser_page, shots):
     rig = console_rig(arbiters=False)
     url = rig.srv.url
     page = browser_page()
@@ -94,7 +94,7 @@ def test_actions_are_audited_and_the_log_is_append_only(console_rig, browser_pag
     assert rc_id in csv_text and "u01" in csv_text
     page.goto(url + "/audit")
     page.wait_for_selector("#audit tbody tr[data-action='rollcall.export']")
-    page.screenshot(path=str(tmp_path / "audit.png"), full_page=True)
+    page.screenshot(path=str(shots / "audit.png"), full_page=True)
     rows = rig.srv.call(lambda: rig.srv.app.state.console.store.audit_log())
     actions = {r["action"] for r in rows if r["operator"] == "sri"}
     assert {"login", "rollcall.start", "rollcall.export"} <= actions

@@ -233,6 +233,7 @@ class FleetBoard:
             "sim_expiry_text_en": s.get("sim_expiry_text_en") if s else None,
             "sim_days_left": s.get("sim_days_left") if s else None,
             "price_rp": s.get("price_rp") if s else None, "sim_opd": s.get("sim_opd") if s else None,
+            "has_sim": bool(s and s.get("iccid")),
             "interval_s": e.get("interval_s") or 0, "last_seen": _wall_iso(e["seen_wall"]) if "seen_wall" in e
             else None, "age_s": age, "telemetry": tel,
             "telemetry_at": _wall_iso(e["tel_wall"]) if "tel_wall" in e else None,

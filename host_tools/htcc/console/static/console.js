@@ -128,7 +128,7 @@
     box.hidden = ids.length === 0;
     document.body.dataset.alarm = ids.length ? "1" : "0";
     if (!ids.length) { if (beeper) { clearInterval(beeper); beeper = null; } return; }
-    let h = '<div id="alarmsound" class="banner warn" hidden>🔇 ' + HT.esc(HT.t("sound_enable")) + "</div>";
+    let h = '<div id="alarmsound" class="banner warn" hidden>' + HT.esc(HT.t("sound_enable")) + "</div>";
     for (const id of ids) {
       const i = open[id];
       h += '<div class="alarmitem" data-id="' + i.id + '" data-unit="' + HT.esc(i.unit_id) + '">' +

@@ -15,8 +15,7 @@
     $("rc_title").textContent = HT.t("rollcall") + " " + rc.id + " · " + rc.scope + " · " + HT.fmtTime(rc.started_at);
     $("rc_state").textContent = rc.finished ? HT.t("finished") : HT.t("running");
     $("rc_state").className = "pill " + (rc.finished ? "grey" : "warn");
-    for (const k of ["answered", "waiting", "missed", "offline"]) $("c_" + k).textContent = rc.counts[k];
-    $("c_late").textContent = rc.counts.late ? "(" + rc.counts.late + ")" : "";
+    for (const k of ["answered", "waiting", "missed", "offline", "late"]) $("c_" + k).textContent = rc.counts[k];
     let h = "";
     for (const r of rc.rows) {
       h += '<tr data-unit="' + HT.esc(r.unit) + '" data-status="' + r.status + '"><td data-l="' + HT.esc(HT.t("unit")) + '"><b>' + HT.esc(r.unit) + "</b></td><td data-l=\"" + HT.esc(HT.t("holder")) + "\">" +
