@@ -80,21 +80,41 @@
     return (a.opd || "").localeCompare(b.opd || "") || a.unit.localeCompare(b.unit);
   }
 
+  function rowEl(r) {
+    const tr = document.createElement("tr");
+    fillRow(tr, r);
+    return tr;
+  }
+
+  function fillRow(tr, r) {
+    tr.id = "u-" + r.unit;
+    tr.dataset.unit = r.unit;
+    tr.dataset.ready = r.ready ? "1" : "0";
+    tr.dataset.online = r.online ? "1" : "0";
+    tr.dataset.stage = r.stage;
+    tr.dataset.battery = r.battery == null ? "" : r.battery;
+    tr.dataset.key = (r.ready ? 1 : 0) + "|" + (r.online ? 1 : 0) + "|" + (r.opd || "") + "|" + r.unit;
+    tr.className = r.ready ? "ready" : "notready";
+    tr.innerHTML = rowHtml(r);
+  }
+
   function renderAll() {
     const list = Object.values(rows).filter(visible).sort(order);
     const frag = document.createDocumentFragment();
-    for (const r of list) {
-      const tr = document.createElement("tr");
-      tr.id = "u-" + r.unit;
-      tr.dataset.unit = r.unit;
-      tr.dataset.ready = r.ready ? "1" : "0";
-      tr.dataset.online = r.online ? "1" : "0";
-      tr.dataset.stage = r.stage;
-      tr.className = r.ready ? "ready" : "notready";
-      tr.innerHTML = rowHtml(r);
-      frag.appendChild(tr);
-    }
+    for (const r of list) frag.appendChild(rowEl(r));
     tbody.replaceChildren(frag);
+    counts();
+  }
+
+  // A delta: rows whose place in the order did not change are redrawn in place (a fleet of hundreds
+  // redraws a few rows per message, not the whole table); anything else redraws the table.
+  function renderSome(changed) {
+    for (const r of changed) {
+      const tr = document.getElementById("u-" + r.unit);
+      const key = (r.ready ? 1 : 0) + "|" + (r.online ? 1 : 0) + "|" + (r.opd || "") + "|" + r.unit;
+      if (!visible(r) ? !!tr : (!tr || tr.dataset.key !== key)) { renderAll(); return; }
+      if (tr) fillRow(tr, r);
+    }
     counts();
   }
 
@@ -153,8 +173,7 @@
   HT.on("units", (m) => {
     let newUnit = false;
     for (const r of m.rows) { if (!rows[r.unit]) newUnit = true; rows[r.unit] = r; }
-    if (newUnit) fillFilters();
-    renderAll();
+    if (newUnit) { fillFilters(); renderAll(); } else renderSome(m.rows);
     document.body.dataset.updated = Date.now();
   });
   fOpd.onchange = fTg.onchange = renderAll;
