@@ -258,6 +258,24 @@ def run_restore(args, ctx):
     return 0
 
 
+def _cfg_demo(p):
+    p.add_argument("--out", default="out/demo", help="folder for the screenshots (default out/demo)")
+    p.add_argument("--http-port", type=int, default=8080, help="the console's port on 127.0.0.1 (default 8080)")
+    p.add_argument("--no-screenshots", action="store_true", help="skip the scripted screenshots")
+    p.add_argument("--keep-running", action="store_true", help="keep the fleet and the console up until Ctrl-C")
+    p.add_argument("--password", default=None, help="the demo operator's password (default: a random one, printed)")
+
+
+def run_demo(args, ctx):
+    from . import _console_demo
+
+    try:
+        return _console_demo.run(args.out, args.http_port, screenshots=not args.no_screenshots,
+                                 keep_running=args.keep_running, log=ctx.out.line, password=args.password)
+    except RuntimeError as e:
+        raise UserError(str(e), hint="see the logs under %s/console-fleet/" % args.out)
+
+
 def configure(parser):
     acts = add_actions(parser, [
         ("serve", "serve the console (until Ctrl-C/SIGTERM)", _cfg_serve, run_serve),
@@ -268,6 +286,8 @@ def configure(parser):
         ("backup", "back up the registry and the console's data (recordings) into one checked archive",
          _cfg_backup, run_backup),
         ("restore", "restore a backup archive (checks every file's SHA-256 first)", _cfg_restore, run_restore),
+        ("demo", "the console with a simulated fleet (Mosquitto, arbiters, MicroPython radios): screenshots, "
+                 "or --keep-running for a person to open in a browser", _cfg_demo, run_demo),
     ])
     users = add_actions(acts["user"], [
         ("add", "add an operator or change their password/role", _cfg_user_add, run_user_add),
