@@ -107,3 +107,22 @@ def test_actions_are_audited_and_the_log_is_append_only(console_rig, browser_pag
     n = conn.execute("SELECT count(*) FROM console_audit").fetchone()[0]
     conn.close()
     assert n == len(rows)
+
+
+def test_bahasa_first_english_switch_wib_and_phone(console_rig, browser_page, shots):
+    rig = console_rig(arbiters=False)
+    page = browser_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    login(page, rig.srv.url, "budi", OPERATOR_PW)
+    page.wait_for_selector("#units tbody tr")
+    assert page.inner_text("nav a.on") == "Kesiapan" and "Belum pernah terhubung" in page.inner_text("#units")
+    assert page.inner_text("#clock").endswith("WIB")
+    # Phone: the table becomes one card per radio, no sideways scrolling of the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("getComputedStyle(document.querySelector('#units tbody tr')).display") == "block"
+    page.screenshot(path=str(shots / "phone_id.png"))
+    page.click("#langswitch")
+    page.wait_for_selector("nav a.on:text('Readiness')")
+    assert "Never connected to the server" in page.inner_text("#units")
+    page.screenshot(path=str(shots / "phone_en.png"))
+    page.click("#langswitch")
+    page.wait_for_selector("nav a.on:text('Kesiapan')")

@@ -135,6 +135,7 @@ class Hub:
             return
         fn = self.handlers.get(t)
         if fn is None:
+            self.bad_from_browsers += 1
             s.push({"t": "error", "what": "unknown message type", "for": t})
             return
         try:

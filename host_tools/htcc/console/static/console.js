@@ -99,7 +99,10 @@
   }
   HT.updateSoundBanner = updateSoundBanner;
 
-  if (document.getElementById("broker") || document.body.dataset.role) connect();
+  // Connect once every script of the page has run: a message must not arrive before its handler exists
+  // (the parser may yield between two scripts while the next one loads).
+  function start() { if (document.getElementById("broker") || document.body.dataset.role) connect(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
 
 // ---- the emergency alarm: covers every page and sounds until acknowledged ------------------------------
