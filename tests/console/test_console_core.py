@@ -203,3 +203,15 @@ def test_schedule_fires_once_on_its_days_in_wib(tmp_path):
     assert [s[1] for s in fc.started] == ["all", "all"]
     assert fc.started[0][0].startswith("jadwal#")
     st.close()
+
+
+def test_a_rollcall_cut_by_a_restart_is_closed_with_what_arrived(tmp_path):
+    st = Store(str(tmp_path / "reg.sqlite"))
+    st.conn.execute("INSERT INTO console_rollcalls (id, started_at, started_by, scope, deadline_s, units) VALUES "
+                    "('rc1', '2026-12-07T01:00:00+00:00', 'sri', 'all', 60, '[\"u01\", \"u02\"]')")
+    st.conn.execute("INSERT INTO console_rollcall_answers (rc_id, unit_id, status, ms) VALUES ('rc1','u01','answered',900)")
+    RC.RollCalls(_FakeConsole(st))
+    r = st.conn.execute("SELECT finished_at, report FROM console_rollcalls WHERE id='rc1'").fetchone()
+    assert r[0] is not None
+    assert json.loads(r[1]) == {"answered": 1, "late": 0, "missed": 0, "offline": 0, "waiting": 1, "interrupted": 1}
+    st.close()

@@ -3,6 +3,7 @@ escalation hook (a command and a local HTTP receiver), a broker that goes away a
 import http.server
 import json
 import threading
+import urllib.parse
 import urllib.request
 
 import paho.mqtt.client as mqtt
@@ -121,3 +122,49 @@ def test_broker_goes_away_and_comes_back(console_rig):
     wait_until(lambda: rig.srv.call(lambda: core(rig).board.rows["u01"]["online"]), 60, what="presence after")
     assert False in seen and seen[-1] is True
     c.loop_stop()
+
+
+def _login(url, name, pw, pre="p" * 16):
+    req = urllib.request.Request(url + "/login", method="POST", data=urllib.parse.urlencode(
+        {"name": name, "password": pw, "pre": pre}).encode(),
+        headers={"Cookie": "htcc_login=" + pre, "Content-Type": "application/x-www-form-urlencoded"})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    try:
+        r = urllib.request.build_opener(NoRedirect).open(req, timeout=30)
+        return r.status, r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers
+
+
+def test_password_guessing_is_slowed_down_and_audited(console_rig):
+    from fixtures.console import OPERATOR_PW
+    rig = console_rig(arbiters=False)
+    for _ in range(10):
+        st, h = _login(rig.srv.url, "budi", "tebakan")
+        assert st == 303 and "e=1" in h["location"]
+    st, _ = _login(rig.srv.url, "budi", OPERATOR_PW)
+    assert st == 429          # even the right password waits: the address is guessing
+    acts = [r["action"] for r in rig.srv.call(lambda: core(rig).store.audit_log())]
+    assert acts.count("login.failed") == 10 and "login.refused" in acts
+
+
+def test_socket_of_an_ended_login_is_closed(console_rig):
+    import asyncio
+    import websockets
+    rig = console_rig(arbiters=False, registry_refresh_s=0.5)
+    token, _ = rig.srv.call(lambda: core(rig).store.new_session("budi", 1))
+
+    async def go():
+        async with websockets.connect(rig.srv.url.replace("http", "ws") + "/ws",
+                                      additional_headers={"Cookie": "htcc_session=" + token}) as ws:
+            await asyncio.wait_for(ws.recv(), 30)
+            rig.srv.call(lambda: core(rig).store.end_session(token))     # logged out elsewhere
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 60)
+            except websockets.exceptions.ConnectionClosed as e:
+                return e.rcvd.code if e.rcvd else None
+    assert asyncio.run(go()) == 4401

@@ -82,6 +82,7 @@ class Console:
         while True:
             await asyncio.sleep(self.settings.registry_refresh_s)
             self.reload_registry()
+            self.hub.drop_ended(self.store.session_alive)
 
     def reload_registry(self) -> None:
         try:

@@ -73,6 +73,21 @@ class RollCalls:
         self.t0 = 0.0
         self.finished = True
         console.bus.subscribe(T.units_sub(console.fleet, T.ACK).decode(), self._on_ack, qos=1)
+        self._close_interrupted()
+
+    def _close_interrupted(self) -> None:
+        # A roll call still running when the server stopped: what arrived stays; the rest is marked unknown.
+        for r in self.conn.execute("SELECT id, units FROM console_rollcalls WHERE finished_at IS NULL").fetchall():
+            units = json.loads(r["units"])
+            got = {a["unit_id"]: a["status"] for a in self.conn.execute(
+                "SELECT unit_id, status FROM console_rollcall_answers WHERE rc_id=?", (r["id"],))}
+            n = {"answered": 0, "late": 0, "missed": 0, "offline": 0, "waiting": 0}
+            for u in units:
+                n[got.get(u, "waiting")] += 1
+            n["interrupted"] = 1
+            self.conn.execute("UPDATE console_rollcalls SET finished_at=?, report=? WHERE id=?",
+                              (now_iso(), json.dumps(n), r["id"]))
+            log.warning("roll call %s was interrupted by a restart of the console", r["id"])
 
     def start(self) -> None:
         pass

@@ -138,7 +138,7 @@
         '<div class="who">' + HT.esc(i.unit_id) + " — " + HT.esc(i.official || "?") + "</div>" +
         "<div>" + HT.esc(HT.t("opd")) + ": <b>" + HT.esc(i.opd || "–") + "</b> · " + HT.esc(HT.t("talkgroups")) + ": <b>" +
         HT.esc(i.tg || "–") + "</b> · " + HT.esc(HT.fmtTime(i.started_at)) + " · " + i.alerts + " " + HT.esc(HT.t("alerts")) +
-        (i.late ? " · " + HT.esc(HT.t("late_alert")) : "") + (i.escalated_at ? ' · <b class="error">' + HT.esc(HT.t("escalated")) + "</b>" : "") + "</div>" +
+        (i.late ? " · " + HT.esc(HT.t("late_alert")) : "") + (i.known === false ? ' · <b class="error">' + HT.esc(HT.t("unknown_unit")) + "</b>" : "") + (i.escalated_at ? ' · <b class="error">' + HT.esc(HT.t("escalated")) + "</b>" : "") + "</div>" +
         '<div class="hotmic" data-unit="' + HT.esc(i.unit_id) + '" data-started="' + HT.esc(i.started_at) + '"></div>' +
         '<button class="btn danger ackbtn" data-id="' + i.id + '">' + HT.esc(HT.t("ack")) + "</button></div>";
     }
