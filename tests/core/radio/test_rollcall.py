@@ -79,7 +79,7 @@ def test_presence_round_trip_and_lwt():
     p = pr.presence_payload("dinas-pu-03", "online", battery=87, signal=-85, plan="low", fw="0.3.1")
     assert len(p) < 80
     assert pr.parse_presence(p) == {"unit": "dinas-pu-03", "stage": "online", "battery": 87, "signal": -85,
-                                    "plan": "low", "fw": "0.3.1", "note": "", "interval_s": 0}
+                                    "plan": "low", "fw": "0.3.1", "note": "", "interval_s": 0, "battery_flag": ""}
     assert pr.parse_presence(pr.offline_payload("u1"))["stage"] == "offline"
     for bad in (b"", b"[]", b'{"u":"x","s":"flying"}', b"\xff"):
         try:
