@@ -43,7 +43,8 @@ def pct_from_mv(mv):
 
 class Battery:
     # Smoothed state of charge with the flags presence and the cues need. sample() takes millivolts
-    # read while idle; one outlier (an ADC glitch, a transmit sag caught anyway) moves the average little.
+    # read while idle (once a second); one outlier (an ADC glitch, a transmit sag caught anyway) moves the
+    # average at most 40 mV.
     def __init__(self):
         self.mv = None
         self.pct = None
@@ -56,7 +57,13 @@ class Battery:
         self.charging = charging
         if mv is None or mv <= 0:
             return []
-        self.mv = mv if self.mv is None else (self.mv * 3 + mv) // 4
+        if self.mv is None:
+            self.mv = mv
+        else:
+            # half way towards the reading, at most 40 mV per sample: a cell moves a few mV a minute, a
+            # glitch or a transmit sag is one sample
+            d = (mv - self.mv) // 2
+            self.mv += 40 if d > 40 else -40 if d < -40 else d
         self.pct = pct_from_mv(self.mv)
         ev = []
         if charging:
