@@ -74,6 +74,9 @@ def build(hal, board, config, events=None, scale=None, store=True, **kw):
     modem = Modem.from_board(board, config, uart, pins, link=link, counter=plan.count, scale=scale)
     if sleep is not None:
         sleep.cmd = CMDS.get(modem.d.family)     # AT+CSCLK=1 / AT+QSCLK=1
+        # An idle socket polls for data in case a URC was lost; every poll wakes the module. Asleep, the
+        # module announces data itself (URC, RI), so the safety net is stretched from 2 s to 30 s.
+        modem.net.poll_ms = 30000
     # Power saving stretches the supervisor's idle checks: each one wakes the module's UART (a 3 s AT
     # probe would keep it awake a third of the time). A hung modem is still found: every MQTT exchange
     # goes through it, and three timeouts in a row mean "hung" whichever command met them.
