@@ -85,8 +85,11 @@ def fresh(seen_ms, interval_s, now_ms):
 class Roster:
     # Who is online, as every reader of presence judges it (radios, arbiter, Command Center): the last
     # presence of each unit, when it arrived, and the rule above. A retained copy counts as seen on arrival.
-    def __init__(self):
+    # staleness=False: a reader that does not get the beats (radios: topic "b" is the Command Center's)
+    # takes a unit as online from its presence until its "offline" (the LWT) arrives.
+    def __init__(self, staleness=True):
         self.units = {}     # unit -> (stage, seen_ms, interval_s)
+        self.staleness = staleness
 
     def on_presence(self, payload, now):
         p = parse_presence(payload)
@@ -95,7 +98,7 @@ class Roster:
 
     def is_online(self, unit, now):
         e = self.units.get(unit)
-        return e is not None and e[0] != "offline" and fresh(e[1], e[2], now)
+        return e is not None and e[0] != "offline" and (not self.staleness or fresh(e[1], e[2], now))
 
     def online(self, now):
         return sorted(u for u in self.units if self.is_online(u, now))
@@ -190,7 +193,7 @@ class Presence:
             # readiness from the last change); every radio of the fleet receives it, so every byte counts.
             self._next_beat = ticks_add(now, self.beat_ms)
             p = presence_payload(self.unit, self.stage, interval_s=(self.beat_ms + 999) // 1000)
-            self.out.publish("presence", self.unit, p, 1, False)
+            self.out.publish("beat", self.unit, p, 1, False)
         iv = self.telemetry_interval()
         if iv is None or not self.connected:
             return
