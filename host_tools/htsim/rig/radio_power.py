@@ -92,10 +92,11 @@ async def scenario_deadlink(args, res, Rig):
     sup.start()
     rig.start()
     await rig.until(lambda: b.online, "online", 90000)
-    # the hole starts just after a presence beat went out and was answered (the worst phase for a radio
-    # that waits for its next exchange)
-    n0 = b.client.stats["rx"]
-    await rig.until(lambda: b.client.stats["rx"] > n0 + 1, "a beat answered", 120000)
+    # the hole starts once the radio's start-up exchanges (its full presence with battery and signal) are
+    # answered and it has gone quiet: the worst phase for a radio that waits for its next exchange (the beat)
+    await rig.until(lambda: b.presence._sent is not None and b.presence._sent[1] is not None
+                    and not b.client._inflight, "start-up presence answered", 120000)
+    await _sleep_ms(2000)
     hole = args.get("hole_ms", 20000)
     t0 = ticks_ms()
     if args.get("flow"):
