@@ -32,7 +32,7 @@ from htsim.emu.rrc import TAIL_S
 UNITS = {k: "h" for k in ("battery_hours_standby", "battery_hours_workday", "battery_hours_emergency",
                           "battery_hours_standby_before", "battery_hours_workday_before",
                           "battery_hours_emergency_before", "battery_hours_standby_fleet_beats")}
-UNITS.update({"wake_to_audio_ms_p95": "ms", "wake_frames_lost": "frames", "idle_bytes_per_hour": "bytes",
+UNITS.update({"live_listener_ma": "mA", "live_listener_ma_before": "mA", "wake_to_audio_ms_p95": "ms", "wake_frames_lost": "frames", "idle_bytes_per_hour": "bytes",
               "idle_bytes_per_hour_before": "bytes", "deadlink_detect_s_default": "s",
               "deadlink_detect_s_before": "s", "deadlink_outage_back_s": "s",
               "deadlink_outage_back_s_before": "s", "m2e_ms_asleep_median": "ms", "m2e_ms_awake_median": "ms", "modem_connected_share_standby": "%",
@@ -187,6 +187,23 @@ def _arbiters(m, fleet):
     return stop
 
 
+def _live_ma(res, save):
+    # The same figures applied to what the live listener logged: its policy's ms per mode and CPU speed
+    # (PowerPolicy.report) and the emulator's seconds per modem state (rrc.py). Bursts every few seconds:
+    # a busy hour, not a standby one; what matters is that it moves with the policy.
+    ma = json.loads((BOARDS_DIR / "LILYGO_T_A7670" / "board.json").read_text())["power"]["ma"]
+    p = res["power"]
+    total = float(sum(p[k] for k in ("idle", "listen", "talk", "alert"))) or 1.0
+    idle_cpu = ma["esp32_80_idle"] if save else ma["esp32_240_idle"]
+    cpu = (p["idle"] * idle_cpu + (total - p["idle"]) * ma["esp32_240_busy"]) / total
+    audio = ma["amp_quiescent"] + ma["mic"] + ma["amp_play"] * p["listen"] / total
+    sec = res["energy"]["seconds"]
+    on = (sec["connected"] + sec["idle_awake"] + sec["idle_sleep"]) or 1.0
+    modem = (sec["connected"] * ma["modem_connected"] + sec["idle_awake"] * ma["modem_idle"] +
+             sec["idle_sleep"] * ma["modem_sleep"]) / on
+    return cpu + audio + modem + ma["board"]
+
+
 def _live():
     # the real firmware through the emulator and Mosquitto: wake-up cost and dead-link time
     from fixtures.mosquitto import Mosquitto
@@ -213,6 +230,7 @@ def _live():
                 res = {}
                 asyncio.run(rp.scenario_sleep_burst(a, res, drv.Rig, drv.talk))
                 m2e[save] = [b["m2e_ms"] for b in res["bursts"]]
+                out["live_listener_ma%s" % ("" if save else "_before")] = round(_live_ma(res, save), 1)
                 if save:
                     lost = sum(b["sent"] - b["heard"] for b in res["bursts"])
         base = statistics.median(m2e[False])

@@ -203,7 +203,8 @@ class Radio:
         self.flush(now)
         self.indicator.update(now, self.online, self._plan)
         a = self.audio
-        self.power.update(now, a.talking, self.scan.playing is not None or any(a.rx_on),
+        # a held PTT counts as talking from the press: the claim must not wait for the modem to wake
+        self.power.update(now, a.talking or self._ptt_btn(), self.scan.playing is not None or any(a.rx_on),
                           self.emergency.state != EM_IDLE or self.rollcall.rc_id is not None)
 
     def _slow_tick(self, now):

@@ -108,6 +108,7 @@ class PowerPolicy:
         self.log = []             # (ticks, mode) at each change, last 32 (diagnostics)
         self._alert_until = None
         self._cpu = getattr(hal, "cpu_mhz", None)
+        self._ri = getattr(hal, "ri_pending", None)   # RI low: the module woke for a URC or data
         self.update(now, False, False, False)
 
     def wake_all(self, now, hold_ms=30000):
@@ -128,8 +129,11 @@ class PowerPolicy:
     def update(self, now, talking, listening, alert):
         mode = "talk" if talking else "alert" if alert or self._alert(now) else "listen" if listening else "idle"
         if mode == self.mode:
-            if mode == "idle" and self.sleep is not None:
-                self.sleep.tick(now)    # asleep once its UART has been quiet for idle_ms
+            s = self.sleep
+            if mode == "idle" and s is not None:
+                if not s.awake and self._ri is not None and self._ri():
+                    s.on_rx()           # RI before the URC's bytes: DTR low now, the read follows
+                s.tick(now)             # asleep once its UART has been quiet for idle_ms
             return mode
         self._account(now)
         self.mode = mode

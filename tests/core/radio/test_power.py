@@ -107,3 +107,20 @@ def test_emergency_and_roll_call_wake_everything_for_the_hold():
     clk.t += 2000
     p.update(clk.t, False, False, False)
     assert p.mode == "idle"
+
+
+def test_ri_from_a_sleeping_module_wakes_it_before_its_bytes():
+    hal, clk = FakeHal(), Clock()
+    ri = [False]
+    hal.ri_pending = lambda: ri[0]
+    levels = []
+    s = ModemSleep(levels.append, "simcom", idle_ms=100, clock=clk)
+    s.enabled = True
+    p = PowerPolicy(hal, s, True, clock=clk)
+    clk.t += 200
+    p.update(clk.t, False, False, False)
+    assert not s.awake
+    ri[0] = True
+    clk.t += 10
+    p.update(clk.t, False, False, False)
+    assert s.awake and levels[-1] == 1 and s.rx_wakes == 1
