@@ -37,6 +37,7 @@ class ModemSleep:
         self.wakes = 0                # host-initiated wakes (a write found the module asleep)
         self.rx_wakes = 0             # module-initiated wakes (bytes came while asleep: RI / URC)
         self._task = None
+        self._enabling = False
         if dtr is not None:
             dtr(1)
 
@@ -108,13 +109,16 @@ class ModemSleep:
 
     async def enable(self, at):
         # the slow clock, once per module boot (volatile); harmless if refused (the module never sleeps)
-        if not self.capable or self.enabled:
+        if not self.capable or self.enabled or self._enabling:
             return self.enabled
+        self._enabling = True
         try:
             await at.cmd(self.cmd)
             self.enabled = True
         except Exception as e:          # ModemError / timeout: try again next time data comes up
             print("modem: sleep not enabled:", repr(e))
+        finally:
+            self._enabling = False
         return self.enabled
 
     def start(self):

@@ -111,6 +111,13 @@ class PowerPolicy:
         self._ri = getattr(hal, "ri_pending", None)   # RI low: the module woke for a URC or data
         self.update(now, False, False, False)
 
+    def set_enabled(self, on, now):
+        # power.save switched at run time (the bench compares bursts with and without it on one radio)
+        self.enabled = bool(on)
+        self._account(now)
+        self.mode = None
+        self.update(now, False, False, False)
+
     def wake_all(self, now, hold_ms=30000):
         # an emergency or a roll call: everything up at once and kept up for hold_ms
         t = ticks_add(now, hold_ms)

@@ -48,8 +48,13 @@ async def scenario_sleep_burst(args, res, Rig, talk):
     rig.start()
     await rig.until(lambda: a.online and b.online, "online", 90000)
     res["bursts"] = []
+    alternate = args.get("alternate", False)
     for i in range(args.get("bursts", 1)):
-        if args.get("save", True):
+        save = args.get("save", True) and not (alternate and i % 2)
+        if alternate:
+            # odd bursts with the policy off on the same radio: pairs measured side by side
+            b.power.set_enabled(save, ticks_ms())
+        if save:
             sl = b.power.sleep
             try:
                 # the press follows the moment the emulator says the module sleeps (a probe may wake it
@@ -76,7 +81,7 @@ async def scenario_sleep_burst(args, res, Rig, talk):
         except AssertionError:
             pass
         heard = b.stats()["voice"]["accepted"] - rx0
-        res["bursts"].append({"asleep": asleep, "sent": sent, "heard": heard, "m2e_ms": r["m2e_ms"][0],
+        res["bursts"].append({"save": save, "asleep": asleep, "sent": sent, "heard": heard, "m2e_ms": r["m2e_ms"][0],
                               "access_ms": r["access_ms"]})
     st = _status(ctl)
     res["energy"] = st["energy"]

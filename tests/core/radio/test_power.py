@@ -124,3 +124,14 @@ def test_ri_from_a_sleeping_module_wakes_it_before_its_bytes():
     clk.t += 10
     p.update(clk.t, False, False, False)
     assert s.awake and levels[-1] == 1 and s.rx_wakes == 1
+
+
+def test_switching_the_policy_at_run_time_applies_at_once():
+    hal, clk = FakeHal(), Clock()
+    s = ModemSleep(lambda v: None, "simcom", idle_ms=100, clock=clk)
+    s.enabled = True
+    p = PowerPolicy(hal, s, True, clock=clk)
+    p.set_enabled(False, clk.t)
+    assert hal.mhz[-1] == CPU_HIGH and not s.allowed and s.awake and p.mode == "idle"
+    p.set_enabled(True, clk.t)
+    assert hal.mhz[-1] == CPU_LOW and s.allowed
