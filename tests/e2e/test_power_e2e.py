@@ -22,19 +22,20 @@ def args(m, emu, **kw):
     return a
 
 
-def test_burst_to_a_sleeping_radio_is_heard_from_its_first_frame(mosquitto, arbiter, emulator, tmp_path):
+def test_burst_to_a_sleeping_radio_is_heard_from_its_first_frame_and_a_roll_call_wakes_it(mosquitto, arbiter, emulator, tmp_path):
     m = broker(mosquitto, arbiter)
     emu = emulator(dialect="A7670", powered=True, time_scale=0.05)
     mic, _ = mic_file(tmp_path, 1.5)
     res = {"scenario": "sleep_burst"}
-    asyncio.run(rp.scenario_sleep_burst(args(m, emu, mic=str(mic), bursts=2, hold_ms=1000), res, drv.Rig,
-                                        drv.talk))
+    asyncio.run(rp.scenario_sleep_burst(args(m, emu, mic=str(mic), bursts=2, hold_ms=1000, rollcall=True), res,
+                                        drv.Rig, drv.talk))
     for b in res["bursts"]:
         assert b["asleep"], res                          # the modem really slept before the burst
         assert b["sent"] > 10 and b["heard"] == b["sent"], res
     e = res["energy"]
     assert e["wake_lost"] == 0, e        # no byte was ever sent to a UART that was not up yet
     assert res["sleep"]["rx_wakes"] >= 1 and res["power"]["listen"] > 0, res
+    assert res["rollcall_awake"], res                    # a roll call wakes the sleeping radio at once
 
 
 def test_blackholed_path_found_by_the_reply_deadline_and_back_online(mosquitto, arbiter, emulator):

@@ -83,6 +83,16 @@ async def scenario_sleep_burst(args, res, Rig, talk):
         heard = b.stats()["voice"]["accepted"] - rx0
         res["bursts"].append({"save": save, "asleep": asleep, "sent": sent, "heard": heard, "m2e_ms": r["m2e_ms"][0],
                               "access_ms": r["access_ms"]})
+    if args.get("rollcall"):
+        # a roll call from the Command Center reaches a sleeping radio and wakes everything at once
+        from ht.radio import topics as T
+        await rig.until(lambda: _status(ctl)["sleeping"], "the listener's modem asleep again", 30000)
+        got = []
+        cc = await drv.cc_client(args["host"], args["port"], got)
+        await cc.publish(T.rollcall(drv.FLEET), b'{"id":"rc9","dl":20,"by":"cc"}', 1, False)
+        await rig.until(lambda: b.power.mode == "alert", "the roll call woke the radio", 30000)
+        res["rollcall_awake"] = not _status(ctl)["sleeping"] and b.power.mhz == 240
+        await cc.stop()
     st = _status(ctl)
     res["energy"] = st["energy"]
     res["power"] = b.power.report()
