@@ -8,13 +8,12 @@
 # SleepUART wraps the AT engine's UART (the duck type of ht/modem/uart.py), so the engine, the sockets and
 # every dialect's commands stay as they are: a write wakes the module first, any byte read keeps it awake.
 # ModemSleep decides when to let it sleep: the power policy (ht.radio.power) says whether sleep is allowed
-# (never while talking or listening), and the module must have been quiet for idle_ms.
+# (never while talking or listening), and the module must have been quiet for idle_ms; the radio's control
+# tick calls tick() (ht.radio.power.PowerPolicy.update).
 # The slow-clock command is volatile (a reboot clears it): it is sent again each time data comes up.
-import asyncio
 from ht.compat import ticks_ms, ticks_diff, ticks_add, asleep_ms
 
 CMDS = {"simcom": "AT+CSCLK=1", "quectel": "AT+QSCLK=1"}
-_TICK_MS = 100
 
 
 class ModemSleep:
@@ -36,7 +35,6 @@ class ModemSleep:
         self.sleeps = 0
         self.wakes = 0                # host-initiated wakes (a write found the module asleep)
         self.rx_wakes = 0             # module-initiated wakes (bytes came while asleep: RI / URC)
-        self._task = None
         self._enabling = False
         if dtr is not None:
             dtr(1)
@@ -120,21 +118,6 @@ class ModemSleep:
         finally:
             self._enabling = False
         return self.enabled
-
-    def start(self):
-        if self._task is None and self.capable:
-            self._task = asyncio.create_task(self._run())
-        return self._task
-
-    def stop(self):
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _run(self):
-        while True:
-            await asleep_ms(_TICK_MS)
-            self.tick()
 
 
 class SleepUART:
