@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 CSS = """
 @page { size: A4; margin: 6mm 8mm; }
-html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 7.6pt; line-height: 1.15;
+html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 7.4pt; line-height: 1.13;
        color: #000; }
 body { margin: 0; }
 h1 { font-size: 12pt; margin: 0 0 2mm; border-bottom: 1.2pt solid #000; padding-bottom: 1mm; }

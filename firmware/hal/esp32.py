@@ -128,6 +128,8 @@ class HAL:
         self._mic = None
         self._spk = None
         self._adc = None
+        self._chg = None
+        self._ri = None
 
     def _button_pin(self, role, num):
         p = Pin(num, Pin.IN, _pull(self.board, role))
@@ -199,6 +201,29 @@ class HAL:
                 p.value(gpio_level(act, level))
             out[name] = drive
         return out
+
+    # -- power (docs/POWER.md)
+    def cpu_mhz(self, mhz):
+        # 80 MHz idle, 240 MHz for talk/listen (ht.radio.power); I2S and UART keep their own clocks
+        machine.freq(mhz * 1000000)
+
+    def charging(self):
+        # the charger's status output where the board wires it (battery.charge in board.json), else None
+        num = B.pin(self.board, "battery.charge")
+        if num is None:
+            return None
+        if self._chg is None:
+            self._chg = Pin(num, Pin.IN, Pin.PULL_UP)
+        return self._chg.value() == B.active(self.board, "battery.charge", 0)
+
+    def ri_pending(self):
+        # RI pulled low by the module (a URC or data while it slept): the radio's wake source
+        num = B.pin(self.board, "modem.ri")
+        if num is None:
+            return None
+        if self._ri is None:
+            self._ri = Pin(num, Pin.IN)
+        return self._ri.value() == B.active(self.board, "modem.ri", 0)
 
     # -- housekeeping
     def battery_mv(self):

@@ -233,6 +233,7 @@ class HAL:
         self._mic = None
         self._speaker = None
         self.tone_amp = None
+        self.mhz = None
 
     def record(self, kind, name, value):
         self.events.append((ticks_ms(), kind, name, value))
@@ -255,10 +256,23 @@ class HAL:
 
     def _modem_pin(self, name, pin, active):
         def drive(asserted):
-            pin(gpio_level(active, asserted))
-            # The emulator models the LilyGO wiring, where 1 on its control pins means asserted.
-            self.ctl.send("pin %s %d" % (name.upper(), 1 if asserted else 0))
+            level = gpio_level(active, asserted)
+            pin(level)
+            # The emulator models the LilyGO wiring, where 1 on PWRKEY/RESET/POWERON means asserted (they go
+            # through transistors); DTR is wired straight, so the emulator gets its line level (1 = high:
+            # the module may sleep, ht/modem/sleep.py).
+            self.ctl.send("pin %s %d" % (name.upper(), level if name == "dtr" else 1 if asserted else 0))
         return drive
+
+    # -- power (docs/POWER.md): the CPU speed the policy asked for, and the charger's status pin
+    def cpu_mhz(self, mhz):
+        self.mhz = mhz
+        self.record("cpu", "mhz", mhz)
+
+    def charging(self):
+        # HT_SIM_CHARGING=1/0 stands in for a charge-status pin; unset: the board does not wire one
+        v = _env("HT_SIM_CHARGING")
+        return None if v is None else v == "1"
 
     # -- people
     def button(self, name):

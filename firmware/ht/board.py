@@ -30,6 +30,7 @@ PIN_ROLES = (
     ("buttons.vol_up", "in", False),
     ("buttons.vol_down", "in", False),
     ("battery", "adc", False),
+    ("battery.charge", "in", False),     # the charger's status output, where a board wires it
 )
 
 

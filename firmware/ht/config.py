@@ -118,6 +118,8 @@ FIELDS = {
     "broker.password": ("secret", "", _short_str),
     "broker.tls": ("bool", False, None),
     "broker.keepalive": ("int", 60, (10, 3600)),
+    # a PUBACK/SUBACK/PINGRESP later than this means the flow is dead: reconnect now (docs/POWER.md)
+    "broker.reply_timeout_s": ("int", 10, (2, 120)),
     "modem.apn": ("str", "internet", _apn),
     "modem.sim_pin": ("secret", "", _pin),
     "dataplan.expiry": ("str", "", _date),
@@ -142,7 +144,9 @@ FIELDS = {
     "ptt.talk_timeout_s": ("int", 60, (5, 600)),
     "emergency.hot_mic_s": ("int", 10, (0, 120)),
     "emergency.sms_numbers": ("list", [], _phone),
-    "telemetry.interval_s": ("int", 60, (10, 3600)),
+    "telemetry.interval_s": ("int", 300, (10, 3600)),
+    # modem sleep between exchanges, slow CPU when idle, telemetry riding the presence beat (docs/POWER.md)
+    "power.save": ("bool", True, None),
 }
 SECRETS = tuple(k for k in FIELDS if FIELDS[k][0] == "secret")
 

@@ -102,7 +102,11 @@ SCHEMA = F("obj", fields={
     "buttons": F("obj", fields={"ptt": BUTTON(), "emergency": BUTTON(), "vol_up": BUTTON(False),
                                 "vol_down": BUTTON(False)}),
     "leds": F("map", item=CONTROL(True)),
-    "battery": F("obj", False, fields={"pin": F("gpio"), "divider": F("number", lo=1.0, hi=20.0)}),
+    "battery": F("obj", False, fields={"pin": F("gpio"), "divider": F("number", lo=1.0, hi=20.0),
+                                       "charge": CONTROL()}),
+    # current draw per state for the battery bench (bench/bench_power.py), each group with its source
+    "power": F("obj", False, fields={"ma": F("map", item=F("number", lo=0.0, hi=3000.0)),
+                                     "source": F("map", item=F("str")), "cell_mah": F("int", lo=100, hi=20000)}),
 })
 
 

@@ -253,5 +253,6 @@ def test_dtr_sleep_loses_input_until_dtr_low(emulator):
     at.write(b"AT\r")
     assert at.drain(0.3) == b""             # asleep: the UART does not listen
     emu.set_pin("DTR", 0)
+    time.sleep(0.06)                        # the UART comes up ~30 ms after DTR low (rrc.WAKE_S)
     assert at.cmd("AT").ok
     assert emu.state["bytes"]["dropped_rx"] >= 3

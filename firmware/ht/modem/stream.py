@@ -54,7 +54,8 @@ class ATSocket:
                 if self.peer_closed:
                     return b""
             try:
-                await asyncio.wait_for(self.readable.wait(), _POLL_MS * self.net.at.scale / 1000)
+                await asyncio.wait_for(self.readable.wait(),
+                                       getattr(self.net, "poll_ms", _POLL_MS) * self.net.at.scale / 1000)
             except asyncio.TimeoutError:
                 self.readable.set()
 

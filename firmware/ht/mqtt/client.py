@@ -21,7 +21,7 @@ STATE_NAMES = ("offline", "connecting", "online")
 class MQTTClient:
     def __init__(self, client_id, user=None, password=None, keepalive=60, clean=True,
                  max_packet=1536, max_inflight=4, retry_ms=5000, timeout_ms=10000, on_message=None,
-                 on_state=None):
+                 on_state=None, reply_ms=0):
         self.client_id = client_id
         self.user = user
         self.password = password
@@ -58,6 +58,7 @@ class MQTTClient:
         self.stats = {"rx": 0, "tx": 0, "pings": 0, "retries": 0, "dropped_big": 0,
                       "handler_errors": 0, "links": 0}
         self._clock = Keepalive(self._write, self._drop, self._retry, self.stats)
+        self._clock.reply_ms = reply_ms   # 0: a dead flow is found by the keepalive alone
         self._reader = Reader(self, max_packet, self._clock, self.stats)
 
     def set_last_will(self, topic, payload, qos=0, retain=False):
@@ -202,6 +203,7 @@ class MQTTClient:
         if self._s is not None:
             try:
                 await self._write(pkt)
+                self._clock.expect()
             except OSError:
                 if not self._queue_offline:
                     raise
@@ -243,6 +245,7 @@ class MQTTClient:
         m[1] = ticks_ms()
         self.stats["retries"] += 1
         await self._write(m[0])
+        self._clock.expect()
 
     async def _retry(self, now):
         # The Keepalive's tick: QoS 1 messages unacknowledged for retry_ms go out again.
@@ -282,6 +285,7 @@ class MQTTClient:
         pid = self._next_pid()
         self._pending[pid] = None
         await self._write(build(pid, items))
+        self._clock.expect()
         t0 = ticks_ms()
         while self._pending.get(pid, 0) is None:
             left = self.timeout_ms - ticks_diff(ticks_ms(), t0)

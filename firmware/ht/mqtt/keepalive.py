@@ -2,6 +2,10 @@
 # for a keepalive, a drop when the broker has been silent for 1.5 x keepalive (modem stuck,
 # NAT dropped the flow), and on every tick the client's QoS 1 retry.
 # The Reader stamps last_rx and clears ping_out on PINGRESP; the client stamps last_tx.
+# The reply deadline (reply_ms, 0 = off): a packet that wants an answer (QoS 1 PUBLISH, SUBSCRIBE,
+# PINGREQ) marks expect_at; if the broker then sends nothing at all for reply_ms, the flow is dead
+# (a carrier NAT forgot it, the path blackholed) and the link drops now, not after 1.5 x keepalive. Any
+# byte from the broker answers: a PUBACK queued behind voice frames still counts. docs/POWER.md.
 # Plain fields, not methods: they are touched on every packet of the voice path.
 from ht.compat import const, ticks_ms, ticks_diff, asleep_ms as _sleep_ms
 import asyncio
@@ -20,13 +24,23 @@ class Keepalive:
         self.stats = stats
         self.last_rx = self.last_tx = self.ping_at = 0
         self.ping_out = False
+        self.reply_ms = 0
+        self.expect_at = None
         self._s = None
+
+    def expect(self):
+        # a packet that the broker must answer went out
+        now = ticks_ms()
+        e = self.expect_at
+        if e is None or ticks_diff(self.last_rx, e) >= 0:
+            self.expect_at = now
 
     def start(self, s, keepalive_s):
         # -> the task watching stream s until stop() or the link fails.
         self._s = s
         self.last_rx = self.last_tx = ticks_ms()
         self.ping_out = False
+        self.expect_at = None
         return asyncio.create_task(self._watch(s, keepalive_s * 1000))
 
     def stop(self):
@@ -37,6 +51,11 @@ class Keepalive:
         while self._s is s:
             await _sleep_ms(tick)
             now = ticks_ms()
+            e = self.expect_at
+            if self.reply_ms and e is not None and ticks_diff(self.last_rx, e) < 0 and \
+                    ticks_diff(now, e) > self.reply_ms:
+                self._drop("no reply from broker for %d ms: dead flow" % ticks_diff(now, e))
+                return
             if ka:
                 quiet = ticks_diff(now, self.last_rx)
                 if quiet > ka + ka // 2:
@@ -47,6 +66,7 @@ class Keepalive:
                                                     ticks_diff(now, self.ping_at) >= ka // 2):
                     self.ping_out = True
                     self.ping_at = now
+                    self.expect()
                     self.stats["pings"] += 1
                     try:
                         await self._write(P.PINGREQ_PKT)

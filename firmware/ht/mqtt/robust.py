@@ -21,8 +21,15 @@ def jitter(ms, rng):
 class RobustClient(MQTTClient):
     # opener: async fn() -> byte stream (netstream.open_tcp on the desktop,
     # the modem's AT socket on the radio). Raises OSError when it cannot.
-    def __init__(self, opener, client_id, min_backoff_ms=500, max_backoff_ms=30000, rng=None, **kw):
+    # fast_ms / fast_for_ms: for the first fast_for_ms of an outage the wait between attempts stays under
+    # fast_ms, so a path that comes back is found within one attempt (docs/POWER.md: dead links found
+    # fast); after that the usual doubling up to max_backoff_ms. 0 = the doubling from the start.
+    def __init__(self, opener, client_id, min_backoff_ms=500, max_backoff_ms=30000, rng=None, fast_ms=0,
+                 fast_for_ms=300000, **kw):
         MQTTClient.__init__(self, client_id, **kw)
+        self.fast_ms = fast_ms
+        self.fast_for_ms = fast_for_ms
+        self._out_since = None
         self.opener = opener
         self.rng = rng or random      # getrandbits(16): the jitter of each wait (tests pass a seeded one)
         self.min_backoff_ms = min_backoff_ms
@@ -84,6 +91,7 @@ class RobustClient(MQTTClient):
     async def run(self):
         backoff = self.min_backoff_ms
         while not self._stop:
+            refused = False
             self._set_state(CONNECTING, self.reason)
             t0 = ticks_ms()
             try:
@@ -92,6 +100,7 @@ class RobustClient(MQTTClient):
                 self._set_state(OFFLINE, str(e))
                 if e.code in _AUTH_CODES:
                     backoff = self.max_backoff_ms
+                    refused = True      # the broker answers: no dead path to find fast
             except (OSError, asyncio.TimeoutError) as e:
                 self._set_state(OFFLINE, "cannot reach broker: %s" % (str(e) or type(e).__name__))
             else:
@@ -102,7 +111,13 @@ class RobustClient(MQTTClient):
                     backoff = self.min_backoff_ms
             if self._stop:
                 break
-            await self._sleep_or_wake(jitter(backoff, self.rng))
+            now = ticks_ms()
+            if self._up.is_set() or self._out_since is None:
+                self._out_since = now
+            wait = backoff
+            if self.fast_ms and not refused and ticks_diff(now, self._out_since) < self.fast_for_ms:
+                wait = min(wait, self.fast_ms)
+            await self._sleep_or_wake(jitter(wait, self.rng))
             backoff = min(backoff * 2, self.max_backoff_ms)
 
     async def _link_up(self):
@@ -113,6 +128,7 @@ class RobustClient(MQTTClient):
             codes = await self.subscribe_many(topics)
             self.refused_subs = [t for (t, q), c in zip(topics, codes) if c == 0x80]
         await self.resend_inflight()
+        self._out_since = None
         self._up.set()
         MQTTClient._announce(self)
 

@@ -25,6 +25,8 @@ from ht.radio.sms import SMSSender
 from ht.radio.leds import LedPlayer, led_names
 from ht.radio.indicator import Indicator
 from ht.radio import sound
+from ht.radio.power import PowerPolicy, Battery
+from ht.radio.emergency import IDLE as EM_IDLE
 from ht.mqtt.client import ONLINE, OFFLINE
 from ht.config import key_bytes
 
@@ -33,6 +35,7 @@ _SLOW_MS = const(1000)     # battery, presence and telemetry checks
 _WDT_MS = const(30000)     # longest control-loop stall before a reboot (a modem command may take 20 s)
 PRIOS = {"normal": fm.PRIO_NORMAL, "command": fm.PRIO_COMMAND, "emergency": fm.PRIO_EMERGENCY}
 FW = "ht-1"
+_WAKE_ALL = ("emergency_rx", "rollcall", "emergency")
 
 
 def opt(config, key, default):
@@ -58,7 +61,7 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None, volume_store=None, provision=False):
+                 on_mqtt_down=None, volume_store=None, provision=False, power=None, dead_fast=True):
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -93,8 +96,11 @@ class Radio:
                                    sms_numbers=config.get("emergency.sms_numbers"))
         # Presence beats at 0.9 x the keepalive: its PUBLISH/PUBACK comes before the ping would, so the
         # heartbeat others judge "online" by costs little more than the ping it replaces (docs/TOPICS.md).
+        # power: ht.radio.power.PowerPolicy (ht.radio.boot hands in one that owns the modem's sleep).
+        self.power = power if power is not None else PowerPolicy(hal, None, opt(config, "power.save", True))
+        self.battery = Battery()
         self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000,
-                                 config.get("broker.keepalive") * 900)
+                                 config.get("broker.keepalive") * 900, batch=self.power.enabled)
         if provision:
             self.presence.pin = "provision"
         self.topics = UnitTopics(self.fleet, self.unit, tgs)
@@ -113,7 +119,8 @@ class Radio:
                                self.rollcall, self.counts, self._emit, self.flush)
         if make_client is None:
             make_client = robust_client(config, self.unit, net_opener,
-                                        dataplan.count if count_bytes and dataplan is not None else None)
+                                        dataplan.count if count_bytes and dataplan is not None else None,
+                                        dead_fast)
         # The client comes last: its callbacks are the dispatcher above and this radio's session handler.
         self.client = make_client(self.inbound.on_message, self.on_mqtt_state)
         self.out = Publisher(self.client, self._emit, self.counts)
@@ -195,12 +202,23 @@ class Radio:
         self.sms.tick(now)
         self.flush(now)
         self.indicator.update(now, self.online, self._plan)
+        a = self.audio
+        # a held PTT counts as talking from the press: the claim must not wait for the modem to wake
+        self.power.update(now, a.talking or self._ptt_btn(), self.scan.playing is not None or any(a.rx_on),
+                          self.emergency.state != EM_IDLE or self.rollcall.rc_id is not None)
 
     def _slow_tick(self, now):
         h = self.health
         self._plan = h.plan_state()     # kept for the quota-low LED rhythm
-        self.presence.update(now, stage=self.stage(), battery=h.battery_pct(), signal=h.signal_dbm(),
-                             plan=self._plan)
+        b = self.battery
+        if self.power.mode == "idle" or b.pct is None:
+            # idle only: under a transmit burst the cell sags ~0.1 V and would read 10-20 % low
+            for ev in b.sample(h.battery_mv(), h.charging()):
+                if ev != "battery_ok":
+                    self.indicator.cue(ev, now)
+                self._emit(ev, {"pct": b.pct, "mv": b.mv})
+        self.presence.update(now, stage=self.stage(), battery=b.pct, signal=h.signal_dbm(),
+                             plan=self._plan, bflag=b.flag())
         self.presence.tick(now, ticks_diff(now, self._t0) // 1000, h.telemetry())
 
     def stage(self):
@@ -320,6 +338,8 @@ class Radio:
 
     # ---- the transcript and the console side ---------------------------------------------------------
     def _emit(self, kind, fields):
+        if kind in _WAKE_ALL:
+            self.power.wake_all(ticks_ms())   # the fleet's emergency or a roll call: everything up at once
         cb = self.events
         if cb is not None:
             try:

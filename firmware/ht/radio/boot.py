@@ -7,6 +7,8 @@ from ht.modem.lifecycle import Modem
 from ht.modem.supervisor import Supervisor
 from ht.modem.dataplan import DataPlan
 from ht.modem.tls import read_ca
+from ht.modem.sleep import ModemSleep, SleepUART, CMDS
+from ht.radio.power import PowerPolicy
 from ht.radio.sound import VOLUME_FILE
 
 PLAN_FILE = "dataplan.json"
@@ -57,6 +59,19 @@ def _file_store(name):
     return load, save
 
 
+def _opt(config, key, default):
+    try:
+        v = config.get(key)
+    except (KeyError, ValueError):
+        return default
+    return default if v is None else v
+
+
+def _spawn(coro):
+    import asyncio
+    return asyncio.create_task(coro)
+
+
 def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw):
     # -> (radio, supervisor). kw goes to Radio (fleet=, key=, ...). scale: the modem's time scale, by
     # default the HAL's (1 on the radio; the emulator's on a virtual device). ca: the TLS CA's PEM
@@ -66,9 +81,35 @@ def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw
     link = Link()
     load, save = _file_store(PLAN_FILE) if store else (None, None)
     plan = DataPlan.from_config(config, load=load, save=save)
-    modem = Modem.from_board(board, config, hal.modem_uart(), hal.modem_pins(), link=link, counter=plan.count,
-                             scale=scale)
-    sup = Supervisor(modem, plan)
+    pins = hal.modem_pins()
+    saving = _opt(config, "power.save", True)
+    uart = hal.modem_uart()
+    sleep = None
+    if saving and pins.get("dtr") is not None:
+        # the module sleeps between exchanges; every AT write wakes it first (ht/modem/sleep.py)
+        sleep = ModemSleep(pins["dtr"], None)
+        uart = SleepUART(uart, sleep)
+    modem = Modem.from_board(board, config, uart, pins, link=link, counter=plan.count, scale=scale)
+    if sleep is not None:
+        sleep.cmd = CMDS.get(modem.d.family)     # AT+CSCLK=1 / AT+QSCLK=1
+        # An idle socket polls for data in case a URC was lost; every poll wakes the module. Asleep, the
+        # module announces data itself (URC, RI), so the safety net is stretched from 2 s to 30 s.
+        modem.net.poll_ms = 30000
+    # Power saving stretches the supervisor's idle checks: each one wakes the module's UART (a 3 s AT
+    # probe would keep it awake a third of the time). A hung modem is still found: every MQTT exchange
+    # goes through it, and three timeouts in a row mean "hung" whichever command met them.
+    sup = Supervisor(modem, plan, probe_ms=20000, signal_ms=60000, check_ms=60000) if saving else \
+        Supervisor(modem, plan)
+    power = PowerPolicy(hal, sleep, saving)
+    if sleep is not None:
+        def sleep_link(lk):
+            # slow clock on each time data comes up (a reboot forgets it); awake while anything is down
+            if lk.data_up:
+                if not sleep.enabled:
+                    _spawn(sleep.enable(modem.at))
+            else:
+                sleep.lost()
+        link.subscribe(sleep_link)     # the radio's control tick puts the module to sleep (PowerPolicy.update)
     host, port, tls = broker_addr(config.get("broker.url"), config.get("broker.tls"))
     if tls:
         # mqtts:// or broker.tls: the modem's own TLS client with the provisioned CA (ht/modem/tls.py).
@@ -81,7 +122,7 @@ def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw
             sup.data_suspect()
     radio = Radio(hal, config, board, modem_opener(sup, host, port, tls, link), events, link=link, sms=modem.sms,
                   dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down,
-                  volume_store=_file_store(VOLUME_FILE) if store else None, **kw)
+                  volume_store=_file_store(VOLUME_FILE) if store else None, power=power, **kw)
     link.subscribe(radio.link_changed)
     return radio, sup
 

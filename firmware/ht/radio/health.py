@@ -1,6 +1,7 @@
 # What presence and telemetry report about the radio itself: battery, signal, the data plan's state and
 # the voice counters. Reads the HAL, the modem link and the plan; decides nothing.
 from ht.modem import dataplan as DP
+from ht.radio.power import pct_from_mv
 
 _PLAN = {DP.OK: "ok", DP.EXPIRING_SOON: "ok", DP.LOW: "low", DP.EXHAUSTED: "exhausted",
          DP.EXPIRED: "exhausted"}
@@ -14,16 +15,23 @@ class Health:
         self.plan = plan
         self.audio = audio
 
-    def battery_pct(self):
+    def battery_mv(self):
         try:
-            mv = self.hal.battery_mv()
+            return self.hal.battery_mv()
         except Exception:
             return None
-        if mv is None:
+
+    def battery_pct(self):
+        # the 18650 discharge curve (ht.radio.power); the radio itself keeps a smoothed Battery
+        return pct_from_mv(self.battery_mv())
+
+    def charging(self):
+        # True/False where the board wires the charger's status pin (hal.charging()), None elsewhere
+        fn = getattr(self.hal, "charging", None)
+        try:
+            return fn() if fn is not None else None
+        except Exception:
             return None
-        # Li-ion 1S under light load: 3.3 V empty, 4.2 V full (linear is close enough for a bar).
-        p = (mv - 3300) * 100 // 900
-        return 0 if p < 0 else 100 if p > 100 else p
 
     def signal_dbm(self):
         if self.link is None:

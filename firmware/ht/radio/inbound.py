@@ -30,7 +30,8 @@ class Inbound:
         self._tcache = {}
         self._last_reject = None
         self._rc_done = None
-        self.roster = Roster()      # who is online, by the presence staleness rule (ht.radio.presence)
+        # who is online: radios get presence changes and the LWT, not the beats (ht.radio.presence.Roster)
+        self.roster = Roster(staleness=False)
 
     def _topic(self, topic):
         info = self._tcache.get(topic)

@@ -32,7 +32,18 @@ class CountingStream:
         await self.s.close()
 
 
-def robust_client(config, unit, opener, count=None):
+FAST_MS = 4000        # longest wait between reconnect attempts in the first 5 minutes of an outage
+
+
+def opt_int(config, key, default):
+    try:
+        v = config.get(key)
+    except (KeyError, ValueError):
+        return default
+    return default if v is None else v
+
+
+def robust_client(config, unit, opener, count=None, dead_fast=True):
     # The Radio's default client factory: -> make(on_message, on_state) -> RobustClient over `opener`.
     # A factory rather than a client because the client's callbacks are the radio's own dispatcher,
     # which exists only once the radio is being built. count: fn(tx, rx) bytes into the data plan.
@@ -44,10 +55,16 @@ def robust_client(config, unit, opener, count=None):
         async def opener():
             return CountingStream(await inner(), count)
 
+    # Dead links found fast (docs/POWER.md): a reply deadline on every packet the broker must answer, and
+    # retries at most FAST_MS apart for the first minutes of an outage. broker.reply_timeout_s 0 is not
+    # allowed by the schema; the bench's "before" passes dead_fast=False to measure the old behaviour.
+    reply = opt_int(config, "broker.reply_timeout_s", 10) * 1000 if dead_fast else 0
+
     def make(on_message, on_state):
         return RobustClient(opener, unit, user=config.get("broker.user") or unit,
                             password=config.get("broker.password") or None,
-                            keepalive=config.get("broker.keepalive"), on_message=on_message, on_state=on_state)
+                            keepalive=config.get("broker.keepalive"), on_message=on_message, on_state=on_state,
+                            reply_ms=reply, fast_ms=FAST_MS if dead_fast else 0)
     return make
 
 

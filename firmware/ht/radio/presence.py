@@ -1,6 +1,7 @@
 # Presence and telemetry payloads: compact JSON, short keys, because every byte rides a metered SIM.
 # Keys: u unit, s stage, b battery %, r signal dBm, p data-plan state, v firmware version, n readiness note
-# ("nofloor": no floor arbiter answers), i presence interval s, t uptime s. The Command Center shows the stage
+# ("nofloor": no floor arbiter answers), i presence interval s, t uptime s, bf battery flag ("low",
+# "critical": shutdown warning, "charging"; absent when none: ht.radio.power.Battery). The Command Center shows the stage
 # so a technician can tell "no SIM" from "no data" from "online" at a glance.
 # Online (docs/TOPICS.md): a presence seen within 1.5 x the interval it carries. The radio republishes it
 # every interval (QoS 1: its PUBACK stands in for the keepalive's PINGRESP), so nobody depends on a
@@ -12,6 +13,7 @@ from ht.compat import ticks_diff, ticks_add
 # "provision": the radio booted on factory defaults (no usable config.json): it needs `htctl provision`
 STAGES = ("booting", "sim", "registered", "data", "online", "offline", "provision")
 PLAN_STATES = ("unknown", "ok", "low", "exhausted")
+BATTERY_FLAGS = ("", "low", "critical", "charging")
 _BAT_STEP = 5     # republish presence when battery moves this many percent
 _SIG_STEP = 6     # ... or signal this many dB (one bar)
 
@@ -20,7 +22,8 @@ NOTES = {"nofloor": ("No floor service: the channel controller does not answer."
                      "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
 
 
-def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", interval_s=0):
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", interval_s=0,
+                     bflag=""):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -42,6 +45,10 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["n"] = note
     if interval_s:
         d["i"] = int(interval_s)
+    if bflag:
+        if bflag not in BATTERY_FLAGS:
+            raise ValueError("bad battery flag %r" % (bflag,))
+        d["bf"] = bflag
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -59,9 +66,11 @@ def parse_presence(payload):
         raise ValueError("presence lacks unit or stage")
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
            "plan": d.get("p", "unknown"), "fw": d.get("v"),
-           "note": d.get("n", ""), "interval_s": d.get("i", 0)}
+           "note": d.get("n", ""), "interval_s": d.get("i", 0), "battery_flag": d.get("bf", "")}
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
+    if out["battery_flag"] not in BATTERY_FLAGS:
+        raise ValueError("bad battery flag")
     if not isinstance(out["interval_s"], int) or out["interval_s"] < 0:
         raise ValueError("bad presence interval")
     return out
@@ -76,8 +85,11 @@ def fresh(seen_ms, interval_s, now_ms):
 class Roster:
     # Who is online, as every reader of presence judges it (radios, arbiter, Command Center): the last
     # presence of each unit, when it arrived, and the rule above. A retained copy counts as seen on arrival.
-    def __init__(self):
+    # staleness=False: a reader that does not get the beats (radios: topic "b" is the Command Center's)
+    # takes a unit as online from its presence until its "offline" (the LWT) arrives.
+    def __init__(self, staleness=True):
         self.units = {}     # unit -> (stage, seen_ms, interval_s)
+        self.staleness = staleness
 
     def on_presence(self, payload, now):
         p = parse_presence(payload)
@@ -86,7 +98,7 @@ class Roster:
 
     def is_online(self, unit, now):
         e = self.units.get(unit)
-        return e is not None and e[0] != "offline" and fresh(e[1], e[2], now)
+        return e is not None and e[0] != "offline" and (not self.staleness or fresh(e[1], e[2], now))
 
     def online(self, now):
         return sorted(u for u in self.units if self.is_online(u, now))
@@ -107,8 +119,12 @@ class Presence:
     # Decides when to publish presence (on change, retained, with everything; and every beat_ms while
     # connected a short beat others judge "online" by; 0 = on change only) and telemetry (on a timer that stretches as the data plan runs
     # low, and stops when it is exhausted).
-    def __init__(self, unit, outbox, fw, telemetry_ms=300000, beat_ms=0):
+    # batch: telemetry never goes out alone; it waits for the next beat and rides the same radio wake-up
+    # (the LTE connected-state tail after every exchange costs more than the bytes: docs/POWER.md).
+    def __init__(self, unit, outbox, fw, telemetry_ms=300000, beat_ms=0, batch=False):
         self.unit = unit
+        self.batch = batch and beat_ms > 0
+        self.bflag = ""
         self.out = outbox
         self.fw = fw
         self.telemetry_ms = telemetry_ms
@@ -124,7 +140,9 @@ class Presence:
         self.connected = False  # MQTT session up: only then can presence go out
         self.pin = None         # a stage that outranks the link's ("provision" on factory defaults)
 
-    def update(self, now, stage=None, battery=None, signal=None, plan=None, note=None):
+    def update(self, now, stage=None, battery=None, signal=None, plan=None, note=None, bflag=None):
+        if bflag is not None:
+            self.bflag = bflag
         if stage is not None:
             self.stage = self.pin or stage
         if battery is not None:
@@ -140,15 +158,15 @@ class Presence:
 
     def _changed(self):
         s = self._sent
-        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note:
+        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note or s[5] != self.bflag:
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
     def _publish(self, now):
-        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note)
+        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note, self.bflag)
         self._next_beat = ticks_add(now, self.beat_ms) if self.beat_ms else None
         p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note,
-                             (self.beat_ms + 999) // 1000)
+                             (self.beat_ms + 999) // 1000, self.bflag)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):
@@ -168,14 +186,18 @@ class Presence:
         return self.telemetry_ms * (4 if self.plan == "low" else 1)
 
     def tick(self, now, uptime_s, fields):
+        beat = False
         if self.connected and self._next_beat is not None and ticks_diff(now, self._next_beat) >= 0:
+            beat = True
             # The beat: unit, stage and interval only, not retained (the retained copy keeps the full
             # readiness from the last change); every radio of the fleet receives it, so every byte counts.
             self._next_beat = ticks_add(now, self.beat_ms)
             p = presence_payload(self.unit, self.stage, interval_s=(self.beat_ms + 999) // 1000)
-            self.out.publish("presence", self.unit, p, 1, False)
+            self.out.publish("beat", self.unit, p, 1, False)
         iv = self.telemetry_interval()
         if iv is None or not self.connected:
+            return
+        if self.batch and not beat:
             return
         if self._next_tel is None or ticks_diff(now, self._next_tel) >= 0:
             self._next_tel = ticks_add(now, iv)

@@ -12,6 +12,7 @@ FLOOR = "f"       # a radio's floor messages to the arbiter (CLAIM, RELEASE, HEA
 GRANTS = "g"      # the arbiter's numbered floor records for the talkgroup (only the arbiter publishes)
 ARBITER = "arb"   # an arbiter's beat (the standby watches it; radios do not subscribe)
 PRESENCE = "p"
+BEAT = "b"        # a unit's presence heartbeat: the Command Center subscribes, radios do not (docs/POWER.md)
 TELEMETRY = "t"
 COMMAND = "c"
 ACK = "a"
@@ -100,7 +101,7 @@ def parse(topic):
         return (GRANTS, p[1], p[3], None)
     if n == 4 and p[2] == ARBITER:
         return (ARBITER, p[1], None, p[3])
-    if n == 5 and p[2] == "u" and p[4] in (PRESENCE, TELEMETRY, COMMAND, ACK):
+    if n == 5 and p[2] == "u" and p[4] in (PRESENCE, BEAT, TELEMETRY, COMMAND, ACK):
         return (p[4], p[1], None, p[3])
     if n == 4 and p[2] == EMERGENCY:
         return (EMERGENCY, p[1], None, p[3])
@@ -114,8 +115,8 @@ def unit_rights(fleet, unit, talkgroups):
     # renders them as a Mosquitto acl_file or hands them to the embedded broker).
     f = _check(fleet, "fleet")
     u = _check(unit, "unit")
-    pub = [unit_topic(f, u, PRESENCE), unit_topic(f, u, TELEMETRY), unit_topic(f, u, ACK),
-           emergency(f, u)]
+    pub = [unit_topic(f, u, PRESENCE), unit_topic(f, u, BEAT), unit_topic(f, u, TELEMETRY),
+           unit_topic(f, u, ACK), emergency(f, u)]
     sub = [unit_topic(f, u, COMMAND), rollcall(f), emergency_sub(f), units_sub(f, PRESENCE),
            talkgroup_sub(f, ALL_TG, VOICE), grants(f, ALL_TG)]
     for tg in talkgroups:
@@ -147,7 +148,8 @@ class UnitTopics:
     def __init__(self, fleet, unit, talkgroups):
         f, u = fleet, unit
         self.presence = unit_topic(f, u, PRESENCE)
-        self.kind = {"presence": self.presence, "telemetry": unit_topic(f, u, TELEMETRY),
+        self.kind = {"presence": self.presence, "beat": unit_topic(f, u, BEAT),
+                     "telemetry": unit_topic(f, u, TELEMETRY),
                      "rollcall_ack": unit_topic(f, u, ACK), "emergency": emergency(f, u),
                      "rollcall": rollcall(f)}
         self.voice = {}
@@ -157,8 +159,9 @@ class UnitTopics:
             self.voice[tg] = voice(f, tg, u)
             self.voice_sub[tg] = talkgroup_sub(f, tg, VOICE)
             self.floor[tg] = floor(f, tg, u)
-        # Presence at QoS 0: it repeats every interval (a lost one is replaced by the next; the staleness
-        # rule allows one), and a PUBACK per fleet member per beat would cost more than the beat itself.
+        # Presence at QoS 0: a radio gets each unit's presence when it changes (retained, and the LWT),
+        # never the heartbeats (topic "b", for the Command Center): every beat of every fleet member would
+        # wake this radio's modem into the LTE connected state for its ~10 s tail (docs/POWER.md).
         self.subs = [(unit_topic(f, u, COMMAND), 1), (rollcall(f), 1), (emergency_sub(f), 1),
                      (units_sub(f, PRESENCE), 0)]
         for tg in list(talkgroups) + [ALL_TG]:

@@ -132,6 +132,25 @@ def link(m, delay_ms=0.0, jitter_ms=0.0, loss=0.0, rto_ms=None):
                        seed=m.seed, rto_ms=rto_ms)
 
 
+def blackhole(m, ms=60000, new=1):
+    """The data path goes silent with no RST and no FIN, as when a carrier NAT forgets the flow or the
+    cell's core drops traffic: every open socket is dead for good (bytes either way vanish; the module still
+    says it is open), and for ms the path carries nothing at all (new connections time out, like a SYN into
+    the void); after ms new connections work again. new=0: only the open flows die (a NAT that forgot them),
+    new ones work at once."""
+    now = m.loop.time()
+    m.hole_end = now + (max(0.0, float(ms)) / 1000.0 * m.scale if int(new) else 0.0)
+    for s in list(m.sockets.values()):
+        if s.state in ("open", "opening"):
+            s.kill_silently()
+
+
+def rrc(m, tail_s=None):
+    """The network's RRC inactivity timer (the tail after the last packet), real seconds (rrc.py)."""
+    if tail_s is not None:
+        m.power_model.tail_s = max(0.0, float(tail_s))
+
+
 def sms_incoming(m, number="+6281100000000", text="Tes"):
     """An SMS arrives: stored on the SIM, +CMTI: "SM",<index>. Nothing if the card is not ready or full."""
     from .cmd_msg import deliver
@@ -143,6 +162,7 @@ def clear(m):
     """Back to a well-behaved modem and network (does not undo hang/power state or SIM removal)."""
     m.slow_s = 0.0
     m.stall_end = 0.0
+    m.hole_end = 0.0
     m.ussd_fail = 0
     if m.net_mode != "home":
         reg_home(m)
@@ -150,7 +170,7 @@ def clear(m):
 
 FAULTS = {f.__name__: f for f in (hang, reboot, sim_remove, sim_insert, reg_lost, reg_denied, roaming,
                                    reg_home, pdp_drop, socket_close, slow, garbage, ussd_timeout, ussd_notice,
-                                   sim_lock, quirks, stall,
+                                   sim_lock, quirks, stall, blackhole, rrc,
                                    signal, link, sms_incoming, clear)}
 
 

@@ -9,6 +9,7 @@ import time
 
 from . import cmd_quectel, cmd_simcom
 from .atio import RxBuffer
+from .rrc import PowerModel
 from .atparse import AtError
 from .worker import CommandWorker
 
@@ -50,6 +51,7 @@ class Modem:
         self._net_back = None
         self.slow_s = 0.0
         self.stall_end = 0.0
+        self.hole_end = 0.0           # faults.blackhole: new connections go nowhere until then (loop time)
         self.ussd_fail = 0
         self.ussd_silent = False
         self.ussd_notice = []         # +CUSD <m> notices the network sends before the next answer
@@ -60,6 +62,7 @@ class Modem:
         self.ci = "%08X" % (0x0A000000 + (seed or 0) * 7919 % 0xFFFFFF)
         self.ip_seq = 0
         self.rxbuf = None
+        self.power_model = PowerModel(self)    # RRC state and sleep over time (rrc.py)
         self._timers = set()
         self._tasks = set()
         self.reset_volatile()
@@ -70,6 +73,7 @@ class Modem:
         self.uart = uart
         self.t0 = loop.time()
         self.rxbuf = RxBuffer()
+        self.power_model.start()
 
     def now(self):
         """Emulated seconds since start."""
@@ -81,6 +85,8 @@ class Modem:
 
     def count(self, key, n):
         self.counters[key] = self.counters.get(key, 0) + n
+        if key in ("sock_tx", "sock_rx") and n:
+            self.power_model.traffic()     # a packet on the air: RRC connected for the tail
 
     def orphan(self, writer, reader):
         async def swallow():
@@ -165,7 +171,10 @@ class Modem:
         return self.csclk == 1 and self.pins.get("DTR") == 1
 
     def on_uart_rx(self, data):
-        if self.power == "on" and not self.sleeping():
+        if self.power == "on" and not self.sleeping() and self.power_model.waking():
+            self.power_model.wake_lost += len(data)     # DTR low, but the UART is not up yet
+            self.counters["dropped_rx"] += len(data)
+        elif self.power == "on" and not self.sleeping():
             if not self.rxbuf.feed(data):
                 self.counters["dropped_rx"] += len(data)
         else:
@@ -393,4 +402,4 @@ class Modem:
                           "dropped_rx": self.counters["dropped_rx"]},
                 "baud": self.uart.baud if self.uart else None, "emu_time_s": round(self.now(), 3),
                 "slow_ms": self.slow_s * 1000, "sms_sent": len(self.sms_log),
-                "sms_stored": len(self.sim.sms)}
+                "sms_stored": len(self.sim.sms), "energy": self.power_model.snapshot()}

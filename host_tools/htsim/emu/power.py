@@ -81,6 +81,8 @@ def set_pin(m: Modem, name: str, level: int | str) -> None:
     name = name.upper()
     level = 1 if int(level) else 0
     old = m.pins.get(name)
+    if name == "DTR" and level != old:
+        m.power_model.dtr(old, level)     # sleep accounting and the UART's wake-up time (rrc.py)
     m.pins[name] = level
     if name == "PWRKEY" and level != old:
         _pwrkey(m, level)

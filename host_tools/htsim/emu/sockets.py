@@ -126,6 +126,11 @@ class SocketLink:
             self.modem.note("socket %d: refused non-loopback host %s (this sandbox allows 127.0.0.1 only)"
                             % (self.id, self.host))
             raise OSError("non-loopback host refused")
+        hole = getattr(self.modem, "hole_end", 0.0) - asyncio.get_running_loop().time()
+        if hole > 0:                  # faults.blackhole: the SYN goes nowhere
+            await asyncio.sleep(min(hole, timeout))
+            if hole >= timeout:
+                raise TimeoutError("connect timed out (data path blackholed)")
         reader, self.writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), timeout)
         self.reader = reader
         self.state = "open"
@@ -221,6 +226,13 @@ class SocketLink:
             self.modem.orphan(w, r)
         else:
             w.transport.abort()
+
+    def kill_silently(self):
+        """faults.blackhole: this flow is gone for good, with no RST and no FIN either way. The module still
+        reports the socket open; what the host sends vanishes, nothing more arrives; its own close later
+        releases the real connection."""
+        self.up.deliver = lambda seg: self._shut() if not seg else None
+        self.down.deliver = lambda seg: None
 
     def snapshot(self):
         return {"id": self.id, "host": self.host, "port": self.port, "state": self.state, "sent": self.sent,

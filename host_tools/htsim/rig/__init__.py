@@ -3,7 +3,7 @@ one place that knows how to start them.
 
 Each ``*.py`` beside this file is a program for the interpreter, not a module of this package: the fleet
 radio (``radio.py``), the drivers the sim-tier tests and benchmarks run (``radio_driver.py``,
-``modem_driver.py``, ``mqtt_driver.py``, ``hal_esp32_driver.py``), and the runner of the portable tests
+``modem_driver.py``, ``mqtt_driver.py``, ``hal_esp32_driver.py``, ``radio_power.py``), and the runner of the portable tests
 (``portable_runner.py``). They import the firmware (``ht``, ``hal``) and each other by plain names, so the
 import path is this folder, then ``firmware/``, then the interpreter's frozen modules.
 """
