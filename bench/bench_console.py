@@ -199,7 +199,9 @@ class Fleet:
             else:
                 payload = json.dumps({"u": u, "t": int(t) % 100000, "txf": i, "rxf": 2 * i, "vrej": 0,
                                       "tx": 1000 * i, "rx": 3000 * i})
-            self.clients[i % 4].publish("ht/kota/u/%s/%s" % (u, kind), payload, 1 if kind == "p" else 0)
+            # beats ride their own topic "b" (docs/POWER.md); telemetry "t"
+            self.clients[i % 4].publish("ht/kota/u/%s/%s" % (u, "b" if kind == "p" else kind), payload,
+                                        1 if kind == "p" else 0)
             self.sent += 1
 
     def close(self):

@@ -40,6 +40,9 @@ class Console:
         self.started_at = time.time()
         f = self.fleet
         self.bus.subscribe(T.units_sub(f, T.PRESENCE).decode(), self._on_presence, qos=1)
+        # The heartbeats ride their own topic (radios do not take them: docs/POWER.md); the board judges
+        # staleness from them, so a radio that stops beating turns offline here within 1.5 x its interval.
+        self.bus.subscribe(T.units_sub(f, T.BEAT).decode(), self._on_presence, qos=1)
         self.bus.subscribe(T.units_sub(f, T.TELEMETRY).decode(), self._on_telemetry, qos=0)
         self.bus.add_state_listener(self._on_bus_state)
         from .alarms import Alarms
