@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from htctl.errors import NotFoundError
+from htctl.errors import NotFoundError, UserError
 from htsim import audiopath, linksim, rig, speech
 
 RATE = 8000
@@ -72,6 +72,8 @@ def _utterance(parts_in: list[np.ndarray], lead_ms: int, gap_ms: int) -> tuple[n
 
 def espeak_speech(lang: str, lead_ms: int = LEAD_MS, gap_ms: int = GAP_MS) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """SENTENCES[lang] spoken by espeak-ng, at 8 kHz, as one utterance like clean_speech()."""
+    if lang not in SENTENCES:
+        raise UserError("no sentences for language %r (have: %s)" % (lang, ", ".join(sorted(SENTENCES))))
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise NotFoundError("espeak-ng is not installed", hint="sudo apt-get install espeak-ng (or `make sysdeps`)")
@@ -153,6 +155,8 @@ def realistic(seed: int = 1, speech_dbfs: float = -45.0, snr_db: float = 15.0, d
     n = len(clean)
     s = clean.astype(np.float64) * 10 ** ((speech_dbfs - active_level(clean)) / 20)
     lvl = 32768 * 10 ** (speech_dbfs / 20)
+    if noise not in NOISES:
+        raise UserError("unknown noise %r (have: %s)" % (noise, ", ".join(NOISES)))
     noise = NOISES[noise](n, rng) * lvl * 10 ** (-snr_db / 20)
     t = np.arange(n) / RATE
     a = 32768 * 10 ** (hum_dbfs / 20) * np.sqrt(2)
