@@ -3,6 +3,7 @@
 # mosquitto: the real MQTT broker for the sim tier; alsa-utils: ~11 s of real speech in /usr/share/sounds/alsa;
 # libspandsp2: C reference for G.726; chromium + poppler-utils: rendered report and card; rabbitmq-server: the
 # 3-node cluster the `cluster` tests and benches start (its own nodes on private loopback ports, htsim/rabbitmq.py).
+# espeak-ng: sentences in Bahasa Indonesia and English for the voice front end's material (htsim/micsim.py).
 set -eu
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -15,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pdfinfo >/dev/null 2>&1 || need+=(poppler-utils)
 # rabbitmq-server (with its MQTT plugin): the adversarial clustered broker floor control is proven against.
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "Missing system packages: ${need[*]}. Run: sudo apt-get install ${need[*]}" >&2

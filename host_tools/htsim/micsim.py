@@ -13,12 +13,15 @@ speech.
 """
 from __future__ import annotations
 
+import shutil
 import struct
+import subprocess
 import tempfile
 from typing import Any
 
 import numpy as np
 
+from htctl.errors import NotFoundError, UserError
 from htsim import audiopath, linksim, rig, speech
 
 RATE = 8000
@@ -42,8 +45,22 @@ def active_level(x: np.ndarray, frame: int = 160) -> float:
 
 def clean_speech(lead_ms: int = LEAD_MS, gap_ms: int = GAP_MS) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The alsa clips as one utterance: (int16 samples, [(start, end) of each word])."""
+    return _utterance([clip for _, clip in speech.clips()], lead_ms, gap_ms)
+
+
+# Sentences a field officer might say, for espeak-ng (voices "id" and "en"): checked with other speech
+# than the alsa clips, so a figure is not one voice's.
+SENTENCES = {
+    "id": ["Pos dua, lapor posisi sekarang.", "Jalan ke arah pasar ditutup, putar balik lewat utara.",
+           "Ambulans sudah berangkat, perkiraan tiba sepuluh menit.", "Terima, kami tunggu di depan kantor desa."],
+    "en": ["Unit two, report your position.", "The road to the market is closed, go round by the north.",
+           "The ambulance has left, about ten minutes away.", "Copy that, we will wait at the village office."],
+}
+
+
+def _utterance(parts_in: list[np.ndarray], lead_ms: int, gap_ms: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
     parts, words, pos = [np.zeros(lead_ms * 8, np.int16)], [], lead_ms * 8
-    for _, clip in speech.clips():
+    for clip in parts_in:
         parts.append(np.asarray(clip, np.int16))
         words.append((pos, pos + len(clip)))
         pos += len(clip)
@@ -51,6 +68,25 @@ def clean_speech(lead_ms: int = LEAD_MS, gap_ms: int = GAP_MS) -> tuple[np.ndarr
         pos += gap_ms * 8
     x = np.concatenate(parts)
     return x[: len(x) // 320 * 320], words
+
+
+def espeak_speech(lang: str, lead_ms: int = LEAD_MS, gap_ms: int = GAP_MS) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """SENTENCES[lang] spoken by espeak-ng, at 8 kHz, as one utterance like clean_speech()."""
+    if lang not in SENTENCES:
+        raise UserError("no sentences for language %r (have: %s)" % (lang, ", ".join(sorted(SENTENCES))))
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise NotFoundError("espeak-ng is not installed", hint="sudo apt-get install espeak-ng (or `make sysdeps`)")
+    clips = []
+    with tempfile.TemporaryDirectory() as d:
+        for i, text in enumerate(SENTENCES[lang]):
+            path = "%s/%d.wav" % (d, i)
+            subprocess.run([exe, "-v", lang, "-s", "150", "-w", path, text], check=True, capture_output=True)
+            pcm, r = speech.read_wav(path)
+            y = speech.resample(pcm, r, RATE)
+            nz = np.nonzero(np.abs(y) > 64)[0]        # espeak pads with silence: trim it
+            clips.append(y[nz[0]: nz[-1] + 1] if len(nz) else y)
+    return _utterance(clips, lead_ms, gap_ms)
 
 
 def street_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,6 +104,39 @@ def street_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x))
 
 
+def motorbike_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS motorbikes: a single-cylinder engine (firing harmonics of a 25-45 Hz rate that wanders with
+    the throttle) passing close every few seconds, over a low street bed."""
+    t = np.arange(n) / RATE
+    f0 = 32 + 6 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.3)) + np.cumsum(rng.standard_normal(n)) * 0.002
+    ph = 2 * np.pi * np.cumsum(f0) / RATE
+    x = np.zeros(n)
+    for h in range(1, 40):
+        x += np.sin(h * ph + rng.uniform(0, 6.3)) / h ** 0.7
+    hiss = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * np.exp(-np.fft.rfftfreq(n, 1 / RATE) / 1500), n)
+    x = x / np.std(x) + 0.5 * hiss / np.std(hiss)
+    env = 0.3 + np.zeros(n)
+    for c in rng.uniform(0, n / RATE, max(1, int(n / RATE / 3))):    # one passes every ~3 s
+        env += 2.0 * np.exp(-((t - c) / rng.uniform(0.6, 1.5)) ** 2)
+    x = x * env + 0.5 * street_noise(n, rng)
+    return x / np.sqrt(np.mean(x * x))
+
+
+def babble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS crowd (a market): eight talkers at once, each the alsa clips reversed (speech-shaped, not
+    understandable) at a random offset and level."""
+    voice = np.concatenate([np.asarray(c, np.float64)[::-1] for _, c in speech.clips()])
+    x = np.zeros(n)
+    for _ in range(8):
+        v = np.roll(voice, int(rng.integers(0, len(voice))))
+        v = np.tile(v, n // len(v) + 1)[:n]
+        x += v * rng.uniform(0.5, 1.0)
+    return x / np.sqrt(np.mean(x * x))
+
+
+NOISES = {"street": street_noise, "motorbike": motorbike_noise, "babble": babble_noise}
+
+
 def tdma_buzz(n: int) -> np.ndarray:
     """Unit-RMS 217 Hz buzz: a rectangular burst of 577 us every 4.615 ms, DC removed."""
     t = np.arange(n) / RATE
@@ -77,14 +146,18 @@ def tdma_buzz(n: int) -> np.ndarray:
 
 
 def realistic(seed: int = 1, speech_dbfs: float = -45.0, snr_db: float = 15.0, dc: int = 300,
-              hum_dbfs: float = -50.0, buzz_dbfs: float = -52.0) -> dict[str, Any]:
-    """The microphone's samples for the clean speech: {'mic', 'clean', 'words', 'buzz' [(start, end)]}."""
+              hum_dbfs: float = -50.0, buzz_dbfs: float = -52.0, noise: str = "street",
+              utterance: tuple[np.ndarray, list[tuple[int, int]]] | None = None) -> dict[str, Any]:
+    """The microphone's samples for the clean speech (or ``utterance``, as clean_speech() gives it), with
+    NOISES[noise]: {'mic', 'clean', 'words', 'buzz' [(start, end)]}."""
     rng = np.random.default_rng(seed)
-    clean, words = clean_speech()
+    clean, words = utterance if utterance is not None else clean_speech()
     n = len(clean)
     s = clean.astype(np.float64) * 10 ** ((speech_dbfs - active_level(clean)) / 20)
     lvl = 32768 * 10 ** (speech_dbfs / 20)
-    noise = street_noise(n, rng) * lvl * 10 ** (-snr_db / 20)
+    if noise not in NOISES:
+        raise UserError("unknown noise %r (have: %s)" % (noise, ", ".join(NOISES)))
+    noise = NOISES[noise](n, rng) * lvl * 10 ** (-snr_db / 20)
     t = np.arange(n) / RATE
     a = 32768 * 10 ** (hum_dbfs / 20) * np.sqrt(2)
     ph = rng.uniform(0, 2 * np.pi, 3)

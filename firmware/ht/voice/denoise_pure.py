@@ -23,14 +23,16 @@ BINS = const(65)
 BIAS = const(0x20000000)
 UNHALVED = const(8)     # forward stages of size <= this are not halved: bins = DFT / 16
 CLAMP = const(0x3FFFF)  # inverse FFT values stay within +-2**18: products with Q12 twiddles < 2**31
+U = const(4)            # sub-windows in the noise floor's minimum window
 # scalar slots
 S_POS = const(0)      # samples of the current hop received
 S_MUTE = const(1)     # hops still to go before the gains may move (1st hop after begin(): no history)
 P_ON = const(2)       # 1: suppress; 0: only the 16 ms delay (unity gains)
 P_ALPHA = const(3)    # over-subtraction, Q4
 P_FLOOR = const(4)    # gain floor, Q12
-P_RISE = const(5)     # noise floor rise per hop: floor >> P_RISE
+P_RISE = const(5)     # the slow floor's rise per hop: floor >> P_RISE
 P_LIMIT = const(6)    # output never beyond +-this
+S_HOPS = const(7)     # hops into the current sub-window of the windowed minimum
 # tables and buffers (offsets into the same array)
 WIN = const(8)                  # sqrt-Hann, Q15
 COS = const(WIN + N)            # cos(2 pi k / N), k < N/2, Q12, biased
@@ -42,9 +44,19 @@ OLA = const(OUTQ + HOP)         # the next hop's overlap, biased
 RE = const(OLA + HOP)           # FFT work, biased
 IM = const(RE + N)
 MAG = const(IM + N)             # smoothed magnitude << 1
-NOISE = const(MAG + BINS)       # noise floor << 1
+NOISE = const(MAG + BINS)       # the slow floor (falls at once, rises P_RISE) << 1
 GAIN = const(NOISE + BINS)      # gain, Q12
-NSTATE = const(GAIN + BINS + 1)
+CUR = const(GAIN + BINS)        # the windowed minimum: MAG's minimum in the current sub-window
+MINU = const(CUR + BINS)        # ... and over the last U sub-windows
+MINS = const(MINU + BINS)       # ... and in each of them (bin k's U at MINS + U k, oldest first)
+S_FG = const(MINS + U * BINS)   # the pause gain now, Q12 (4096: speech)
+S_HANG = const(S_FG + 1)        # hops of hangover left
+P_SUB = const(S_FG + 2)         # hops per sub-window
+P_VQ = const(S_FG + 3)          # a bin stands clear of the noise when alpha * noise / magnitude < this (Q8)
+P_VBINS = const(S_FG + 4)       # ... and a hop is speech when at least this many bins do
+P_PAUSE = const(S_FG + 5)       # the pause gain's floor, Q12 (4096: none)
+P_HANGN = const(S_FG + 6)       # hangover, hops
+NSTATE = const(S_FG + 7)
 
 
 def process(pcm, n, st):
@@ -111,6 +123,15 @@ def hop(st):
     alpha = st[P_ALPHA]
     gfloor = st[P_FLOOR]
     rise = st[P_RISE]
+    vq = st[P_VQ]
+    nv = 0
+    ends = 0            # 1: this hop ends a sub-window
+    if mute == 0:
+        h = st[S_HOPS] + 1
+        if h >= st[P_SUB]:
+            h = 0
+            ends = 1
+        st[S_HOPS] = h
     k = 0
     while k < BINS and mute > 0:
         st[GAIN + k] = 4096     # a window half empty (key-up): its spectrum says nothing of the noise
@@ -129,15 +150,40 @@ def hop(st):
         s = st[MAG + k]
         s += ((m << 1) - s) >> 1
         st[MAG + k] = s
+        # the noise: the mean of two floors. The slow one falls at once and climbs ~8 dB/s; the windowed
+        # minimum follows a new steady noise (a modem's buzz, an engine) within the window.
         nf = st[NOISE + k]
         if s < nf:
             nf = s
         else:
             nf += (nf >> rise) + 1
         st[NOISE + k] = nf
+        cur = st[CUR + k]
+        if s < cur:
+            cur = s
+        wm = st[MINU + k]
+        if cur < wm:
+            wm = cur
+        nf = (nf + wm) >> 1
+        if ends:                # the oldest sub-window leaves, the current one joins
+            b = MINS + U * k
+            u = 0
+            wm = cur
+            while u < U - 1:
+                v = st[b + u + 1]
+                st[b + u] = v
+                if v < wm:
+                    wm = v
+                u += 1
+            st[b + U - 1] = cur
+            st[MINU + k] = wm
+            cur = s
+        st[CUR + k] = cur
         g = 4096
         if on:
             q = ((nf * alpha) << 4) // (s + 1)     # alpha * noise / magnitude, Q8
+            if q < vq:
+                nv += 1
             g = gfloor
             if q < 256:
                 g = 4096 - (q << 4)
@@ -146,6 +192,20 @@ def hop(st):
         gs = st[GAIN + k]
         st[GAIN + k] = gs + ((g - gs) >> 1)
         k += 1
+    # 3b: pause gain: a hop where too few bins stand clear of the noise is a pause; after the hangover
+    # everything falls 1.2 dB a hop to P_PAUSE below the bins' own gains
+    fg = st[S_FG]
+    if mute == 0:
+        if nv >= st[P_VBINS]:
+            fg = 4096
+            st[S_HANG] = st[P_HANGN]
+        elif st[S_HANG] > 0:
+            st[S_HANG] = st[S_HANG] - 1
+        else:
+            fg -= fg >> 3
+            if fg < st[P_PAUSE]:
+                fg = st[P_PAUSE]
+        st[S_FG] = fg
     # 4: apply (Hermitian: bin N-k takes bin k's gain); neighbours smooth the gain
     k = 0
     while k < N:
@@ -161,8 +221,9 @@ def hop(st):
             g += st[GAIN + c + 1]
         else:
             g += st[GAIN + c - 1]
-        st[RE + k] = (((st[RE + k] - BIAS) * ((g + 2) >> 2) + 2048) >> 12) + BIAS
-        st[IM + k] = (((st[IM + k] - BIAS) * ((g + 2) >> 2) + 2048) >> 12) + BIAS
+        g = (((g + 2) >> 2) * fg + 2048) >> 12
+        st[RE + k] = (((st[RE + k] - BIAS) * g + 2048) >> 12) + BIAS
+        st[IM + k] = (((st[IM + k] - BIAS) * g + 2048) >> 12) + BIAS
         k += 1
     # 5: inverse FFT, decimation in frequency, not scaled (output in bit-reversed order). Speech never
     # comes near; the clamps only keep a pathological spectrum inside 32 bits.

@@ -7,7 +7,10 @@
 #   3. voice activity: level above the noise floor times a ratio; the floor falls fast and rises slowly
 #      (~4 dB/s), a minimum tracker that a passing truck cannot hold up for long
 #   4. AGC: a speech envelope (attack ~16 ms, release ~256 ms), updated only while voice is active so
-#      pauses do not pump the noise up; gain = target / envelope within [gmin, gmax]; or a fixed gain
+#      pauses do not pump the noise up; gain = target / envelope within [gmin, gmax]; or a fixed gain.
+#      (attack and release are parameters; the mic uses ~256 ms / ~4 s). A block the limiter would cut by
+#      more than 6 dB at the present gain moves the envelope with a 16 ms attack: a talker 20 dB louder than
+#      the calibration expects is at the right gain within a word, not squashed by the limiter for a second
 #   5. noise gate: open on voice, held for a hangover, then closing -1.2 dB per block to a floor
 #   6. limiter: the block's gain never exceeds limit / peak; the gain is interpolated linearly from the
 #      previous block's (itself capped by this block's peak) so the output never passes `limit`
@@ -119,7 +122,16 @@ def process(pcm, n, st):
                 if env == 0:
                     env = s
                 elif s > env:
-                    env += (s - env) >> st[P_ATT]
+                    # a talker far louder than the gain expects (the limiter would cut this block by more
+                    # than 6 dB): the envelope catches up in a few blocks, not a second of squashed words
+                    a = st[P_ATT]
+                    if peak > 0:
+                        gc = (st[P_TARGET] << 12) // env
+                        if gc > st[P_GMAX]:
+                            gc = st[P_GMAX]
+                        if gc > (limit << 13) // peak:
+                            a = 2
+                    env += (s - env) >> a
                 else:
                     env -= (env - s) >> st[P_REL]
             if env > 0:

@@ -88,7 +88,15 @@ def process(pcm_buf, n: int, st_buf):
                 if env == 0:
                     env = s
                 elif s > env:
-                    env += (s - env) >> st[26]
+                    # a talker far louder than the gain expects: catch up fast (level_pure.py)
+                    a = st[26]
+                    if peak > 0:
+                        gc = (st[16] << 12) // env
+                        if gc > st[18]:
+                            gc = st[18]
+                        if gc > (limit << 13) // peak:
+                            a = 2
+                    env += (s - env) >> a
                 else:
                     env -= (env - s) >> st[27]
             if env > 0:

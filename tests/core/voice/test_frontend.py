@@ -76,6 +76,19 @@ def test_quiet_talker_brought_up_to_target():
     assert -26 < lvl < -14, lvl
 
 
+def test_loud_talker_brought_down_within_a_word():
+    # Speech 20 dB above what the calibration expects (the radio held to the mouth): the limiter would
+    # squash it; within 80 ms of loud speech the AGC must be within 6 dB of its gain for that talker (+5 dB
+    # for -25 dBFS to -20; the limiter takes the rest), not a second later. The syllable starts softly (its
+    # first 40 ms at the calibrated level): that is where the AGC's envelope starts from.
+    fe = frontend.mic_frontend(denoise=False)
+    fe.begin()
+    x = _tone(320, 440, 150)              # ~ -50 dBFS: the onset
+    x.extend(_tone(640, 440, 2600, start=320))    # ~ -25 dBFS RMS, 80 ms
+    _run(fe, x)
+    assert fe.gain_db_x10() < 110, fe.gain_db_x10()       # the slow attack alone: still +13 dB
+
+
 def test_gate_quiets_the_channel_between_words_after_hangover():
     fe = frontend.mic_frontend(denoise=False)
     fe.begin()
