@@ -2,7 +2,10 @@
 # ht/ and hal/. The banner line is what `htctl deploy` waits for after a reset. When a piece is missing the
 # radio says so in one status line and leaves the REPL to the technician (provision and bench need it);
 # when the app crashes it restarts itself after a pause instead of sitting dead in someone's pocket.
-from ht import VERSION
+# The bootstrap comes first: it decides which release's ht/ and hal/ the imports below find (docs/OTA.md).
+import bootstrap
+STORE, ACTIVE = bootstrap.boot()
+from ht import VERSION  # noqa: E402 (after the bootstrap chose the release)
 
 _RESTART_PAUSE_MS = 5000
 
@@ -51,10 +54,12 @@ def main():
         from ht.radio import boot as radio_boot
     except ImportError as e:
         status("radio app not available (%s); REPL ready" % e)
+        if ACTIVE.get("trial"):
+            radio_hal.restart()     # a release on trial that cannot import: count the boot, roll back
         return
     import asyncio
     try:
-        asyncio.run(radio_boot.run(radio_hal, board, cfg))
+        asyncio.run(radio_boot.run(radio_hal, board, cfg, ota_store=STORE, ota_version=VERSION))
     except KeyboardInterrupt:
         raise  # the technician pressed Ctrl-C: give them the REPL
     except Exception as e:

@@ -1,6 +1,6 @@
 # Presence (retained, and the LWT says "offline") and telemetry payloads: compact JSON, short keys,
 # because every byte rides a metered SIM. Keys: u unit, s stage, b battery %, r signal dBm, p data-plan
-# state, v firmware version, t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
+# state, v firmware version, o update status (docs/OTA.md), t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
 # from "no data" from "online" at a glance.
 import json
 
@@ -12,7 +12,7 @@ _BAT_STEP = 5     # republish presence when battery moves this many percent
 _SIG_STEP = 6     # ... or signal this many dB (one bar)
 
 
-def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None):
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, ota=None):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -30,6 +30,8 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["p"] = plan
     if fw is not None:
         d["v"] = fw
+    if ota:
+        d["o"] = ota
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -47,6 +49,8 @@ def parse_presence(payload):
         raise ValueError("presence lacks unit or stage")
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
            "plan": d.get("p", "unknown"), "fw": d.get("v")}
+    if d.get("o"):
+        out["ota"] = d["o"]
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
     return out
@@ -75,6 +79,7 @@ class Presence:
         self.battery = None
         self.signal = None
         self.plan = "unknown"
+        self.ota = None        # the update status (ht.radio.update)
         self._sent = None
         self._next_tel = None
         self.connected = False  # MQTT session up: only then can presence go out
@@ -93,13 +98,13 @@ class Presence:
 
     def _changed(self):
         s = self._sent
-        if s is None or s[0] != self.stage or s[3] != self.plan:
+        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.ota:
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
     def _publish(self):
-        self._sent = (self.stage, self.battery, self.signal, self.plan)
-        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw)
+        self._sent = (self.stage, self.battery, self.signal, self.plan, self.ota)
+        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.ota)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):
