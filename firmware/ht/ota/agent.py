@@ -18,6 +18,8 @@ FETCH = const(2)
 STAGED = const(3)
 _RETRY_MS = const(4000)        # no answer to a request: ask again (a lost QoS 0 chunk, a dead session)
 _TRIAL_MS = 5 * 60 * 1000      # a new release that is not online by then is given up
+_MCHUNK = const(1024)          # the signed manifest travels in pieces this big (the MQTT client's 1536-byte
+_MAX_MANIFEST = const(32768)   # packet buffer), and is held in RAM until its signature is checked
 
 
 class Updater:
@@ -37,7 +39,8 @@ class Updater:
         self.want_reboot = False
         self.paused = False
         self.m = None
-        self.dl = None            # {"rid", "v", "i", "k"}
+        self.dl = None            # {"rid", "v", "mb", "i", "k"}
+        self._mbuf = None         # the signed manifest as it arrives (its chunks are "m/<k>")
         self._pending = None      # when the outstanding request went out
         self._t0 = None
         self.active = _json(store.get("active")) or {}
@@ -60,6 +63,11 @@ class Updater:
         elif dl and m:
             self.dl, self.m, self.state = dl, m, FETCH     # resume where the last boot stopped
             self._set("downloading")
+        elif dl:
+            self.dl, self.state = dl, MANIFEST            # the manifest is fetched again (a few KB)
+            dl["k"] = 0
+            self._mbuf = bytearray(dl["mb"])
+            self._set("downloading")
 
     def online(self, now):
         # The MQTT session is up: a release on trial has proved itself (the bootstrap keeps it).
@@ -76,15 +84,19 @@ class Updater:
         self._pending = None
 
     def offer(self, d, now):
-        rid, v = str(d["rid"]), str(d["v"])
+        rid, v, mb = str(d["rid"]), str(d["v"]), int(d["mb"])
+        if not 0 < mb <= _MAX_MANIFEST:
+            return self._refuse("bad offer")
         if self.dl and self.dl["rid"] == rid and self.state != IDLE:
             self.send("status", None, self.status)
             return
         if v == self.active.get("rb"):
             return self._refuse("rolled back before")
         self._drop()
-        self.dl = {"rid": rid, "v": v, "i": 0, "k": 0}
+        self.dl = {"rid": rid, "v": v, "mb": mb, "i": 0, "k": 0}
+        self._mbuf = bytearray(mb)
         self.state = MANIFEST
+        self._save()
         self._pending = None
         self._set("downloading")
 
@@ -117,9 +129,21 @@ class Updater:
         self.send("unsub", t, None)
         self._pending = None
         if self.state == MANIFEST:
-            self._manifest(payload)
+            self._manifest_part(payload)
         elif self.state == FETCH:
             self._chunk(payload)
+
+    def _manifest_part(self, data):
+        dl, buf = self.dl, self._mbuf
+        at = dl["k"] * _MCHUNK
+        if at + len(data) > len(buf) or (len(data) != _MCHUNK and at + len(data) != len(buf)):
+            return self._refuse("bad manifest")
+        buf[at:at + len(data)] = data
+        dl["k"] += 1
+        if at + len(data) == len(buf):
+            self._mbuf = None
+            dl["k"] = 0
+            self._manifest(bytes(buf))
 
     def _manifest(self, blob):
         self.ctx.free = self.store.free()
@@ -173,12 +197,13 @@ class Updater:
         self.state = STAGED if self.store.get("next") else IDLE
         self.dl = None
         self.m = None
+        self._mbuf = None
         self._pending = None
 
     def _topic(self):
         dl = self.dl
         if self.state == MANIFEST:
-            return "%s%s/m" % (self.prefix, dl["rid"])
+            return "%s%s/m/%d" % (self.prefix, dl["rid"], dl["k"])
         return "%s%s/%d/%d" % (self.prefix, dl["rid"], dl["i"], dl["k"])
 
     def _where(self):

@@ -58,7 +58,9 @@ def release(files, v="0.2.0", cs=64, target="x64", boards=None, floor=None, min_
                              for p in sorted(files)]}
     raw = json.dumps(m).encode()
     blob = sign(raw, d_hex) + raw
-    chunks = {"m": blob}
+    chunks = {}
+    for k in range((len(blob) + 1023) // 1024):
+        chunks["m/%d" % k] = blob[k * 1024:(k + 1) * 1024]
     for i, p in enumerate(sorted(files)):
         data = files[p]
         for k in range((len(data) + cs - 1) // cs):
@@ -71,6 +73,7 @@ class Wire:
     # with retained messages (drop: a set of suffixes lost once, like a QoS 0 chunk on a bad link).
     def __init__(self, chunks, prefix="ht/kota/o/r1/"):
         self.chunks = chunks
+        self.mb = sum(len(chunks[k]) for k in chunks if k.startswith("m/"))
         self.prefix = prefix
         self.subs = []
         self.status = []

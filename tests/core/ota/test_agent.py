@@ -29,7 +29,7 @@ def run(u, wire, t=0, steps=400, busy=lambda t: False):
 
 def test_a_release_is_fetched_verified_and_staged():
     u, wire, store, _ = make()
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire)
     assert u.status == "staged v0.2.0" and u.want_reboot
     assert store.versions["0.2.0"] == FILES
@@ -39,8 +39,8 @@ def test_a_release_is_fetched_verified_and_staged():
 
 def test_a_lost_chunk_is_asked_for_again():
     u, wire, store, events = make()
-    wire.drop = {"2/3", "m"}
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    wire.drop = {"2/3", "m/0"}
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire)
     assert u.status == "staged v0.2.0"
     assert len([e for e in events if e[0] == "ota_retry"]) == 2
@@ -49,7 +49,7 @@ def test_a_lost_chunk_is_asked_for_again():
 def test_a_reboot_mid_download_resumes_at_the_saved_chunk():
     store = F.MemStore()
     u, wire, _, _ = make(store)
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=8)
     done = u.progress()
     assert 0 < done < sum(len(b) for b in FILES.values())
@@ -62,7 +62,7 @@ def test_a_reboot_mid_download_resumes_at_the_saved_chunk():
 
 def test_busy_pauses_requests_and_resumes_after():
     u, wire, store, events = make()
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     asked = []
 
     def send(op, topic, payload, inner=wire.send):
@@ -88,7 +88,7 @@ def _refused(u):
 def test_a_tampered_file_is_refused_and_nothing_is_staged():
     u, wire, store, _ = make()
     wire.chunks["2/3"] = b"X" + wire.chunks["2/3"][1:]
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire)
     assert u.status == "refused: tampered ht/radio/app.mpy"
     assert not store.versions and store.get("next") is None and not store.stage and not u.want_reboot
@@ -96,18 +96,18 @@ def test_a_tampered_file_is_refused_and_nothing_is_staged():
 
 def test_a_wrong_signature_is_refused():
     u, wire, store, _ = make(d_hex="3" * 400)
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status == "refused: bad signature" and wire.requests == 1
 
 
 def test_another_target_or_board_is_refused():
     u, wire, _, _ = make(target="xtensawin")
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status == "refused: other target xtensawin"
     u, wire, _, _ = make(boards=["DIY_DEVKITC_EC200U"])
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status == "refused: other board"
 
@@ -117,7 +117,7 @@ def test_a_downgrade_below_the_floor_is_refused():
     store.put("active", '{"v": "0.3.0", "floor": "0.3.0"}')
     store.versions["0.3.0"] = {}
     u, wire, _, _ = make(store, v="0.2.5")
-    u.offer({"rid": "r1", "v": "0.2.5"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.5", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status == "refused: downgrade v0.2.5 below v0.3.0"
     assert store.get("active") == '{"v": "0.3.0", "floor": "0.3.0"}'
@@ -125,11 +125,11 @@ def test_a_downgrade_below_the_floor_is_refused():
 
 def test_too_little_flash_and_an_old_bootstrap_are_refused():
     u, wire, _, _ = make(F.MemStore(free=500))
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status.startswith("refused: no space")
     u, wire, _, _ = make(min_boot=2)
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     run(u, wire, steps=5)
     assert u.status == "refused: bootstrap 1 < 2"
 
@@ -152,5 +152,5 @@ def test_a_release_that_was_rolled_back_is_not_taken_again():
     store.put("active", '{"rb": "0.2.0"}')
     u, wire, _, _ = make(store)
     assert u.status == "rolled back from v0.2.0"
-    u.offer({"rid": "r1", "v": "0.2.0"}, 0)
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
     assert u.status == "refused: rolled back before" and wire.requests == 0

@@ -23,7 +23,7 @@ def stage(root, files, v="0.2.0"):
     wire = F.Wire(chunks)
     u = Updater("kota", st, F.KEY, Context("0.1.0", None, 1, "x64", "b", None), wire.send, lambda k, d: None)
     u.start(0)
-    u.offer({"rid": "r1", "v": v}, 0)
+    u.offer({"rid": "r1", "v": v, "mb": wire.mb}, 0)
     t = 0
     while u.state != 3 and t < 20000:
         u.tick(t, False)
