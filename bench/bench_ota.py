@@ -60,7 +60,8 @@ async def _fleet(tmp, n_hex, good):
             dt = time.monotonic() - t0
         finally:
             link.close()
-        down = [sum(v for k, v in r.proxy.stats().items() if k.startswith("down")) for r in sim.radios.values()]
+        down = [sum(v for k, v in r.proxy.stats()["bytes"].items() if k.startswith("down"))
+                for r in sim.radios.values()]
     assert len(s["ok"]) == 20, s
     return dt, sorted(down)[len(down) // 2]
 
