@@ -5,7 +5,10 @@
 # no usable board description, or a fresh one that never had a config, waits at the REPL for the
 # technician (deploy and provision need it). When the app crashes it restarts itself after a pause
 # instead of sitting dead in someone's pocket.
-from ht import VERSION
+# The bootstrap comes first: it decides which release's ht/ and hal/ the imports below find (docs/OTA.md).
+import bootstrap
+STORE, ACTIVE = bootstrap.boot()
+from ht import VERSION  # noqa: E402 (after the bootstrap chose the release)
 
 _RESTART_PAUSE_MS = 5000
 
@@ -45,13 +48,16 @@ def main():
         from ht.radio import boot as radio_boot
     except ImportError as e:
         status("radio app not available (%s); REPL ready" % e)
+        if ACTIVE.get("trial"):
+            radio_hal.restart()     # a release on trial that cannot import: count the boot, roll back
         return
     if not provision:
         from ht import bootfiles
         bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
     import asyncio
     try:
-        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision))
+        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision, ota_store=STORE,
+                                   ota_version=VERSION))
     except KeyboardInterrupt:
         idle = getattr(radio_hal, "watchdog_idle", None)
         if idle is not None:

@@ -1,6 +1,7 @@
 # Presence (retained, and the LWT says "offline") and telemetry payloads: compact JSON, short keys,
 # because every byte rides a metered SIM. Keys: u unit, s stage, b battery %, r signal dBm, p data-plan
-# state, v firmware version, n readiness note ("nofloor": no floor arbiter answers), t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
+# state, v firmware version, n readiness note ("nofloor": no floor arbiter answers), o update status
+# (docs/OTA.md), t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
 # from "no data" from "online" at a glance.
 import json
 
@@ -17,7 +18,7 @@ NOTES = {"nofloor": ("No floor service: the channel controller does not answer."
                      "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
 
 
-def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note=""):
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", ota=None):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -37,6 +38,8 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["v"] = fw
     if note:
         d["n"] = note
+    if ota:
+        d["o"] = ota
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -55,6 +58,8 @@ def parse_presence(payload):
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
            "plan": d.get("p", "unknown"), "fw": d.get("v"),
            "note": d.get("n", "")}
+    if d.get("o"):
+        out["ota"] = d["o"]
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
     return out
@@ -84,6 +89,7 @@ class Presence:
         self.signal = None
         self.plan = "unknown"
         self.note = ""
+        self.ota = None        # the update status (ht.radio.update)
         self._sent = None
         self._next_tel = None
         self.connected = False  # MQTT session up: only then can presence go out
@@ -105,13 +111,15 @@ class Presence:
 
     def _changed(self):
         s = self._sent
-        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note:
+        if (s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note
+                or s[5] != self.ota):
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
     def _publish(self):
-        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note)
-        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note)
+        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note, self.ota)
+        p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note,
+                             self.ota)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):

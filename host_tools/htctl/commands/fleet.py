@@ -23,8 +23,10 @@ def configure(parser):
         ("report", "write the fleet report as a self-contained HTML page", _report_args, run_report),
         ("unit", "show one unit: its board, modem, SIM, official, history, certificates, audit", _unit_args,
          run_unit),
+        ("update", "offer a signed release to radios over the air, in waves (docs/OTA.md)", _update_args,
+         run_update),
     ])
-    for name in ("import", "status", "report", "unit"):
+    for name in ("import", "status", "report", "unit", "update"):
         add_json_option(acts[name])
 
 
@@ -207,3 +209,53 @@ def run_unit(args, ctx):
                   title="audit")
     ctx.out.emit(data, render)
     return 0
+
+
+def _update_args(p):
+    p.add_argument("release", metavar="DIR", help="a release built by `htctl release build`")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--opd", help="only this OPD's radios")
+    g.add_argument("--talkgroup", help="only radios on this talkgroup")
+    g.add_argument("--units", help="comma-separated unit ids")
+    p.add_argument("--broker", metavar="URL", help="the broker (mqtt://host:port); default as `fleet status`")
+    p.add_argument("--broker-user", default="cc", help="Command Center login; password from $HTCTL_BROKER_PASSWORD")
+    p.add_argument("--max-failure", type=float, default=0.2, help="halt when a wave fails above this share")
+    p.add_argument("--dry-run", action="store_true", help="show the waves and the data cost; send nothing")
+
+
+def run_update(args, ctx):
+    import os
+    from .. import release as REL, rollout as RO
+    from ..settings import check_broker_url
+    rel = REL.Release(args.release)
+    conn = ctx.open_registry()
+    try:
+        rows = RO.targets(conn, opd=args.opd, talkgroup=args.talkgroup,
+                          units=args.units.split(",") if args.units else None)
+        fleet = registry.fleet_id(conn)
+        c = RO.cost(rel.wire_bytes(fleet), rows)
+        plan = RO.waves([r["unit_id"] for r in rows])
+        info = dict(c, version=rel.version, rid=rel.rid, waves=[len(w) for w in plan])
+        ctx.out.emit(info, lambda out, d: out.line(
+            "release %s to %d radio(s) in waves %s: %.1f MB each, %.1f MB in all, about Rp %s of data" % (
+                d["version"], d["radios"], d["waves"], d["bytes_per_radio"] / 1e6, d["bytes_total"] / 1e6,
+                format(d["rp_total"], ","))))
+        if args.dry_run:
+            return 0
+        url = args.broker or registry.setting(conn, "broker.url")
+        if not url:
+            raise UserError("no broker to send the release through", hint="give --broker mqtt://host:1883")
+        check_broker_url(url)
+        host, _, port = url.split("://", 1)[-1].partition(":")
+        RO.record_release(conn, rel.rid, rel.version, rel.total_bytes)
+        link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"))
+        try:
+            summary = RO.run(link, RO.Rollout(sum(plan, []), rel.offer(), args.max_failure, plan=plan),
+                             fleet, rel.messages(fleet), conn)
+        finally:
+            link.close()
+    finally:
+        conn.close()
+    ctx.out.emit(summary, lambda out, s: out.line("%d of %d updated%s" % (
+        len(s["ok"]), sum(len(w) for w in s["waves"]), "; halted: " + s["halted"] if s["halted"] else "")))
+    return 1 if summary["halted"] else 0

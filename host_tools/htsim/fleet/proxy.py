@@ -41,6 +41,26 @@ def packet_len(buf):
     return n if len(buf) >= n else 0
 
 
+def _topic(pkt):
+    i = 1
+    while pkt[i] & 0x80:
+        i += 1
+    i += 1
+    tl = (pkt[i] << 8) | pkt[i + 1]
+    return bytes(pkt[i + 2:i + 2 + tl])
+
+
+def is_ota_chunk(pkt):
+    """A QoS 0 PUBLISH of an update's manifest or chunk (ht/<f>/o/...): what a lossy downlink may lose
+    (docs/OTA.md; the radio asks again after a timeout)."""
+    if pkt[0] >> 4 != _PUBLISH or pkt[0] & 0x06:
+        return False
+    try:
+        return b"/o/" in _topic(pkt)
+    except IndexError:
+        return False
+
+
 def is_voice(pkt):
     """A QoS 0 PUBLISH on a voice topic (ht/<f>/tg/<tg>/v/<u>)."""
     if pkt[0] >> 4 != _PUBLISH or pkt[0] & 0x06:
@@ -107,7 +127,8 @@ class Pipe:
         now = _now_ms()
         voice = is_voice(pkt)
         key = ("up_" if self.up else "down_") + ("voice" if voice else "other")
-        if voice and self.up and self.loss is not None and self.loss.sample(now) is None:
+        lossy = voice and self.up or not self.up and self.loss is not None and is_ota_chunk(pkt)
+        if lossy and self.loss is not None and self.loss.sample(now) is None:
             self.c.dropped += 1
             if self.model is not None:
                 self.model.sample(now)     # keep the delay model's draws aligned with the packet count
@@ -143,11 +164,13 @@ class LinkProxy:
     (a reconnect after a stall is a new TCP connection over the same cell). ``down()`` cuts the radio
     off (connections reset, new ones refused) until ``up()``."""
 
-    def __init__(self, target_port, up_model=None, down_model=None, loss=None, target_host="127.0.0.1"):
+    def __init__(self, target_port, up_model=None, down_model=None, loss=None, target_host="127.0.0.1",
+                 down_loss=None):
         self.target = (target_host, target_port)
         self.up_model = up_model
         self.down_model = down_model
         self.loss = loss
+        self.down_loss = down_loss     # drops downlink QoS 0 update chunks (is_ota_chunk)
         self.counter = Counter()
         self.server = None
         self.port = None
@@ -170,7 +193,7 @@ class LinkProxy:
             return
         self.counter.connections += 1
         up = Pipe(cr, bw, self.up_model() if self.up_model else None, self.loss, self.counter, True)
-        down = Pipe(br, cw, self.down_model() if self.down_model else None, None, self.counter, False)
+        down = Pipe(br, cw, self.down_model() if self.down_model else None, self.down_loss, self.counter, False)
         conn = (cw, bw)
         self._conns.append(conn)
         try:

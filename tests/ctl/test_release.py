@@ -1,0 +1,109 @@
+"""htctl.release and htctl.rollout: the key is private and refused when others can read it, a release's
+signature verifies with OpenSSL and with the radio's own verifier, the chunks rebuild the files, waves and
+halts follow the failure share, the data cost follows the SIM plan prices, provisioning carries the key."""
+import hashlib
+import json
+import os
+
+import pytest
+
+from htctl import registry, release as REL, rollout as RO
+from htctl.errors import ConflictError, UserError
+from ht.ota import rsa
+from ht.ota.release import Context, check
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rel")
+    n = REL.keygen(d / "key.pem")
+    REL.build(d / "r", d / "key.pem", "0.2.0")
+    return d, n, REL.Release(d / "r")
+
+
+def test_the_key_is_0600_never_overwritten_and_refused_when_readable(built):
+    d, n, _ = built
+    assert os.stat(d / "key.pem").st_mode & 0o777 == 0o600 and len(n) == 512
+    with pytest.raises(ConflictError):
+        REL.keygen(d / "key.pem")
+    other = d / "loose.pem"
+    other.write_bytes((d / "key.pem").read_bytes())
+    other.chmod(0o644)
+    with pytest.raises(UserError):
+        REL.load_key(other)
+
+
+def test_a_release_is_signed_for_the_esp32_and_the_radio_accepts_it(built):
+    d, n, r = built
+    m = r.manifest
+    assert m["target"] == "xtensawin" and m["min_boot"] == REL.BOOT_VERSION
+    paths = [f[0] for f in m["files"]]
+    assert "main.py" not in paths and "bootstrap.py" not in paths and "ht/ota/agent.mpy" in paths
+    assert all(hashlib.sha256(r.files[p]).hexdigest() == h for p, _, h in m["files"])
+    assert REL.verify(n, r.raw, r.sig) and not REL.verify(n, r.raw + b" ", r.sig)
+    ctx = Context("0.1.0", None, 1, "xtensawin", "LILYGO_T_A7670", 10 ** 7)
+    got, why = check(r.sig + r.raw, rsa.PublicKey(n), ctx)
+    assert why is None and got["v"] == "0.2.0"
+    ctx.target = "x64"
+    assert check(r.sig + r.raw, rsa.PublicKey(n), ctx) == (None, "other target xtensawin")
+
+
+def test_the_messages_rebuild_the_release(built):
+    _, _, r = built
+    msgs = dict(r.messages("kota"))
+    blob = b"".join(msgs["ht/kota/o/%s/m/%d" % (r.rid, k)] for k in range(10) if "ht/kota/o/%s/m/%d" % (r.rid, k)
+                    in msgs)
+    assert blob == r.sig + r.raw and r.offer()["ota"]["mb"] == len(blob)
+    for i, (p, size, _) in enumerate(r.manifest["files"]):
+        data = b"".join(msgs["ht/kota/o/%s/%d/%d" % (r.rid, i, k)] for k in range((size + 1023) // 1024))
+        assert data == r.files[p]
+    assert all(len(p) <= 1024 for p in msgs.values())
+    assert r.total_bytes < r.wire_bytes("kota") < 1.3 * r.total_bytes
+
+
+def test_waves_one_then_ten_percent_then_the_rest():
+    units = ["u%02d" % i for i in range(25)]
+    w = RO.waves(units)
+    assert [len(x) for x in w] == [1, 3, 21] and sum(w, []) == units
+    assert RO.waves(["a"]) == [["a"]] and [len(x) for x in RO.waves(["a", "b"])] == [1, 1]
+
+
+def test_a_wave_that_fails_too_often_halts_the_rollout():
+    ro = RO.Rollout([], {"ota": {"rid": "r", "v": "0.2.0"}}, max_failure=0.2, wave_timeout_s=100,
+                    plan=[["a"], ["b", "c", "d"], ["e"]])
+    assert ro.step(0) == ["a"]
+    assert ro.step(1) == []
+    ro.on_status("a", "running v0.2.0")
+    assert ro.step(2) == ["b", "c", "d"]
+    ro.on_status("b", "running v0.2.0")
+    ro.on_status("c", "refused: tampered ht/x.mpy")
+    assert ro.step(3) == [] and ro.halted is None       # d still going
+    assert ro.step(200) == [] and ro.halted == "wave 2: 2 of 3 failed"    # d timed out
+    assert ro.summary()["ok"] == ["a", "b"]
+
+
+def test_data_cost_uses_each_sims_price_per_mb():
+    rows = [{"price_rp": 50000, "quota_mb": 5000}, {"price_rp": 100000, "quota_mb": 10000}, {"price_rp": None}]
+    c = RO.cost(2_000_000, rows)
+    assert c["rp_total"] == 40 and c["bytes_total"] == 6_000_000 and c["radios_without_price"] == 1
+
+
+def test_status_comes_from_acks_and_presence_and_lands_in_the_registry(tmp_path):
+    assert RO.status_of("kota", "ht/kota/u/u1/a", json.dumps({"ota": "staged v0.2.0", "rid": "r"}).encode()) == \
+        ("u1", "staged v0.2.0", "r")
+    assert RO.status_of("kota", "ht/kota/u/u1/p", b'{"u":"u1","s":"online","o":"running v0.2.0"}') == \
+        ("u1", "running v0.2.0", None)
+    assert RO.status_of("kota", "ht/kota/u/u1/p", b'{"u":"u1","s":"online"}') is None
+    conn = registry.connect(tmp_path / "r.sqlite")
+    RO.record_status(conn, "r", "u1", "offered", 1)
+    RO.record_status(conn, "r", "u1", "refused: no space: 200 KB > 100 KB free")
+    assert RO.progress(conn, "r")["u1"]["status"].startswith("refused: no space")
+    assert RO.progress(conn, "r")["u1"]["wave"] == 1
+
+
+def test_provisioning_carries_the_public_key(built, tmp_path):
+    d, n, _ = built
+    conn = registry.connect(tmp_path / "r.sqlite")
+    assert "ota.key" not in registry.fleet_config(conn)
+    REL.register_key(conn, d / "key.pem")
+    assert registry.fleet_config(conn)["ota.key"] == n
