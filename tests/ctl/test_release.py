@@ -107,3 +107,37 @@ def test_provisioning_carries_the_public_key(built, tmp_path):
     assert "ota.key" not in registry.fleet_config(conn)
     REL.register_key(conn, d / "key.pem")
     assert registry.fleet_config(conn)["ota.key"] == n
+
+
+def test_fleet_update_dry_run_shows_waves_and_cost_and_without_a_broker_sends_nothing(tmp_path, monkeypatch):
+    # The operator's view before a rollout: how many radios, in which waves, what it costs in data — from the
+    # command line, as a technician types it. Without a broker the real run refuses before touching anything.
+    import json as _json
+    import pathlib
+    from fixtures.cli import run_htctl
+    monkeypatch.setenv("HTCTL_CONFIG", str(tmp_path / "none.toml"))
+    reg = str(tmp_path / "reg.sqlite")
+    example = pathlib.Path(__file__).resolve().parents[2] / "docs" / "inventory-example.csv"
+    assert run_htctl(["--registry", reg, "fleet", "import", str(example)])[0] == 0
+    assert run_htctl(["--registry", reg, "release", "keygen", "--key", str(tmp_path / "k.pem")])[0] == 0
+    code, out, err = run_htctl(["--registry", reg, "release", "build", "--key", str(tmp_path / "k.pem"),
+                                "--version", "9.9.9", "--out", str(tmp_path / "rel")])
+    assert code == 0, err
+    code, out, err = run_htctl(["--registry", reg, "--json", "fleet", "update", str(tmp_path / "rel"), "--dry-run"])
+    assert code == 0, err
+    d = _json.loads(out)
+    conn = registry.connect(reg)
+    try:
+        units = RO.targets(conn)
+    finally:
+        conn.close()
+    assert d["radios"] == len(units) > 0 and d["version"] == "9.9.9"
+    assert d["waves"][0] == 1 and sum(d["waves"]) == d["radios"]
+    assert d["bytes_per_radio"] > 100000 and d["rp_total"] > 0
+    code, out, err = run_htctl(["--registry", reg, "fleet", "update", str(tmp_path / "rel")])
+    assert code == 2 and "broker" in err
+    conn = registry.connect(reg)
+    try:
+        assert RO.progress(conn, REL.Release(tmp_path / "rel").rid) == {}
+    finally:
+        conn.close()
