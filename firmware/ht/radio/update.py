@@ -47,7 +47,8 @@ class UpdateLink:
 
     def busy(self, now):
         for tg in self.ptts:
-            if self.ptts[tg].state != "idle":
+            # held counts even when the press got no floor (no arbiter answered): the user wants the link
+            if self.ptts[tg].state != "idle" or self.ptts[tg].held:
                 return True
         return self.emergency.state != "idle" or self.rollcall.wants_press(now)
 
