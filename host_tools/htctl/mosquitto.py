@@ -139,16 +139,18 @@ FLEET_LIMITS = ("message_size_limit %d" % MESSAGE_SIZE_LIMIT, "max_packet_size %
 
 def write_broker_config(directory: str | os.PathLike[str], users: Mapping[str, str] | None, rights: Rights | None,
                         port: int = 1883, host: str = "127.0.0.1", certs: Mapping[str, str] | None = None,
-                        extra: Iterable[str] = ()) -> pathlib.Path:
+                        extra: Iterable[str] = (), nodelay: bool = True) -> pathlib.Path:
     """Write mosquitto.conf (+ passwd, acl) into directory; -> path of mosquitto.conf.
 
     users None = anonymous; rights as for acl_text(); certs {"ca","cert","key"} PEM paths for TLS.
+    nodelay False leaves Nagle's algorithm on (only the bench's before/after figure wants that).
     htctl uses this for the production broker (host "0.0.0.0", port 8883, real certificates).
     """
     d = pathlib.Path(directory)
     conf = ["listener %d %s" % (port, host), "persistence false", "log_type error", "log_type warning",
             "log_type notice", "connection_messages true",
-            "set_tcp_nodelay true"] + list(FLEET_LIMITS)   # small voice frames: Nagle would add ~40 ms per hop
+            # small voice frames: Nagle's algorithm would hold each one behind the previous one's ACK
+            "set_tcp_nodelay %s" % ("true" if nodelay else "false")] + list(FLEET_LIMITS)
     if users is None:
         conf.append("allow_anonymous true")
     else:
@@ -170,8 +172,9 @@ class Mosquitto:
 
     def __init__(self, users: Mapping[str, str] | None = None, acl: Rights | None = None, tls: bool = False,
                  host: str = "127.0.0.1", port: int = 0, workdir: str | os.PathLike[str] | None = None,
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", nodelay: bool = True) -> None:
         self.users = users
+        self.nodelay = nodelay
         self.acl = acl  # {user: (publish filters, subscribe filters)}
         self.tls = tls
         self.host = host
@@ -190,7 +193,8 @@ class Mosquitto:
         # read our private temp files: stay the user who started it
         extra = ["log_dest file %s" % (d / "mosquitto.log"), "log_type subscribe",
                  "user %s" % pwd.getpwuid(os.geteuid()).pw_name, self.extra_config]
-        return write_broker_config(d, self.users, self.acl, self.port, self.host, self.certs, extra)
+        return write_broker_config(d, self.users, self.acl, self.port, self.host, self.certs, extra,
+                                   nodelay=self.nodelay)
 
     def start(self, timeout: float = 10.0) -> tuple[str, int]:
         if not os.path.exists(MOSQUITTO):

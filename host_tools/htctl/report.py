@@ -148,20 +148,24 @@ def presence_from_messages(messages: Mapping[str, bytes | str], seen_at: str) ->
     """{topic: payload} of retained ``ht/<fleet>/u/<unit>/p`` messages -> {unit: {online, stage, last_seen…}}.
 
     A retained message carries no time: a unit online now was seen at ``seen_at``; an offline one (its last
-    will) has no known last-seen time. Unparseable payloads are skipped (a broken radio must not break the
-    report).
+    will) has no known last-seen time. Online is judged by the radios' own rule (ht.radio.presence.Roster: not
+    "offline", seen within 1.5 x the interval it carries; a retained copy counts as seen on arrival), so the
+    report names the same online set a radio subscribing at that moment would. Unparseable payloads are
+    skipped (a broken radio must not break the report).
     """
-    from ht.radio.presence import parse_presence
+    from ht.radio.presence import Roster
 
+    roster = Roster()
     out = {}
     for topic, payload in messages.items():
         try:
-            p = parse_presence(payload)
+            p = roster.on_presence(payload, 0)
         except ValueError:
             continue
-        online = p["stage"] != "offline"
+        online = roster.is_online(p["unit"], 0)
         out[p["unit"]] = {"online": online, "stage": p["stage"], "battery": p["battery"],
-                          "signal": p["signal"], "last_seen": seen_at if online else None}
+                          "signal": p["signal"], "interval_s": p["interval_s"],
+                          "last_seen": seen_at if online else None}
     return out
 
 

@@ -21,8 +21,13 @@ from htcc.arbiter.core import Arbiter
 
 
 class LTELink:
-    """One-way delay of one radio's LTE link, in ms: a fixed per-link base in [base_lo, base_hi] plus exponential
-    jitter (mean ``jitter_mean``, capped at ``jitter_cap``), so the worst one-way delay is base_hi + jitter_cap."""
+    """One-way delay of one radio's LTE link, in ms.
+
+    A fixed per-link base drawn in [base_lo, base_hi] (cell load and distance: 40-60 ms one way is what
+    Telkomsel LTE shows to a broker in the same region), plus per-message jitter from an exponential
+    distribution (mean ``jitter_mean``, capped at ``jitter_cap``: scheduling-request and HARQ retransmission
+    delays), so the worst one-way delay is base_hi + jitter_cap.
+    """
 
     def __init__(self, rng, base_lo=40, base_hi=60, jitter_mean=8, jitter_cap=60):
         self.rng = rng

@@ -110,14 +110,14 @@ def test_presence_dict_gives_online_and_offline_warning(reg):
 
 
 def test_presence_from_retained_messages_uses_the_firmware_parser():
-    msgs = {"ht/demo/u/dinkes-01/p": b'{"u":"dinkes-01","s":"online","b":81,"r":-85}',
+    msgs = {"ht/demo/u/dinkes-01/p": b'{"u":"dinkes-01","s":"online","b":81,"r":-85,"i":54}',
             "ht/demo/u/bpbd-01/p": b'{"u":"bpbd-01","s":"offline"}',
             "ht/demo/u/junk/p": b"not json"}
     p = report.presence_from_messages(msgs, "2027-01-07T08:00:00+00:00")
     assert p == {"dinkes-01": {"online": True, "stage": "online", "battery": 81, "signal": -85,
-                               "last_seen": "2027-01-07T08:00:00+00:00"},
+                               "interval_s": 54, "last_seen": "2027-01-07T08:00:00+00:00"},
                  "bpbd-01": {"online": False, "stage": "offline", "battery": None, "signal": None,
-                             "last_seen": None}}
+                             "interval_s": 0, "last_seen": None}}
 
 
 # ---- HTML ---------------------------------------------------------------------------------------------

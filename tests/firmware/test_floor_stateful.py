@@ -166,7 +166,7 @@ def test_floor_msg_parse_never_crashes_on_garbage(buf):
 def test_presence_round_trip(unit, stage, battery, signal, plan, fw):
     p = presence.presence_payload(unit, stage, battery, signal, plan, fw)
     assert presence.parse_presence(p) == {"unit": unit, "stage": stage, "battery": battery, "signal": signal,
-                                          "plan": plan, "fw": fw, "note": ""}
+                                          "plan": plan, "fw": fw, "note": "", "interval_s": 0}
 
 
 def test_quick_reference_card_lists_every_cue():

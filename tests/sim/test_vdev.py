@@ -274,24 +274,7 @@ def test_mpremote_run_and_interactive_repl_with_ctrl_d(vdev, mpremote, tmp_path)
     r = mpremote(vdev.port, "run", script)
     assert r.returncode == 0 and "ran on linux" in r.stdout
 
-    import pty
-    import select
-    pid, fd = pty.fork()  # `mpremote repl` wants a terminal on its stdin
-    if pid == 0:
-        try:
-            os.execv(str(pathlib.Path(sys.executable).parent / "mpremote"), ["mpremote", "connect", vdev.port, "repl"])
-        finally:
-            os._exit(127)
-    seen = b""
-
-    def expect(pattern, timeout=20):
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, seen):
-            assert time.monotonic() < deadline, seen[-300:]
-            if select.select([fd], [], [], 0.1)[0]:
-                seen += os.read(fd, 4096)
-
+    pid, fd, expect = _mpremote_on_pty(["connect", vdev.port, "repl"])  # `repl` wants a terminal on stdin
     try:
         expect(rb"Connected to MicroPython")
         os.write(fd, b"\r")
@@ -485,29 +468,11 @@ def test_mpremote_mount_imports_modules_of_any_name_length(vdev, mpremote, tmp_p
 
 def test_mpremote_mount_then_the_friendly_repl_imports(vdev, tmp_path):
     # `mpremote mount DIR` ends in the friendly REPL; an import typed there runs the binary protocol in it.
-    import pty
-    import select
     src = tmp_path / "src"
     src.mkdir()
     (src / "abcdefghi.py").write_text("print('mounted', 6 * 7)\n")   # "/abcdefghi.py" is 13 bytes, its path 0x0A…
     (src / "abcdefgh.py").write_text("X=1")   # 3 bytes: its stat reply carries a 0x03, which is data, not Ctrl-C
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.execv(str(pathlib.Path(sys.executable).parent / "mpremote"),
-                     ["mpremote", "connect", vdev.port, "mount", str(src)])
-        finally:
-            os._exit(127)
-    seen = b""
-
-    def expect(pattern, timeout=20):
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, seen):
-            assert time.monotonic() < deadline, seen[-300:]
-            if select.select([fd], [], [], 0.1)[0]:
-                seen += os.read(fd, 4096)
-
+    pid, fd, expect = _mpremote_on_pty(["connect", vdev.port, "mount", str(src)])
     try:
         expect(rb"Connected to MicroPython")
         os.write(fd, b"\r")
@@ -520,3 +485,26 @@ def test_mpremote_mount_then_the_friendly_repl_imports(vdev, tmp_path):
         os.waitpid(pid, 0)
     finally:
         os.close(fd)
+
+
+def _mpremote_on_pty(args):
+    """Start mpremote ARGS on a pty as a person at a terminal would; -> (pid, fd, expect(pattern, timeout=20)),
+    where expect reads until the pattern shows in everything read so far, or fails with its tail."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(str(pathlib.Path(sys.executable).parent / "mpremote"), ["mpremote"] + list(args))
+        finally:
+            os._exit(127)
+    seen = b""
+
+    def expect(pattern, timeout=20):
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, seen):
+            assert time.monotonic() < deadline, seen[-300:]
+            if select.select([fd], [], [], 0.1)[0]:
+                seen += os.read(fd, 4096)
+    return pid, fd, expect

@@ -93,7 +93,10 @@ class Radio:
         self.emergency = Emergency(self.unit, self.ptts[tgs[0]], self.main,
                                    config.get("emergency.hot_mic_s") * 1000,
                                    sms_numbers=config.get("emergency.sms_numbers"))
-        self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000)
+        # Presence beats at 0.9 x the keepalive: its PUBLISH/PUBACK comes before the ping would, so the
+        # heartbeat others judge "online" by costs little more than the ping it replaces (docs/TOPICS.md).
+        self.presence = Presence(self.unit, self.main, FW, config.get("telemetry.interval_s") * 1000,
+                                 config.get("broker.keepalive") * 900)
         if provision:
             self.presence.pin = "provision"
         self.topics = UnitTopics(self.fleet, self.unit, tgs)

@@ -44,6 +44,7 @@ class Floor:
         # The arbiter's state as the last applied record left it.
         self.epoch = -1
         self.seq = -1
+        self.any_epoch = False    # after a silence: accept a record of any other epoch (see on_message)
         self.holder = None
         self.hprio = 0
         self.hburst = 0
@@ -96,7 +97,10 @@ class Floor:
         if r.tg != self.tg:
             raise ValueError("record for talkgroup %s" % r.tg)
         self._heard(now)
-        if r.newer(self.epoch, self.seq):
+        # After a silence any other epoch is accepted (a restarted arbiter may number from anywhere), but within
+        # one epoch the numbering is one arbiter's: a record not after the last one applied is a stale copy.
+        if r.newer(self.epoch, self.seq) or (self.any_epoch and r.epoch != self.epoch):
+            self.any_epoch = False
             self.epoch = r.epoch
             self.seq = r.seq
             if r.kind == G.GRANT:
@@ -200,9 +204,8 @@ class Floor:
             return
         self.service = up
         if not up:
-            # A restarted arbiter may number from anywhere: accept whatever it says next.
-            self.epoch = -1
-            self.seq = -1
+            # A restarted arbiter may number from anywhere: accept its next epoch, whatever it is.
+            self.any_epoch = True
         self._emit(("service", self.tg, up))
 
     def _send(self, kind, prio, burst, now, reason=0):

@@ -5,7 +5,7 @@ import json
 from ht.compat import const, ticks_ms, ticks_diff
 from ht.radio import topics as T
 from ht.radio import grant as G
-from ht.radio.presence import parse_presence
+from ht.radio.presence import Roster, parse_presence
 from ht.radio.guard import OK, tg_num
 
 _TCACHE_MAX = const(64)
@@ -32,6 +32,7 @@ class Inbound:
         self._tcache = {}
         self._last_reject = None
         self._rc_done = None
+        self.roster = Roster()      # who is online, by the presence staleness rule (ht.radio.presence)
 
     def _topic(self, topic):
         info = self._tcache.get(topic)
@@ -107,9 +108,16 @@ class Inbound:
             return
         if unit == self.unit:
             return
-        if d["stage"] != "offline":
+        # Presence repeats every interval (the heartbeat "online" is judged by): only a unit coming back
+        # (or changing stage) resets its audio and is worth an event, not every beat of a talking one.
+        r = self.roster
+        prev = r.units.get(unit)
+        was = r.is_online(unit, now)
+        r.on_presence(bytes(payload), now)
+        if d["stage"] != "offline" and not was:
             self.audio.forget(self.ids.get(unit))
-        self.emit("presence", {"unit": unit, "stage": d["stage"]})
+        if not was or prev is None or prev[0] != d["stage"]:
+            self.emit("presence", {"unit": unit, "stage": d["stage"]})
 
     def _on_command(self, payload, now):
         d = json.loads(bytes(payload))

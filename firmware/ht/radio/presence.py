@@ -1,8 +1,11 @@
-# Presence (retained, and the LWT says "offline") and telemetry payloads: compact JSON, short keys,
-# because every byte rides a metered SIM. Keys: u unit, s stage, b battery %, r signal dBm, p data-plan
-# state, v firmware version, n readiness note ("nofloor": no floor arbiter answers), o update status
-# (docs/OTA.md), t uptime s. The Command Center shows the stage so a technician can tell "no SIM"
-# from "no data" from "online" at a glance.
+# Presence and telemetry payloads: compact JSON, short keys, because every byte rides a metered SIM.
+# Keys: u unit, s stage, b battery %, r signal dBm, p data-plan state, v firmware version, n readiness note
+# ("nofloor": no floor arbiter answers), o update status (docs/OTA.md), i presence interval s, t uptime s.
+# The Command Center shows the stage so a technician can tell "no SIM" from "no data" from "online" at a
+# glance.
+# Online (docs/TOPICS.md): a presence seen within 1.5 x the interval it carries. The radio republishes it
+# every interval (QoS 1: its PUBACK stands in for the keepalive's PINGRESP), so nobody depends on a
+# retained message or a last will reaching them: a clustered broker keeps neither cluster-wide.
 import json
 
 from ht.compat import ticks_diff, ticks_add
@@ -18,7 +21,8 @@ NOTES = {"nofloor": ("No floor service: the channel controller does not answer."
                      "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
 
 
-def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", ota=None):
+def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", ota=None,
+                     interval_s=0):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -40,6 +44,8 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["n"] = note
     if ota:
         d["o"] = ota
+    if interval_s:
+        d["i"] = int(interval_s)
     return json.dumps(d, separators=(",", ":")).encode()
 
 
@@ -57,12 +63,39 @@ def parse_presence(payload):
         raise ValueError("presence lacks unit or stage")
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
            "plan": d.get("p", "unknown"), "fw": d.get("v"),
-           "note": d.get("n", "")}
+           "note": d.get("n", ""), "interval_s": d.get("i", 0)}
     if d.get("o"):
         out["ota"] = d["o"]
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
+    if not isinstance(out["interval_s"], int) or out["interval_s"] < 0:
+        raise ValueError("bad presence interval")
     return out
+
+
+def fresh(seen_ms, interval_s, now_ms):
+    # The staleness rule: a presence is current for 1.5 x the interval it carries (0: no interval, the old
+    # retained-and-LWT presence, current until an "offline" replaces it).
+    return not interval_s or ticks_diff(now_ms, seen_ms) <= interval_s * 1500
+
+
+class Roster:
+    # Who is online, as every reader of presence judges it (radios, arbiter, Command Center): the last
+    # presence of each unit, when it arrived, and the rule above. A retained copy counts as seen on arrival.
+    def __init__(self):
+        self.units = {}     # unit -> (stage, seen_ms, interval_s)
+
+    def on_presence(self, payload, now):
+        p = parse_presence(payload)
+        self.units[p["unit"]] = (p["stage"], now, p["interval_s"])
+        return p
+
+    def is_online(self, unit, now):
+        e = self.units.get(unit)
+        return e is not None and e[0] != "offline" and fresh(e[1], e[2], now)
+
+    def online(self, now):
+        return sorted(u for u in self.units if self.is_online(u, now))
 
 
 def telemetry_payload(unit, uptime_s, fields):
@@ -77,9 +110,10 @@ def telemetry_payload(unit, uptime_s, fields):
 
 
 class Presence:
-    # Decides when to publish presence (on change, not on a timer: it is retained) and telemetry (on a
-    # timer that stretches as the data plan runs low, and stops when it is exhausted).
-    def __init__(self, unit, outbox, fw, telemetry_ms=300000):
+    # Decides when to publish presence (on change, retained, with everything; and every beat_ms while
+    # connected a short beat others judge "online" by; 0 = on change only) and telemetry (on a timer that stretches as the data plan runs
+    # low, and stops when it is exhausted).
+    def __init__(self, unit, outbox, fw, telemetry_ms=300000, beat_ms=0):
         self.unit = unit
         self.out = outbox
         self.fw = fw
@@ -92,6 +126,8 @@ class Presence:
         self.ota = None        # the update status (ht.radio.update)
         self._sent = None
         self._next_tel = None
+        self.beat_ms = beat_ms
+        self._next_beat = None
         self.connected = False  # MQTT session up: only then can presence go out
         self.pin = None         # a stage that outranks the link's ("provision" on factory defaults)
 
@@ -107,7 +143,7 @@ class Presence:
         if note is not None:
             self.note = note
         if self.connected and self._changed():
-            self._publish()
+            self._publish(now)
 
     def _changed(self):
         s = self._sent
@@ -116,10 +152,11 @@ class Presence:
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
-    def _publish(self):
+    def _publish(self, now):
         self._sent = (self.stage, self.battery, self.signal, self.plan, self.note, self.ota)
+        self._next_beat = ticks_add(now, self.beat_ms) if self.beat_ms else None
         p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note,
-                             self.ota)
+                             self.ota, (self.beat_ms + 999) // 1000)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):
@@ -139,6 +176,12 @@ class Presence:
         return self.telemetry_ms * (4 if self.plan == "low" else 1)
 
     def tick(self, now, uptime_s, fields):
+        if self.connected and self._next_beat is not None and ticks_diff(now, self._next_beat) >= 0:
+            # The beat: unit, stage and interval only, not retained (the retained copy keeps the full
+            # readiness from the last change); every radio of the fleet receives it, so every byte counts.
+            self._next_beat = ticks_add(now, self.beat_ms)
+            p = presence_payload(self.unit, self.stage, interval_s=(self.beat_ms + 999) // 1000)
+            self.out.publish("presence", self.unit, p, 1, False)
         iv = self.telemetry_interval()
         if iv is None or not self.connected:
             return

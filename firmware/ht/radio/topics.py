@@ -165,8 +165,10 @@ class UnitTopics:
             self.voice[tg] = voice(f, tg, u)
             self.voice_sub[tg] = talkgroup_sub(f, tg, VOICE)
             self.floor[tg] = floor(f, tg, u)
+        # Presence at QoS 0: it repeats every interval (a lost one is replaced by the next; the staleness
+        # rule allows one), and a PUBACK per fleet member per beat would cost more than the beat itself.
         self.subs = [(unit_topic(f, u, COMMAND), 1), (rollcall(f), 1), (emergency_sub(f), 1),
-                     (units_sub(f, PRESENCE), 1)]
+                     (units_sub(f, PRESENCE), 0)]
         for tg in list(talkgroups) + [ALL_TG]:
             self.subs.append((grants(f, tg), 1))
             self.subs.append((talkgroup_sub(f, tg, VOICE), 0))

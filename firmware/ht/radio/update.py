@@ -4,7 +4,7 @@
 # "Busy" is anything the link owes to people: a burst either way, an emergency, a roll call waiting for
 # its answer. A staged release is switched to by a restart once the radio has been idle for a while.
 import json
-from ht.compat import const, ticks_diff, mpy_arch
+from ht.compat import const, ticks_diff, ticks_ms, mpy_arch
 from ht.ota.agent import Updater
 from ht.ota.release import Context
 from ht.ota.rsa import PublicKey
@@ -39,7 +39,7 @@ class UpdateLink:
             self.presence.ota = payload
             rid = self.agent.dl["rid"] if self.agent.dl else None
             if self.presence.connected:
-                self.presence.update(0)
+                self.presence.update(ticks_ms())
                 self.out.publish(self.ack_topic, json.dumps({"u": self.unit, "ota": payload, "rid": rid}), 1, False)
 
     def start(self, now):

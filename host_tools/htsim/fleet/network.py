@@ -63,11 +63,12 @@ class BrokerHandle:
             self.obj.start()
             self.host, self.port = self.obj.host, self.obj.port
             self.owned = True
-        elif broker == "mosquitto":
+        elif broker in ("mosquitto", "mosquitto-nagle"):
             # A real Mosquitto started here with the fleet's accounts and ACL: the embedded broker (amqtt)
             # breaks when dozens of clients connect at once ('dictionary changed size during iteration').
+            # "mosquitto-nagle": the same with set_tcp_nodelay false (the bench's before/after for m2e).
             from htctl.mosquitto import Mosquitto
-            self.obj = Mosquitto(users=users, acl=rights)
+            self.obj = Mosquitto(users=users, acl=rights, nodelay=broker == "mosquitto")
             self.host, self.port = self.obj.start()
             self.kind = "mosquitto"
             self.owned = True

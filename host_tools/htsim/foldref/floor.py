@@ -3,31 +3,9 @@
 # now_ms go in, publications and events come out through an Outbox. No clocks, no I/O.
 from ht.compat import ticks_diff, ticks_add
 from ht.radio import floormsg as fm
+from ht.radio.floor import Outbox  # noqa: F401 (the same outbox as the radio's; foldsim imports it here)
 
 _RECENT = 32  # claim keys remembered to drop QoS 1 duplicates; far more than claims per heartbeat timeout
-
-
-class Outbox:
-    # What the radio app must do after feeding an input: publish, play a cue, show an event.
-    # pubs: (topic kind, key, payload bytes, qos, retain); key = talkgroup, unit id or None (fleet-wide).
-    def __init__(self):
-        self.pubs = []
-        self.cues = []
-        self.events = []
-
-    def publish(self, kind, key, payload, qos=1, retain=False):
-        self.pubs.append((kind, key, payload, qos, retain))
-
-    def cue(self, name):
-        self.cues.append(name)
-
-    def event(self, ev):
-        self.events.append(ev)
-
-    def drain(self):
-        p, c, e = self.pubs, self.cues, self.events
-        self.pubs, self.cues, self.events = [], [], []
-        return p, c, e
 
 
 class Floor:

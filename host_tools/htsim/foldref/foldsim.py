@@ -15,27 +15,7 @@ import random
 from ht.radio import floormsg as fm
 from htsim.foldref.floor import Floor, Outbox
 from htsim.foldref.ptt import PTT
-
-
-class LTELink:
-    """One-way delay of one radio's LTE link, in ms.
-
-    A fixed per-link base drawn in [base_lo, base_hi] (cell load and distance: 40-60 ms one way is what
-    Telkomsel LTE shows to a broker in the same region), plus per-message jitter from an exponential
-    distribution (mean ``jitter_mean``, capped at ``jitter_cap``: scheduling-request and HARQ retransmission
-    delays), so the worst one-way delay is base_hi + jitter_cap.
-    """
-
-    def __init__(self, rng, base_lo=40, base_hi=60, jitter_mean=8, jitter_cap=60):
-        self.rng = rng
-        self.base = rng.randint(base_lo, base_hi)
-        self.jitter_mean = jitter_mean
-        self.jitter_cap = jitter_cap
-        self.max_ms = base_hi + jitter_cap
-
-    def delay(self):
-        j = min(self.jitter_cap, int(self.rng.expovariate(1.0 / self.jitter_mean))) if self.jitter_mean else 0
-        return self.base + j
+from htsim.floorsim import LTELink   # the same link model as the arbiter's simulator
 
 
 class SimRadio:

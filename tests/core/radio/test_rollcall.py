@@ -79,7 +79,7 @@ def test_presence_round_trip_and_lwt():
     p = pr.presence_payload("dinas-pu-03", "online", battery=87, signal=-85, plan="low", fw="0.3.1")
     assert len(p) < 80
     assert pr.parse_presence(p) == {"unit": "dinas-pu-03", "stage": "online", "battery": 87, "signal": -85,
-                                    "plan": "low", "fw": "0.3.1", "note": ""}
+                                    "plan": "low", "fw": "0.3.1", "note": "", "interval_s": 0}
     assert pr.parse_presence(pr.offline_payload("u1"))["stage"] == "offline"
     for bad in (b"", b"[]", b'{"u":"x","s":"flying"}', b"\xff"):
         try:
@@ -112,3 +112,42 @@ def test_presence_published_retained_on_change_and_telemetry_follows_the_plan():
     assert p.telemetry_interval() is None
     p.update(600000, plan="low")
     assert p.telemetry_interval() == 240000
+
+
+def test_presence_beats_every_interval_and_carries_it():
+    ob = Outbox()
+    p = pr.Presence("u1", ob, "0.3.1", telemetry_ms=600000, beat_ms=54000)
+    p.tick(0, 0, {})
+    assert ob.drain()[0] == []  # not connected: nothing
+    p.reconnected(1000)
+    first = [x for x in ob.drain()[0] if x[0] == "presence"]
+    assert len(first) == 1 and pr.parse_presence(first[0][2])["interval_s"] == 54
+    p.tick(30000, 30, {})
+    assert [x for x in ob.drain()[0] if x[0] == "presence"] == []    # nothing changed, not due
+    p.tick(55000, 55, {})
+    beat = [x for x in ob.drain()[0] if x[0] == "presence"]
+    assert len(beat) == 1 and beat[0][4] is False                    # a short beat, not retained
+    assert pr.parse_presence(beat[0][2])["interval_s"] == 54 and len(beat[0][2]) < len(first[0][2])
+    p.disconnected(56000)
+    p.tick(200000, 200, {})
+    assert [x for x in ob.drain()[0] if x[0] == "presence"] == []    # offline: no beats
+
+
+def test_online_is_a_presence_seen_within_one_and_a_half_intervals():
+    r = pr.Roster()
+    r.on_presence(pr.presence_payload("a", "online", interval_s=10), 1000)
+    r.on_presence(pr.presence_payload("b", "online", interval_s=10), 1000)
+    r.on_presence(pr.presence_payload("old", "online"), 1000)         # no interval: the old retained rule
+    assert r.online(15000) == ["a", "b", "old"]
+    r.on_presence(pr.presence_payload("a", "online", interval_s=10), 12000)
+    assert r.online(16001) == ["a", "old"]                            # b silent for 15 s: stale, no will needed
+    r.on_presence(pr.offline_payload("old"), 17000)
+    assert r.online(17000) == ["a"]                                   # a will or a goodbye still counts
+    assert not r.is_online("nobody", 0)
+    assert pr.fresh(0, 2, 3000) and not pr.fresh(0, 2, 3001)
+    for bad in (b'{"u":"x","s":"online","i":-1}', b'{"u":"x","s":"online","i":"9"}'):
+        try:
+            pr.parse_presence(bad)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % bad)
