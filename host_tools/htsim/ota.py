@@ -1,7 +1,9 @@
 """Updates over the air in the simulation (docs/OTA.md): MicroPython radios, each booted through the real
 bootstrap from its own flash folder, on Mosquitto behind per-radio LTE link proxies (loss on the update's
-chunks, cuts on demand); a radio that exits is started again, as an ESP32 resets. The rollout itself is
-``htctl.rollout`` over paho, as ``htctl fleet update`` runs it.
+chunks, cuts on demand, a trace of voice and update packets); a radio that exits is started again, as an
+ESP32 resets; with ``arbiter=True`` the talkgroup's floor arbiters (a primary and a standby) run beside the
+broker, so a press gets the floor and the radio talks. The rollout itself is ``htctl.rollout`` over paho, as
+``htctl fleet update`` runs it.
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ class OtaSim:
 
     def __init__(self, tmp: os.PathLike[str], units: list[str], key_hex: str, fleet: str = "kota",
                  loss: float = 0.0, base_ms: float = 40.0, seed: int = 1, press_at: dict[str, int] | None = None,
-                 reboot_ms: int = 1500, board: str = "LILYGO_T_A7670") -> None:
+                 reboot_ms: int = 1500, board: str = "LILYGO_T_A7670", arbiter: bool = False) -> None:
         self.tmp = pathlib.Path(tmp)
         self.units = units
         self.fleet = fleet
@@ -56,19 +58,26 @@ class OtaSim:
         self.reboot_ms = reboot_ms
         self.board = str(pathlib.Path(BOARDS_DIR) / board / "board.json")
         self.radios: dict[str, Radio] = {}
+        self.arbiter = arbiter
+        self.arbiters: list[Any] = []
         self.tasks: list[asyncio.Task] = []
         self.running = True
 
     async def __aenter__(self) -> OtaSim:
         users = {u: "pw-" + u for u in self.units}
         users["cc"] = "pw-cc"
+        arbs = (("arb-a", "pw-arb-a"), ("arb-b", "pw-arb-b"))
+        users.update(arbs)
         self.broker = Mosquitto(users=users, acl=fleet_rights(self.fleet, {u: ["1"] for u in self.units}))
         self.host, self.port = self.broker.start()
+        if self.arbiter:
+            from htcc.arbiter.service import run_pair
+            self.arbiters = await run_pair(self.fleet, self.host, self.port, ("1",), accounts=arbs)
         for i, u in enumerate(self.units):
             def leg(k, i=i):
                 return lambda: linksim.LTEDelay(seed=self.seed * 1000 + i * 10 + k, base_ms=self.base_ms, legs=1)
             loss = linksim.Bernoulli(self.loss, seed=self.seed + i) if self.loss else None
-            px = LinkProxy(self.port, leg(1), leg(2), down_loss=loss)
+            px = LinkProxy(self.port, leg(1), leg(2), down_loss=loss, trace=True)
             await px.start()
             root = self.tmp / u / "ota"
             root.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +131,8 @@ class OtaSim:
                 t.cancel()
         for r in self.radios.values():
             await r.proxy.stop()
+        for a in self.arbiters:
+            await a.stop()
         self.broker.stop()
 
 

@@ -5,6 +5,10 @@
 #   exit 4: the app crashed (main.py restarts the radio after a pause)
 #   micropython ota_radio.py <args.json>   args: unit, fleet, root, host, port, password, key, board,
 #                                              reboot_ms, quota, press_at (chunk index or null), press_ms
+# press_at: PTT goes down once the download reaches that chunk (file * 1000 + chunk) and is let go
+# press_ms after the radio started talking (tx_start) and the download has paused, so the hold is
+# measured by what happened, not by a clock a loaded machine stretches; with no floor at all it is let go
+# after press_cap_ms, and the test sees that no tx_start came.
 import sys
 import json
 
@@ -35,6 +39,16 @@ except Exception as e:       # a release that cannot even import: the ESP32 woul
     sys.exit(4)
 
 
+TALK = [None]      # ticks_ms of the last tx_start
+
+
+def on_event(k, d):
+    if k == "tx_start":
+        TALK[0] = ticks_ms()
+    if k.startswith("ota") or k.startswith("tx_") or k == "mqtt":
+        out(k, d)
+
+
 async def main():
     u = A["unit"]
     cfg = Config({"unit.id": u, "talkgroups.list": ["1"], "broker.user": u, "broker.password": A["password"],
@@ -42,7 +56,7 @@ async def main():
     board = B.load_path(A["board"])
     hal = HAL(board, mic_pcm=b"")
     radio = Radio(hal, cfg, board, net_opener=netstream.opener(A["host"], A["port"]),
-                  events=lambda now, k, d: out(k, d) if k.startswith("ota") or k == "mqtt" else None,
+                  events=lambda now, k, d: on_event(k, d),
                   ota_store=STORE, ota_version=VERSION, ota_reboot_ms=A.get("reboot_ms", 2000))
     out("version", {"v": VERSION})
     task = asyncio.create_task(radio.run())
@@ -53,9 +67,12 @@ async def main():
         at = A.get("press_at")
         if at is not None and pressed is None and ag and ag.dl and ag.m and ag.dl["i"] * 1000 + ag.dl["k"] >= at:
             pressed = ticks_ms()
+            TALK[0] = None
             hal.press("ptt")
             out("ptt", {"down": 1, "at": [ag.dl["i"], ag.dl["k"]]})
-        elif pressed is not None and pressed != -1 and ticks_diff(ticks_ms(), pressed) >= A.get("press_ms", 3000):
+        elif pressed is not None and pressed != -1 and (
+                TALK[0] is not None and ag and ag.paused and ticks_diff(ticks_ms(), TALK[0]) >= A.get("press_ms", 3000)
+                or ticks_diff(ticks_ms(), pressed) >= A.get("press_cap_ms", 60000)):
             hal.press("ptt", False)
             pressed = -1
             out("ptt", {"down": 0, "at": [ag.dl["i"], ag.dl["k"]] if ag and ag.dl else None})
