@@ -170,6 +170,24 @@ def _prune(st, keep):
                 rmtree(d + "/" + name)
 
 
+def restart():
+    # The reset the bootstrap counts (hal.restart does the same once a HAL exists).
+    try:
+        from machine import reset
+    except ImportError:          # a desktop or the virtual device (the unix port's machine has no reset):
+        raise SystemExit(0)      # leaving the interpreter is the reset
+    reset()
+
+
+def failed(active, e):
+    # The release this boot chose cannot even start (an import raised). On trial: restart at once, so the
+    # boot is counted and after MAX_BOOTS the previous release runs; a radio must never wait at the REPL
+    # for a bad update. Otherwise (the factory code, a release already kept) the caller goes on.
+    if active.get("trial"):
+        print("bootstrap: v%s on trial failed to start: %r; restarting" % (active.get("v"), e))
+        restart()
+
+
 def boot(root=ROOT, quota=None):
     # -> (store, active pointer); the active release's folder is first on sys.path from here on.
     st = FileStore(root, quota)

@@ -6,9 +6,15 @@
 # technician (deploy and provision need it). When the app crashes it restarts itself after a pause
 # instead of sitting dead in someone's pocket.
 # The bootstrap comes first: it decides which release's ht/ and hal/ the imports below find (docs/OTA.md).
+# Anything of the chosen release that raises before the app runs restarts a release on trial
+# (bootstrap.failed: the boot is counted, the previous release follows), never the REPL.
 import bootstrap
 STORE, ACTIVE = bootstrap.boot()
-from ht import VERSION  # noqa: E402 (after the bootstrap chose the release)
+try:
+    from ht import VERSION  # (after the bootstrap chose the release)
+except Exception as e:
+    bootstrap.failed(ACTIVE, e)
+    raise
 
 _RESTART_PAUSE_MS = 5000
 
@@ -38,19 +44,21 @@ def prepare(read=None):
 
 
 def main():
-    plan = prepare()
-    if plan is None:
-        return
-    board, cfg, provision = plan
-    import hal
-    radio_hal = hal.create(board)
     try:
+        plan = prepare()
+        if plan is None:
+            return
+        board, cfg, provision = plan
+        import hal
+        radio_hal = hal.create(board)
         from ht.radio import boot as radio_boot
     except ImportError as e:
+        bootstrap.failed(ACTIVE, e)     # on trial: count the boot, roll back
         status("radio app not available (%s); REPL ready" % e)
-        if ACTIVE.get("trial"):
-            radio_hal.restart()     # a release on trial that cannot import: count the boot, roll back
         return
+    except Exception as e:
+        bootstrap.failed(ACTIVE, e)
+        raise
     if not provision:
         from ht import bootfiles
         bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
