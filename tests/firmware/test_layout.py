@@ -26,7 +26,8 @@ FIRMWARE_RULES = {
     "ht.selftest": BASE | {"ht", "ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.radio"},
     "hal": BASE | {"ht", "ht.board", "ht.config", "ht.voice", "ht.modem", "machine", "network"},
     "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal", "bootstrap"},
-    "bootstrap": set(),               # never updated over the air, so it leans on nothing that is
+    "bootstrap": {"machine"},         # never updated over the air, so it leans on nothing that is (machine:
+                                      # MicroPython's own, for the reset that counts a failed trial boot)
 }
 HARDWARE = {"machine", "network", "hal"}
 
