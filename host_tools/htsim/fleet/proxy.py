@@ -11,7 +11,7 @@ The proxy understands MQTT framing (fixed header + remaining length) so it can:
 - delay each packet by ``model.sample(now_ms)`` in order (TCP's head-of-line blocking), per direction;
 - drop QoS 0 voice PUBLISHes on the uplink with the loss model (a radio whose modem queue drops stale
   frames; TCP itself never loses a byte), leaving the stream a valid packet sequence;
-- count bytes and packets by kind (voice / other) and direction: ``stats()``;
+- count bytes and packets by kind (voice / other) and direction, and the update's own bytes: ``stats()``;
 - with ``trace=True``, keep the order in which voice and update packets (a chunk down, its request up)
   crossed the link: ``trace()`` (how tests/e2e/test_ota_fleet.py sees that an update yields to a burst).
 """
@@ -64,8 +64,9 @@ def is_ota_chunk(pkt):
 
 
 def is_ota_request(pkt):
-    """A SUBSCRIBE to an update's manifest or chunk: how a radio asks for the next piece (docs/OTA.md)."""
-    if pkt[0] != 0x82:
+    """A SUBSCRIBE (or the UNSUBSCRIBE after it) to an update's manifest or chunk: how a radio asks for the
+    next piece (docs/OTA.md)."""
+    if pkt[0] not in (0x82, 0xA2):
         return False
     try:
         i = 1
@@ -100,6 +101,7 @@ class Counter:
         self.dropped = 0
         self.connections = 0
         self.trace = None        # [(monotonic ms, "up"|"down", "voice"|"ota")] when tracing
+        self.ota = {"up": 0, "down": 0}   # bytes of the update: requests up, manifest and chunks down
 
     def add(self, key, n):
         self.bytes[key] += n
@@ -107,7 +109,7 @@ class Counter:
 
     def snapshot(self):
         return {"bytes": dict(self.bytes), "packets": dict(self.packets), "dropped": self.dropped,
-                "connections": self.connections}
+                "connections": self.connections, "ota_bytes": dict(self.ota)}
 
 
 class Pipe:
@@ -152,8 +154,10 @@ class Pipe:
                 self.model.sample(now)     # keep the delay model's draws aligned with the packet count
             return
         self.c.add(key, len(pkt))
+        ota = not voice and (is_ota_request(pkt) if self.up else is_ota_chunk(pkt))
+        if ota:
+            self.c.ota["up" if self.up else "down"] += len(pkt)
         if self.c.trace is not None:
-            ota = is_ota_request(pkt) if self.up else is_ota_chunk(pkt)
             if voice or ota:
                 self.c.trace.append((now, "up" if self.up else "down", "voice" if voice else "ota"))
         at = self.model.sample(now) if self.model is not None else now
