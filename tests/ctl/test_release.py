@@ -116,6 +116,8 @@ def test_fleet_update_dry_run_shows_waves_and_cost_and_without_a_broker_sends_no
     import pathlib
     from fixtures.cli import run_htctl
     monkeypatch.setenv("HTCTL_CONFIG", str(tmp_path / "none.toml"))
+    for k in ("HTCTL_LANG", "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(k, raising=False)       # no locale that asks for English: the default speaks
     reg = str(tmp_path / "reg.sqlite")
     example = pathlib.Path(__file__).resolve().parents[2] / "docs" / "inventory-example.csv"
     assert run_htctl(["--registry", reg, "fleet", "import", str(example)])[0] == 0
@@ -134,6 +136,14 @@ def test_fleet_update_dry_run_shows_waves_and_cost_and_without_a_broker_sends_no
     assert d["radios"] == len(units) > 0 and d["version"] == "9.9.9"
     assert d["waves"][0] == 1 and sum(d["waves"]) == d["radios"]
     assert d["bytes_per_radio"] > 100000 and d["rp_total"] > 0
+    # what the operator reads: Bahasa Indonesia by default, English on request, the same figures
+    rp = "Rp" + "{:,}".format(d["rp_total"]).replace(",", ".")
+    code, out, err = run_htctl(["--registry", reg, "fleet", "update", str(tmp_path / "rel"), "--dry-run"])
+    assert code == 0 and out.startswith("rilis 9.9.9 ke %d radio dalam gelombang" % d["radios"]), out + err
+    assert "biaya data sekitar " + rp in out and "MB per radio" in out
+    code, out, err = run_htctl(["--registry", reg, "fleet", "update", str(tmp_path / "rel"), "--dry-run",
+                                "--lang", "en"])
+    assert code == 0 and out.startswith("release 9.9.9 to %d radio(s)" % d["radios"]) and rp in out, out + err
     code, out, err = run_htctl(["--registry", reg, "fleet", "update", str(tmp_path / "rel")])
     assert code == 2 and "broker" in err
     conn = registry.connect(reg)

@@ -221,12 +221,32 @@ def _update_args(p):
     p.add_argument("--broker-user", default="cc", help="Command Center login; password from $HTCTL_BROKER_PASSWORD")
     p.add_argument("--max-failure", type=float, default=0.2, help="halt when a wave fails above this share")
     p.add_argument("--dry-run", action="store_true", help="show the waves and the data cost; send nothing")
+    p.add_argument("--lang", default=None, help="id (Bahasa Indonesia) or en; default as `fleet status`")
+
+
+# What the operator reads before and after a rollout (Bahasa Indonesia first; English with --lang en).
+_UPDATE_TEXT = {
+    "id": ("rilis %(version)s ke %(radios)d radio dalam gelombang %(waves)s: %(each)s MB per radio, %(all)s MB "
+           "seluruhnya, biaya data sekitar %(rp)s",
+           "%(ok)d dari %(n)d radio diperbarui", "; dihentikan: %s"),
+    "en": ("release %(version)s to %(radios)d radio(s) in waves %(waves)s: %(each)s MB each, %(all)s MB in all, "
+           "about %(rp)s of data",
+           "%(ok)d of %(n)d radios updated", "; halted: %s"),
+}
+
+
+def _mb(n, lang):
+    t = "%.1f" % (n / 1e6)
+    return t.replace(".", ",") if lang == "id" else t
 
 
 def run_update(args, ctx):
     import os
     from .. import release as REL, rollout as RO
     from ..settings import check_broker_url
+    from ..i18n import format_rupiah
+    lang = ctx.lang(args.lang)
+    text = _UPDATE_TEXT[lang]
     rel = REL.Release(args.release)
     conn = ctx.open_registry()
     try:
@@ -236,10 +256,10 @@ def run_update(args, ctx):
         c = RO.cost(rel.wire_bytes(fleet), rows)
         plan = RO.waves([r["unit_id"] for r in rows])
         info = dict(c, version=rel.version, rid=rel.rid, waves=[len(w) for w in plan])
-        ctx.out.emit(info, lambda out, d: out.line(
-            "release %s to %d radio(s) in waves %s: %.1f MB each, %.1f MB in all, about Rp %s of data" % (
-                d["version"], d["radios"], d["waves"], d["bytes_per_radio"] / 1e6, d["bytes_total"] / 1e6,
-                format(d["rp_total"], ","))))
+        ctx.out.emit(info, lambda out, d: out.line(text[0] % {
+            "version": d["version"], "radios": d["radios"], "waves": d["waves"],
+            "each": _mb(d["bytes_per_radio"], lang), "all": _mb(d["bytes_total"], lang),
+            "rp": format_rupiah(d["rp_total"])}))
         if args.dry_run:
             return 0
         url = args.broker or registry.setting(conn, "broker.url")
@@ -256,6 +276,6 @@ def run_update(args, ctx):
             link.close()
     finally:
         conn.close()
-    ctx.out.emit(summary, lambda out, s: out.line("%d of %d updated%s" % (
-        len(s["ok"]), sum(len(w) for w in s["waves"]), "; halted: " + s["halted"] if s["halted"] else "")))
+    ctx.out.emit(summary, lambda out, s: out.line(text[1] % {"ok": len(s["ok"]), "n": sum(len(w) for w in s["waves"])}
+                                                  + (text[2] % s["halted"] if s["halted"] else "")))
     return 1 if summary["halted"] else 0
