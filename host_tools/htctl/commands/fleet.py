@@ -270,8 +270,11 @@ def run_update(args, ctx):
         RO.record_release(conn, rel.rid, rel.version, rel.total_bytes)
         link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"))
         try:
+            # each radio's status as it reports it (downloading, staged vX, running vX, rolled back..., refused:
+            # reason), the same words presence and the registry keep
             summary = RO.run(link, RO.Rollout(sum(plan, []), rel.offer(), args.max_failure, plan=plan),
-                             fleet, rel.messages(fleet), conn)
+                             fleet, rel.messages(fleet), conn,
+                             on_progress=lambda unit, status: ctx.out.line("  %s: %s" % (unit, status)))
         finally:
             link.close()
     finally:
