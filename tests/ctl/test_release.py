@@ -151,3 +151,65 @@ def test_fleet_update_dry_run_shows_waves_and_cost_and_without_a_broker_sends_no
         assert RO.progress(conn, REL.Release(tmp_path / "rel").rid) == {}
     finally:
         conn.close()
+
+
+def test_fleet_update_through_a_broker_reports_each_radio_and_records_it(tmp_path, monkeypatch, mosquitto):
+    # The real run from the command line, through Mosquitto with the fleet's ACL: the release goes out retained,
+    # the offer reaches the radio's command topic, and what the radio answers on its ack topic is printed as it
+    # comes (Bahasa Indonesia by default) and kept in the registry. The radio here is a paho client that answers
+    # the offer the way ht.radio.update does (tests/e2e/test_ota_fleet.py runs the real ones).
+    import json as _json
+    import pathlib
+    import threading
+    import paho.mqtt.client as mqtt
+    from fixtures.cli import run_htctl
+    from htctl.mosquitto import fleet_rights
+    monkeypatch.setenv("HTCTL_CONFIG", str(tmp_path / "none.toml"))
+    for k in ("HTCTL_LANG", "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(k, raising=False)
+    reg = str(tmp_path / "reg.sqlite")
+    example = pathlib.Path(__file__).resolve().parents[2] / "docs" / "inventory-example.csv"
+    assert run_htctl(["--registry", reg, "fleet", "import", str(example)])[0] == 0
+    assert run_htctl(["--registry", reg, "release", "keygen", "--key", str(tmp_path / "k.pem")])[0] == 0
+    assert run_htctl(["--registry", reg, "release", "build", "--key", str(tmp_path / "k.pem"), "--version", "9.9.9",
+                      "--out", str(tmp_path / "rel")])[0] == 0
+    rel = REL.Release(tmp_path / "rel")
+    conn = registry.connect(reg)
+    fleet = registry.fleet_id(conn)
+    conn.close()
+    unit = "dinkes-01"
+    m = mosquitto(users={"cc": "pw-cc", unit: "pw-u"}, acl=fleet_rights(fleet, {unit: ["1"]}))
+    got = []
+    answered = threading.Event()
+
+    def on_message(c, _u, msg):
+        d = _json.loads(msg.payload)
+        if "ota" in d and not answered.is_set():
+            got.append(d["ota"])
+            answered.set()
+            for status in ("downloading", "staged v9.9.9", "running v9.9.9"):
+                c.publish("ht/%s/u/%s/a" % (fleet, unit), _json.dumps({"u": unit, "ota": status,
+                                                                        "rid": d["ota"]["rid"]}), 1)
+
+    radio = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=unit)
+    radio.username_pw_set(unit, "pw-u")
+    radio.on_message = on_message
+    radio.on_connect = lambda c, *_a: c.subscribe("ht/%s/u/%s/c" % (fleet, unit), 1)
+    radio.connect(m.host, m.port, 30)
+    radio.loop_start()
+    try:
+        monkeypatch.setenv("HTCTL_BROKER_PASSWORD", "pw-cc")
+        code, out, err = run_htctl(["--registry", reg, "fleet", "update", str(tmp_path / "rel"), "--units", unit,
+                                    "--broker", "mqtt://%s:%d" % (m.host, m.port)])
+    finally:
+        radio.loop_stop()
+        radio.disconnect()
+    assert code == 0, out + err
+    assert got and got[0]["rid"] == rel.rid and got[0]["v"] == "9.9.9"
+    assert "  %s: downloading" % unit in out and "  %s: running v9.9.9" % unit in out
+    assert out.rstrip().endswith("1 dari 1 radio diperbarui"), out
+    conn = registry.connect(reg)
+    try:
+        assert RO.progress(conn, rel.rid)[unit]["status"] == "running v9.9.9"
+    finally:
+        conn.close()

@@ -262,10 +262,11 @@ def run_update(args, ctx):
             "rp": format_rupiah(d["rp_total"])}))
         if args.dry_run:
             return 0
-        url = args.broker or registry.setting(conn, "broker.url")
-        if not url:
-            raise UserError("no broker to send the release through", hint="give --broker mqtt://host:1883")
-        check_broker_url(url)
+        # the broker as `fleet status` finds it: --broker, $HTCTL_BROKER_URL, the config file, the registry
+        url = check_broker_url(ctx.setting("broker", args.broker), "broker to send the release through")
+        if url.startswith("mqtts://"):
+            raise UserError("%s: the rollout speaks plain MQTT only so far" % url,
+                            hint="run it where the broker's mqtt:// listener is reachable (docs/OTA.md)")
         host, _, port = url.split("://", 1)[-1].partition(":")
         RO.record_release(conn, rel.rid, rel.version, rel.total_bytes)
         link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"))
