@@ -5,7 +5,16 @@
 # no usable board description, or a fresh one that never had a config, waits at the REPL for the
 # technician (deploy and provision need it). When the app crashes it restarts itself after a pause
 # instead of sitting dead in someone's pocket.
-from ht import VERSION
+# The bootstrap comes first: it decides which release's ht/ and hal/ the imports below find (docs/OTA.md).
+# Anything of the chosen release that raises before the app runs restarts a release on trial
+# (bootstrap.failed: the boot is counted, the previous release follows), never the REPL.
+import bootstrap
+STORE, ACTIVE = bootstrap.boot()
+try:
+    from ht import VERSION  # (after the bootstrap chose the release)
+except Exception as e:
+    bootstrap.failed(ACTIVE, e)
+    raise
 
 _RESTART_PAUSE_MS = 5000
 
@@ -35,23 +44,28 @@ def prepare(read=None):
 
 
 def main():
-    plan = prepare()
-    if plan is None:
-        return
-    board, cfg, provision = plan
-    import hal
-    radio_hal = hal.create(board)
     try:
+        plan = prepare()
+        if plan is None:
+            return
+        board, cfg, provision = plan
+        import hal
+        radio_hal = hal.create(board)
         from ht.radio import boot as radio_boot
     except ImportError as e:
+        bootstrap.failed(ACTIVE, e)     # on trial: count the boot, roll back
         status("radio app not available (%s); REPL ready" % e)
         return
+    except Exception as e:
+        bootstrap.failed(ACTIVE, e)
+        raise
     if not provision:
         from ht import bootfiles
         bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
     import asyncio
     try:
-        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision))
+        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision, ota_store=STORE,
+                                   ota_version=VERSION))
     except KeyboardInterrupt:
         idle = getattr(radio_hal, "watchdog_idle", None)
         if idle is not None:

@@ -91,3 +91,17 @@ def kernel(name, viper=True):
 
 def is_viper(mod):
     return mod.__name__.endswith("_viper")
+
+
+_ARCHS = ("", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
+          "xtensawin", "rv32imc", "rv64imc")
+
+
+def mpy_arch():
+    # The native .mpy architecture this interpreter loads ("xtensawin" on an ESP32), "py" for none (CPython):
+    # a release is built for one (docs/OTA.md). sys.implementation._mpy: version | arch << 10.
+    m = getattr(sys.implementation, "_mpy", None)
+    if m is None:
+        return "py"
+    a = (m >> 10) & 0x0F
+    return _ARCHS[a] if a < len(_ARCHS) and a else "py"

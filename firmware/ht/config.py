@@ -97,6 +97,18 @@ def _hex_key(v):
     return None
 
 
+def _rsa_key(v):
+    # The fleet's release key (docs/OTA.md): an RSA modulus of 2048-4096 bits as hex; the exponent is 65537.
+    if v == "":
+        return None
+    if len(v) % 2 or not 512 <= len(v) <= 1024:
+        return "must be 512-1024 hex digits (an RSA-2048..4096 modulus) or empty"
+    for c in v:
+        if c not in "0123456789abcdefABCDEF":
+            return "must be hex digits 0-9 a-f"
+    return None
+
+
 def key_bytes(cfg):
     # audio.key as the bytes every radio of the fleet signs and checks voice frames with; None = unsigned.
     k = cfg.get("audio.key")
@@ -147,6 +159,7 @@ FIELDS = {
     "telemetry.interval_s": ("int", 300, (10, 3600)),
     # modem sleep between exchanges, slow CPU when idle, telemetry riding the presence beat (docs/POWER.md)
     "power.save": ("bool", True, None),
+    "ota.key": ("str", "", _rsa_key),     # public: release signatures are checked with it
 }
 SECRETS = tuple(k for k in FIELDS if FIELDS[k][0] == "secret")
 

@@ -353,7 +353,10 @@ def fleet_config(conn: sqlite3.Connection) -> dict[str, str]:
         conn.execute("INSERT OR IGNORE INTO fleet_settings (name, value, updated_at) VALUES ('audio.key', ?, ?)",
                      (secrets.token_hex(VOICE_KEY_BYTES), now_iso()))
     vals = dict(conn.execute("SELECT name, value FROM fleet_settings").fetchall())
-    return {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
+    out = {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
+    if vals.get("ota.key"):
+        out["ota.key"] = vals["ota.key"]    # the release key's public half (htctl release keygen; docs/OTA.md)
+    return out
 
 
 def setting(conn: sqlite3.Connection, name: str) -> str | None:

@@ -9,7 +9,7 @@ import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RIG_PROGRAMS = {p.stem for p in (ROOT / "host_tools" / "htsim" / "rig").glob("*.py")}   # import each other
-OURS = {"htctl", "htsim", "htcc", "ht", "hal"} | RIG_PROGRAMS
+OURS = {"htctl", "htsim", "htcc", "ht", "hal", "bootstrap"} | RIG_PROGRAMS   # bootstrap: firmware/bootstrap.py
 # MicroPython-only names the rig programs and the firmware import where they run (never on CPython)
 MICROPYTHON_ONLY = {"micropython", "machine", "network", "uasyncio", "utime"}
 

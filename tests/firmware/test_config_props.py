@@ -20,6 +20,8 @@ def _value(key):
         return _name
     if key == "audio.key":
         return st.one_of(st.just(""), st.binary(min_size=16, max_size=64).map(lambda b: b.hex()))
+    if key == "ota.key":
+        return st.one_of(st.just(""), st.binary(min_size=256, max_size=512).map(lambda b: b.hex()))
     if key == "talkgroups.list":
         return st.lists(_name, max_size=16, unique=True)
     if key == "talkgroups.scan":

@@ -21,10 +21,13 @@ FIRMWARE_RULES = {
     "ht.voice": BASE,
     "ht.modem": BASE,
     "ht.mqtt": BASE,
-    "ht.radio": BASE | {"ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt"},
+    "ht.ota": BASE | {"ht.mqtt"},     # the radio side of updates over the air; storage is handed in
+    "ht.radio": BASE | {"ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.ota"},
     "ht.selftest": BASE | {"ht", "ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.radio"},
     "hal": BASE | {"ht", "ht.board", "ht.config", "ht.voice", "ht.modem", "machine", "network"},
-    "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal"},
+    "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal", "bootstrap"},
+    "bootstrap": {"machine"},         # never updated over the air, so it leans on nothing that is (machine:
+                                      # MicroPython's own, for the reset that counts a failed trial boot)
 }
 HARDWARE = {"machine", "network", "hal"}
 
@@ -50,7 +53,7 @@ def firmware_package(name):
         sub = FIRMWARE / "ht" / parts[1]
         # ht.voice..., ht.compat; a name that is neither (from ht import VERSION) is the ht package itself
         return "ht." + parts[1] if sub.is_dir() or sub.with_suffix(".py").is_file() else "ht"
-    if parts[0] in ("hal", "machine", "network", "main"):
+    if parts[0] in ("hal", "machine", "network", "main", "bootstrap"):
         return parts[0]
     return None
 

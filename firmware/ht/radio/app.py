@@ -27,6 +27,7 @@ from ht.radio.indicator import Indicator
 from ht.radio import sound
 from ht.radio.power import PowerPolicy, Battery
 from ht.radio.emergency import IDLE as EM_IDLE
+from ht.radio.update import UpdateLink
 from ht.mqtt.client import ONLINE, OFFLINE
 from ht.config import key_bytes
 
@@ -61,7 +62,8 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None, volume_store=None, provision=False, power=None, dead_fast=True):
+                 on_mqtt_down=None, volume_store=None, provision=False, power=None, dead_fast=True,
+                 ota_store=None, ota_version=FW, ota_reboot_ms=30000):
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -115,8 +117,15 @@ class Radio:
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
                                rng.getrandbits(16), self._emit, self._playing_uid,
                                sound.mic_frontend(config, board), level)
+        # Updates over the air (docs/OTA.md) when the bootstrap handed in its store and the fleet has a key.
+        self.ota = None
+        if ota_store is not None and opt(config, "ota.key", None):
+            self.ota = UpdateLink(self.fleet, self.unit, ota_store, config.get("ota.key"),
+                                  (board or {}).get("name"), ota_version, self, self.topics.kind["rollcall_ack"],
+                                  self.presence, self.ptts, self.emergency, self.rollcall, self._emit, hal.restart,
+                                  ota_reboot_ms)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
-                               self.rollcall, self.counts, self._emit, self.flush)
+                               self.rollcall, self.counts, self._emit, self.flush, self.ota)
         if make_client is None:
             make_client = robust_client(config, self.unit, net_opener,
                                         dataplan.count if count_bytes and dataplan is not None else None,
@@ -152,6 +161,8 @@ class Radio:
         self._tasks = [asyncio.create_task(self.audio.run()), asyncio.create_task(self.audio.sender(self.out.voice)),
                        asyncio.create_task(self.out.run())]
         c.start()
+        if self.ota is not None:
+            self.ota.start(ticks_ms())
         self._emit("boot", {"unit": self.unit, "fleet": self.fleet, "tgs": self.scan.talkgroups})
         if self.provision:
             self.indicator.cue("provision")
@@ -200,6 +211,8 @@ class Radio:
             self._slow = now
             self._slow_tick(now)
         self.sms.tick(now)
+        if self.ota is not None:
+            self.ota.tick(now)
         self.flush(now)
         self.indicator.update(now, self.online, self._plan)
         a = self.audio
@@ -319,6 +332,8 @@ class Radio:
             self.link.set_online(up)
         if up:
             self.presence.reconnected(now)
+            if self.ota is not None:
+                self.ota.online(now)
         else:
             self.presence.disconnected(now)
         self.emergency.set_link(up, now)
@@ -350,6 +365,12 @@ class Radio:
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.
         self.out.publish(topic, payload, qos, retain)
+
+    def subscribe(self, topic, qos=0):
+        self.out.subscribe(topic, qos)
+
+    def unsubscribe(self, topic):
+        self.out.unsubscribe(topic)
 
     def stats(self):
         s = dict(self.counts)

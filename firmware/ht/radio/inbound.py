@@ -16,7 +16,8 @@ class Inbound:
     # ptts: talkgroup -> ht.radio.ptt.PTT (its .floor is the talkgroup's Floor); ids: unit name ->
     # frame source id (ht.radio.guard.SourceIds); counts: the radio's counters; emit: fn(kind, fields);
     # flush: fn(now) sends what the state machines asked for (the radio drains its outboxes).
-    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush):
+    # ota: ht.radio.update.UpdateLink or None (offers and release chunks go there).
+    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush, ota=None):
         self.fleet = fleet
         self.unit = unit
         self.ids = ids
@@ -27,6 +28,7 @@ class Inbound:
         self.counts = counts
         self.emit = emit
         self.flush = flush
+        self.ota = ota
         self._tcache = {}
         self._last_reject = None
         self._rc_done = None
@@ -67,6 +69,8 @@ class Inbound:
                 self._on_rollcall(payload, retained, now)
             elif kind == T.EMERGENCY:
                 self._on_alert(info, payload, now)
+            elif kind == T.OTA and self.ota is not None:
+                self.ota.on_message(topic, payload, now)
         except (ValueError, KeyError, TypeError) as e:
             self.counts["bad_msgs"] += 1
             self.emit("bad_msg", {"topic": bytes(topic).decode(), "why": str(e)})
@@ -120,7 +124,9 @@ class Inbound:
         d = json.loads(bytes(payload))
         if not isinstance(d, dict):
             raise ValueError("command is not an object")
-        if d.get("clear"):
+        if "ota" in d and self.ota is not None:
+            self.ota.offer(d["ota"], now)
+        elif d.get("clear"):
             self.emergency.clear(now)
             self.emit("emergency_cleared", {"by": d.get("by")})
         elif "by" in d:

@@ -1,8 +1,9 @@
 # Presence and telemetry payloads: compact JSON, short keys, because every byte rides a metered SIM.
 # Keys: u unit, s stage, b battery %, r signal dBm, p data-plan state, v firmware version, n readiness note
-# ("nofloor": no floor arbiter answers), i presence interval s, t uptime s, bf battery flag ("low",
-# "critical": shutdown warning, "charging"; absent when none: ht.radio.power.Battery). The Command Center shows the stage
-# so a technician can tell "no SIM" from "no data" from "online" at a glance.
+# ("nofloor": no floor arbiter answers), o update status (docs/OTA.md), i presence interval s, t uptime s,
+# bf battery flag ("low", "critical": shutdown warning, "charging"; absent when none: ht.radio.power.Battery).
+# The Command Center shows the stage so a technician can tell "no SIM" from "no data" from "online" at a
+# glance.
 # Online (docs/TOPICS.md): a presence seen within 1.5 x the interval it carries. The radio republishes it
 # every interval (QoS 1: its PUBACK stands in for the keepalive's PINGRESP), so nobody depends on a
 # retained message or a last will reaching them: a clustered broker keeps neither cluster-wide.
@@ -23,7 +24,7 @@ NOTES = {"nofloor": ("No floor service: the channel controller does not answer."
 
 
 def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", interval_s=0,
-                     bflag=""):
+                     bflag="", ota=None):
     if stage not in STAGES:
         raise ValueError("bad stage %r" % (stage,))
     if plan not in PLAN_STATES:
@@ -43,6 +44,8 @@ def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=
         d["v"] = fw
     if note:
         d["n"] = note
+    if ota:
+        d["o"] = ota
     if interval_s:
         d["i"] = int(interval_s)
     if bflag:
@@ -67,6 +70,8 @@ def parse_presence(payload):
     out = {"unit": d["u"], "stage": d["s"], "battery": d.get("b"), "signal": d.get("r"),
            "plan": d.get("p", "unknown"), "fw": d.get("v"),
            "note": d.get("n", ""), "interval_s": d.get("i", 0), "battery_flag": d.get("bf", "")}
+    if d.get("o"):
+        out["ota"] = d["o"]
     if out["plan"] not in PLAN_STATES:
         raise ValueError("bad plan state")
     if out["battery_flag"] not in BATTERY_FLAGS:
@@ -133,6 +138,7 @@ class Presence:
         self.signal = None
         self.plan = "unknown"
         self.note = ""
+        self.ota = None        # the update status (ht.radio.update)
         self._sent = None
         self._next_tel = None
         self.beat_ms = beat_ms
@@ -158,15 +164,16 @@ class Presence:
 
     def _changed(self):
         s = self._sent
-        if s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note or s[5] != self.bflag:
+        if (s is None or s[0] != self.stage or s[3] != self.plan or s[4] != self.note or s[5] != self.bflag
+                or s[6] != self.ota):
             return True
         return _moved(s[1], self.battery, _BAT_STEP) or _moved(s[2], self.signal, _SIG_STEP)
 
     def _publish(self, now):
-        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note, self.bflag)
+        self._sent = (self.stage, self.battery, self.signal, self.plan, self.note, self.bflag, self.ota)
         self._next_beat = ticks_add(now, self.beat_ms) if self.beat_ms else None
         p = presence_payload(self.unit, self.stage, self.battery, self.signal, self.plan, self.fw, self.note,
-                             (self.beat_ms + 999) // 1000, self.bflag)
+                             (self.beat_ms + 999) // 1000, self.bflag, self.ota)
         self.out.publish("presence", self.unit, p, 1, True)
 
     def reconnected(self, now):

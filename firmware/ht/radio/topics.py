@@ -18,6 +18,7 @@ COMMAND = "c"
 ACK = "a"
 ROLLCALL = "rc"
 EMERGENCY = "em"
+OTA = "o"        # ht/<f>/o/<release>/m (signed manifest), .../<file>/<chunk>: retained, Command Center only
 
 
 def _check(name, what):
@@ -86,6 +87,11 @@ def emergency_sub(fleet):
     return _t(ROOT, _check(fleet, "fleet"), EMERGENCY, "+")
 
 
+def ota_sub(fleet):
+    # what a radio may subscribe to for updates: every release's manifest and chunks (read-only)
+    return _t(ROOT, _check(fleet, "fleet"), OTA, "#")
+
+
 def parse(topic):
     # bytes/str topic -> (kind, fleet, group, unit); group is the talkgroup for
     # voice/floor, else None. None for a topic outside the scheme.
@@ -105,6 +111,8 @@ def parse(topic):
         return (p[4], p[1], None, p[3])
     if n == 4 and p[2] == EMERGENCY:
         return (EMERGENCY, p[1], None, p[3])
+    if n >= 5 and p[2] == OTA:
+        return (OTA, p[1], None, None)
     if n == 3 and p[2] == ROLLCALL:
         return (ROLLCALL, p[1], None, None)
     return None
@@ -117,7 +125,7 @@ def unit_rights(fleet, unit, talkgroups):
     u = _check(unit, "unit")
     pub = [unit_topic(f, u, PRESENCE), unit_topic(f, u, BEAT), unit_topic(f, u, TELEMETRY),
            unit_topic(f, u, ACK), emergency(f, u)]
-    sub = [unit_topic(f, u, COMMAND), rollcall(f), emergency_sub(f), units_sub(f, PRESENCE),
+    sub = [unit_topic(f, u, COMMAND), rollcall(f), emergency_sub(f), units_sub(f, PRESENCE), ota_sub(f),
            talkgroup_sub(f, ALL_TG, VOICE), grants(f, ALL_TG)]
     for tg in talkgroups:
         if str(tg) == ALL_TG:

@@ -23,8 +23,10 @@ def configure(parser):
         ("report", "write the fleet report as a self-contained HTML page", _report_args, run_report),
         ("unit", "show one unit: its board, modem, SIM, official, history, certificates, audit", _unit_args,
          run_unit),
+        ("update", "offer a signed release to radios over the air, in waves (docs/OTA.md)", _update_args,
+         run_update),
     ])
-    for name in ("import", "status", "report", "unit"):
+    for name in ("import", "status", "report", "unit", "update"):
         add_json_option(acts[name])
 
 
@@ -207,3 +209,77 @@ def run_unit(args, ctx):
                   title="audit")
     ctx.out.emit(data, render)
     return 0
+
+
+def _update_args(p):
+    p.add_argument("release", metavar="DIR", help="a release built by `htctl release build`")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--opd", help="only this OPD's radios")
+    g.add_argument("--talkgroup", help="only radios on this talkgroup")
+    g.add_argument("--units", help="comma-separated unit ids")
+    p.add_argument("--broker", metavar="URL", help="the broker (mqtt://host:port); default as `fleet status`")
+    p.add_argument("--broker-user", default="cc", help="Command Center login; password from $HTCTL_BROKER_PASSWORD")
+    p.add_argument("--max-failure", type=float, default=0.2, help="halt when a wave fails above this share")
+    p.add_argument("--dry-run", action="store_true", help="show the waves and the data cost; send nothing")
+    p.add_argument("--lang", default=None, help="id (Bahasa Indonesia) or en; default as `fleet status`")
+
+
+# What the operator reads before and after a rollout (Bahasa Indonesia first; English with --lang en).
+_UPDATE_TEXT = {
+    "id": ("rilis %(version)s ke %(radios)d radio dalam gelombang %(waves)s: %(each)s MB per radio, %(all)s MB "
+           "seluruhnya, biaya data sekitar %(rp)s",
+           "%(ok)d dari %(n)d radio diperbarui", "; dihentikan: %s"),
+    "en": ("release %(version)s to %(radios)d radio(s) in waves %(waves)s: %(each)s MB each, %(all)s MB in all, "
+           "about %(rp)s of data",
+           "%(ok)d of %(n)d radios updated", "; halted: %s"),
+}
+
+
+def _mb(n, lang):
+    t = "%.1f" % (n / 1e6)
+    return t.replace(".", ",") if lang == "id" else t
+
+
+def run_update(args, ctx):
+    import os
+    from .. import release as REL, rollout as RO
+    from ..settings import check_broker_url
+    from ..i18n import format_rupiah
+    lang = ctx.lang(args.lang)
+    text = _UPDATE_TEXT[lang]
+    rel = REL.Release(args.release)
+    conn = ctx.open_registry()
+    try:
+        rows = RO.targets(conn, opd=args.opd, talkgroup=args.talkgroup,
+                          units=args.units.split(",") if args.units else None)
+        fleet = registry.fleet_id(conn)
+        c = RO.cost(rel.wire_bytes(fleet), rows)
+        plan = RO.waves([r["unit_id"] for r in rows])
+        info = dict(c, version=rel.version, rid=rel.rid, waves=[len(w) for w in plan])
+        ctx.out.emit(info, lambda out, d: out.line(text[0] % {
+            "version": d["version"], "radios": d["radios"], "waves": d["waves"],
+            "each": _mb(d["bytes_per_radio"], lang), "all": _mb(d["bytes_total"], lang),
+            "rp": format_rupiah(d["rp_total"])}))
+        if args.dry_run:
+            return 0
+        # the broker as `fleet status` finds it: --broker, $HTCTL_BROKER_URL, the config file, the registry
+        url = check_broker_url(ctx.setting("broker", args.broker), "broker to send the release through")
+        if url.startswith("mqtts://"):
+            raise UserError("%s: the rollout speaks plain MQTT only so far" % url,
+                            hint="run it where the broker's mqtt:// listener is reachable (docs/OTA.md)")
+        host, _, port = url.split("://", 1)[-1].partition(":")
+        RO.record_release(conn, rel.rid, rel.version, rel.total_bytes)
+        link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"))
+        try:
+            # each radio's status as it reports it (downloading, staged vX, running vX, rolled back..., refused:
+            # reason), the same words presence and the registry keep
+            summary = RO.run(link, RO.Rollout(sum(plan, []), rel.offer(), args.max_failure, plan=plan),
+                             fleet, rel.messages(fleet), conn,
+                             on_progress=lambda unit, status: ctx.out.line("  %s: %s" % (unit, status)))
+        finally:
+            link.close()
+    finally:
+        conn.close()
+    ctx.out.emit(summary, lambda out, s: out.line(text[1] % {"ok": len(s["ok"]), "n": sum(len(w) for w in s["waves"])}
+                                                  + (text[2] % s["halted"] if s["halted"] else "")))
+    return 1 if summary["halted"] else 0

@@ -11,7 +11,9 @@ The proxy understands MQTT framing (fixed header + remaining length) so it can:
 - delay each packet by ``model.sample(now_ms)`` in order (TCP's head-of-line blocking), per direction;
 - drop QoS 0 voice PUBLISHes on the uplink with the loss model (a radio whose modem queue drops stale
   frames; TCP itself never loses a byte), leaving the stream a valid packet sequence;
-- count bytes and packets by kind (voice / other) and direction: ``stats()``.
+- count bytes and packets by kind (voice / other) and direction, and the update's own bytes: ``stats()``;
+- with ``trace=True``, keep the order in which voice and update packets (a chunk down, its request up)
+  crossed the link: ``trace()`` (how tests/e2e/test_ota_fleet.py sees that an update yields to a burst).
 """
 import asyncio
 import time
@@ -41,6 +43,42 @@ def packet_len(buf):
     return n if len(buf) >= n else 0
 
 
+def _topic(pkt):
+    i = 1
+    while pkt[i] & 0x80:
+        i += 1
+    i += 1
+    tl = (pkt[i] << 8) | pkt[i + 1]
+    return bytes(pkt[i + 2:i + 2 + tl])
+
+
+def is_ota_chunk(pkt):
+    """A QoS 0 PUBLISH of an update's manifest or chunk (ht/<f>/o/...): what a lossy downlink may lose
+    (docs/OTA.md; the radio asks again after a timeout)."""
+    if pkt[0] >> 4 != _PUBLISH or pkt[0] & 0x06:
+        return False
+    try:
+        return b"/o/" in _topic(pkt)
+    except IndexError:
+        return False
+
+
+def is_ota_request(pkt):
+    """A SUBSCRIBE (or the UNSUBSCRIBE after it) to an update's manifest or chunk: how a radio asks for the
+    next piece (docs/OTA.md)."""
+    if pkt[0] not in (0x82, 0xA2):
+        return False
+    try:
+        i = 1
+        while pkt[i] & 0x80:
+            i += 1
+        i += 3                                   # past the remaining length and the packet id
+        tl = (pkt[i] << 8) | pkt[i + 1]
+    except IndexError:
+        return False
+    return b"/o/" in bytes(pkt[i + 2:i + 2 + tl])
+
+
 def is_voice(pkt):
     """A QoS 0 PUBLISH on a voice topic (ht/<f>/tg/<tg>/v/<u>)."""
     if pkt[0] >> 4 != _PUBLISH or pkt[0] & 0x06:
@@ -62,6 +100,8 @@ class Counter:
         self.packets = {k: 0 for k in self.bytes}
         self.dropped = 0
         self.connections = 0
+        self.trace = None        # [(monotonic ms, "up"|"down", "voice"|"ota")] when tracing
+        self.ota = {"up": 0, "down": 0}   # bytes of the update: requests up, manifest and chunks down
 
     def add(self, key, n):
         self.bytes[key] += n
@@ -69,7 +109,7 @@ class Counter:
 
     def snapshot(self):
         return {"bytes": dict(self.bytes), "packets": dict(self.packets), "dropped": self.dropped,
-                "connections": self.connections}
+                "connections": self.connections, "ota_bytes": dict(self.ota)}
 
 
 class Pipe:
@@ -107,12 +147,19 @@ class Pipe:
         now = _now_ms()
         voice = is_voice(pkt)
         key = ("up_" if self.up else "down_") + ("voice" if voice else "other")
-        if voice and self.up and self.loss is not None and self.loss.sample(now) is None:
+        lossy = voice and self.up or not self.up and self.loss is not None and is_ota_chunk(pkt)
+        if lossy and self.loss is not None and self.loss.sample(now) is None:
             self.c.dropped += 1
             if self.model is not None:
                 self.model.sample(now)     # keep the delay model's draws aligned with the packet count
             return
         self.c.add(key, len(pkt))
+        ota = not voice and (is_ota_request(pkt) if self.up else is_ota_chunk(pkt))
+        if ota:
+            self.c.ota["up" if self.up else "down"] += len(pkt)
+        if self.c.trace is not None:
+            if voice or ota:
+                self.c.trace.append((now, "up" if self.up else "down", "voice" if voice else "ota"))
         at = self.model.sample(now) if self.model is not None else now
         self.q.put_nowait((at, pkt))
 
@@ -141,14 +188,18 @@ class LinkProxy:
     """LinkProxy(target_port, up_model, down_model, loss=None): listen on 127.0.0.1:.port.
     Models are factories (fn() -> object with sample(ms)) so every new connection starts a fresh link
     (a reconnect after a stall is a new TCP connection over the same cell). ``down()`` cuts the radio
-    off (connections reset, new ones refused) until ``up()``."""
+    off (connections reset, new ones refused) until ``up()``. ``trace``: keep ``trace()`` (see the module)."""
 
-    def __init__(self, target_port, up_model=None, down_model=None, loss=None, target_host="127.0.0.1"):
+    def __init__(self, target_port, up_model=None, down_model=None, loss=None, target_host="127.0.0.1",
+                 down_loss=None, trace=False):
         self.target = (target_host, target_port)
         self.up_model = up_model
         self.down_model = down_model
         self.loss = loss
+        self.down_loss = down_loss     # drops downlink QoS 0 update chunks (is_ota_chunk)
         self.counter = Counter()
+        if trace:
+            self.counter.trace = []
         self.server = None
         self.port = None
         self.blocked = False
@@ -170,7 +221,7 @@ class LinkProxy:
             return
         self.counter.connections += 1
         up = Pipe(cr, bw, self.up_model() if self.up_model else None, self.loss, self.counter, True)
-        down = Pipe(br, cw, self.down_model() if self.down_model else None, None, self.counter, False)
+        down = Pipe(br, cw, self.down_model() if self.down_model else None, self.down_loss, self.counter, False)
         conn = (cw, bw)
         self._conns.append(conn)
         try:
@@ -197,6 +248,9 @@ class LinkProxy:
 
     def stats(self):
         return self.counter.snapshot()
+
+    def trace(self):
+        return list(self.counter.trace or ())
 
     async def stop(self):
         self.cut()

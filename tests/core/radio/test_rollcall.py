@@ -133,6 +133,26 @@ def test_presence_beats_every_interval_and_carries_it():
     assert [x for x in ob.drain()[0] if x[0] in ("presence", "beat")] == []    # offline: no beats
 
 
+def test_presence_carries_the_update_status_beside_the_beat_interval():
+    # The update status (docs/OTA.md) rides the retained full presence; a change of it republishes at
+    # once, and the short beat leaves it out (the retained copy keeps it for the console).
+    ob = Outbox()
+    p = pr.Presence("u1", ob, "0.3.1", telemetry_ms=600000, beat_ms=54000)
+    p.reconnected(1000)
+    ob.drain()
+    p.ota = "downloading"
+    p.update(2000)
+    full = [x for x in ob.drain()[0] if x[0] == "presence"]
+    assert len(full) == 1 and full[0][4] is True
+    d = pr.parse_presence(full[0][2])
+    assert d["ota"] == "downloading" and d["interval_s"] == 54
+    p.update(3000)
+    assert [x for x in ob.drain()[0] if x[0] == "presence"] == []    # unchanged: nothing
+    p.tick(2000 + 54000, 56, {})
+    beat = [x for x in ob.drain()[0] if x[0] == "presence"]
+    assert len(beat) == 1 and "ota" not in pr.parse_presence(beat[0][2])
+
+
 def test_online_is_a_presence_seen_within_one_and_a_half_intervals():
     r = pr.Roster()
     r.on_presence(pr.presence_payload("a", "online", interval_s=10), 1000)
