@@ -5,6 +5,7 @@
 # args: fleet, key, board, out, end (ms after the start), frame_ms, keepalive, telemetry_s,
 #       radios [{unit, prio, tgs, host, port, password, cc, modem: {uart, ctl, scale} or null}],
 #       clips {name: raw 8 kHz PCM16LE path}, script [[t_ms, unit, action, {params}], ...] (sorted by t).
+# <out>/stop.json ends the run before `end`.
 # Protocol: "EV [wall_ms, unit, kind, {fields}]" lines (wall_ms: CLOCK_REALTIME, the clock every process
 # on the host shares), "READY [units not online]" after warm-up, then the script runs on the scenario
 # clock (wall time minus the t0 the runner writes into <out>/go.json), then "DONE {unit: stats}".
@@ -260,7 +261,14 @@ class Driver:
             if u is not None:
                 self.act(u, action, p)
         end = self.args["end"]
+        stop = self.args["out"] + "/stop.json"    # a driver that decides when it has seen enough writes it
         while rel(ticks_ms()) < end:
+            try:
+                f = open(stop)
+                f.close()
+                break
+            except OSError:
+                pass
             await _sleep_ms(50)
 
     def act(self, u, action, p):
