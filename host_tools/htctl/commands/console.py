@@ -1,0 +1,207 @@
+"""htctl console — the Command Center console (docs/CONSOLE.md): serve it, manage its operators.
+
+    htctl console serve [--listen 127.0.0.1] [--http-port 8080] [--broker mqtt://127.0.0.1:1883] [--broker-user cc]
+    htctl console user add NAME [--role operator|supervisor] [--full-name "…"]   # password: $HTCTL_CONSOLE_PASSWORD
+    htctl console user list | disable NAME
+    htctl console audit [--limit N]
+    htctl console units write --out DIR        # systemd units for broker, arbiters and console (docs/DEPLOY.md)
+    htctl console backup --out DIR | restore ARCHIVE
+
+Passwords never come from the command line: the broker's from $HTCTL_BROKER_PASSWORD (or --broker-password-file),
+an operator's from $HTCTL_CONSOLE_PASSWORD (or typed at a prompt on a terminal).
+This module is only the CLI skin: the server is htcc.console.
+"""
+import getpass
+import os
+import sys
+
+from . import add_actions
+from ..errors import NotFoundError, UserError
+from ..output import add_json_option
+
+NAME = "console"
+HELP = "the Command Center console: serve it in the browser, manage operators, backups and service units"
+
+
+def _cfg_serve(p):
+    p.add_argument("--listen", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1: put HTTPS in front, docs/DEPLOY.md)")
+    p.add_argument("--http-port", type=int, default=8080, help="HTTP port (default 8080)")
+    p.add_argument("--broker", default=None, help="broker URL (default: $HTCTL_BROKER_URL, the config, the registry)")
+    p.add_argument("--broker-user", default="cc", help="the console's broker account (default cc)")
+    p.add_argument("--broker-password-file", default=None,
+                   help="file holding the broker password (else $HTCTL_BROKER_PASSWORD)")
+    p.add_argument("--fleet", default=None, help="fleet id in the topics (default the registry's)")
+    p.add_argument("--lang", default=None, help="default page language: id (default) or en")
+    p.add_argument("--ack-timeout", type=float, default=60.0,
+                   help="seconds before an unacknowledged emergency is escalated (default 60)")
+    p.add_argument("--escalate-command", default=None, help="command run with the alarm as JSON on stdin")
+    p.add_argument("--escalate-url", default=None, help="URL the alarm is POSTed to as JSON")
+    p.add_argument("--secure-cookies", action="store_true", help="cookies only over HTTPS (set it behind TLS)")
+    p.add_argument("--data-dir", default=None, help="folder for recordings (default next to the registry)")
+
+
+def _settings_from(args, ctx):
+    from htcc.console.settings import Settings
+    from ..settings import check_broker_url
+
+    if not 1 <= args.http_port <= 65535:
+        raise UserError("--http-port %s: must be 1-65535" % args.http_port, hint="e.g. --http-port 8080")
+    url = check_broker_url(ctx.setting("broker", args.broker, "mqtt://127.0.0.1:1883"))
+    rest = url.split("://", 1)[1]
+    host, _, port = rest.rpartition(":")
+    pw = os.environ.get("HTCTL_BROKER_PASSWORD")
+    if args.broker_password_file:
+        try:
+            with open(args.broker_password_file) as f:
+                pw = f.read().strip()
+        except OSError as e:
+            raise NotFoundError("cannot read --broker-password-file %s: %s" % (args.broker_password_file,
+                                                                                e.strerror or e),
+                                hint="a file holding only the console account's broker password")
+    if args.ack_timeout <= 0:
+        raise UserError("--ack-timeout %s: must be more than 0 seconds" % args.ack_timeout, hint="e.g. 60")
+    if args.escalate_url and not args.escalate_url.startswith(("http://", "https://")):
+        raise UserError("--escalate-url %r: must start with http:// or https://" % args.escalate_url)
+    lang = ctx.lang(args.lang)
+    if not ctx.registry_path.exists():
+        raise NotFoundError("fleet registry not found: %s" % ctx.registry_path,
+                            hint="import an inventory first: `htctl fleet import inventory.csv`, or pass --registry")
+    data_dir = args.data_dir or str(ctx.registry_path.parent / "console-data")
+    return Settings(registry=str(ctx.registry_path), broker_host=host or "127.0.0.1", broker_port=int(port or 1883),
+                    broker_user=args.broker_user, broker_password=pw, fleet=args.fleet, lang=lang,
+                    ack_timeout_s=args.ack_timeout, escalate_command=args.escalate_command,
+                    escalate_url=args.escalate_url, secure_cookies=args.secure_cookies, data_dir=data_dir)
+
+
+def run_serve(args, ctx):
+    import logging
+
+    import uvicorn
+    from htcc.console.app import create_app
+
+    settings = _settings_from(args, ctx)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    ctx.out.line("console on http://%s:%d (broker %s:%d as %s, fleet %s)" % (
+        args.listen, args.http_port, settings.broker_host, settings.broker_port, settings.broker_user,
+        app.state.console.fleet))
+    users = app.state.console.store.users()
+    if not users:
+        ctx.out.warn("no operators yet: add one with `HTCTL_CONSOLE_PASSWORD=… htctl console user add NAME "
+                     "--role supervisor`")
+    try:
+        uvicorn.run(app, host=args.listen, port=args.http_port, log_level="warning", ws_max_size=1 << 20)
+    except OSError as e:
+        raise UserError("cannot serve on %s:%d: %s" % (args.listen, args.http_port, e.strerror or e),
+                        hint="pick another --http-port, or stop what listens there")
+    return 0
+
+
+# ---- operators ----------------------------------------------------------------------------------------
+def _store(ctx):
+    from htcc.console.store import Store
+    ctx.open_registry().close()
+    return Store(str(ctx.registry_path))
+
+
+def _cfg_user_add(p):
+    p.add_argument("name", help="login name (letters, digits, . _ -)")
+    p.add_argument("--role", default="operator", choices=("operator", "supervisor"),
+                   help="operator (default) or supervisor (also sees the audit log and manages schedules)")
+    p.add_argument("--full-name", default=None, help="the name shown on the console")
+
+
+def _password(ctx, name):
+    pw = ctx.environ.get("HTCTL_CONSOLE_PASSWORD")
+    if pw:
+        return pw
+    if sys.stdin.isatty():
+        pw = getpass.getpass("password for %s: " % name)
+        if pw != getpass.getpass("again: "):
+            raise UserError("the two passwords differ", hint="type the same password twice")
+        return pw
+    raise UserError("no password for %s" % name,
+                    hint="set $HTCTL_CONSOLE_PASSWORD or run on a terminal to type it (never on the command line)")
+
+
+def run_user_add(args, ctx):
+    st = _store(ctx)
+    try:
+        try:
+            st.set_user(args.name, _password(ctx, args.name), args.role, args.full_name)
+        except ValueError as e:
+            raise UserError(str(e), hint="e.g. `htctl console user add budi --role operator`")
+        st.audit(os.environ.get("USER") or "htctl", "user.set", {"name": args.name, "role": args.role})
+    finally:
+        st.close()
+    ctx.out.emit({"user": args.name, "role": args.role, "stored": "scrypt hash only"},
+                 lambda out, d: out.line("operator %s (%s) stored (hash only)" % (d["user"], d["role"])))
+    return 0
+
+
+def run_user_list(args, ctx):
+    st = _store(ctx)
+    try:
+        users = st.users()
+    finally:
+        st.close()
+    ctx.out.emit(users, lambda out, d: out.table(["name", "role", "full name", "disabled", "updated"], [
+        [u["name"], u["role"], u["full_name"] or "", "yes" if u["disabled"] else "", u["updated_at"]] for u in d]))
+    return 0
+
+
+def _cfg_name(p):
+    p.add_argument("name", help="login name")
+
+
+def run_user_disable(args, ctx):
+    st = _store(ctx)
+    try:
+        if not st.disable_user(args.name):
+            raise NotFoundError("no operator %s" % args.name, hint="see `htctl console user list`")
+        st.audit(os.environ.get("USER") or "htctl", "user.disable", {"name": args.name})
+    finally:
+        st.close()
+    ctx.out.emit({"user": args.name, "disabled": True},
+                 lambda out, d: out.line("operator %s disabled; their sessions ended" % d["user"]))
+    return 0
+
+
+def _cfg_audit(p):
+    p.add_argument("--limit", type=int, default=50, help="newest N rows (default 50)")
+
+
+def run_audit(args, ctx):
+    st = _store(ctx)
+    try:
+        rows = st.audit_log(limit=args.limit)
+    finally:
+        st.close()
+    ctx.out.emit(rows, lambda out, d: out.table(["at", "operator", "action", "detail"], [
+        [r["at"], r["operator"], r["action"], r["detail"]] for r in d]))
+    return 0
+
+
+def configure(parser):
+    acts = add_actions(parser, [
+        ("serve", "serve the console (until Ctrl-C/SIGTERM)", _cfg_serve, run_serve),
+        ("user", "manage operators: add, list, disable", None, None),
+        ("audit", "show the newest rows of the console's audit log", _cfg_audit, run_audit),
+    ])
+    users = add_actions(acts["user"], [
+        ("add", "add an operator or change their password/role", _cfg_user_add, run_user_add),
+        ("list", "list operators", None, run_user_list),
+        ("disable", "disable an operator and end their sessions", _cfg_name, run_user_disable),
+    ], dest="user_action")
+    for p in list(users.values()) + [acts["audit"]]:
+        add_json_option(p)
+    try:
+        from . import _console_ops
+        _console_ops.configure(acts, add_actions)
+    except ImportError:
+        pass
+
+
+def run(args, ctx):
+    return args._run(args, ctx)
