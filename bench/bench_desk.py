@@ -1,4 +1,4 @@
-"""The Command Center desk's voice (issue 10, items 2 and 5; docs/CONSOLE.md "Desk audio").
+"""The Command Center desk's voice (issue 10, items 2 and 5; docs/DESK.md).
 
 recorder_bytes_per_talk_minute: what the recorder keeps per minute of talk, files plus its sqlite index,
 measured on the recorder itself fed with the firmware's signed frames of real speech in bursts of 2-8 s (WAV

@@ -232,12 +232,14 @@ def blockwise_correlation(ref: ArrayLike, deg: bytes | ArrayLike, block: int = 2
     lag0 = find_lag(ref, deg)
     nb = len(ref) // block
     rms = [float(np.sqrt(np.mean(ref[i * block:(i + 1) * block] ** 2))) for i in range(nb)]
-    loud = max(rms) or 1.0
+    heard = [rms[i] for i in range(nb) if 0 <= i * block + lag0 and i * block + lag0 + block <= len(deg)]
+    loud = max(heard or [0.0]) or 1.0
     num = den = 0.0
     used = 0
     for i in range(nb):
-        if rms[i] < quiet * loud:
-            continue
+        at = i * block + lag0
+        if rms[i] < quiet * loud or at < 0 or at + block > len(deg):
+            continue        # silence, or a part of ref the listener did not hear
         a = ref[i * block:(i + 1) * block]
         a = a - a.mean()
         lo = max(0, i * block + lag0 - search)

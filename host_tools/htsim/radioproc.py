@@ -31,7 +31,7 @@ class RadioProcess:
                  mode: str = "mpy", frame_ms: int = 20, keepalive: int = 10) -> None:
         self.work = pathlib.Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.args = {"fleet": fleet, "key": key.decode() if key else None, "board": BOARD, "out": str(self.work),
+        self.args = {"fleet": fleet, "key_hex": key.hex() if key else None, "board": BOARD, "out": str(self.work),
                      "end": end_ms, "frame_ms": frame_ms, "keepalive": keepalive, "radios": radios,
                      "clips": clips or {}, "script": [list(s) for s in script],
                      "all_units": [r["unit"] for r in radios]}

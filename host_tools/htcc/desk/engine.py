@@ -253,6 +253,7 @@ class DeskEngine:
         for tg, box in self.boxes.items():
             if not (box.pubs or box.cues or box.events):
                 continue
+            owner = self.owner        # who pressed: a release's events clear it, its roger cue is still theirs
             pubs, cues, evs = box.drain()
             for kind, _key, payload, qos, retain in pubs:
                 if kind == "floor":
@@ -262,7 +263,7 @@ class DeskEngine:
             for c in cues:
                 name = CUES.get(c)
                 if name:
-                    self.on_event("talk.cue", {"tg": tg, "cue": name, "owner": self.owner})
+                    self.on_event("talk.cue", {"tg": tg, "cue": name, "owner": owner})
 
     def _event(self, tg: str, ev: tuple) -> None:
         k = ev[0]

@@ -1,4 +1,4 @@
-"""The desk's side of the console's WebSocket (docs/CONSOLE.md, "Desk audio"): talk, listen and recordings.
+"""The desk's side of the console's WebSocket (docs/DESK.md): talk, listen and recordings.
 
 The console's hub owns the one authenticated WebSocket per browser and hands this object what is ours:
 binary frames and JSON messages whose type starts with ``talk.``, ``listen.`` or ``rec.``.
@@ -9,7 +9,7 @@ binary frames and JSON messages whose type starts with ``talk.``, ``listen.`` or
 
 Binary frames (little-endian, one byte of kind first):
   browser -> server  0x01 MIC     then PCM16LE mono 8 kHz samples (any whole number; ~20 ms per frame)
-  server -> browser  0x02 AUDIO   then 1 byte n, n bytes talkgroup name (UTF-8), 1 pad byte when n is even
+  server -> browser  0x02 AUDIO   then 1 byte n, n bytes talkgroup name (UTF-8), 1 pad byte when n is odd
                                   (so the samples start at an even offset), then PCM16LE mono 8 kHz (one
                                   playout period, 20 ms)
 
@@ -37,7 +37,7 @@ _MAX_MIC = 8000             # bytes in one mic frame (0.5 s); more is not a brow
 
 def audio_frame(tg: str, pcm: bytes) -> bytes:
     name = tg.encode()[:255]
-    pad = b"\x00" if len(name) % 2 == 0 else b""
+    pad = b"\x00" if len(name) % 2 else b""      # the samples start at an even offset
     return bytes((AUDIO, len(name))) + name + pad + pcm
 
 
@@ -128,7 +128,8 @@ class DeskAudio:
         b.task = asyncio.create_task(b.writer())
         b.put_json({"t": "listen.hello", "talkgroups": self.engine.talkgroups, "floors": self.engine.floor_state(),
                     "cues": self.cues, "unit": self.engine.unit, "recorder": self.recorder.status(),
-                    "recordings_url": self.recordings_url, "operator": b.operator, "role": b.role})
+                    "recordings_url": self.recordings_url, "operator": b.operator, "role": b.role,
+                    "last": self._last_per_tg()})
 
     async def on_ws_close(self, session: Any) -> None:
         b = self.browsers.pop(id(session), None)
@@ -161,6 +162,14 @@ class DeskAudio:
             await h(b, msg)
         except (ValueError, TypeError, KeyError) as e:
             b.put_json({"t": "talk.error", "error": "permintaan salah / bad request: %s" % e})
+
+    def _last_per_tg(self) -> dict:
+        out = {}
+        for tg in self.engine.talkgroups:
+            rows = self.recorder.search(talkgroup=tg, limit=1)
+            if rows:
+                out[tg] = self._row(rows[0])
+        return out
 
     # ---- talk -------------------------------------------------------------------------------------------
     async def _m_talk_press(self, b: Browser, msg: dict) -> None:

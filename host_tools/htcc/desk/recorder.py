@@ -111,7 +111,8 @@ class Recorder:
         self.wall_ms = wall_ms or (lambda: int(time.time() * 1000))
         self.open: dict[tuple[str, str], Burst] = {}
         self.db_path = self.folder / "recordings.db"
-        self.db = sqlite3.connect(str(self.db_path), isolation_level=None)
+        # check_same_thread=False: built where the app is built, used only from the server's one event loop
+        self.db = sqlite3.connect(str(self.db_path), isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)

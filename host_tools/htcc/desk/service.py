@@ -33,6 +33,7 @@ class DeskService:
                                  frame_ms=frame_ms, **(engine_kw or {}))
         self.recorder = Recorder(recordings, fleet, key, directory=directory, **(recorder_kw or {}))
         self.client: Any = None
+        self.bus: Any = None
         self.own_client = False
         self.tasks: list[asyncio.Task] = []
 
@@ -42,8 +43,18 @@ class DeskService:
         subs[voice_sub_all(self.fleet)] = 0      # the recorder: every talkgroup
         return list(subs.items())
 
+    def attach_bus(self, bus: Any) -> None:
+        """Share the console's one MQTT connection (htcc.console.bus.Bus): subscribe now, before it starts."""
+        self.bus = bus
+        for t, q in self.subscriptions():
+            bus.subscribe(t.decode(), self.on_message, qos=q)
+
     async def start(self, client: Any = None, host: str = "127.0.0.1", port: int = 1883, user: str = "cc",
                     password: str | None = None, keepalive: int = 10) -> None:
+        if self.bus is not None:
+            self.engine.start()
+            self.tasks = [asyncio.create_task(self._housekeeping())]
+            return
         if client is None:
             client = RobustClient(netstream.opener(host, port), "desk-" + user, user=user, password=password,
                                   keepalive=keepalive, on_message=self.on_message)
@@ -71,6 +82,8 @@ class DeskService:
             log.exception("recorder: failed on a message")
 
     async def _publish(self, topic: bytes, payload: bytes, qos: int, retain: bool) -> Any:
+        if self.bus is not None:
+            return await self.bus.publish(topic, payload, qos, retain)
         if self.client is None:
             raise OSError("desk: no MQTT connection")
         return await self.client.publish(topic, payload, qos, retain)

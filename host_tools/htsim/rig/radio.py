@@ -2,7 +2,7 @@
 # and reports what happens as JSON lines on stdout. Runs unchanged under MicroPython unix (the fleet's
 # default) and CPython (`--mode cpython`, and radios behind the modem emulator, see docs/FLEET.md).
 #   micropython radio.py <args.json>      (MICROPYPATH = firmware)
-# args: fleet, key, board, out, end (ms after the start), frame_ms, keepalive, telemetry_s,
+# args: fleet, key (text) or key_hex, board, out, end (ms after the start), frame_ms, keepalive, telemetry_s,
 #       radios [{unit, prio, tgs, host, port, password, cc, modem: {uart, ctl, scale} or null}],
 #       clips {name: raw 8 kHz PCM16LE path}, script [[t_ms, unit, action, {params}], ...] (sorted by t).
 # <out>/stop.json ends the run before `end`.
@@ -131,6 +131,9 @@ class Unit:
         hook = self.hook
         key = args.get("key")
         key = key.encode() if key else None
+        if args.get("key_hex"):     # the registry's fleet key (random bytes, hex in config.json as on a radio)
+            from binascii import unhexlify
+            key = unhexlify(args["key_hex"])
         m = spec.get("modem")
         if m:
             from ht.radio import boot as radio_boot

@@ -1,7 +1,7 @@
 // The desk's talk and listen panel (issue 10, item 2). Plain JavaScript, no build step.
 // The console's hub owns the one WebSocket: it hands us JSON messages whose type starts with talk., listen.
 // or rec. (DeskAudio.onMessage) and every binary frame (DeskAudio.onBinary), and gives us a way to send
-// (DeskAudio.attach({sendJson, sendBinary})). Binary framing: docs/CONSOLE.md "Desk audio".
+// (DeskAudio.attach({sendJson, sendBinary})). Binary framing: docs/DESK.md.
 (function () {
   "use strict";
   const MIC = 1, AUDIO = 2;
@@ -13,7 +13,7 @@
     send: null, sendBin: null, ctx: null, player: null, mic: null, micNode: null, stream: null,
     talkgroups: [], monitored: new Set(), selected: null, cues: {}, floors: {},
     pressed: null, onAir: false, keyHeld: false, level: {}, lastRec: {}, lastAny: null,
-    stats: { rx: {}, micFrames: 0, cues: [], talkers: [], refused: [], recs: [], starts: [] },
+    stats: { rx: {}, micFrames: 0, micStarts: [], playStarts: [], cues: [], talkers: [], refused: [], recs: [], starts: [] },
     tapped: null, started: false, ready: null,
   };
   window.DeskAudio = D;
@@ -52,6 +52,12 @@
       await D.ctx.audioWorklet.addModule(D.base + "desk-worklet.js");
       D.player = new AudioWorkletNode(D.ctx, "desk-player", { numberOfInputs: 0, outputChannelCount: [1] });
       D.player.connect(D.ctx.destination);
+      D.player.port.onmessage = (e) => {
+        if (e.data && e.data.started) {
+          const lat = (D.ctx.baseLatency || 0) + (D.ctx.outputLatency || 0);
+          D.stats.playStarts.push({ tg: e.data.started, at: performance.timeOrigin + performance.now() + lat * 1000 });
+        }
+      };
       if (D.tapped) tap();
       gains();
       D.ctx.onstatechange = banner;
@@ -88,18 +94,30 @@
   async function microphone() {
     await audio();
     if (D.micNode) return;
+    // No echo canceller: like a radio, the desk plays nothing while it transmits (gains() mutes the speakers
+    // on air), so there is no echo to cancel; and Chromium's canceller reshapes the waveform (a speech file
+    // through the fake microphone correlated 0.78 with it, 0.99 without).
     D.stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false } });
-    D.mic = D.ctx.createMediaStreamSource(D.stream);
-    D.micNode = new AudioWorkletNode(D.ctx, "desk-mic", { numberOfOutputs: 0 });
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    // A context of the microphone's own rate (see desk-worklet.js: no rate-matching FIFO in the way).
+    const AC = window.AudioContext || window.webkitAudioContext;
+    const rate = (D.stream.getAudioTracks()[0].getSettings() || {}).sampleRate;
+    D.micCtx = rate ? new AC({ sampleRate: rate, latencyHint: "interactive" }) : new AC({ latencyHint: "interactive" });
+    await D.micCtx.audioWorklet.addModule(D.base + "desk-worklet.js");
+    if (D.micCtx.state !== "running") await D.micCtx.resume();
+    D.mic = D.micCtx.createMediaStreamSource(D.stream);
+    D.micNode = new AudioWorkletNode(D.micCtx, "desk-mic", { numberOfOutputs: 0 });
     D.micNode.port.onmessage = (e) => {
-      if (!D.pressed || !D.sendBin) return;
+      // Only while this desk holds the floor: what is said before the permit would be dropped by the server
+      // anyway (as on a radio, speech starts after the permit tone).
+      if (!D.pressed || !D.onAir || !D.sendBin) return;
       const pcm = new Uint8Array(e.data);
       const out = new Uint8Array(pcm.length + 1);
       out[0] = MIC;
       out.set(pcm, 1);
       D.stats.micFrames++;
-      if (D.stats.micFrames === 1) D.stats.firstMicAt = performance.timeOrigin + performance.now();
+      if (D.keepMic) D.keepMic.push(new Int16Array(e.data.slice(0)));
+      if (D.burstFrames++ === 0) D.stats.micStarts.push(performance.timeOrigin + performance.now());
       D.sendBin(out.buffer);
     };
     D.mic.connect(D.micNode);
@@ -121,7 +139,7 @@
   function gains() {
     const g = {};
     for (const tg of D.talkgroups) {
-      g[tg] = !D.monitored.has(tg) ? 0 : (D.selected === null || D.selected === tg ? LOUD : QUIET);
+      g[tg] = D.onAir || !D.monitored.has(tg) ? 0 : (D.selected === null || D.selected === tg ? LOUD : QUIET);
     }
     if (D.player) D.player.port.postMessage({ gains: g });
   }
@@ -222,6 +240,7 @@
       build();
       for (const f of m.floors) showTalker(f.tg, f.talker);
       recStatus(m.recorder);
+      for (const tg in (m.last || {})) { D.lastRec[tg] = m.last[tg]; if (!D.lastAny || m.last[tg].start_ms > D.lastAny.start_ms) D.lastAny = m.last[tg]; }
       listenSet();
       if (window.DeskRecordings) window.DeskRecordings.search();
     },
@@ -245,13 +264,13 @@
     "talk.on": function (m) {
       const r = row(m.tg);
       if (r) r.classList.toggle("onair", true);
-      if (m.mine) { D.onAir = true; status("permit", T("MENGUDARA", "ON AIR") + " — " + tgName(m.tg)); }
+      if (m.mine) { D.onAir = true; D.burstFrames = 0; gains(); status("permit", T("MENGUDARA", "ON AIR") + " — " + tgName(m.tg)); }
       else status("busy", T("Meja dipakai oleh", "Desk in use by") + " " + (m.operator || "?") + " — " + tgName(m.tg));
     },
     "talk.off": function (m) {
       const r = row(m.tg);
       if (r) r.classList.toggle("onair", false);
-      if (m.mine) D.onAir = false;
+      if (m.mine) { D.onAir = false; gains(); }
     },
     "talk.refused": function (m) {
       D.stats.refused.push(m.why);
@@ -289,7 +308,8 @@
     e.textContent = T("Rekaman", "Recordings") + ": " + s.files + " — " + mb(s.bytes) +
       (s.free_bytes != null ? " (" + T("sisa disk", "disk free") + " " + mb(s.free_bytes) + ")" : "");
   }
-  function mb(b) { return (b / 1e6).toFixed(1) + " MB"; }
+  function mb(b) { return b < 1e6 ? Math.round(b / 1e3) + " KB" : b < 1e9 ? (b / 1e6).toFixed(1) + " MB" : (b / 1e9).toFixed(2) + " GB"; }
+  D.size = mb;
 
   function listenSet() {
     localStorage.setItem("desk.monitor", JSON.stringify([...D.monitored]));
@@ -371,7 +391,7 @@
       D.keyHeld = true;
       kbd();
       if (D.selected) press(D.selected);
-    } else if ((e.key === "r" || e.key === "R") && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    } else if ((e.key === "r" || e.key === "R") && !e.ctrlKey && !e.metaKey && !e.altKey && !window.DeskRecordings) {
       replayLast(D.selected && D.lastRec[D.selected] ? D.selected : null);
     }
   });

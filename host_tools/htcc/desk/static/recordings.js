@@ -75,7 +75,7 @@
     const s = m.status;
     if (!s) return;
     R.status = s;
-    const mb = (b) => (b / 1e6).toFixed(1) + " MB";
+    const mb = window.DeskAudio && window.DeskAudio.size ? window.DeskAudio.size : (b) => (b / 1e6).toFixed(1) + " MB";
     $("#rec-disk").textContent = T("Pemakaian disk", "Disk use") + ": " + mb(s.bytes) + " — " + s.files + " " +
       T("berkas", "files") + (s.free_bytes != null ? "; " + T("sisa", "free") + " " + mb(s.free_bytes) : "") +
       (s.max_bytes ? "; " + T("batas", "cap") + " " + mb(s.max_bytes) : "") + ". " +
