@@ -143,7 +143,7 @@ def shot(page, name):
     page.screenshot(path=str(OUT / name), full_page=True)
 
 
-def test_b_radio_talks_desk_shows_plays_and_records(mosquitto, arbiter, console_server, browser_page, tmp_path):
+def test_b_radio_talks_desk_shows_plays_and_records(own_machines, mosquitto, arbiter, console_server, browser_page, tmp_path):
     ref = speech.load()[: 8000 * 4]
     clip = tmp_path / "clip.raw"
     clip.write_bytes(ref.astype("<i2").tobytes())
@@ -214,7 +214,7 @@ async def _radio_session(rp, loop):
     await rp.finish()
 
 
-def test_a_desk_ptt_reaches_a_radio(mosquitto, arbiter, console_server, browser_page, tmp_path):
+def test_a_desk_ptt_reaches_a_radio(own_machines, mosquitto, arbiter, console_server, browser_page, tmp_path):
     # The fake microphone plays real speech (48 kHz WAV; Chromium loops it); the desk context runs at 8 kHz.
     ref = speech.load()[: 8000 * 6]
     wav = tmp_path / "mic.wav"
@@ -239,7 +239,6 @@ def test_a_desk_ptt_reaches_a_radio(mosquitto, arbiter, console_server, browser_
         t = threading.Thread(target=loop.run_until_complete, args=(radio(rig.rp),), daemon=True)
         t.start()
         wait_until(lambda: box.get("ready"), 120, what="the radio online")
-        page.evaluate("DeskAudio.keepMic = []")
         kbd = page.inner_text("#desk-kbd")
         assert "PTT keyboard aktif" in kbd and "Keyboard PTT active" in kbd
         page.keyboard.down("Space")

@@ -112,7 +112,7 @@ async def scenario(m, tmp_path, clip, ref):
     return res
 
 
-def test_desk_talks_and_records_with_a_micropython_radio(mosquitto, arbiter, tmp_path):
+def test_desk_talks_and_records_with_a_micropython_radio(own_machines, mosquitto, arbiter, tmp_path):
     m = broker(mosquitto, arbiter)
     ref_all = speech.load()
     clip = tmp_path / "clip.raw"

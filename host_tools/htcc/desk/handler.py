@@ -85,7 +85,10 @@ class Browser:
         self.q.put_nowait(("j", msg))
 
     def put_audio(self, frame: bytes) -> None:
-        if self.audio_queued >= _QUEUE_AUDIO:
+        # The hub's own queue for this browser counts too (its send_bytes only queues): a browser that falls
+        # behind loses audio periods here, long before the hub would close it for lagging.
+        hub_q = getattr(self.session, "q", None)
+        if self.audio_queued >= _QUEUE_AUDIO or (hub_q is not None and hub_q.qsize() >= 2 * _QUEUE_AUDIO):
             self.dropped += 1
             return
         self.audio_queued += 1
@@ -126,6 +129,12 @@ class DeskAudio:
         b = Browser(session, send_json, send_bytes)
         self.browsers[id(session)] = b
         b.task = asyncio.create_task(b.writer())
+        self._hello(b)
+
+    async def _m_listen_hello(self, b: Browser, msg: dict) -> None:
+        self._hello(b)
+
+    def _hello(self, b: Browser) -> None:
         b.put_json({"t": "listen.hello", "talkgroups": self.engine.talkgroups, "floors": self.engine.floor_state(),
                     "cues": self.cues, "unit": self.engine.unit, "recorder": self.recorder.status(),
                     "recordings_url": self.recordings_url, "operator": b.operator, "role": b.role,
