@@ -84,7 +84,7 @@ class DeskMic extends AudioWorkletProcessor {
 }
 
 const RING = 8000;          // 1 s per talkgroup
-const START = 480;          // 60 ms in hand before a stream starts (or restarts after running dry)
+const START = 320;          // 40 ms in hand before a stream starts (or restarts after running dry)
 const MAX = 3200;           // more than 400 ms waiting: the oldest is dropped, the desk stays live
 
 class DeskPlayer extends AudioWorkletProcessor {
