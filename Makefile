@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-cluster test-device bench demo quickref mpy-check clean
+.PHONY: venv sysdeps lint test test-unit test-mpy test-sim test-cluster test-device bench demo console-demo quickref mpy-check clean
 
 # System packages (Mosquitto broker, RabbitMQ for the cluster rig, ALSA sample speech). Installs only what is missing.
 sysdeps:
@@ -53,6 +53,12 @@ bench: sysdeps venv
 
 demo: sysdeps venv
 	$(BIN)/python -m htsim.fleetdemo
+	$(BIN)/htctl console demo --out out/demo
+
+# The simulated fleet and the Command Center console, kept running for a person: open http://127.0.0.1:8080
+# and log in as `demo` with the password it prints (docs/CONSOLE.md). Ctrl-C stops it.
+console-demo: sysdeps venv
+	$(BIN)/htctl console demo --keep-running --no-screenshots
 
 # The field card (docs/QUICKREF.md) as one A4 page: out/quickref.html and out/quickref.pdf (chromium prints it).
 quickref: sysdeps venv

@@ -27,6 +27,7 @@ import json
 import logging
 import pathlib
 import secrets
+import time
 import urllib.parse
 
 from starlette.applications import Starlette
@@ -47,6 +48,7 @@ log = logging.getLogger("htcc.console.app")
 
 HERE = pathlib.Path(__file__).parent
 COOKIE = "htcc_session"
+FAIL_LIMIT, FAIL_WINDOW_S = 10, 300   # 10 wrong passwords from one address in 5 minutes: wait
 PRE_COOKIE = "htcc_login"
 
 
@@ -101,6 +103,7 @@ def _safe_next(n: str | None) -> str:
 
 def create_app(settings: Settings) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    failures: dict[str, list[float]] = {}      # client address -> times of recent failed logins
 
     def render(request, name, s, **ctx):
         lang = s["lang"] if s else settings.lang
@@ -124,10 +127,19 @@ def create_app(settings: Settings) -> Starlette:
         pre = request.cookies.get(PRE_COOKIE, "")
         if not pre or not hmac.compare_digest(pre.encode(), str(form.get("pre", "")).encode()):
             return RedirectResponse("/login?e=csrf", 303)
+        ip = request.client.host if request.client else "?"
+        now = time.monotonic()
+        fails = [t for t in failures.get(ip, []) if now - t < FAIL_WINDOW_S]
+        failures[ip] = fails
+        if len(fails) >= FAIL_LIMIT:
+            c.audit.record(name or "?", "login.refused", {"from": ip, "why": "too many failed logins"})
+            return PlainTextResponse(texts.text("too_many", settings.lang), 429)
         u = c.store.check_login(name, pw)
         if u is None:
-            c.audit.record(name or "?", "login.failed", {"from": request.client.host if request.client else None})
+            fails.append(now)
+            c.audit.record(name or "?", "login.failed", {"from": ip})
             return RedirectResponse("/login?e=1&next=" + urllib.parse.quote(nxt), 303)
+        failures.pop(ip, None)
         lang = str(form.get("lang") or settings.lang)
         token, _ = c.store.new_session(u["name"], settings.session_hours, lang if lang in texts.LANGS else "id")
         c.audit.record(u["name"], "login", {"role": u["role"]})

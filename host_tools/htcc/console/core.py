@@ -42,6 +42,11 @@ class Console:
         self.bus.subscribe(T.units_sub(f, T.PRESENCE).decode(), self._on_presence, qos=1)
         self.bus.subscribe(T.units_sub(f, T.TELEMETRY).decode(), self._on_telemetry, qos=0)
         self.bus.add_state_listener(self._on_bus_state)
+        from .alarms import Alarms
+        from .rollcall import RollCalls
+        self.alarms = Alarms(self)
+        self.rollcalls = RollCalls(self)
+        self.features += [self.alarms, self.rollcalls]
 
     # ---- life ----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -62,7 +67,8 @@ class Console:
     async def _ticker(self) -> None:
         while True:
             try:
-                self.board.tick()
+                for u in self.board.tick():
+                    self._tell_presence(u)
                 rows = self.board.take_dirty()
                 if rows:
                     self.hub.broadcast({"t": "units", "rows": rows})
@@ -76,6 +82,7 @@ class Console:
         while True:
             await asyncio.sleep(self.settings.registry_refresh_s)
             self.reload_registry()
+            self.hub.drop_ended(self.store.session_alive)
 
     def reload_registry(self) -> None:
         try:
@@ -106,9 +113,13 @@ class Console:
         except ValueError as e:
             self.bad_input(topic, str(e))
             return
+        self._tell_presence(u)
+
+    def _tell_presence(self, u: str) -> None:
+        on = self.board.is_online(u)
         for feat in self.features:
             if hasattr(feat, "on_presence"):
-                feat.on_presence(u, self.board.is_online(u))
+                feat.on_presence(u, on)
 
     def _on_telemetry(self, topic: str, payload: bytes, retained: bool) -> None:
         u = self._unit_of(topic)

@@ -156,14 +156,18 @@ class FleetBoard:
         now = self.clock() if now is None else now
         return not e["interval_s"] or (now - e["seen"]) <= 1.5 * e["interval_s"]
 
-    def tick(self) -> None:
-        """Re-judge staleness (called every ~0.25 s): a unit whose beat is overdue turns offline on its own."""
+    def tick(self) -> list[str]:
+        """Re-judge staleness (called every ~0.2 s): a unit whose beat is overdue turns offline on its own.
+        -> the units whose online state flipped."""
         now = self.clock()
-        for u, e in self.live.items():
+        flipped = []
+        for u in self.live:
             on = self.is_online(u, now)
             if self._online.get(u) != on:
                 self._dirty.add(u)
                 self._rebuild_one(u)
+                flipped.append(u)
+        return flipped
 
     def take_dirty(self) -> list[dict[str, Any]]:
         out = [self.rows[u] for u in sorted(self._dirty) if u in self.rows]
@@ -229,6 +233,7 @@ class FleetBoard:
             "sim_expiry_text_en": s.get("sim_expiry_text_en") if s else None,
             "sim_days_left": s.get("sim_days_left") if s else None,
             "price_rp": s.get("price_rp") if s else None, "sim_opd": s.get("sim_opd") if s else None,
+            "has_sim": bool(s and s.get("iccid")),
             "interval_s": e.get("interval_s") or 0, "last_seen": _wall_iso(e["seen_wall"]) if "seen_wall" in e
             else None, "age_s": age, "telemetry": tel,
             "telemetry_at": _wall_iso(e["tel_wall"]) if "tel_wall" in e else None,

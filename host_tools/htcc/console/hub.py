@@ -75,6 +75,13 @@ class Hub:
             if role is None or s.role == role:
                 s.push(text)
 
+    def drop_ended(self, alive) -> None:
+        """Close the sockets whose login ended (logout, expiry, operator disabled): alive(token_hash) -> bool."""
+        for s in list(self.sessions.values()):
+            if s.token_hash and not alive(s.token_hash):
+                s.closed = True
+                s.q.put_nowait(None)
+
     async def serve(self, ws, sess: dict) -> None:
         """Run one browser's socket (already accepted and authenticated by the app)."""
         s = WsSession(ws, sess["operator"], sess["role"], sess.get("lang", "id"))
@@ -135,6 +142,7 @@ class Hub:
             return
         fn = self.handlers.get(t)
         if fn is None:
+            self.bad_from_browsers += 1
             s.push({"t": "error", "what": "unknown message type", "for": t})
             return
         try:
@@ -158,6 +166,6 @@ class Hub:
             s.closed = True
         if s.closed:
             try:
-                await s.ws.close()
+                await s.ws.close(code=4401)
             except Exception:
                 pass

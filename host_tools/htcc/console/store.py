@@ -165,6 +165,11 @@ class Store:
         d["token_hash"] = _token_hash(token)
         return d
 
+    def session_alive(self, token_hash: str) -> bool:
+        r = self.conn.execute("SELECT s.expires_at FROM console_sessions s JOIN console_users u ON u.name = s.operator "
+                              "WHERE s.token_hash=? AND u.disabled=0", (token_hash,)).fetchone()
+        return r is not None and r[0] >= datetime.datetime.now(datetime.timezone.utc).isoformat()
+
     def set_session_lang(self, token: str, lang: str) -> None:
         self.conn.execute("UPDATE console_sessions SET lang=? WHERE token_hash=?", (lang, _token_hash(token)))
 

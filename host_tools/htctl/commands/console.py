@@ -4,7 +4,7 @@
     htctl console user add NAME [--role operator|supervisor] [--full-name "…"]   # password: $HTCTL_CONSOLE_PASSWORD
     htctl console user list | disable NAME
     htctl console audit [--limit N]
-    htctl console units write --out DIR        # systemd units for broker, arbiters and console (docs/DEPLOY.md)
+    htctl console units --out DIR              # systemd units for broker, arbiters and console (docs/DEPLOY.md)
     htctl console backup --out DIR | restore ARCHIVE
 
 Passwords never come from the command line: the broker's from $HTCTL_BROKER_PASSWORD (or --broker-password-file),
@@ -16,7 +16,7 @@ import os
 import sys
 
 from . import add_actions
-from ..errors import NotFoundError, UserError
+from ..errors import ConflictError, NotFoundError, UserError
 from ..output import add_json_option
 
 NAME = "console"
@@ -183,11 +183,111 @@ def run_audit(args, ctx):
     return 0
 
 
+# ---- the host: service units, backup, restore (htcc.console.ops; docs/DEPLOY.md) ----------------------
+def _cfg_units(p):
+    p.add_argument("--out", required=True, help="folder for the unit files, the nginx site and INSTALL.txt")
+    p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="broker URL the services use")
+    p.add_argument("--fleet", default=None, help="fleet id (default the registry's)")
+    p.add_argument("--talkgroups", default=None, help="talkgroups the arbiters serve (default: all in the registry)")
+    p.add_argument("--http-port", type=int, default=8080, help="the console's loopback port behind nginx")
+    p.add_argument("--server-name", default="console.example.go.id", help="the console's HTTPS host name")
+    p.add_argument("--user", default="htcc", help="system user the services run as (default htcc)")
+    p.add_argument("--data-dir", default="/var/lib/htcc/data", help="recordings and console data")
+    p.add_argument("--backup-dir", default="/var/backups/htcc", help="where the nightly backup goes")
+
+
+def run_units(args, ctx):
+    import shutil as _sh
+
+    from htcc.console.ops import service_files
+    from ..registry import fleet_id, units
+
+    conn = ctx.open_registry(create=False)
+    try:
+        fleet = ctx.setting("fleet", args.fleet, fleet_id(conn)).value
+        tgs = args.talkgroups or ",".join(sorted({str(t) for u in units(conn) for t in u["talkgroups"]})) or "1"
+    finally:
+        conn.close()
+    r = service_files(args.out, _sh.which("htctl") or sys.argv[0], str(ctx.registry_path.resolve()), args.data_dir,
+                      args.broker, fleet, tgs, args.http_port, args.user, args.server_name, args.backup_dir)
+    ctx.out.emit(r, lambda out, d: (out.table(["file", "path"], [[k, v] for k, v in d["files"].items()]),
+                                    out.line("next: the commands in %s" % d["files"]["INSTALL.txt"])))
+    return 0
+
+
+def _cfg_backup(p):
+    p.add_argument("--out", required=True, help="folder for the archive (htcc-backup-<UTC time>.tar.gz)")
+    p.add_argument("--data-dir", default=None, help="the console's data folder (default next to the registry)")
+    p.add_argument("--keep", type=int, default=None, help="keep only the newest N archives in --out")
+
+
+def run_backup(args, ctx):
+    from htcc.console.ops import backup
+
+    if not ctx.registry_path.exists():
+        raise NotFoundError("fleet registry not found: %s" % ctx.registry_path, hint="pass --registry")
+    data = args.data_dir or str(ctx.registry_path.parent / "console-data")
+    try:
+        r = backup(ctx.registry_path, data, args.out, keep=args.keep)
+    except OSError as e:
+        raise UserError("backup failed: %s" % e, hint="is --out writable and is there room on its disk?")
+    ctx.out.emit(r, lambda out, d: out.line("wrote %s (%d files, %d bytes)" % (d["archive"], d["files"], d["bytes"])))
+    return 0
+
+
+def _cfg_restore(p):
+    p.add_argument("archive", help="a htcc-backup-*.tar.gz")
+    p.add_argument("--data-dir", default=None, help="where recordings go back (default next to the registry)")
+    p.add_argument("--force", action="store_true", help="replace an existing registry (stop the console first)")
+
+
+def run_restore(args, ctx):
+    from htcc.console.ops import restore
+
+    data = args.data_dir or str(ctx.registry_path.parent / "console-data")
+    try:
+        r = restore(args.archive, ctx.registry_path, data, force=args.force)
+    except FileExistsError as e:
+        raise ConflictError(str(e), hint="stop the console, keep a copy, then add --force")
+    except FileNotFoundError as e:
+        raise NotFoundError(str(e), hint="give the path of a htcc-backup-*.tar.gz")
+    except ValueError as e:
+        raise UserError(str(e), hint="take another archive; nothing was written")
+    ctx.out.emit(r, lambda out, d: out.line("restored %s into %s (%d files, backup of %s)" % (
+        d["archive"], d["registry"], d["files"], d["made_at"])))
+    return 0
+
+
+def _cfg_demo(p):
+    p.add_argument("--out", default="out/demo", help="folder for the screenshots (default out/demo)")
+    p.add_argument("--http-port", type=int, default=8080, help="the console's port on 127.0.0.1 (default 8080)")
+    p.add_argument("--no-screenshots", action="store_true", help="skip the scripted screenshots")
+    p.add_argument("--keep-running", action="store_true", help="keep the fleet and the console up until Ctrl-C")
+    p.add_argument("--password", default=None, help="the demo operator's password (default: a random one, printed)")
+
+
+def run_demo(args, ctx):
+    from . import _console_demo
+
+    try:
+        return _console_demo.run(args.out, args.http_port, screenshots=not args.no_screenshots,
+                                 keep_running=args.keep_running, log=ctx.out.line, password=args.password)
+    except RuntimeError as e:
+        raise UserError(str(e), hint="see the logs under %s/console-fleet/" % args.out)
+
+
 def configure(parser):
     acts = add_actions(parser, [
         ("serve", "serve the console (until Ctrl-C/SIGTERM)", _cfg_serve, run_serve),
         ("user", "manage operators: add, list, disable", None, None),
         ("audit", "show the newest rows of the console's audit log", _cfg_audit, run_audit),
+        ("units", "write systemd units (arbiters, console, nightly backup) and the HTTPS front's nginx site",
+         _cfg_units, run_units),
+        ("backup", "back up the registry and the console's data (recordings) into one checked archive",
+         _cfg_backup, run_backup),
+        ("restore", "restore a backup archive (checks every file's SHA-256 first)", _cfg_restore, run_restore),
+        ("demo", "the console with a simulated fleet (Mosquitto, arbiters, MicroPython radios): screenshots, "
+                 "or --keep-running for a person to open in a browser", _cfg_demo, run_demo),
     ])
     users = add_actions(acts["user"], [
         ("add", "add an operator or change their password/role", _cfg_user_add, run_user_add),
@@ -196,11 +296,8 @@ def configure(parser):
     ], dest="user_action")
     for p in list(users.values()) + [acts["audit"]]:
         add_json_option(p)
-    try:
-        from . import _console_ops
-        _console_ops.configure(acts, add_actions)
-    except ImportError:
-        pass
+    for p in (acts["units"], acts["backup"], acts["restore"]):
+        add_json_option(p)
 
 
 def run(args, ctx):

@@ -2,7 +2,6 @@
 (function () {
   "use strict";
   const rows = {};          // unit -> row
-  let opds = [];
   const fOpd = document.getElementById("f_opd"), fTg = document.getElementById("f_tg");
   const tbody = document.querySelector("#units tbody");
   const STEPS = ["st_sim", "st_registered", "st_data", "st_broker", "st_ready"];
@@ -13,7 +12,7 @@
   function ladder(r) {
     let h = '<div class="ladder" title="' + HT.esc(r.stage) + '">';
     for (let i = 0; i < 5; i++) {
-      const cls = i < r.step ? (r.ready ? "on good" : "on") : (i === r.step && !r.ready ? "stuck" : "");
+      const cls = i < r.step ? (r.ready ? "on good" : "on") : (i === r.step && !r.ready && r.online ? "stuck" : "");
       h += '<span class="step ' + cls + '">' + HT.esc(HT.t(STEPS[i])) + "</span>";
     }
     return h + "</div>";
@@ -55,8 +54,9 @@
       : '<span class="okmsg">✔ ' + HT.esc(HT.t("ready")) + "</span>";
     const sim = r.sim_expiry ? HT.esc(HT.lang === "en" ? r.sim_expiry_text_en : r.sim_expiry_text) : "–";
     const simcls = r.sim_days_left != null && r.sim_days_left < 0 ? "bad" : r.sim_days_left != null && r.sim_days_left <= 30 ? "warn" : "";
-    return '<td data-l="' + HT.esc(HT.t("stage")) + '"><span class="pill ' + (r.ready ? "good" : "bad") + '">' +
-      HT.esc(HT.t(r.ready ? "ready" : "not_ready")) + "</span>" + ladder(r) + "</td>" +
+    const pill = r.ready ? ["good", "ready"] : r.online ? ["bad", "not_ready"] : ["off", "offline"];
+    return '<td data-l="' + HT.esc(HT.t("stage")) + '"><span class="pill ' + pill[0] + '">' +
+      HT.esc(HT.t(pill[1])) + "</span>" + ladder(r) + "</td>" +
       '<td data-l="' + HT.esc(HT.t("unit")) + '"><b class="unitid">' + HT.esc(r.unit) + "</b>" +
       (r.callsign ? ' <small>' + HT.esc(r.callsign) + "</small>" : "") + "<br>" + HT.esc(r.official || "–") +
       (r.position ? '<br><small>' + HT.esc(r.position) + "</small>" : "") + "</td>" +
@@ -80,21 +80,41 @@
     return (a.opd || "").localeCompare(b.opd || "") || a.unit.localeCompare(b.unit);
   }
 
+  function rowEl(r) {
+    const tr = document.createElement("tr");
+    fillRow(tr, r);
+    return tr;
+  }
+
+  function fillRow(tr, r) {
+    tr.id = "u-" + r.unit;
+    tr.dataset.unit = r.unit;
+    tr.dataset.ready = r.ready ? "1" : "0";
+    tr.dataset.online = r.online ? "1" : "0";
+    tr.dataset.stage = r.stage;
+    tr.dataset.battery = r.battery == null ? "" : r.battery;
+    tr.dataset.key = (r.ready ? 1 : 0) + "|" + (r.online ? 1 : 0) + "|" + (r.opd || "") + "|" + r.unit;
+    tr.className = r.ready ? "ready" : "notready";
+    tr.innerHTML = rowHtml(r);
+  }
+
   function renderAll() {
     const list = Object.values(rows).filter(visible).sort(order);
     const frag = document.createDocumentFragment();
-    for (const r of list) {
-      const tr = document.createElement("tr");
-      tr.id = "u-" + r.unit;
-      tr.dataset.unit = r.unit;
-      tr.dataset.ready = r.ready ? "1" : "0";
-      tr.dataset.online = r.online ? "1" : "0";
-      tr.dataset.stage = r.stage;
-      tr.className = r.ready ? "ready" : "notready";
-      tr.innerHTML = rowHtml(r);
-      frag.appendChild(tr);
-    }
+    for (const r of list) frag.appendChild(rowEl(r));
     tbody.replaceChildren(frag);
+    counts();
+  }
+
+  // A delta: rows whose place in the order did not change are redrawn in place (a fleet of hundreds
+  // redraws a few rows per message, not the whole table); anything else redraws the table.
+  function renderSome(changed) {
+    for (const r of changed) {
+      const tr = document.getElementById("u-" + r.unit);
+      const key = (r.ready ? 1 : 0) + "|" + (r.online ? 1 : 0) + "|" + (r.opd || "") + "|" + r.unit;
+      if (!visible(r) ? !!tr : (!tr || tr.dataset.key !== key)) { renderAll(); return; }
+      if (tr) fillRow(tr, r);
+    }
     counts();
   }
 
@@ -109,8 +129,14 @@
       const o = by[r.opd] = by[r.opd] || {radios: 0, ready: 0, online: 0};
       o.radios++; if (r.ready) o.ready++; if (r.online) o.online++;
     }
+    // The data budget belongs to whoever pays for the SIM (htctl.report.fleet_status's rule): price x 12.
     const budget = {};
-    for (const o of opds) budget[o.opd] = o;
+    for (const r of Object.values(rows)) {
+      if (!r.has_sim) continue;
+      const payer = r.sim_opd || r.opd;
+      const b = budget[payer] = budget[payer] || {monthly_rp: 0, yearly_budget_rp: 0};
+      b.monthly_rp += r.price_rp || 0; b.yearly_budget_rp += 12 * (r.price_rp || 0);
+    }
     const names = Array.from(new Set(Object.keys(by).concat(Object.keys(budget)))).sort();
     let h = "", m = 0, y = 0;
     for (const n of names) {
@@ -142,17 +168,14 @@
   HT.on("hello", (m) => {
     for (const k in rows) delete rows[k];
     for (const r of m.board.rows) rows[r.unit] = r;
-    opds = m.board.opds;
     fillFilters(); renderAll();
   });
   HT.on("units", (m) => {
     let newUnit = false;
     for (const r of m.rows) { if (!rows[r.unit]) newUnit = true; rows[r.unit] = r; }
-    if (newUnit) fillFilters();
-    renderAll();
+    if (newUnit) { fillFilters(); renderAll(); } else renderSome(m.rows);
     document.body.dataset.updated = Date.now();
   });
-  HT.on("opds", (m) => { opds = m.opds; counts(); });
   fOpd.onchange = fTg.onchange = renderAll;
   setInterval(() => {   // ages move on by themselves
     for (const el of document.querySelectorAll(".age[data-seen]"))

@@ -99,5 +99,61 @@
   }
   HT.updateSoundBanner = updateSoundBanner;
 
-  if (document.getElementById("broker") || document.body.dataset.role) connect();
+  // Connect once every script of the page has run: a message must not arrive before its handler exists
+  // (the parser may yield between two scripts while the next one loads).
+  function start() { if (document.getElementById("broker") || document.body.dataset.role) connect(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();
+
+// ---- the emergency alarm: covers every page and sounds until acknowledged ------------------------------
+(function () {
+  "use strict";
+  const open = {};      // incident id -> incident (not yet acknowledged)
+  let beeper = null;
+  const box = document.getElementById("alarm"), list = document.getElementById("alarmlist");
+  if (!box) return;
+
+  function beep() {
+    const ctx = HT.audioCtx;
+    if (!ctx || ctx.state !== "running") { soundHint(true); return; }
+    soundHint(false);
+    const t = ctx.currentTime;
+    for (const [f, at] of [[1400, 0], [900, 0.25], [1400, 0.5]]) {
+      const o = ctx.createOscillator(), g = ctx.createGain();
+      o.frequency.value = f; o.type = "square"; g.gain.value = 0.08;
+      o.connect(g).connect(ctx.destination); o.start(t + at); o.stop(t + at + 0.2);
+    }
+  }
+  function soundHint(on) { const el = document.getElementById("alarmsound"); if (el) el.hidden = !on; }
+
+  function render() {
+    const ids = Object.keys(open);
+    box.hidden = ids.length === 0;
+    document.body.dataset.alarm = ids.length ? "1" : "0";
+    if (!ids.length) { if (beeper) { clearInterval(beeper); beeper = null; } return; }
+    let h = '<div id="alarmsound" class="banner warn" hidden>' + HT.esc(HT.t("sound_enable")) + "</div>";
+    for (const id of ids) {
+      const i = open[id];
+      h += '<div class="alarmitem" data-id="' + i.id + '" data-unit="' + HT.esc(i.unit_id) + '">' +
+        '<div class="who">' + HT.esc(i.unit_id) + " — " + HT.esc(i.official || "?") + "</div>" +
+        "<div>" + HT.esc(HT.t("opd")) + ": <b>" + HT.esc(i.opd || "–") + "</b> · " + HT.esc(HT.t("talkgroups")) + ": <b>" +
+        HT.esc(i.tg || "–") + "</b> · " + HT.esc(HT.fmtTime(i.started_at)) + " · " + i.alerts + " " + HT.esc(HT.t("alerts")) +
+        (i.late ? " · " + HT.esc(HT.t("late_alert")) : "") + (i.known === false ? ' · <b class="error">' + HT.esc(HT.t("unknown_unit")) + "</b>" : "") + (i.escalated_at ? ' · <b class="error">' + HT.esc(HT.t("escalated")) + "</b>" : "") + "</div>" +
+        '<div class="hotmic" data-unit="' + HT.esc(i.unit_id) + '" data-started="' + HT.esc(i.started_at) + '"></div>' +
+        '<button class="btn danger ackbtn" data-id="' + i.id + '">' + HT.esc(HT.t("ack")) + "</button></div>";
+    }
+    list.innerHTML = h;
+    for (const b of list.querySelectorAll(".ackbtn")) b.onclick = async () => {
+      b.disabled = true;
+      try { await HT.post("/api/emergency/" + b.dataset.id + "/ack"); } catch (e) { b.disabled = false; alert(e.message); }
+    };
+    HT.emitLocal && HT.emitLocal("alarm.render", {ids: ids});
+    if (!beeper) { beep(); beeper = setInterval(beep, 1500); }
+    soundHint(!(HT.audioCtx && HT.audioCtx.state === "running"));
+  }
+  function take(i) {
+    if (!i.acked_at && !i.closed_at) open[i.id] = i; else delete open[i.id];
+  }
+  HT.on("hello", (m) => { for (const k in open) delete open[k]; (m.alarms || []).forEach(take); render(); });
+  HT.on("alarm", (m) => { take(m.inc); render(); });
 })();
