@@ -66,6 +66,89 @@ def _db_size(rec):
     return sum(f.stat().st_size for f in p.parent.glob(p.name + "*") if f.exists())
 
 
+# ---- the recording load bench_console adds to console_radios_supported ------------------------------------
+class Talkers:
+    """Four radios talking at once, one per talkgroup (1..4), without pause: 5 s bursts of real speech back to
+    back, 50 signed frames a second each, published straight to the broker (paho, QoS 0, as radios do), so the
+    console's recorder files a burst per talkgroup every 5 s. The speech is encoded once (the firmware's
+    Transmitter); each frame then gets its burst id and sequence number and is signed again with the fleet key,
+    so every frame is new to the recorder's replay guard. ``recorded(db)`` counts the rows it wrote."""
+
+    def __init__(self, port, key, fleet="kota", units=("r00000", "r00001", "r00002", "r00003"), burst_s=5,
+                 user="sim", password="pw-sim"):
+        import threading
+        import paho.mqtt.client as mqtt
+        from ht.radio import topics as T
+        from ht.radio.guard import tg_num, unit_num
+        from ht.voice import codecs, frame as F
+        from ht.voice.transceiver import Transmitter
+        from htsim import speech
+
+        self.key = F.as_key(key)
+        self.n = burst_s * 50
+        pcm = speech.load()
+        self.talkers = []
+        for k, u in enumerate(units):
+            tg = str(k + 1)
+            tx = Transmitter(tg_num(tg), unit_num(u), codecs.PT_ADPCM, 20, key)
+            tx.begin()
+            frames = []
+            for i in range(self.n):
+                o = (k * 20000 + i * 160) % (len(pcm) - 160)
+                frames.append(bytearray(tx.encode(array("h", pcm[o:o + 160].astype("<i2").tobytes()),
+                                                  i == self.n - 1)))
+            self.talkers.append({"topic": T.voice(fleet, tg, u).decode(), "frames": frames, "seq": 0, "burst": 0})
+        self.body = tx.body
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-talkers")
+        self.c.username_pw_set(user, password)
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+        self.sent = 0
+        self.stop_ = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        import time
+        t0 = time.monotonic()
+        i = 0
+        while not self.stop_:
+            d = t0 + i * 0.02 - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            j = i % self.n
+            for tk in self.talkers:
+                if j == 0:
+                    tk["burst"] = (tk["burst"] + 1) & 0xFF
+                b = tk["frames"][j]
+                b[7] = tk["burst"]
+                b[8] = (tk["seq"] >> 8) & 0xFF
+                b[9] = tk["seq"] & 0xFF
+                tk["seq"] = (tk["seq"] + 1) & 0xFFFF
+                if self.key is not None:
+                    self.key.sign(b, self.body)
+                self.c.publish(tk["topic"], bytes(b), 0)
+                self.sent += 1
+            i += 1
+
+    def close(self):
+        self.stop_ = True
+        self.t.join(5)
+        self.c.loop_stop()
+        self.c.disconnect()
+
+    @staticmethod
+    def recorded(db):
+        import sqlite3
+        if not pathlib.Path(db).exists():
+            return 0
+        c = sqlite3.connect(str(db))
+        try:
+            return c.execute("SELECT count(*) FROM recordings").fetchone()[0]
+        finally:
+            c.close()
+
+
 # ---- mouth-to-ear through the browser ---------------------------------------------------------------------
 N_BURSTS = 10
 
