@@ -274,3 +274,34 @@ def test_a_desk_ptt_reaches_a_radio(own_machines, mosquitto, arbiter, console_se
         assert audit and audit[0]["operator"] == "budi" and audit[0]["detail"]["tg"] == "1", audit
     finally:
         rig.close()
+
+
+def test_emergency_alarm_plays_the_hot_mic_audio(own_machines, mosquitto, arbiter, console_server, browser_page,
+                                                 tmp_path):
+    """The radio presses emergency: the console's alarm covers the page, and the burst its open microphone sent
+    is in the alarm as soon as it ends, playable there (the recording, flagged emergency, is the frames sent)."""
+    ref = speech.load()[: 8000 * 5]
+    clip = tmp_path / "clip.raw"
+    clip.write_bytes(ref.astype("<i2").tobytes())
+    rig = Rig(mosquitto, arbiter, console_server, tmp_path, clip=clip,
+              script=[[1000, "u01", "emergency", {"clip": "speech"}], [1300, "u01", "emergency_release", {}]])
+    try:
+        page = open_desk(browser_page, rig.srv.url)
+        import asyncio
+        loop = asyncio.new_event_loop()
+        t = threading.Thread(target=loop.run_until_complete, args=(_radio_session(rig.rp, loop),), daemon=True)
+        t.start()
+        page.wait_for_selector("#alarm:not([hidden]) .hotmic", timeout=120000)
+        page.wait_for_selector("#alarm .hotmic audio.hotmic-audio", timeout=120000)
+        t.join(120)
+        rows = rig.srv.call(lambda: rig.desk.recorder.search(unit="u01", emergency=True))
+        assert len(rows) == 1 and rows[0]["emergency"] == 1
+        r = rows[0]
+        assert page.get_attribute("#alarm .hotmic audio", "src") == "/recordings/%d.wav" % r["id"]
+        sent = rig.rp.done["u01"]["voice"]["tx_frames"]
+        assert r["frames"] == sent and r["duration_ms"] == sent * 20 and r["duration_ms"] >= 2000
+        page.eval_on_selector("#alarm .hotmic audio", "a => a.play()")
+        page.wait_for_function("document.querySelector('#alarm .hotmic audio').currentTime > 0.3", timeout=60000)
+        shot(page, "hot_mic_in_alarm.png")
+    finally:
+        rig.close()

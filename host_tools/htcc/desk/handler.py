@@ -115,6 +115,8 @@ class DeskAudio:
         self.recorder = desk.recorder
         self.audit = audit
         self.broadcast_hook = broadcast
+        # server-side listeners of emergency bursts (e.g. the console's alarm journal): fn(row with its url)
+        self.emergency_listeners: list[Callable[[dict], Any]] = []
         self.recordings_url = recordings_url
         self.browsers: dict[int, Browser] = {}
         self.engine.on_event = self._on_event
@@ -138,7 +140,10 @@ class DeskAudio:
         b.put_json({"t": "listen.hello", "talkgroups": self.engine.talkgroups, "floors": self.engine.floor_state(),
                     "cues": self.cues, "unit": self.engine.unit, "recorder": self.recorder.status(),
                     "recordings_url": self.recordings_url, "operator": b.operator, "role": b.role,
-                    "last": self._last_per_tg()})
+                    "last": self._last_per_tg(),
+                    # recent emergency bursts: an open alarm's hot-mic audio, playable at once after a reload
+                    "emergencies": [self._row(r) for r in self.recorder.search(
+                        emergency=True, since_ms=self.recorder.wall_ms() - 24 * 3600 * 1000, limit=50)][::-1]})
 
     async def on_ws_close(self, session: Any) -> None:
         b = self.browsers.pop(id(session), None)
@@ -281,11 +286,12 @@ class DeskAudio:
     def _on_recording(self, row: dict) -> None:
         msg = {"t": "rec.new", "row": self._row(row)}
         self._to_all(msg)
-        if self.broadcast_hook is not None and row.get("emergency"):
-            try:
-                self.broadcast_hook({"t": "rec.emergency", "row": self._row(row)})
-            except Exception:
-                log.exception("desk: broadcast hook failed")
+        if row.get("emergency"):
+            for fn in list(self.emergency_listeners):
+                try:
+                    fn(self._row(row))
+                except Exception:
+                    log.exception("desk: emergency recording listener failed")
 
     def _on_rec_error(self, err: dict) -> None:
         self._to_all({"t": "rec.error", "error": err["message"], "disk_full": err.get("disk_full")})

@@ -240,6 +240,7 @@
       build();
       for (const f of m.floors) showTalker(f.tg, f.talker);
       recStatus(m.recorder);
+      for (const r of (m.emergencies || [])) emergencyRec(r);
       for (const tg in (m.last || {})) { D.lastRec[tg] = m.last[tg]; if (!D.lastAny || m.last[tg].start_ms > D.lastAny.start_ms) D.lastAny = m.last[tg]; }
       listenSet();
       if (window.DeskRecordings) window.DeskRecordings.search();
@@ -287,6 +288,7 @@
     },
     "rec.new": function (m) {
       D.stats.recs.push(m.row);
+      emergencyRec(m.row);
       D.lastRec[m.row.talkgroup] = m.row;
       D.lastAny = m.row;
       if (window.DeskRecordings) window.DeskRecordings.onNew(m.row);
@@ -299,7 +301,7 @@
     },
     "rec.results": function (m) { if (window.DeskRecordings) window.DeskRecordings.onResults(m); },
     "rec.keep": function (m) { if (window.DeskRecordings) window.DeskRecordings.onKeep(m); },
-    "rec.emergency": function (m) { D.lastRec[m.row.talkgroup] = m.row; },
+    "rec.emergency": function (m) { emergencyRec(m.row); },
   };
 
   function recStatus(s) {
@@ -363,6 +365,42 @@
     status("idle", T("Memutar ulang", "Replaying") + ": " + who(r) + " " + r.start_wib);
   }
   D.replayLast = replayLast;
+
+  // ---- the emergency alarm's hot-mic audio (the console's overlay has a .hotmic slot per alarm) -------------
+  D.emergencyRecs = {};
+  function emergencyRec(r) {
+    if (!r || !r.emergency) return;
+    const l = D.emergencyRecs[r.unit] = D.emergencyRecs[r.unit] || [];
+    if (!l.some((x) => x.id === r.id)) l.push(r);
+    fillHotmic();
+  }
+  function fillHotmic() {
+    for (const el of document.querySelectorAll("#alarm .hotmic")) {
+      const since = Date.parse(el.dataset.started) - 15000;
+      const recs = (D.emergencyRecs[el.dataset.unit] || []).filter((x) => !(x.start_ms < since));
+      const r = recs[recs.length - 1];
+      if (r) {
+        if (el.dataset.rec === String(r.id)) continue;
+        el.dataset.rec = r.id;
+        el.textContent = "";
+        const p = document.createElement("div");
+        p.textContent = T("Suara mikrofon darurat", "Hot-mic audio") + " — " + r.start_wib + ", " +
+          (r.duration_ms / 1000).toFixed(1) + " s, TG " + r.talkgroup;
+        const a = document.createElement("audio");
+        a.controls = true;
+        a.preload = "auto";
+        a.src = r.url;
+        a.className = "hotmic-audio";
+        a.addEventListener("play", () => send({ t: "rec.played", id: r.id }));
+        el.appendChild(p);
+        el.appendChild(a);
+      } else if (!el.dataset.rec) {
+        el.textContent = T("Mikrofon darurat terbuka: suaranya terdengar langsung di meja; rekamannya muncul di sini saat selesai.",
+          "Hot mic open: heard live at the desk; its recording appears here when it ends.");
+      }
+    }
+  }
+  D.fillHotmic = fillHotmic;
   D.playRecording = function (url) {
     const p = $("#desk-replay-player");
     if (p) { p.src = url; return p.play(); }
