@@ -185,9 +185,15 @@
     status("wait", T("Meminta saluran…", "Requesting the channel…") + " (" + tgName(tg) + ")");
     row(tg) && row(tg).classList.add("pressing");
     try { await microphone(); } catch (e) {
+      // no microphone (none, or permission refused): do not take the channel only to send silence
       status("denied", T("Mikrofon tidak bisa dibuka", "Microphone unavailable") + ": " + e.message);
+      tone((D.cues.denied || {}).tones);
+      row(tg) && row(tg).classList.remove("pressing");
+      D.pressed = null;
+      return;
     }
-    if (D.micNode) D.micNode.port.postMessage({ active: true });
+    if (D.pressed !== tg) return;          // let go while the microphone was opening
+    D.micNode.port.postMessage({ active: true });
     send({ t: "talk.press", tg: tg });
   }
   function release() {
@@ -446,6 +452,13 @@
   D.start = function (base) {
     if (D.started) return;
     D.started = true;
+    // On a phone the board comes first: the talkgroup list starts folded (the choice is remembered).
+    const body = $("#desk-body");
+    if (body) {
+      const kept = localStorage.getItem("desk.open");
+      body.open = kept !== null ? kept === "1" : !window.matchMedia("(max-width: 640px)").matches;
+      body.addEventListener("toggle", () => localStorage.setItem("desk.open", body.open ? "1" : "0"));
+    }
     D.base = base || "/static/desk/";
     const b = $("#desk-sound-banner");
     if (b) b.addEventListener("click", enableSound);
