@@ -164,6 +164,8 @@ class FleetBoard:
         for u in self.live:
             on = self.is_online(u, now)
             if self._online.get(u) != on:
+                if not on and "seen" in self.live[u]:
+                    self.live[u]["silent_s"] = round(now - self.live[u]["seen"], 2)   # how long unheard at the flip
                 self._dirty.add(u)
                 self._rebuild_one(u)
                 flipped.append(u)
@@ -234,7 +236,7 @@ class FleetBoard:
             "sim_days_left": s.get("sim_days_left") if s else None,
             "price_rp": s.get("price_rp") if s else None, "sim_opd": s.get("sim_opd") if s else None,
             "has_sim": bool(s and s.get("iccid")),
-            "interval_s": e.get("interval_s") or 0, "last_seen": _wall_iso(e["seen_wall"]) if "seen_wall" in e
+            "interval_s": e.get("interval_s") or 0, "silent_s_at_offline": e.get("silent_s"), "last_seen": _wall_iso(e["seen_wall"]) if "seen_wall" in e
             else None, "age_s": age, "telemetry": tel,
             "telemetry_at": _wall_iso(e["tel_wall"]) if "tel_wall" in e else None,
         }

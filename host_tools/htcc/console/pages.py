@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from htctl import i18n
+
 from . import texts
 
 
@@ -37,6 +39,11 @@ def _int(d: dict, key: str, default=None) -> int:
         return int(v)
     except (TypeError, ValueError):
         raise HTTPException(400, "%s must be a whole number" % key)
+
+
+def _wib(iso: str | None) -> str:
+    """'2026-12-07 08:00:05 WIB' for spreadsheets read in Indonesia."""
+    return i18n.wib(iso).strftime("%Y-%m-%d %H:%M:%S WIB") if iso else ""
 
 
 def install(app) -> None:
@@ -95,11 +102,11 @@ def install(app) -> None:
             raise HTTPException(404, str(e))
         c(request).audit.record(s["operator"], "rollcall.export", {"id": rc["id"], "format": "csv"})
         rows = [["rollcall", "started_at_utc", "started_by", "scope", "deadline_s", "unit", "official", "opd",
-                 "status", "answer_ms", "answered_at_utc"]]
+                 "status", "answer_ms", "answered_at_utc", "started_wib", "answered_wib"]]
         for r in rc["rows"]:
             rows.append([rc["id"], rc["started_at"], rc["started_by"], rc["scope"], rc["deadline_s"], r["unit"],
                          r["official"] or "", r["opd"] or "", r["status"], "" if r["ms"] is None else r["ms"],
-                         r["at"] or ""])
+                         r["at"] or "", _wib(rc["started_at"]), _wib(r["at"])])
         return csv_response(rows, "%s.csv" % rc["id"])
 
     async def schedule_add(request: Request):

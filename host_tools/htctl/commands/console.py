@@ -260,7 +260,8 @@ def run_restore(args, ctx):
 
 def _cfg_demo(p):
     p.add_argument("--out", default="out/demo", help="folder for the screenshots (default out/demo)")
-    p.add_argument("--http-port", type=int, default=8080, help="the console's port on 127.0.0.1 (default 8080)")
+    p.add_argument("--http-port", type=int, default=None,
+                   help="the console's port on 127.0.0.1 (default 8080 with --keep-running, else a free one)")
     p.add_argument("--no-screenshots", action="store_true", help="skip the scripted screenshots")
     p.add_argument("--keep-running", action="store_true", help="keep the fleet and the console up until Ctrl-C")
     p.add_argument("--password", default=None, help="the demo operator's password (default: a random one, printed)")
@@ -270,10 +271,20 @@ def run_demo(args, ctx):
     from . import _console_demo
 
     try:
-        return _console_demo.run(args.out, args.http_port, screenshots=not args.no_screenshots,
+        port = args.http_port or (8080 if args.keep_running else _free_port())
+        return _console_demo.run(args.out, port, screenshots=not args.no_screenshots,
                                  keep_running=args.keep_running, log=ctx.out.line, password=args.password)
     except RuntimeError as e:
         raise UserError(str(e), hint="see the logs under %s/console-fleet/" % args.out)
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def configure(parser):
