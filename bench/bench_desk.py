@@ -150,7 +150,7 @@ class Talkers:
 
 
 # ---- mouth-to-ear through the browser ---------------------------------------------------------------------
-N_BURSTS = 10
+N_BURSTS = 16
 
 
 class _Arbiters:
