@@ -112,7 +112,6 @@ class DeskEngine:
         self.pressed: str | None = None
         self.talking = False
         self.tx_tg: str | None = None
-        self._stop_tx = False
         self.fifo = bytearray()
         self.queue: asyncio.Queue | None = None
         self.tasks: list[asyncio.Task] = []
@@ -207,7 +206,7 @@ class DeskEngine:
 
     def mic(self, owner: Any, pcm: bytes) -> None:
         """Microphone samples (PCM16LE, 8 kHz, mono) from the owner's browser; dropped unless it holds the floor."""
-        if owner != self.owner or not self.talking or self._stop_tx:
+        if owner != self.owner or not self.talking:
             self.counts["mic_dropped"] += len(pcm) // 2
             return
         if self.t_first_mic is None:
@@ -236,7 +235,6 @@ class DeskEngine:
         self.tx.begin(emergency=False)
         self.tx_tg = tg
         self.talking = True
-        self._stop_tx = False
         self.fifo.clear()          # what was said before the permit is not sent (as on a radio)
         self.counts["tx_bursts"] += 1
 
