@@ -9,7 +9,9 @@ console_radios_supported: N simulated radios (one host-side publisher process; e
   random phases) and one logged-in browser socket following the board; the server's CPU (from /proc) over
   a 40 s window at each N. The figure is the largest N measured at <= 50 % of one core, and
   console_cpu_pct_at_<N> records each step.
-(The desk voice engine adds the "while recording 4 talkgroups" load to the second figure.)
+  While recording four talkgroups at once: bench_desk.Talkers keeps four radios talking without pause (5 s
+  bursts, one per talkgroup), so the desk's recorder files 4 bursts every 5 s; a step counts only if it did
+  (console_recorded_bursts_at_<N>).
 """
 import json
 import os
@@ -227,6 +229,15 @@ def capacity(tmp):
         srv = _serve(tmp, reg, m.port, http_port)
         token = _session(reg)
         fleet = Fleet(m.port, n)
+        # ... while recording four talkgroups at once (the desk's recorder, htcc.desk; bench_desk.Talkers)
+        from bench_desk import Talkers
+        from htctl import registry as _reg
+        conn = _reg.connect(reg)
+        key = bytes.fromhex(_reg.fleet_config(conn)["audio.key"])
+        conn.commit()
+        conn.close()
+        talkers = Talkers(m.port, key)
+        rec_db = reg.parent / "console-data" / "recordings" / "recordings.db"
         got = [0]
         stop = threading.Event()
 
@@ -244,21 +255,24 @@ def capacity(tmp):
         th = threading.Thread(target=follow, daemon=True)
         th.start()
         time.sleep(10)           # the retained burst and the first beats settle
-        c0, t0, s0 = _cpu_s(srv.pid), time.time(), fleet.sent
+        c0, t0, s0, r0 = _cpu_s(srv.pid), time.time(), fleet.sent, Talkers.recorded(rec_db)
         time.sleep(WINDOW_S)
-        c1, t1, s1 = _cpu_s(srv.pid), time.time(), fleet.sent
+        c1, t1, s1, r1 = _cpu_s(srv.pid), time.time(), fleet.sent, Talkers.recorded(rec_db)
         stop.set()
         th.join(10)
         fleet.close()
+        talkers.close()
+        out["console_recorded_bursts_at_%d" % n] = r1 - r0
         srv.terminate()
         srv.wait(20)
         m.cleanup()
         pct = 100 * (c1 - c0) / (t1 - t0)
         out["console_cpu_pct_at_%d" % n] = round(pct, 1)
         out["console_msgs_per_s_at_%d" % n] = round((s1 - s0) / (t1 - t0), 1)
-        print("   %d radios: server %.1f %% of a core, %.1f msg/s, %d pushes to the browser" % (
-            n, pct, (s1 - s0) / (t1 - t0), got[0]), flush=True)
-        if pct <= 50 and got[0] > 0:
+        print("   %d radios: server %.1f %% of a core, %.1f msg/s, %d pushes to the browser, %d bursts recorded" % (
+            n, pct, (s1 - s0) / (t1 - t0), got[0], r1 - r0), flush=True)
+        # the recorder must have kept up: a burst per talkgroup per 5 s, give or take the window's edges
+        if pct <= 50 and got[0] > 0 and r1 - r0 >= 4 * (WINDOW_S // 5 - 1):
             supported = n
         else:
             break

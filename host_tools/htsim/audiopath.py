@@ -183,6 +183,81 @@ def aligned_pesq(ref: ArrayLike, deg: bytes | ArrayLike, step: int = 4) -> float
     return pesq_nb(ref[:m], deg[lag: lag + m])
 
 
+def find_lag(ref: np.ndarray, deg: np.ndarray) -> int:
+    """Where ``ref`` starts inside ``deg`` (samples; negative when deg starts inside ref), by FFT
+    cross-correlation over the whole of both."""
+    n = len(ref) + len(deg)
+    size = 1 << (n - 1).bit_length()
+    x = np.fft.irfft(np.fft.rfft(deg, size) * np.conj(np.fft.rfft(ref, size)), size)
+    k = int(np.argmax(x))
+    return k if k < size - len(ref) else k - size
+
+
+def aligned_correlation(ref: ArrayLike, deg: bytes | ArrayLike) -> tuple[float, int]:
+    """Normalised correlation (Pearson, 1.0 = the same waveform) of what a listener heard (``deg``: int16
+    samples or little-endian bytes; silence before and after is fine) with the talker's ``ref``, over the part
+    of ``ref`` the listener heard, after aligning the two. -> (correlation, lag in samples)."""
+    if isinstance(deg, (bytes, bytearray, memoryview)):
+        deg = np.frombuffer(deg, dtype="<i2")
+    deg = np.asarray(deg, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if len(deg) == 0 or len(ref) == 0:
+        return 0.0, 0
+    lag = find_lag(ref, deg)
+    r0, d0 = (0, lag) if lag >= 0 else (-lag, 0)
+    m = min(len(ref) - r0, len(deg) - d0)
+    if m <= 0:
+        return 0.0, lag
+    a, b = ref[r0:r0 + m], deg[d0:d0 + m]
+    a = a - a.mean()
+    b = b - b.mean()
+    den = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    return (float(np.dot(a, b)) / den if den else 0.0), lag
+
+
+def blockwise_correlation(ref: ArrayLike, deg: bytes | ArrayLike, block: int = 2000, search: int = 2400,
+                          quiet: float = 0.1) -> tuple[float, int]:
+    """Waveform fidelity of what a listener played against the talker's ``ref`` when the playout clock may have
+    shifted inside the burst (a jitter buffer that concealed a late frame plays everything after it later):
+    ``ref`` is cut in blocks of ``block`` samples, each block is found in ``deg`` within ``search`` samples of
+    where the whole aligned, and its Pearson correlation taken there; the result is the mean over the blocks
+    weighted by their energy (blocks quieter than ``quiet`` x the loudest block's RMS are skipped: silence has
+    no waveform to match). -> (correlation, blocks used)."""
+    if isinstance(deg, (bytes, bytearray, memoryview)):
+        deg = np.frombuffer(deg, dtype="<i2")
+    deg = np.asarray(deg, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if len(deg) < block or len(ref) < block:
+        return 0.0, 0
+    lag0 = find_lag(ref, deg)
+    nb = len(ref) // block
+    rms = [float(np.sqrt(np.mean(ref[i * block:(i + 1) * block] ** 2))) for i in range(nb)]
+    heard = [rms[i] for i in range(nb) if 0 <= i * block + lag0 and i * block + lag0 + block <= len(deg)]
+    loud = max(heard or [0.0]) or 1.0
+    num = den = 0.0
+    used = 0
+    for i in range(nb):
+        at = i * block + lag0
+        if rms[i] < quiet * loud or at < 0 or at + block > len(deg):
+            continue        # silence, or a part of ref the listener did not hear
+        a = ref[i * block:(i + 1) * block]
+        a = a - a.mean()
+        lo = max(0, i * block + lag0 - search)
+        hi = min(len(deg), i * block + lag0 + search + block)
+        win = deg[lo:hi]
+        if len(win) < block:
+            continue
+        # correlation at every offset in the window, normalised by the window's local energy
+        c = np.correlate(win - win.mean(), a, "valid")
+        w2 = np.convolve((win - win.mean()) ** 2, np.ones(block), "valid")
+        r = c / np.sqrt(np.maximum(w2, 1e-9) * float(np.dot(a, a)))
+        best = float(np.max(r))
+        num += best * rms[i] ** 2
+        den += rms[i] ** 2
+        used += 1
+    return (num / den if den else 0.0), used
+
+
 def clean_pesq(ref: ArrayLike, frame_ms: int = 40, key: bytes | None = None, step: int = 4) -> float | None:
     """PESQ of ``ref`` over a perfect link (nothing lost or late): the radio's own Transmitter and Receiver,
     every frame on time — the figure a real link is compared with."""

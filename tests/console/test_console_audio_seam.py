@@ -71,7 +71,7 @@ def test_audio_messages_reach_the_plugged_handler(tmp_path, console_server):
 
 
 def test_without_a_desk_engine_audio_messages_get_a_clear_error(tmp_path, console_server):
-    srv = console_server(Settings(registry=str(seed_registry(tmp_path / "r.sqlite")), broker_port=1))
+    srv = console_server(Settings(registry=str(seed_registry(tmp_path / "r.sqlite")), broker_port=1, desk=False))
     token, _ = srv.call(lambda: srv.app.state.console.store.new_session("budi", 1))
 
     async def go():

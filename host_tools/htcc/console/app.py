@@ -237,6 +237,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.audit = console.audit
     from . import pages
     pages.install(app)
+    if settings.desk:
+        from htcc.desk import web as desk_web      # talk, listen and the recorder (htcc.desk)
+        desk_web.install(app)
     return app
 
 

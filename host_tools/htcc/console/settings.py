@@ -26,3 +26,4 @@ class Settings:
     max_message_bytes: int = 2048          # presence/telemetry/alerts larger than this are refused as bad input
     bad_input_log: int = 50                # how many recent bad messages the console keeps to show
     client_id: str | None = None           # MQTT client id (default "console-<user>")
+    desk: bool = True                      # talk, listen and the recorder (htcc.desk); False: a board-only console

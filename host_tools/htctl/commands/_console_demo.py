@@ -137,7 +137,12 @@ def run(out_dir, http_port=8080, screenshots=True, keep_running=False, log=print
     rdir = work / "radios"
     rdir.mkdir()
     (rdir / "cmd.jsonl").write_text("")
-    args = {"fleet": FLEET, "key": None, "board": str(BOARDS_DIR / "LILYGO_T_A7670" / "board.json"),
+    from htctl import registry as _registry
+    conn = _registry.connect(reg)
+    key_hex = _registry.fleet_config(conn)["audio.key"]     # the radios sign voice with the fleet's key, as provisioned
+    conn.commit()
+    conn.close()
+    args = {"fleet": FLEET, "key_hex": key_hex, "board": str(BOARDS_DIR / "LILYGO_T_A7670" / "board.json"),
             "out": str(rdir), "frame_ms": 40, "keepalive": 20, "telemetry_s": 30, "clips": {}, "script": [], "end": 0,
             "all_units": [u[0] for u in running],
             "radios": [{"unit": u[0], "prio": "normal", "tgs": u[4], "host": "127.0.0.1", "port": m.port,

@@ -2,9 +2,10 @@
 # and reports what happens as JSON lines on stdout. Runs unchanged under MicroPython unix (the fleet's
 # default) and CPython (`--mode cpython`, and radios behind the modem emulator, see docs/FLEET.md).
 #   micropython radio.py <args.json>      (MICROPYPATH = firmware)
-# args: fleet, key, board, out, end (ms after the start), frame_ms, keepalive, telemetry_s,
+# args: fleet, key (text) or key_hex, board, out, end (ms after the start), frame_ms, keepalive, telemetry_s,
 #       radios [{unit, prio, tgs, host, port, password, cc, modem: {uart, ctl, scale} or null}],
 #       clips {name: raw 8 kHz PCM16LE path}, script [[t_ms, unit, action, {params}], ...] (sorted by t).
+# <out>/stop.json ends the run before `end`.
 # Protocol: "EV [wall_ms, unit, kind, {fields}]" lines (wall_ms: CLOCK_REALTIME, the clock every process
 # on the host shares), "READY [units not online]" after warm-up, then the script runs on the scenario
 # clock (wall time minus the t0 the runner writes into <out>/go.json), then "DONE {unit: stats}".
@@ -130,6 +131,9 @@ class Unit:
         hook = self.hook
         key = args.get("key")
         key = key.encode() if key else None
+        if args.get("key_hex"):     # the registry's fleet key (random bytes, hex in config.json as on a radio)
+            from binascii import unhexlify
+            key = unhexlify(args["key_hex"])
         m = spec.get("modem")
         if m:
             from ht.radio import boot as radio_boot
@@ -260,7 +264,14 @@ class Driver:
             if u is not None:
                 self.act(u, action, p)
         end = self.args["end"]
+        stop = self.args["out"] + "/stop.json"    # a driver that decides when it has seen enough writes it
         while rel(ticks_ms()) < end:
+            try:
+                f = open(stop)
+                f.close()
+                break
+            except OSError:
+                pass
             await _sleep_ms(50)
 
     def act(self, u, action, p):

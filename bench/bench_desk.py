@@ -1,0 +1,339 @@
+"""The Command Center desk's voice (issue 10, items 2 and 5; docs/DESK.md).
+
+recorder_bytes_per_talk_minute: what the recorder keeps per minute of talk, files plus its sqlite index,
+measured on the recorder itself fed with the firmware's signed frames of real speech in bursts of 2-8 s (WAV
+PCM16 at 8 kHz is 960 000 bytes of samples per minute; the header per burst and the row per burst come on top).
+
+console_m2e_ms_p95 / radio_to_console_m2e_ms_p95: see htcc.desk.m2e (a real Chromium with a fake microphone
+playing real speech, the console server with the desk engine, real Mosquitto with the floor arbiters, and a
+firmware radio under MicroPython behind the simulated LTE link proxy, htsim.fleet.proxy + htsim.linksim).
+"""
+import pathlib
+import random
+import tempfile
+from array import array
+
+UNITS = {"recorder_bytes_per_talk_minute": "bytes", "recorder_wav_bytes_per_talk_minute": "bytes",
+         "recorder_db_bytes_per_burst": "bytes", "console_m2e_ms_p50": "ms", "console_m2e_ms_p95": "ms",
+         "radio_to_console_m2e_ms_p50": "ms", "radio_to_console_m2e_ms_p95": "ms", "console_m2e_bursts": "bursts",
+         "radio_to_console_m2e_bursts": "bursts"}
+GOALS = {"console_m2e_ms_p95": "<= 250", "radio_to_console_m2e_ms_p95": "<= 250"}
+
+
+def recorder_bytes(n_bursts=60, seed=7):
+    from ht.radio import topics as T
+    from ht.radio.guard import tg_num, unit_num
+    from ht.voice import codecs
+    from ht.voice.transceiver import Transmitter
+    from htcc.desk.recorder import Recorder
+    from htsim import speech
+
+    rng = random.Random(seed)
+    pcm = speech.load()
+    key = b"bench-key"
+    clock = [0.0]
+    with tempfile.TemporaryDirectory() as d:
+        rec = Recorder(pathlib.Path(d) / "rec", "kota", key, clock=lambda: clock[0])
+        rec.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db0 = _db_size(rec)
+        txs = {}
+        for k in range(n_bursts):
+            unit = "u%d" % (k % 12)
+            tg = str(1 + k % 4)
+            tx = txs.get((unit, tg))
+            if tx is None:
+                tx = txs[(unit, tg)] = Transmitter(tg_num(tg), unit_num(unit), codecs.PT_ADPCM, 20, key)
+            n = rng.randint(100, 400)          # 2-8 s
+            o = rng.randint(0, len(pcm) - n * 160 - 1)
+            tx.begin()
+            topic = T.voice("kota", tg, unit)
+            for i in range(n):
+                clock[0] += 0.02
+                frame = array("h", pcm[o + i * 160:o + (i + 1) * 160].astype("<i2").tobytes())
+                rec.on_message(topic, bytes(tx.encode(frame, i == n - 1)))
+        rec.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        use = rec.disk_use()
+        db = _db_size(rec) - db0
+        minutes = use["duration_ms"] / 60000
+        rec.close()
+    return {"recorder_bytes_per_talk_minute": round((use["bytes"] + db) / minutes),
+            "recorder_wav_bytes_per_talk_minute": round(use["bytes"] / minutes),
+            "recorder_db_bytes_per_burst": round(db / n_bursts)}
+
+
+def _db_size(rec):
+    p = rec.db_path
+    return sum(f.stat().st_size for f in p.parent.glob(p.name + "*") if f.exists())
+
+
+# ---- the recording load bench_console adds to console_radios_supported ------------------------------------
+class Talkers:
+    """Four radios talking at once, one per talkgroup (1..4), without pause: 5 s bursts of real speech back to
+    back, 50 signed frames a second each, published straight to the broker (paho, QoS 0, as radios do), so the
+    console's recorder files a burst per talkgroup every 5 s. The speech is encoded once (the firmware's
+    Transmitter); each frame then gets its burst id and sequence number and is signed again with the fleet key,
+    so every frame is new to the recorder's replay guard. ``recorded(db)`` counts the rows it wrote."""
+
+    def __init__(self, port, key, fleet="kota", units=("r00000", "r00001", "r00002", "r00003"), burst_s=5,
+                 user="sim", password="pw-sim"):
+        import threading
+        import paho.mqtt.client as mqtt
+        from ht.radio import topics as T
+        from ht.radio.guard import tg_num, unit_num
+        from ht.voice import codecs, frame as F
+        from ht.voice.transceiver import Transmitter
+        from htsim import speech
+
+        self.key = F.as_key(key)
+        self.n = burst_s * 50
+        pcm = speech.load()
+        self.talkers = []
+        for k, u in enumerate(units):
+            tg = str(k + 1)
+            tx = Transmitter(tg_num(tg), unit_num(u), codecs.PT_ADPCM, 20, key)
+            tx.begin()
+            frames = []
+            for i in range(self.n):
+                o = (k * 20000 + i * 160) % (len(pcm) - 160)
+                frames.append(bytearray(tx.encode(array("h", pcm[o:o + 160].astype("<i2").tobytes()),
+                                                  i == self.n - 1)))
+            self.talkers.append({"topic": T.voice(fleet, tg, u).decode(), "frames": frames, "seq": 0, "burst": 0})
+        self.body = tx.body
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-talkers")
+        self.c.username_pw_set(user, password)
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+        self.sent = 0
+        self.stop_ = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        import time
+        t0 = time.monotonic()
+        i = 0
+        while not self.stop_:
+            d = t0 + i * 0.02 - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            j = i % self.n
+            for tk in self.talkers:
+                if j == 0:
+                    tk["burst"] = (tk["burst"] + 1) & 0xFF
+                b = tk["frames"][j]
+                b[7] = tk["burst"]
+                b[8] = (tk["seq"] >> 8) & 0xFF
+                b[9] = tk["seq"] & 0xFF
+                tk["seq"] = (tk["seq"] + 1) & 0xFFFF
+                if self.key is not None:
+                    self.key.sign(b, self.body)
+                self.c.publish(tk["topic"], bytes(b), 0)
+                self.sent += 1
+            i += 1
+
+    def close(self):
+        self.stop_ = True
+        self.t.join(5)
+        self.c.loop_stop()
+        self.c.disconnect()
+
+    @staticmethod
+    def recorded(db):
+        import sqlite3
+        if not pathlib.Path(db).exists():
+            return 0
+        c = sqlite3.connect(str(db))
+        try:
+            return c.execute("SELECT count(*) FROM recordings").fetchone()[0]
+        finally:
+            c.close()
+
+
+# ---- mouth-to-ear through the browser ---------------------------------------------------------------------
+N_BURSTS = 16
+
+
+class _Arbiters:
+    """The talkgroup's floor arbiters (primary + standby) in a thread of their own, as beside a real broker."""
+
+    def __init__(self, host, port, fleet, tgs):
+        import asyncio
+        import threading
+        from htcc.arbiter.service import run_pair
+        self.loop = asyncio.new_event_loop()
+        box = {}
+        ready = threading.Event()
+
+        async def main():
+            box["svcs"] = await run_pair(fleet, host, port, tuple(tgs),
+                                         accounts=(("arb-a", "pw-arb-a"), ("arb-b", "pw-arb-b")))
+            ready.set()
+            await asyncio.gather(*[s.task for s in box["svcs"]], return_exceptions=True)
+        self.t = threading.Thread(target=self.loop.run_until_complete, args=(main(),), daemon=True)
+        self.t.start()
+        ready.wait(20)
+        self.box = box
+
+    def stop(self):
+        import asyncio
+        for s in self.box.get("svcs", ()):
+            asyncio.run_coroutine_threadsafe(s.stop(), self.loop).result(10)
+        self.t.join(10)
+
+
+def _pct(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))], 1)
+
+
+def m2e(n=N_BURSTS):
+    """A real Chromium (fake microphone playing real speech), the console with the desk, Mosquitto with the
+    arbiters beside it (the Command Center's LAN), and a MicroPython radio behind the LTE link model
+    (htsim.fleet.proxy, preset "lte": 25 ms base each way, jitter, stalls). The radio talks n bursts first
+    (radio -> desk), then the operator holds Space n times (desk -> radio).
+
+    desk -> radio: from the first sample of the burst entering the page's microphone worklet (the first 20 ms
+    frame posted after the permit, minus its 20 ms) to the radio's speaker starting it (rx_start, plus one frame
+    as in bench_fleet). What the browser's capture adds before its worklet (device buffering) is not visible to
+    the page and not counted. radio -> desk: from the radio's mic_start (bench_fleet's definition) to the desk's
+    player starting the stream (its 40 ms start buffer included), plus the context's reported output latency."""
+    import asyncio
+    import os
+    import threading
+    import time
+
+    from fixtures.console import ConsoleServer, seed_registry, login
+    from fixtures.browser import chromium_exe
+    from htcc.console.settings import Settings
+    from htctl import registry
+    from htctl.mosquitto import Mosquitto, fleet_rights
+    from htsim import speech
+    from htsim.fleet import scenario as S
+    from htsim.fleet.network import link_models, link_seed
+    from htsim.fleet.proxy import LinkProxy
+    from htsim.radioproc import RadioProcess
+    from ht.radio.guard import unit_num
+    from playwright.sync_api import sync_playwright
+
+    fleet = "kota"
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)     # as in tests/desk: these stand in for separate machines
+    except OSError:
+        pass
+    with tempfile.TemporaryDirectory() as d:
+        d = pathlib.Path(d)
+        users = {"u01": "pw-u01", "cc": "pw-cc", "arb-a": "pw-arb-a", "arb-b": "pw-arb-b"}
+        m = Mosquitto(users=users, acl=fleet_rights(fleet, {"u01": ["1"]}, command_center=("cc",)),
+                      workdir=d / "mosq")
+        m.dir.mkdir()
+        m.start()
+        arb = _Arbiters(m.host, m.port, fleet, ("1", "all"))
+        units = [("u01", "Budi Santoso", "Kepala Dinas", "BPBD", ["1"], 55000, 3000, 200)]
+        reg = seed_registry(d / "reg.sqlite", units)
+        conn = registry.connect(reg)
+        key = bytes.fromhex(registry.fleet_config(conn)["audio.key"])
+        conn.commit()
+        conn.close()
+        srv = ConsoleServer(Settings(registry=str(reg), broker_port=m.port, broker_user="cc", broker_password="pw-cc",
+                                     data_dir=str(d / "data")))
+        ref = speech.load()[: 8000 * 6]
+        wav = d / "mic.wav"
+        speech.write_wav(wav, speech.resample(ref, 8000, 48000), 48000)
+        clip = d / "clip.raw"
+        clip.write_bytes(ref[: 8000 * 2].astype("<i2").tobytes())
+
+        spec = S.parse_link("lte")
+        up, down, loss = link_models(spec, link_seed(spec, 0))
+        box = {"go": None}
+        script = []
+        for k in range(n):
+            script.append([1500 + k * 3500, "u01", "talk", {"clip": "speech"}])
+            script.append([3000 + k * 3500, "u01", "release", {}])
+        radio_end = 3000 + (n - 1) * 3500 + 1500
+
+        async def radio():
+            proxy = LinkProxy(m.port, up, down, loss, target_host=m.host)
+            await proxy.start()
+            rp = box["rp"] = RadioProcess(d / "radio", fleet, key, [{"unit": "u01", "tgs": ["1"], "host": "127.0.0.1",
+                                                                      "port": proxy.port, "password": "pw-u01"}],
+                                          clips={"speech": str(clip)}, script=script)
+            await rp.start()
+            await rp.ready(120)
+            box["go"] = rp.go()
+            await rp.until(lambda: box.get("done"), 600, "the bench")
+            await rp.finish()
+            await proxy.stop()
+
+        loop = asyncio.new_event_loop()
+        t = threading.Thread(target=loop.run_until_complete, args=(radio(),), daemon=True)
+        pw = sync_playwright().start()
+        out = {}
+        try:
+            b = pw.chromium.launch(executable_path=chromium_exe(), headless=True,
+                                   args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                         "--autoplay-policy=no-user-gesture-required",
+                                         "--use-file-for-fake-audio-capture=%s" % wav])
+            page = b.new_context().new_page()
+            page.set_default_timeout(60000)
+            login(page, srv.url, "budi", "rahasia-operator-1")
+            page.wait_for_selector('#desk-audio .desk-tg[data-tg="1"]')
+            if page.is_visible("#desk-sound-banner"):
+                page.click("#desk-sound-banner")
+            page.wait_for_function("DeskAudio.ctx && DeskAudio.ctx.state === 'running'")
+            t.start()
+            while box["go"] is None:
+                time.sleep(0.05)
+            # radio -> desk: wait for the radio's bursts
+            time.sleep((radio_end + 1000) / 1000 - (time.time() - box["go"] / 1000))
+            rp = box["rp"]
+            mics = [w for w, _ in rp.all("u01", "mic_start")]
+            plays = [p["at"] for p in page.evaluate("DeskAudio.stats.playStarts") if p["tg"] == "1"]
+            r2c = []
+            for i, w in enumerate(mics):
+                nxt = mics[i + 1] if i + 1 < len(mics) else w + 10000
+                p = [x for x in plays if w <= x < nxt]
+                if p:
+                    r2c.append(p[0] - w + 20)
+            # desk -> radio: hold Space n times
+            c2r = []
+            src = unit_num("cc")
+            for k in range(n):
+                before = len(page.evaluate("DeskAudio.stats.micStarts"))
+                page.keyboard.down("Space")
+                page.wait_for_function("DeskAudio.stats.micStarts.length > %d" % before)
+                time.sleep(1.5)
+                page.keyboard.up("Space")
+                start = page.evaluate("DeskAudio.stats.micStarts")[before]
+                deadline = time.time() + 20
+                got = None
+                while time.time() < deadline and got is None:
+                    got = rp.when("u01", "rx_start", lambda e: e.get("src") == src, after=int(start) - 20)
+                    time.sleep(0.05)
+                if got is not None:
+                    c2r.append(got - start + 40)
+                page.wait_for_function("DeskAudio.stats.cues.filter(c => c === 'roger').length > %d" % k)
+                time.sleep(1.0)
+            box["done"] = True
+            t.join(60)
+            b.close()
+            out = {"console_m2e_ms_p50": _pct(c2r, 50), "console_m2e_ms_p95": _pct(c2r, 95),
+                   "console_m2e_bursts": len(c2r), "radio_to_console_m2e_ms_p50": _pct(r2c, 50),
+                   "radio_to_console_m2e_ms_p95": _pct(r2c, 95), "radio_to_console_m2e_bursts": len(r2c)}
+            print("desk -> radio m2e ms:", [round(x) for x in c2r])
+            print("radio -> desk m2e ms:", [round(x) for x in r2c])
+        finally:
+            box["done"] = True
+            pw.stop()
+            srv.stop()
+            arb.stop()
+            m.cleanup()
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def run():
+    out = recorder_bytes()
+    out.update(m2e())
+    return out
