@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import secretfiles
 from .errors import ConflictError, NotFoundError, UserError
 # Identifier checks live in identifiers.py; inventory, provisioning and tests call them as registry.norm_*.
 from .identifiers import (luhn_ok, norm_date, norm_iccid, norm_imei, norm_mac,  # noqa: F401
@@ -79,6 +80,7 @@ def connect(path: str | os.PathLike[str], create: bool = True) -> sqlite3.Connec
             except OSError as exc:
                 raise UserError("cannot create the fleet registry folder %s: %s" % (p.parent, exc.strerror or exc),
                                 hint="pass a writable path with --registry or $HTCTL_REGISTRY")
+        _secure_file(p)
     try:
         conn = sqlite3.connect(str(path))
         conn.row_factory = sqlite3.Row
@@ -93,6 +95,19 @@ def connect(path: str | os.PathLike[str], create: bool = True) -> sqlite3.Connec
         raise UserError("cannot open fleet registry %s: %s" % (path, exc),
                         hint="is it a registry file? pass the right one with --registry")
     return conn
+
+
+def _secure_file(p: pathlib.Path) -> None:
+    # The registry holds the fleet voice key and the broker password hashes: 0600 from its first byte (0640
+    # for $HTCTL_SECRET_GROUP, the group of a service that reads it); sqlite gives its journal the same mode.
+    # An older registry written 0644 is tightened when its owner opens it.
+    try:
+        secretfiles.create_empty(p)
+        if p.stat().st_uid == os.geteuid():
+            secretfiles.secure(p)
+    except OSError as exc:
+        raise UserError("cannot create the fleet registry %s: %s" % (p, exc.strerror or exc),
+                        hint="pass a writable path with --registry or $HTCTL_REGISTRY")
 
 
 def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
