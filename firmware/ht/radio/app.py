@@ -18,6 +18,7 @@ from ht.radio.scan import Scan, ALLCALL
 from ht.radio.topics import UnitTopics
 from ht.radio.audio import AudioPath
 from ht.radio.guard import SourceIds, unit_num, tg_num
+from ht.radio.bootepoch import BootEpoch
 from ht.radio.inbound import Inbound
 from ht.radio.outbound import Publisher, robust_client
 from ht.radio.health import Health
@@ -58,7 +59,7 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None, volume_store=None, provision=False):
+                 on_mqtt_down=None, volume_store=None, provision=False, epoch_store=None):
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -70,6 +71,10 @@ class Radio:
         self.fleet = fleet or opt(config, "fleet.id", "kota")
         if key is None and opt(config, "audio.key", None):
             key = key_bytes(config)     # hex in config.json, bytes for the HMAC
+        # Without the fleet key the radio neither sends nor takes voice (ht.radio.guard, AudioPath.start_tx) and
+        # its presence says "nokey" until it is provisioned: unsigned voice is what an impostor would send.
+        self.nokey = not key
+        self.boot_epoch = BootEpoch(*(epoch_store or (None, None)), rng=rng)
         prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
         scan = config.get("talkgroups.scan")
@@ -108,7 +113,7 @@ class Radio:
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
                                rng.getrandbits(16), self._emit, self._playing_uid,
-                               sound.mic_frontend(config, board), level)
+                               sound.mic_frontend(config, board), level, self.boot_epoch.epoch)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
                                self.rollcall, self.counts, self._emit, self.flush)
         if make_client is None:
@@ -123,6 +128,8 @@ class Radio:
         self.leds = LedPlayer(led_names(board), hal.led)
         self.indicator = Indicator(self.volume.tone, self.leds, self.emergency, self.scan, self.ptts, self.rollcall,
                                    self._emit)
+        if self.nokey:
+            self.presence.note = "nokey"
         self.ptt_btn = Debounce(active_low=False)
         self.em_btn = Debounce(active_low=False)
         self._ptt_btn = hal.button("ptt")
@@ -175,7 +182,10 @@ class Radio:
 
     def tick(self, now):
         edge = self.ptt_btn.update(self._ptt_btn(), now)
-        if edge > 0:
+        if edge > 0 and self.nokey:
+            self._emit("ptt", {"down": 1, "refused": "nokey"})
+            self.indicator.cue("no_key", now)
+        elif edge > 0:
             self._emit("ptt", {"down": 1})
             p = self._pressed = self.ptts[self.scan.tx_talkgroup(now)]
             p.press(now)
@@ -202,6 +212,7 @@ class Radio:
         self.presence.update(now, stage=self.stage(), battery=h.battery_pct(), signal=h.signal_dbm(),
                              plan=self._plan)
         self.presence.tick(now, ticks_diff(now, self._t0) // 1000, h.telemetry())
+        self.boot_epoch.used(self.audio.tx.epoch)
 
     def stage(self):
         if self.provision:
@@ -254,7 +265,7 @@ class Radio:
         elif k == "service":
             # Readiness reason for the Command Center (presence "n"): the floor arbiter does not answer.
             down = [t for t in self.floors if not self.floors[t].service]
-            self.presence.update(now, note="nofloor" if down else "")
+            self.presence.update(now, note="nokey" if self.nokey else "nofloor" if down else "")
             self._emit(k, {"tg": ev[1], "up": ev[2]})
         elif k == "sms":
             self.sms.send(ev[1], ev[2])

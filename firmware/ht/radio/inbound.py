@@ -105,13 +105,12 @@ class Inbound:
         if unit == self.unit:
             return
         # Presence repeats every interval (the heartbeat "online" is judged by): only a unit coming back
-        # (or changing stage) resets its audio and is worth an event, not every beat of a talking one.
+        # (or changing stage) is worth an event. It no longer touches the voice replay window: a rebooted
+        # unit is told apart by the epoch in its frames (ht.radio.guard), not by its presence.
         r = self.roster
         prev = r.units.get(unit)
         was = r.is_online(unit, now)
         r.on_presence(bytes(payload), now)
-        if d["stage"] != "offline" and not was:
-            self.audio.forget(self.ids.get(unit))
         if not was or prev is None or prev[0] != d["stage"]:
             self.emit("presence", {"unit": unit, "stage": d["stage"]})
 

@@ -1,6 +1,6 @@
 # Presence and telemetry payloads: compact JSON, short keys, because every byte rides a metered SIM.
 # Keys: u unit, s stage, b battery %, r signal dBm, p data-plan state, v firmware version, n readiness note
-# ("nofloor": no floor arbiter answers), i presence interval s, t uptime s. The Command Center shows the stage
+# ("nofloor": no floor arbiter answers, "nokey": no fleet voice key), i presence interval s, t uptime s. The Command Center shows the stage
 # so a technician can tell "no SIM" from "no data" from "online" at a glance.
 # Online (docs/TOPICS.md): a presence seen within 1.5 x the interval it carries. The radio republishes it
 # every interval (QoS 1: its PUBACK stands in for the keepalive's PINGRESP), so nobody depends on a
@@ -17,7 +17,10 @@ _SIG_STEP = 6     # ... or signal this many dB (one bar)
 
 
 NOTES = {"nofloor": ("No floor service: the channel controller does not answer.",
-                     "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
+                     "Layanan saluran tidak ada: pengatur saluran tidak menjawab."),
+         "nokey": ("No voice key: this radio cannot send or take voice until it is provisioned (htctl provision).",
+                   "Tidak ada kunci suara: radio ini tidak bisa kirim atau terima suara sampai diprovisioning "
+                   "(htctl provision).")}
 
 
 def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", interval_s=0):
