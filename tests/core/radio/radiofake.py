@@ -12,8 +12,9 @@ from ht.radio import topics as T
 from htcc.arbiter.core import Arbiter
 
 
-async def until(pred, what, ms=5000):
-    """Wait (polling every 10 ms) until pred() holds; fail after ms milliseconds."""
+async def until(pred, what, ms=20000):
+    """Wait (polling every 10 ms) until pred() holds; fail after ms milliseconds (a deadline for a stuck
+    test, generous so a machine running CPU hogs under MicroPython never trips it)."""
     t0 = ticks_ms()
     while not pred():
         if ticks_diff(ticks_ms(), t0) > ms:
