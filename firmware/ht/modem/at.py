@@ -18,11 +18,6 @@ class AT(ATLines):
         ATLines.__init__(self, dialect, on_urc)
         self.uart = uart
         self.scale = scale            # emulator time scale: every timeout is multiplied by it
-        # The emulator compresses the modem's time, not the test machine's scheduling: at scale 0.05 a 5 s
-        # command timeout is 0.25 s of wall time, shorter than a pause of a machine running CPU hogs (issue 11:
-        # "modem timeout" under stress-ng). So a compressed run gets 1 s of wall-clock slack on every command
-        # wait; a radio (scale 1) gets none and its timeouts are exactly the dialect's.
-        self.slack_s = 0.0 if scale >= 1 else 1.0
         self._lock = asyncio.Lock()
         self._task = None
         self.closed = False
@@ -60,7 +55,7 @@ class AT(ATLines):
 
     async def wait(self, w, timeout_ms):
         try:
-            await asyncio.wait_for(w.ev.wait(), timeout_ms * self.scale / 1000 + self.slack_s)
+            await asyncio.wait_for(w.ev.wait(), timeout_ms * self.scale / 1000)
         finally:
             if w in self._waiters:
                 self._waiters.remove(w)
@@ -96,7 +91,7 @@ class AT(ATLines):
 
     async def _run(self, cmd, expect, timeout_ms, payload, raw, extra_ms):
         self.begin(cmd, expect, raw, payload is not None)
-        t = timeout_ms * self.scale / 1000 + extra_ms / 1000 + self.slack_s
+        t = timeout_ms * self.scale / 1000 + extra_ms / 1000
         sent = payload is None
         try:
             await self.uart.write(cmd.encode() + b"\r")
