@@ -51,7 +51,8 @@ def main():
         bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
     import asyncio
     try:
-        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision))
+        from ht.bootfiles import save_config
+        asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision, config_store=save_config))
     except KeyboardInterrupt:
         idle = getattr(radio_hal, "watchdog_idle", None)
         if idle is not None:

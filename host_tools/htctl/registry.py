@@ -368,7 +368,36 @@ def fleet_config(conn: sqlite3.Connection) -> dict[str, str]:
         conn.execute("INSERT OR IGNORE INTO fleet_settings (name, value, updated_at) VALUES ('audio.key', ?, ?)",
                      (secrets.token_hex(VOICE_KEY_BYTES), now_iso()))
     vals = dict(conn.execute("SELECT name, value FROM fleet_settings").fetchall())
-    return {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
+    out = {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
+    if vals.get("audio.key_old"):
+        out["audio.key_old"] = vals["audio.key_old"]     # a rotation's overlap: radios accept both
+    return out
+
+
+def rotate_key(conn: sqlite3.Connection) -> tuple[str, str]:
+    """Start a key rotation: a new voice key signs from now on, the old one is kept as ``audio.key_old``
+    (accepted by every radio until :func:`retire_key`). -> (old hex, new hex). ConflictError during an overlap."""
+    old = fleet_config(conn)["audio.key"]
+    if setting(conn, "audio.key_old"):
+        raise ConflictError("a key rotation is still in its overlap (the previous key is still accepted)",
+                            hint="finish it first: htctl fleet key retire")
+    new = secrets.token_hex(VOICE_KEY_BYTES)
+    with conn:
+        for name, value in (("audio.key_old", old), ("audio.key", new)):
+            conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                         (name, value, now_iso()))
+    return old, new
+
+
+def retire_key(conn: sqlite3.Connection) -> tuple[str, str]:
+    """End the overlap: the old key is forgotten. -> (retired hex, current hex). ConflictError if none."""
+    old = setting(conn, "audio.key_old")
+    if not old:
+        raise ConflictError("no key rotation in progress", hint="start one: htctl fleet key rotate")
+    with conn:
+        conn.execute("DELETE FROM fleet_settings WHERE name='audio.key_old'")
+    return old, fleet_config(conn)["audio.key"]
 
 
 def setting(conn: sqlite3.Connection, name: str) -> str | None:
@@ -378,8 +407,8 @@ def setting(conn: sqlite3.Connection, name: str) -> str | None:
 
 
 def set_setting(conn: sqlite3.Connection, name: str, value: str) -> None:
-    if name == "audio.key":
-        raise ValueError("the voice key is made by fleet_config, never set by hand")
+    if name in ("audio.key", "audio.key_old"):
+        raise ValueError("the voice key is made by fleet_config and rotate_key, never set by hand")
     with conn:
         conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES (?, ?, ?) "
                      "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",

@@ -25,7 +25,7 @@ def broker(mosquitto, arbiter):
     users = {u: drv.password(u) for u in UNITS + ("cc",)}
     users.update({"arb-a": "pw-arb-a", "arb-b": "pw-arb-b"})
     m = mosquitto(users=users, acl=fleet_rights(drv.FLEET, {u: ["1"] for u in UNITS}, command_center=("cc",)))
-    arbiter(m, drv.FLEET, ("1",))
+    arbiter(m, drv.FLEET, ("1",), key=drv.KEY)
     return m
 
 

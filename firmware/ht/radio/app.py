@@ -19,6 +19,9 @@ from ht.radio.topics import UnitTopics
 from ht.radio.audio import AudioPath
 from ht.radio.guard import SourceIds, unit_num, tg_num
 from ht.radio.bootepoch import BootEpoch
+from ht.radio.msgtag import Tagger, unwrap, key_id
+import binascii
+from ht.voice import frame
 from ht.radio.inbound import Inbound
 from ht.radio.outbound import Publisher, robust_client
 from ht.radio.health import Health
@@ -59,7 +62,8 @@ class Radio:
     # the modem supervisor).
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
-                 on_mqtt_down=None, volume_store=None, provision=False, epoch_store=None):
+                 on_mqtt_down=None, volume_store=None, provision=False, epoch_store=None, config_store=None):
+        # config_store: fn(config) keeps a setting the radio changed itself (a rotated fleet key) in flash
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -74,6 +78,14 @@ class Radio:
         # Without the fleet key the radio neither sends nor takes voice (ht.radio.guard, AudioPath.start_tx) and
         # its presence says "nokey" until it is provisioned: unsigned voice is what an impostor would send.
         self.nokey = not key
+        self.config = config
+        self.config_store = config_store
+        self._key = key
+        old = key_bytes(config, "audio.key_old") if opt(config, "audio.key_old", None) else None
+        self._old = old if key else None
+        self.tagger = Tagger(key, (old,) if old else ()) if key else None
+        if key and old:
+            key = frame.key_ring(key, old)      # voice: sign with the new key, accept both
         self.boot_epoch = BootEpoch(*(epoch_store or (None, None)), rng=rng)
         prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
@@ -106,7 +118,7 @@ class Radio:
         self.subs = self.topics.subs
         self.ids = SourceIds()
         self.counts = {"bad_msgs": 0, "spoofed_ctl": 0, "pub_dropped": 0, "sms_sent": 0, "sms_failed": 0,
-                       "own_voice": 0}
+                       "own_voice": 0, "bad_tag_ctl": 0}
         frame_ms = config.get("audio.frame_ms")
         pt = _payload_type(config.get("audio.codec"))
         level, self.volume = sound.speaker(hal, config, board, volume_store)
@@ -115,13 +127,14 @@ class Radio:
                                rng.getrandbits(16), self._emit, self._playing_uid,
                                sound.mic_frontend(config, board), level, self.boot_epoch.epoch)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
-                               self.rollcall, self.counts, self._emit, self.flush)
+                               self.rollcall, self.counts, self._emit, self.flush, self.tagger)
+        self.inbound.on_rekey = self.on_rekey
         if make_client is None:
             make_client = robust_client(config, self.unit, net_opener,
                                         dataplan.count if count_bytes and dataplan is not None else None)
         # The client comes last: its callbacks are the dispatcher above and this radio's session handler.
         self.client = make_client(self.inbound.on_message, self.on_mqtt_state)
-        self.out = Publisher(self.client, self._emit, self.counts)
+        self.out = Publisher(self.client, self._emit, self.counts, self.tagger)
         self.health = Health(hal, link, dataplan, self.audio)
         self._t0 = ticks_ms()
         self.sms = SMSSender(sms, self._emit, self.counts, self._t0)
@@ -337,6 +350,41 @@ class Radio:
                 cb(ticks_ms(), kind, fields)
             except Exception as e:   # a broken recorder must not stop the radio
                 print("radio: events hook failed:", repr(e))
+
+    # ---- fleet key rotation (docs/PROVISION.md) -----------------------------------------------------
+    def on_rekey(self, d, now):
+        # A command on our own topic, tagged with a key we accept (ht.radio.inbound checked it).
+        if self._key is None:
+            return
+        if "rekey" in d:
+            kid = d.get("kid")
+            if kid == key_id(self._key):
+                return                  # the retained command again, after a reconnect: already in use
+            new = unwrap(self._key, self.unit, binascii.unhexlify(d["rekey"]))
+            if key_id(new) != kid:
+                raise ValueError("rekey: not wrapped with our key")
+            self._use_keys(new, self._key)
+            self._emit("rekey", {"overlap": 1, "kid": kid})
+        elif d.get("retire") and self._old is not None and d.get("kid") == key_id(self._key):
+            self._use_keys(self._key, None)
+            self._emit("rekey", {"overlap": 0, "kid": d["kid"]})
+
+    def _use_keys(self, key, old):
+        # Sign with `key` from now on; accept `old` too while it is given (the overlap).
+        self._key, self._old = key, old
+        t = Tagger(key, (old,) if old else ())
+        self.tagger = self.inbound.tagger = self.out.tagger = t
+        k = frame.key_ring(key, old) if old else frame.Key(key)
+        self.audio.guard.key = k
+        self.audio.tx.key = k
+        c = self.config
+        c.set("audio.key", binascii.hexlify(key).decode())
+        c.set("audio.key_old", binascii.hexlify(old).decode() if old else "")
+        if self.config_store is not None:
+            try:
+                self.config_store(c)
+            except Exception as e:      # a full flash: the key still works until the next reboot
+                self._emit("config_store_failed", {"why": repr(e)})
 
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.

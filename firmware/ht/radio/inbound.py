@@ -7,6 +7,7 @@ from ht.radio import topics as T
 from ht.radio import grant as G
 from ht.radio.presence import Roster, parse_presence
 from ht.radio.guard import OK, tg_num
+from ht.radio.msgtag import KINDS as _TAGGED
 
 _TCACHE_MAX = const(64)
 _REJECT_MS = const(1000)  # at most one voice_reject event a second
@@ -16,7 +17,9 @@ class Inbound:
     # ptts: talkgroup -> ht.radio.ptt.PTT (its .floor is the talkgroup's Floor); ids: unit name ->
     # frame source id (ht.radio.guard.SourceIds); counts: the radio's counters; emit: fn(kind, fields);
     # flush: fn(now) sends what the state machines asked for (the radio drains its outboxes).
-    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush):
+    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush, tagger=None):
+        # tagger: ht.radio.msgtag.Tagger (the fleet key): floor records, commands, roll calls and alerts must
+        # carry its tag; None (a radio without the key) takes them as they come.
         self.fleet = fleet
         self.unit = unit
         self.ids = ids
@@ -27,6 +30,8 @@ class Inbound:
         self.counts = counts
         self.emit = emit
         self.flush = flush
+        self.tagger = tagger
+        self.on_rekey = None         # fn(command, now): the radio's key rotation (ht.radio.app)
         self._tcache = {}
         self._last_reject = None
         self._rc_done = None
@@ -55,6 +60,17 @@ class Inbound:
         if kind == T.VOICE:
             self._on_voice(info, payload, now)
             return
+        verified = 1
+        if self.tagger is not None and kind in _TAGGED:
+            body = self.tagger.open(topic, payload)
+            if body is None:
+                self.counts["bad_tag_ctl"] += 1
+                if kind != T.EMERGENCY:
+                    self.emit("bad_msg", {"topic": bytes(topic).decode(), "why": "bad tag"})
+                    return
+                verified = 0     # an alert is shown even so, marked unverified: a life may depend on it
+            else:
+                payload = body
         try:
             if kind == T.GRANTS:
                 self._on_grant(info, payload, now)
@@ -65,7 +81,7 @@ class Inbound:
             elif kind == T.ROLLCALL:
                 self._on_rollcall(payload, retained, now)
             elif kind == T.EMERGENCY:
-                self._on_alert(info, payload, now)
+                self._on_alert(info, payload, now, verified)
         except (ValueError, KeyError, TypeError) as e:
             self.counts["bad_msgs"] += 1
             self.emit("bad_msg", {"topic": bytes(topic).decode(), "why": str(e)})
@@ -118,7 +134,10 @@ class Inbound:
         d = json.loads(bytes(payload))
         if not isinstance(d, dict):
             raise ValueError("command is not an object")
-        if d.get("clear"):
+        if "rekey" in d or "retire" in d:
+            if self.on_rekey is not None:
+                self.on_rekey(d, now)
+        elif d.get("clear"):
             self.emergency.clear(now)
             self.emit("emergency_cleared", {"by": d.get("by")})
         elif "by" in d:
@@ -134,10 +153,17 @@ class Inbound:
         self._rc_done = rc
         self.rollcall.on_call(bytes(payload), now)
 
-    def _on_alert(self, info, payload, now):
+    def _on_alert(self, info, payload, now, verified=1):
         if info[2] == self.unit:
             return
-        d = json.loads(bytes(payload))
+        raw = bytes(payload)
+        try:
+            d = json.loads(raw)
+        except ValueError:
+            if verified:
+                raise
+            d = json.loads(raw[:-8])      # tagged with a key we do not hold
         if not isinstance(d, dict):
             raise ValueError("alert is not an object")
-        self.emit("emergency_rx", {"unit": info[2], "clear": d.get("clear", 0), "late": d.get("late", 0)})
+        self.emit("emergency_rx", {"unit": info[2], "clear": d.get("clear", 0), "late": d.get("late", 0),
+                                   "verified": verified})

@@ -29,7 +29,7 @@ def cues(log):
 
 
 async def _talk_and_listen():
-    broker = MemBroker()
+    broker = MemBroker(key=b"fleet-key")
     radios, hals, logs = {}, {}, {}
     for u in ("a", "b"):
         hal = hals[u] = LedHAL()
