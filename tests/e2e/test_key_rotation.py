@@ -51,6 +51,13 @@ def _htctl(*args):
     return json.loads(out.getvalue())
 
 
+async def _stop(svcs):
+    # stop the arbiters and let their run() tasks end (nothing left pending when the loop closes)
+    for s in svcs:
+        await s.stop()
+    await asyncio.wait_for(asyncio.gather(*[s.task for s in svcs], return_exceptions=True), 30)
+
+
 def _lagging_frames(key, unit, n=5):
     # A radio that has not switched yet: fresh frames (its own epoch and sequence) signed with the old key.
     tx = voice.Transmitter(tg_num("1"), unit_num(unit), codecs.PT_ADPCM, 20, key, 100, epoch=1)
@@ -92,8 +99,7 @@ async def _scenario(m, reg, units, k1, n_units):
     assert rot["sent"] == n_units and rot["old_kid"] != rot["new_kid"]
     k2, accept = _keys(reg)
     assert accept == (k1,)
-    for s in svcs:                                  # `htctl arbiter` restarted: both keys from the registry
-        await s.stop()
+    await _stop(svcs)                               # `htctl arbiter` restarted: both keys from the registry
     svcs = await run_pair(drv.FLEET, m.host, m.port, ("1",), key=k2, accept=accept)
     await rig_.until(lambda: all(rig_.when(u, "rekey") is not None for u in (a, b)), "a and b take the new key")
     assert saved[a] == (k2.hex(), k1.hex()) and saved[b] == (k2.hex(), k1.hex())
@@ -127,14 +133,12 @@ async def _scenario(m, reg, units, k1, n_units):
     pcm = array("h", [0] * 160)
     await _publish_raw(m, c, [bytes(tx.encode(pcm, i == 4)) for i in range(5)])
     await rig_.until(lambda: gb.rejected[5] >= before_bad + 5, "old-key frames refused after retire")
-    for s in svcs:
-        await s.stop()
+    await _stop(svcs)
     svcs = await run_pair(drv.FLEET, m.host, m.port, ("1",), key=k2)
     for u in units:
         rig_.ev[u][:] = []
     await drv.talk(rig_, res, b, 400)                 # talk still works on the new key alone
-    for s in svcs:
-        await s.stop()
+    await _stop(svcs)
     await rig_.stop()
 
 
@@ -162,3 +166,92 @@ def test_rotate_refuses_a_second_rotation_in_the_overlap_and_needs_no_broker(tmp
     conn = registry.connect(reg)
     assert "audio.key_old" not in registry.fleet_config(conn)
     conn.close()
+
+
+class _Arbiters:
+    # The floor arbiter pair in a thread of its own, restarted with the registry's keys as `htctl arbiter` would be.
+    def __init__(self, m):
+        import threading
+        self.m = m
+        self.loop = asyncio.new_event_loop()
+        self.t = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.t.start()
+        self.svcs = []
+
+    def _do(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def restart(self, key, accept=()):
+        async def go():
+            await _stop(self.svcs)
+            self.svcs = await run_pair(drv.FLEET, self.m.host, self.m.port, ("1",), key=key, accept=accept)
+            for s in self.svcs:                  # serving before the radios are told to go on
+                await s.client.wait_online(30000)
+            await asyncio.sleep(1.0)             # past the service's settle time (retained records first)
+        self._do(go())
+
+    def close(self):
+        self._do(_stop(self.svcs))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.t.join(10)
+
+
+def _wait_file(p, proc, s=300):
+    import time
+    deadline = time.monotonic() + s
+    while not p.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError("driver ended early: %s %s" % (out[-3000:], err[-3000:]))
+        assert time.monotonic() < deadline, "driver never wrote %s" % p.name
+        time.sleep(0.05)
+
+
+@pytest.mark.mpy
+def test_rotation_with_micropython_radios(mosquitto, tmp_path):
+    import subprocess
+    from fixtures.mpy import CORE_PATHS
+    reg, units, k1, n = _registry(tmp_path)
+    m = mosquitto()
+    url = "mqtt://%s:%d" % (m.host, m.port)
+    arbs = _Arbiters(m)
+    arbs.restart(k1)
+    out = tmp_path / "run"
+    out.mkdir()
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"host": m.host, "port": m.port, "out": str(out), "key": k1.hex(), "units": units}))
+    proc = subprocess.Popen(rig.command([rig.program("rekey_driver"), "@%s" % args], "16M"), cwd=str(rig.DATA_ROOT),
+                            env=rig.env(CORE_PATHS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_file(out / "step1.json", proc)
+        rot = _htctl("fleet", "key", "rotate", "--registry", str(reg), "--broker", url, "--fleet", drv.FLEET)
+        assert rot["sent"] == n
+        k2, accept = _keys(reg)
+        arbs.restart(k2, accept)
+        (out / "rotated.json").write_text("{}")
+        _wait_file(out / "step2.json", proc)
+        asyncio.run(_publish_raw(m, units[2], _lagging_frames(k1, units[2])))
+        (out / "lagged.json").write_text("{}")
+        _wait_file(out / "step3.json", proc)
+        _htctl("fleet", "key", "retire", "--registry", str(reg), "--broker", url, "--fleet", drv.FLEET)
+        (out / "retired.json").write_text("{}")
+        _wait_file(out / "step4.json", proc)
+        tx = voice.Transmitter(tg_num("1"), unit_num(units[2]), codecs.PT_ADPCM, 20, k1, 5000, epoch=9)
+        pcm = array("h", [0] * 160)
+        asyncio.run(_publish_raw(m, units[2], [bytes(tx.encode(pcm, i == 4)) for i in range(5)]))
+        (out / "lagged2.json").write_text("{}")
+        _wait_file(out / "step5.json", proc)
+        arbs.restart(k2)
+        (out / "arbiter.json").write_text("{}")
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        arbs.close()
+    line = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
+    assert line, stdout[-3000:] + stderr[-3000:]
+    res = json.loads(line[0][7:])
+    assert res["heard_k1"] > 10 and res["heard_k2"] > 10 and res["bad_tag_k2"] == 0
+    assert all(v == [k2.hex(), k1.hex()] for v in res["saved"].values()) and len(res["saved"]) == 3
+    assert res["lag_taken"] >= 5 and res["lag_refused"] >= 5 and res["talk_after_retire"] == 1
+    assert all(v == [k2.hex(), ""] for v in res["saved_after"].values())
