@@ -172,3 +172,32 @@ def test_a_fleet_configured_for_g726_talks_with_it():
         asyncio.run(_g726_fleet())
     finally:
         codecs.unregister(codecs.PT_G726)
+
+
+async def _keyless():
+    # A radio without the fleet key (the factory default): it says so and neither sends nor takes voice.
+    broker = MemBroker(key=b"fleet-key")
+    hal = FakeHAL(tone_pcm(8000))
+    log = []
+    r = Radio(hal, cfg("k", "normal"), make_client=lambda m, s: MemClient(broker, "k", m, s),
+              events=lambda now, k, d: log.append((now, k, d)))
+    t = asyncio.create_task(r.run())
+    await until(lambda: r.online, "online")
+    await until(lambda: any(b'"n":"nokey"' in p for tp, p in broker.log if tp == "ht/kota/u/k/p"),
+                "presence says nokey")
+    hal.press("ptt")
+    await until(lambda: any(k == "cue" and d["name"] == "no_key" for _, k, d in log), "no_key tone")
+    hal.press("ptt", False)
+    assert not [1 for tp, _ in broker.log if tp.startswith("ht/kota/tg/1/f/") or tp.startswith("ht/kota/tg/1/v/")]
+    from ht.radio.guard import NO_KEY
+    from ht.voice import transceiver as voice, codecs
+    tx = voice.Transmitter(1, 7, codecs.PT_ADPCM, 20, b"fleet-key", 1, epoch=3)
+    from array import array
+    assert r.audio.on_voice(bytes(tx.encode(array("h", [0] * 160))), 7, 1, 0) == NO_KEY
+    assert r.stats()["voice"]["no key"] == 1
+    await r.stop()
+    t.cancel()
+
+
+def test_a_radio_without_the_fleet_key_refuses_voice_and_says_why():
+    asyncio.run(_keyless())
