@@ -197,7 +197,7 @@ class Radio:
         edge = self.ptt_btn.update(self._ptt_btn(), now)
         if edge > 0 and self.nokey:
             self._emit("ptt", {"down": 1, "refused": "nokey"})
-            self.indicator.cue("no_key", now)
+            self.indicator.cue("provision", now)    # "needs provisioning: ... no voice key"
         elif edge > 0:
             self._emit("ptt", {"down": 1})
             p = self._pressed = self.ptts[self.scan.tx_talkgroup(now)]

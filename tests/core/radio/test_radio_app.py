@@ -186,7 +186,7 @@ async def _keyless():
     await until(lambda: any(b'"n":"nokey"' in p for tp, p in broker.log if tp == "ht/kota/u/k/p"),
                 "presence says nokey")
     hal.press("ptt")
-    await until(lambda: any(k == "cue" and d["name"] == "no_key" for _, k, d in log), "no_key tone")
+    await until(lambda: any(k == "cue" and d["name"] == "provision" for _, k, d in log), "provisioning tone")
     hal.press("ptt", False)
     assert not [1 for tp, _ in broker.log if tp.startswith("ht/kota/tg/1/f/") or tp.startswith("ht/kota/tg/1/v/")]
     from ht.radio.guard import NO_KEY
