@@ -378,13 +378,13 @@ class Radio:
         self.audio.guard.key = k
         self.audio.tx.key = k
         c = self.config
-        c.set("audio.key", binascii.hexlify(key).decode())
-        c.set("audio.key_old", binascii.hexlify(old).decode() if old else "")
-        if self.config_store is not None:
-            try:
+        try:
+            c.set("audio.key", binascii.hexlify(key).decode())
+            c.set("audio.key_old", binascii.hexlify(old).decode() if old else "")
+            if self.config_store is not None:
                 self.config_store(c)
-            except Exception as e:      # a full flash: the key still works until the next reboot
-                self._emit("config_store_failed", {"why": repr(e)})
+        except Exception as e:      # a full flash, or a key the schema refuses: it works until the next reboot
+            self._emit("config_store_failed", {"why": repr(e)})
 
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.
