@@ -52,8 +52,9 @@ def problems(s: dict, chip: str = "esp32") -> list[str]:
             out.append("the flash encryption key (BLOCK1) can be read back")
         closed = ("DISABLE_DL_ENCRYPT", "DISABLE_DL_DECRYPT", "DISABLE_DL_CACHE", "JTAG_DISABLE")
     elif chip == "esp32s3":
-        cnt = _v(s, "SPI_BOOT_CRYPT_CNT") or 0
-        if bin(int(cnt)).count("1") % 2 == 0:
+        cnt = _v(s, "SPI_BOOT_CRYPT_CNT")        # espefuse names it: "Disable" / "Enable" (or a number)
+        on = cnt == "Enable" if isinstance(cnt, str) else bin(int(cnt or 0)).count("1") % 2 == 1
+        if not on:
             out.append("flash encryption is off (SPI_BOOT_CRYPT_CNT %s)" % cnt)
         if s.get("SPI_BOOT_CRYPT_CNT", {}).get("writeable", True):
             out.append("SPI_BOOT_CRYPT_CNT is not write-protected: Development mode, not Release")

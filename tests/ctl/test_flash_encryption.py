@@ -9,8 +9,8 @@ import pytest
 from htctl import efusecheck
 
 
-def efuse(path, *args):
-    r = subprocess.run(efusecheck._espefuse() + ["--chip", "esp32", "--virt", "--path-efuse-file", str(path),
+def efuse(path, *args, chip="esp32"):
+    r = subprocess.run(efusecheck._espefuse() + ["--chip", chip, "--virt", "--path-efuse-file", str(path),
                                                  "--do-not-confirm"] + list(args),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-800:] + r.stderr[-800:]
@@ -34,6 +34,19 @@ def test_the_documented_release_steps_give_a_hardened_chip(tmp_path):
           "JTAG_DISABLE", "1")
     efuse(f, "write-protect-efuse", "FLASH_CRYPT_CNT")
     assert efusecheck.problems(efusecheck.summary("esp32", virt_file=str(f))) == []
+
+
+def test_the_documented_esp32s3_steps_give_a_hardened_chip(tmp_path):
+    key = tmp_path / "k.bin"
+    key.write_bytes(bytes(range(32)))
+    f = tmp_path / "efuse-s3.bin"
+    fresh = efusecheck.problems(efusecheck.summary("esp32s3", virt_file=str(f)), "esp32s3")
+    assert any("flash encryption is off" in x for x in fresh)
+    efuse(f, "burn-key", "BLOCK_KEY0", str(key), "XTS_AES_128_KEY", chip="esp32s3")
+    efuse(f, "burn-efuse", "SPI_BOOT_CRYPT_CNT", "7", "DIS_DOWNLOAD_MANUAL_ENCRYPT", "1", "DIS_PAD_JTAG", "1",
+          "DIS_USB_JTAG", "1", "DIS_DOWNLOAD_ICACHE", "1", "DIS_DOWNLOAD_DCACHE", "1", chip="esp32s3")
+    efuse(f, "write-protect-efuse", "SPI_BOOT_CRYPT_CNT", chip="esp32s3")
+    assert efusecheck.problems(efusecheck.summary("esp32s3", virt_file=str(f)), "esp32s3") == []
 
 
 @pytest.mark.device
