@@ -110,7 +110,11 @@ class ArbiterService:
             await c.subscribe(t, 1)
         c.start()
         self._running = True
-        await c.wait_online()
+        # Wait for the broker, but not past a stop(): an arbiter stopped before it ever connected (its broker
+        # gone, or still starting on a loaded machine) must end, not wait for ONLINE forever.
+        while not await c.wait_online(500):
+            if not self._running:
+                return
         # Let the retained records arrive before deciding anything: a restarted primary re-announces the
         # holder they name instead of declaring an idle floor under a live talker.
         await asyncio.sleep(self.settle_ms / 1000)
