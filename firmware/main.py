@@ -64,8 +64,9 @@ def main():
         bootfiles.keep_good()       # this config and board got us here: the next bad write falls back to them
     import asyncio
     try:
+        from ht.bootfiles import save_config
         asyncio.run(radio_boot.run(radio_hal, board, cfg, provision=provision, ota_store=STORE,
-                                   ota_version=VERSION))
+                                   ota_version=VERSION, config_store=save_config))
     except KeyboardInterrupt:
         idle = getattr(radio_hal, "watchdog_idle", None)
         if idle is not None:

@@ -130,6 +130,14 @@ def keep_good(read=read_file, write=write_file):
     return out
 
 
+def save_config(cfg, write=write_file):
+    # A setting the radio changed itself (the fleet key rotated over the air, docs/PROVISION.md): config.json
+    # and its last-known-good copy both, so a reset cannot bring the old key back.
+    data = C.dump(cfg).encode()
+    write(CONFIG, data)
+    write(CONFIG_LKG, data)
+
+
 def _config_clean(data):
     cfg, errors = parse_config(data)
     return cfg is not None and not errors

@@ -109,9 +109,10 @@ def _rsa_key(v):
     return None
 
 
-def key_bytes(cfg):
-    # audio.key as the bytes every radio of the fleet signs and checks voice frames with; None = unsigned.
-    k = cfg.get("audio.key")
+def key_bytes(cfg, name="audio.key"):
+    # audio.key as the bytes every radio of the fleet signs and checks voice frames with; None = no key.
+    # audio.key_old: the previous key, still accepted during a rotation's overlap (docs/PROVISION.md).
+    k = cfg.get(name)
     return binascii.unhexlify(k) if k else None
 
 
@@ -141,6 +142,7 @@ FIELDS = {
     "audio.codec": ("enum", "adpcm", CODECS),
     "audio.frame_ms": ("enum", 40, FRAME_MS),
     "audio.key": ("secret", "", _hex_key),
+    "audio.key_old": ("secret", "", _hex_key),
     # the microphone front end (ht/voice/frontend.py): trim on the board's calibrated gain, AGC or fixed gain
     "mic.frontend": ("bool", True, None),   # off: the mic's samples go to the codec as they come (a line input)
     "mic.trim_db": ("int", 0, (-20, 20)),

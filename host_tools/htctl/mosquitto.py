@@ -19,6 +19,8 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
+from . import secretfiles
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 _ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes (mosquitto 2.0)
 Rights = Mapping[str, tuple[Sequence[str], Sequence[str]]]  # user -> (topics it may publish, may subscribe)
@@ -121,8 +123,8 @@ def make_ca_and_server_cert(directory: str | os.PathLike[str], host: str = "127.
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths["ca_der"].write_bytes(ca.public_bytes(serialization.Encoding.DER))
     paths["cert"].write_bytes(srv.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    secretfiles.write(paths["key"], key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -159,11 +161,10 @@ def write_broker_config(directory: str | os.PathLike[str], users: Mapping[str, s
     if users is None:
         conf.append("allow_anonymous true")
     else:
-        (d / "passwd").write_text("".join(password_line(u, p) + "\n" for u, p in users.items()))
-        os.chmod(d / "passwd", 0o600)
+        secretfiles.write(d / "passwd", "".join(password_line(u, p) + "\n" for u, p in users.items()))
         conf += ["allow_anonymous false", "password_file %s" % (d / "passwd")]
     if rights is not None:
-        (d / "acl").write_text(acl_text(rights))
+        secretfiles.write(d / "acl", acl_text(rights))
         conf.append("acl_file %s" % (d / "acl"))
     if certs:
         conf += ["cafile %s" % certs["ca"], "certfile %s" % certs["cert"], "keyfile %s" % certs["key"]]

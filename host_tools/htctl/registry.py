@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import secretfiles
 from .errors import ConflictError, NotFoundError, UserError
 # Identifier checks live in identifiers.py; inventory, provisioning and tests call them as registry.norm_*.
 from .identifiers import (luhn_ok, norm_date, norm_iccid, norm_imei, norm_mac,  # noqa: F401
@@ -79,6 +80,7 @@ def connect(path: str | os.PathLike[str], create: bool = True) -> sqlite3.Connec
             except OSError as exc:
                 raise UserError("cannot create the fleet registry folder %s: %s" % (p.parent, exc.strerror or exc),
                                 hint="pass a writable path with --registry or $HTCTL_REGISTRY")
+        _secure_file(p)
     try:
         conn = sqlite3.connect(str(path))
         conn.row_factory = sqlite3.Row
@@ -93,6 +95,19 @@ def connect(path: str | os.PathLike[str], create: bool = True) -> sqlite3.Connec
         raise UserError("cannot open fleet registry %s: %s" % (path, exc),
                         hint="is it a registry file? pass the right one with --registry")
     return conn
+
+
+def _secure_file(p: pathlib.Path) -> None:
+    # The registry holds the fleet voice key and the broker password hashes: 0600 from its first byte (0640
+    # for $HTCTL_SECRET_GROUP, the group of a service that reads it); sqlite gives its journal the same mode.
+    # An older registry written 0644 is tightened when its owner opens it.
+    try:
+        secretfiles.create_empty(p)
+        if p.stat().st_uid == os.geteuid():
+            secretfiles.secure(p)
+    except OSError as exc:
+        raise UserError("cannot create the fleet registry %s: %s" % (p, exc.strerror or exc),
+                        hint="pass a writable path with --registry or $HTCTL_REGISTRY")
 
 
 def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -356,7 +371,35 @@ def fleet_config(conn: sqlite3.Connection) -> dict[str, str]:
     out = {"fleet.id": vals.get("fleet.id", FLEET_ID_DEFAULT), "audio.key": vals["audio.key"]}
     if vals.get("ota.key"):
         out["ota.key"] = vals["ota.key"]    # the release key's public half (htctl release keygen; docs/OTA.md)
+    if vals.get("audio.key_old"):
+        out["audio.key_old"] = vals["audio.key_old"]     # a rotation's overlap: radios accept both
     return out
+
+
+def rotate_key(conn: sqlite3.Connection) -> tuple[str, str]:
+    """Start a key rotation: a new voice key signs from now on, the old one is kept as ``audio.key_old``
+    (accepted by every radio until :func:`retire_key`). -> (old hex, new hex). ConflictError during an overlap."""
+    old = fleet_config(conn)["audio.key"]
+    if setting(conn, "audio.key_old"):
+        raise ConflictError("a key rotation is still in its overlap (the previous key is still accepted)",
+                            hint="finish it first: htctl fleet key retire")
+    new = secrets.token_hex(VOICE_KEY_BYTES)
+    with conn:
+        for name, value in (("audio.key_old", old), ("audio.key", new)):
+            conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                         (name, value, now_iso()))
+    return old, new
+
+
+def retire_key(conn: sqlite3.Connection) -> tuple[str, str]:
+    """End the overlap: the old key is forgotten. -> (retired hex, current hex). ConflictError if none."""
+    old = setting(conn, "audio.key_old")
+    if not old:
+        raise ConflictError("no key rotation in progress", hint="start one: htctl fleet key rotate")
+    with conn:
+        conn.execute("DELETE FROM fleet_settings WHERE name='audio.key_old'")
+    return old, fleet_config(conn)["audio.key"]
 
 
 def setting(conn: sqlite3.Connection, name: str) -> str | None:
@@ -366,8 +409,8 @@ def setting(conn: sqlite3.Connection, name: str) -> str | None:
 
 
 def set_setting(conn: sqlite3.Connection, name: str, value: str) -> None:
-    if name == "audio.key":
-        raise ValueError("the voice key is made by fleet_config, never set by hand")
+    if name in ("audio.key", "audio.key_old"):
+        raise ValueError("the voice key is made by fleet_config and rotate_key, never set by hand")
     with conn:
         conn.execute("INSERT INTO fleet_settings (name, value, updated_at) VALUES (?, ?, ?) "
                      "ON CONFLICT(name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",

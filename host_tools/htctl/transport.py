@@ -13,6 +13,7 @@ import ast
 import base64
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -47,11 +48,19 @@ def _last_line(text):
 class DeviceTransport:
     """An open connection to a device REPL. Use as a context manager; ``close()`` leaves the friendly REPL."""
 
-    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 1.0, raw_timeout: float = 10) -> None:
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 1.0,
+                 raw_timeout: float | None = None) -> None:
         from mpremote.transport_serial import SerialTransport
         from mpremote.transport import TransportError
 
         self.port = port
+        # How long a device may take to answer the raw REPL: 10 s suits a radio on a cable; a virtual device
+        # (MicroPython unix on a loaded test machine) may need longer: $HTCTL_RAW_TIMEOUT (seconds).
+        if raw_timeout is None:
+            try:
+                raw_timeout = float(os.environ.get("HTCTL_RAW_TIMEOUT") or 10)
+            except ValueError:
+                raw_timeout = 10.0
         self.raw_timeout = raw_timeout
         self._TransportError = TransportError
         try:

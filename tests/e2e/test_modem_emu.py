@@ -19,6 +19,10 @@ from ht.modem.uart import open_tcp
 
 DIALECTS = ["A7670", "SIM7600", "EC200U", "EG91"]
 SCALE = 0.05
+# MicroPython runs the same scenario with emulated time compressed 8x rather than 20x: at 0.05 a 5 s AT timeout
+# is 0.25 s of wall time, shorter than the pauses of a MicroPython process on a machine running CPU hogs (issue
+# 11: "modem timeout" under stress-ng). The behaviour asserted is the same; only the wall time grows.
+SCALE_MPY = 0.125
 STEPS = "echo,hang,sim,reg,pdp,sock,reboot,garbage"
 
 
@@ -51,9 +55,9 @@ def test_cpython_boot_echo_and_every_fault_recovered(dialect, emulator, tcp_echo
 @pytest.mark.mpy
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_micropython_boot_echo_and_every_fault_recovered(dialect, emulator, tcp_echo_server):
-    emu = emulator(dialect=dialect, time_scale=SCALE)
+    emu = emulator(dialect=dialect, time_scale=SCALE_MPY)
     r = run_mpy([rig.program("modem_driver"), dialect, str(emu.uart_port), str(emu.ctl_port),
-                 str(tcp_echo_server.port), str(SCALE), STEPS], timeout=240)
+                 str(tcp_echo_server.port), str(SCALE_MPY), STEPS], timeout=900)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, r.stdout + r.stderr
     _check(json.loads(lines[-1][7:]))

@@ -18,7 +18,7 @@ def _value(key):
         return st.one_of(st.just(""), _name)
     if key == "fleet.id":
         return _name
-    if key == "audio.key":
+    if key in ("audio.key", "audio.key_old"):
         return st.one_of(st.just(""), st.binary(min_size=16, max_size=64).map(lambda b: b.hex()))
     if key == "ota.key":
         return st.one_of(st.just(""), st.binary(min_size=256, max_size=512).map(lambda b: b.hex()))

@@ -64,8 +64,8 @@ def test_playout_delay_stays_in_bounds_and_late_frames_are_rare():
 
 def test_wire_budget_counts_every_header():
     topic = audiopath.DEFAULT_TOPIC
-    # 101-byte voice frame (20 ms ADPCM + tag), MQTT fixed header 2 + topic length 2 + topic, TCP+IP 40
-    per = 101 + 2 + 2 + len(topic) + 40
+    # 104-byte voice frame (20 ms ADPCM + epoch + tag), MQTT fixed header 2 + topic length 2 + topic, TCP+IP 40
+    per = 104 + 2 + 2 + len(topic) + 40
     assert audiopath.wire_bytes_per_minute(frame_ms=20) == per * 3000
     assert audiopath.wire_bytes_per_minute(frame_ms=40) < audiopath.wire_bytes_per_minute(frame_ms=20)
     assert audiopath.mqtt_publish_overhead("t", 200) == 1 + 2 + 2 + 1

@@ -31,10 +31,10 @@ def test_boot_needs_pwrkey_pulse_then_banner_and_sim_urcs(emulator, dialect):
 def test_too_short_pwrkey_pulse_does_not_boot(emulator, dialect, short_ms):
     import time
     emu = emulator(dialect=dialect)
-    emu.set_pin("PWRKEY", 1)
-    time.sleep(short_ms / 1000.0)
-    emu.set_pin("PWRKEY", 0)
-    time.sleep(0.8)                        # wall-clock: well past every threshold
+    # Timed in the emulator's loop: a sleep here could oversleep past the threshold on a loaded machine
+    # (10 ms asked, 60 ms slept: the A7670 would boot and the test fail for the machine's sake).
+    emu.pulse_pin("PWRKEY", short_ms)
+    time.sleep(0.8)                        # wall-clock: well past every threshold (a longer wait only adds proof)
     assert emu.state["power"] == "off"
 
 

@@ -18,6 +18,10 @@ from ht.radio.scan import Scan, ALLCALL
 from ht.radio.topics import UnitTopics
 from ht.radio.audio import AudioPath
 from ht.radio.guard import SourceIds, unit_num, tg_num
+from ht.radio.bootepoch import BootEpoch
+from ht.radio.msgtag import Tagger, unwrap, key_id
+import binascii
+from ht.voice import frame
 from ht.radio.inbound import Inbound
 from ht.radio.outbound import Publisher, robust_client
 from ht.radio.health import Health
@@ -63,7 +67,9 @@ class Radio:
     def __init__(self, hal, config, board=None, net_opener=None, events=None, link=None, sms=None,
                  dataplan=None, fleet=None, key=None, make_client=None, count_bytes=True, rng=None,
                  on_mqtt_down=None, volume_store=None, provision=False, power=None, dead_fast=True,
-                 ota_store=None, ota_version=FW, ota_reboot_ms=30000):
+                 ota_store=None, ota_version=FW, ota_reboot_ms=30000,
+                 epoch_store=None, config_store=None):
+        # config_store: fn(config) keeps a setting the radio changed itself (a rotated fleet key) in flash
         # provision: booted on factory defaults (ht.bootfiles found no usable config): stage "provision"
         rng = rng or random
         self.provision = provision
@@ -75,6 +81,18 @@ class Radio:
         self.fleet = fleet or opt(config, "fleet.id", "kota")
         if key is None and opt(config, "audio.key", None):
             key = key_bytes(config)     # hex in config.json, bytes for the HMAC
+        # Without the fleet key the radio neither sends nor takes voice (ht.radio.guard, AudioPath.start_tx) and
+        # its presence says "nokey" until it is provisioned: unsigned voice is what an impostor would send.
+        self.nokey = not key
+        self.config = config
+        self.config_store = config_store
+        self._key = key
+        old = key_bytes(config, "audio.key_old") if opt(config, "audio.key_old", None) else None
+        self._old = old if key else None
+        self.tagger = Tagger(key, (old,) if old else ()) if key else None
+        if key and old:
+            key = frame.key_ring(key, old)      # voice: sign with the new key, accept both
+        self.boot_epoch = BootEpoch(*(epoch_store or (None, None)), rng=rng)
         prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
         scan = config.get("talkgroups.scan")
@@ -109,14 +127,14 @@ class Radio:
         self.subs = self.topics.subs
         self.ids = SourceIds()
         self.counts = {"bad_msgs": 0, "spoofed_ctl": 0, "pub_dropped": 0, "sms_sent": 0, "sms_failed": 0,
-                       "own_voice": 0}
+                       "own_voice": 0, "bad_tag_ctl": 0}
         frame_ms = config.get("audio.frame_ms")
         pt = _payload_type(config.get("audio.codec"))
         level, self.volume = sound.speaker(hal, config, board, volume_store)
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
         self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
                                rng.getrandbits(16), self._emit, self._playing_uid,
-                               sound.mic_frontend(config, board), level)
+                               sound.mic_frontend(config, board), level, self.boot_epoch.epoch)
         # Updates over the air (docs/OTA.md) when the bootstrap handed in its store and the fleet has a key.
         self.ota = None
         if ota_store is not None and opt(config, "ota.key", None):
@@ -125,20 +143,24 @@ class Radio:
                                   self.presence, self.ptts, self.emergency, self.rollcall, self._emit, hal.restart,
                                   ota_reboot_ms)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
-                               self.rollcall, self.counts, self._emit, self.flush, self.ota)
+                               self.rollcall, self.counts, self._emit, self.flush, self.tagger,
+                               self.ota)
+        self.inbound.on_rekey = self.on_rekey
         if make_client is None:
             make_client = robust_client(config, self.unit, net_opener,
                                         dataplan.count if count_bytes and dataplan is not None else None,
                                         dead_fast)
         # The client comes last: its callbacks are the dispatcher above and this radio's session handler.
         self.client = make_client(self.inbound.on_message, self.on_mqtt_state)
-        self.out = Publisher(self.client, self._emit, self.counts)
+        self.out = Publisher(self.client, self._emit, self.counts, self.tagger)
         self.health = Health(hal, link, dataplan, self.audio)
         self._t0 = ticks_ms()
         self.sms = SMSSender(sms, self._emit, self.counts, self._t0)
         self.leds = LedPlayer(led_names(board), hal.led)
         self.indicator = Indicator(self.volume.tone, self.leds, self.emergency, self.scan, self.ptts, self.rollcall,
                                    self._emit)
+        if self.nokey:
+            self.presence.note = "nokey"
         self.ptt_btn = Debounce(active_low=False)
         self.em_btn = Debounce(active_low=False)
         self._ptt_btn = hal.button("ptt")
@@ -193,7 +215,10 @@ class Radio:
 
     def tick(self, now):
         edge = self.ptt_btn.update(self._ptt_btn(), now)
-        if edge > 0:
+        if edge > 0 and self.nokey:
+            self._emit("ptt", {"down": 1, "refused": "nokey"})
+            self.indicator.cue("provision", now)    # "needs provisioning: ... no voice key"
+        elif edge > 0:
             self._emit("ptt", {"down": 1})
             p = self._pressed = self.ptts[self.scan.tx_talkgroup(now)]
             p.press(now)
@@ -233,6 +258,7 @@ class Radio:
         self.presence.update(now, stage=self.stage(), battery=b.pct, signal=h.signal_dbm(),
                              plan=self._plan, bflag=b.flag())
         self.presence.tick(now, ticks_diff(now, self._t0) // 1000, h.telemetry())
+        self.boot_epoch.used(self.audio.tx.epoch)
 
     def stage(self):
         if self.provision:
@@ -285,7 +311,7 @@ class Radio:
         elif k == "service":
             # Readiness reason for the Command Center (presence "n"): the floor arbiter does not answer.
             down = [t for t in self.floors if not self.floors[t].service]
-            self.presence.update(now, note="nofloor" if down else "")
+            self.presence.update(now, note="nokey" if self.nokey else "nofloor" if down else "")
             self._emit(k, {"tg": ev[1], "up": ev[2]})
         elif k == "sms":
             self.sms.send(ev[1], ev[2])
@@ -361,6 +387,41 @@ class Radio:
                 cb(ticks_ms(), kind, fields)
             except Exception as e:   # a broken recorder must not stop the radio
                 print("radio: events hook failed:", repr(e))
+
+    # ---- fleet key rotation (docs/PROVISION.md) -----------------------------------------------------
+    def on_rekey(self, d, now):
+        # A command on our own topic, tagged with a key we accept (ht.radio.inbound checked it).
+        if self._key is None:
+            return
+        if "rekey" in d:
+            kid = d.get("kid")
+            if kid == key_id(self._key):
+                return                  # the retained command again, after a reconnect: already in use
+            new = unwrap(self._key, self.unit, binascii.unhexlify(d["rekey"]))
+            if key_id(new) != kid:
+                raise ValueError("rekey: not wrapped with our key")
+            self._use_keys(new, self._key)
+            self._emit("rekey", {"overlap": 1, "kid": kid})
+        elif d.get("retire") and self._old is not None and d.get("kid") == key_id(self._key):
+            self._use_keys(self._key, None)
+            self._emit("rekey", {"overlap": 0, "kid": d["kid"]})
+
+    def _use_keys(self, key, old):
+        # Sign with `key` from now on; accept `old` too while it is given (the overlap).
+        self._key, self._old = key, old
+        t = Tagger(key, (old,) if old else ())
+        self.tagger = self.inbound.tagger = self.out.tagger = t
+        k = frame.key_ring(key, old) if old else frame.Key(key)
+        self.audio.guard.key = k
+        self.audio.tx.key = k
+        c = self.config
+        try:
+            c.set("audio.key", binascii.hexlify(key).decode())
+            c.set("audio.key_old", binascii.hexlify(old).decode() if old else "")
+            if self.config_store is not None:
+                self.config_store(c)
+        except Exception as e:      # a full flash, or a key the schema refuses: it works until the next reboot
+            self._emit("config_store_failed", {"why": repr(e)})
 
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.

@@ -21,13 +21,13 @@ class AudioPath:
     # frontend: the microphone's ht.voice.frontend.Level (None: samples go to the codec as they come);
     # leveller: the speaker's (None: received audio is played as decoded).
     def __init__(self, hal, unit_id, frame_ms=20, pt=codecs.PT_ADPCM, key=None, seq=0, emit=None, playing=None,
-                 frontend=None, leveller=None):
+                 frontend=None, leveller=None, epoch=0):
         self.hal = hal
         self.frame_ms = frame_ms
         self.n = frame_ms * 8
         self.emit = emit or (lambda kind, d: None)
         self.guard = VoiceGuard(key)
-        self.tx = voice.Transmitter(0, unit_id, pt, frame_ms, key, seq)
+        self.tx = voice.Transmitter(0, unit_id, pt, frame_ms, key, seq, epoch=epoch)
         self.mic = hal.mic()
         self.speaker = hal.speaker()
         self.mic_pcm = array("h", bytes(2 * self.n))     # both HALs' mic.readinto fill int16 samples
@@ -60,6 +60,11 @@ class AudioPath:
 
     # ---- transmit (called by the radio on floor events) -----------------------------------------
     def start_tx(self, topic, tg_id, prio):
+        if self.tx.key is None:
+            # No fleet key: no radio of the fleet would take these frames, and unsigned voice is what an
+            # impostor would send. The radio's presence says why ("nokey").
+            self.emit("tx_refused", {"why": "nokey"})
+            return
         self.tx.talkgroup = tg_id
         self.tx.begin(emergency=prio >= fm.PRIO_EMERGENCY)
         if self.frontend is not None:
@@ -100,9 +105,6 @@ class AudioPath:
         self.rx_uid[best] = uid
         self.rx_on[best] = 0
         return best
-
-    def forget(self, uid):
-        self.guard.forget(uid)
 
     # ---- the frame clock -------------------------------------------------------------------------
     async def run(self):

@@ -10,6 +10,7 @@ from ht.modem.tls import read_ca
 from ht.modem.sleep import ModemSleep, SleepUART, CMDS
 from ht.radio.power import PowerPolicy
 from ht.radio.sound import VOLUME_FILE
+from ht.radio.bootepoch import EPOCH_FILE
 
 PLAN_FILE = "dataplan.json"
 
@@ -72,6 +73,18 @@ def _spawn(coro):
     return asyncio.create_task(coro)
 
 
+def _atomic_store(name):
+    # the boot epoch: a reset half-way through the write must leave the old value, not an empty file
+    load, _ = _file_store(name)
+
+    def save(text):
+        import os
+        with open(name + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(name + ".tmp", name)
+    return load, save
+
+
 def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw):
     # -> (radio, supervisor). kw goes to Radio (fleet=, key=, ...). scale: the modem's time scale, by
     # default the HAL's (1 on the radio; the emulator's on a virtual device). ca: the TLS CA's PEM
@@ -122,7 +135,8 @@ def build(hal, board, config, events=None, scale=None, store=True, ca=None, **kw
             sup.data_suspect()
     radio = Radio(hal, config, board, modem_opener(sup, host, port, tls, link), events, link=link, sms=modem.sms,
                   dataplan=plan, count_bytes=False, on_mqtt_down=mqtt_down,
-                  volume_store=_file_store(VOLUME_FILE) if store else None, power=power, **kw)
+                  volume_store=_file_store(VOLUME_FILE) if store else None, power=power,
+                  epoch_store=_atomic_store(EPOCH_FILE) if store else None, **kw)
     link.subscribe(radio.link_changed)
     return radio, sup
 

@@ -7,6 +7,7 @@ from ht.radio import topics as T
 from ht.radio import grant as G
 from ht.radio.presence import Roster, parse_presence
 from ht.radio.guard import OK, tg_num
+from ht.radio.msgtag import KINDS as _TAGGED
 
 _TCACHE_MAX = const(64)
 _REJECT_MS = const(1000)  # at most one voice_reject event a second
@@ -17,7 +18,10 @@ class Inbound:
     # frame source id (ht.radio.guard.SourceIds); counts: the radio's counters; emit: fn(kind, fields);
     # flush: fn(now) sends what the state machines asked for (the radio drains its outboxes).
     # ota: ht.radio.update.UpdateLink or None (offers and release chunks go there).
-    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush, ota=None):
+    def __init__(self, fleet, unit, ids, ptts, audio, emergency, rollcall, counts, emit, flush, tagger=None,
+                 ota=None):
+        # tagger: ht.radio.msgtag.Tagger (the fleet key): floor records, commands, roll calls and alerts must
+        # carry its tag; None (a radio without the key) takes them as they come.
         self.fleet = fleet
         self.unit = unit
         self.ids = ids
@@ -29,6 +33,8 @@ class Inbound:
         self.emit = emit
         self.flush = flush
         self.ota = ota
+        self.tagger = tagger
+        self.on_rekey = None         # fn(command, now): the radio's key rotation (ht.radio.app)
         self._tcache = {}
         self._last_reject = None
         self._rc_done = None
@@ -58,6 +64,17 @@ class Inbound:
         if kind == T.VOICE:
             self._on_voice(info, payload, now)
             return
+        verified = 1
+        if self.tagger is not None and kind in _TAGGED:
+            body = self.tagger.open(topic, payload)
+            if body is None:
+                self.counts["bad_tag_ctl"] += 1
+                if kind != T.EMERGENCY:
+                    self.emit("bad_msg", {"topic": bytes(topic).decode(), "why": "bad tag"})
+                    return
+                verified = 0     # an alert is shown even so, marked unverified: a life may depend on it
+            else:
+                payload = body
         try:
             if kind == T.GRANTS:
                 self._on_grant(info, payload, now)
@@ -68,7 +85,7 @@ class Inbound:
             elif kind == T.ROLLCALL:
                 self._on_rollcall(payload, retained, now)
             elif kind == T.EMERGENCY:
-                self._on_alert(info, payload, now)
+                self._on_alert(info, payload, now, verified)
             elif kind == T.OTA and self.ota is not None:
                 self.ota.on_message(topic, payload, now)
         except (ValueError, KeyError, TypeError) as e:
@@ -110,13 +127,12 @@ class Inbound:
         if unit == self.unit:
             return
         # Presence repeats every interval (the heartbeat "online" is judged by): only a unit coming back
-        # (or changing stage) resets its audio and is worth an event, not every beat of a talking one.
+        # (or changing stage) is worth an event. It no longer touches the voice replay window: a rebooted
+        # unit is told apart by the epoch in its frames (ht.radio.guard), not by its presence.
         r = self.roster
         prev = r.units.get(unit)
         was = r.is_online(unit, now)
         r.on_presence(bytes(payload), now)
-        if d["stage"] != "offline" and not was:
-            self.audio.forget(self.ids.get(unit))
         if not was or prev is None or prev[0] != d["stage"]:
             self.emit("presence", {"unit": unit, "stage": d["stage"]})
 
@@ -126,6 +142,9 @@ class Inbound:
             raise ValueError("command is not an object")
         if "ota" in d and self.ota is not None:
             self.ota.offer(d["ota"], now)
+        elif "rekey" in d or "retire" in d:
+            if self.on_rekey is not None:
+                self.on_rekey(d, now)
         elif d.get("clear"):
             self.emergency.clear(now)
             self.emit("emergency_cleared", {"by": d.get("by")})
@@ -142,10 +161,17 @@ class Inbound:
         self._rc_done = rc
         self.rollcall.on_call(bytes(payload), now)
 
-    def _on_alert(self, info, payload, now):
+    def _on_alert(self, info, payload, now, verified=1):
         if info[2] == self.unit:
             return
-        d = json.loads(bytes(payload))
+        raw = bytes(payload)
+        try:
+            d = json.loads(raw)
+        except ValueError:
+            if verified:
+                raise
+            d = json.loads(raw[:-8])      # tagged with a key we do not hold
         if not isinstance(d, dict):
             raise ValueError("alert is not an object")
-        self.emit("emergency_rx", {"unit": info[2], "clear": d.get("clear", 0), "late": d.get("late", 0)})
+        self.emit("emergency_rx", {"unit": info[2], "clear": d.get("clear", 0), "late": d.get("late", 0),
+                                   "verified": verified})

@@ -4,6 +4,7 @@
 import asyncio
 from ht.compat import const
 from ht.mqtt.robust import RobustClient
+from ht.radio.msgtag import needs_tag
 
 # What a queue entry asks for: (kind, topic, payload, qos, retain).
 PUBLISH = const(0)
@@ -70,8 +71,10 @@ def robust_client(config, unit, opener, count=None, dead_fast=True):
 
 class Publisher:
     # emit: fn(kind, fields) transcript hook; counts: the radio's counters (pub_dropped).
-    def __init__(self, client, emit, counts):
+    def __init__(self, client, emit, counts, tagger=None):
+        # tagger: ht.radio.msgtag.Tagger: control messages (floor, alerts, acks, roll calls) leave tagged.
         self.client = client
+        self.tagger = tagger
         self.emit = emit
         self.counts = counts
         # An in-memory test client may not know UNSUBSCRIBE: the talker then stays subscribed.
@@ -81,6 +84,8 @@ class Publisher:
         self.running = False
 
     def publish(self, topic, payload, qos=1, retain=False):
+        if self.tagger is not None and payload and needs_tag(topic):
+            payload = self.tagger.seal(topic, payload)
         self._put(PUBLISH, topic, payload, qos, retain)
 
     def subscribe(self, topic, qos=0):

@@ -1,6 +1,6 @@
 # Presence and telemetry payloads: compact JSON, short keys, because every byte rides a metered SIM.
 # Keys: u unit, s stage, b battery %, r signal dBm, p data-plan state, v firmware version, n readiness note
-# ("nofloor": no floor arbiter answers), o update status (docs/OTA.md), i presence interval s, t uptime s,
+# ("nofloor": no floor arbiter answers, "nokey": no fleet voice key), o update status (docs/OTA.md), i presence interval s, t uptime s,
 # bf battery flag ("low", "critical": shutdown warning, "charging"; absent when none: ht.radio.power.Battery).
 # The Command Center shows the stage so a technician can tell "no SIM" from "no data" from "online" at a
 # glance.
@@ -20,7 +20,10 @@ _SIG_STEP = 6     # ... or signal this many dB (one bar)
 
 
 NOTES = {"nofloor": ("No floor service: the channel controller does not answer.",
-                     "Layanan saluran tidak ada: pengatur saluran tidak menjawab.")}
+                     "Layanan saluran tidak ada: pengatur saluran tidak menjawab."),
+         "nokey": ("No voice key: this radio cannot send or take voice until it is provisioned (htctl provision).",
+                   "Tidak ada kunci suara: radio ini tidak bisa kirim atau terima suara sampai diprovisioning "
+                   "(htctl provision).")}
 
 
 def presence_payload(unit, stage, battery=None, signal=None, plan="unknown", fw=None, note="", interval_s=0,

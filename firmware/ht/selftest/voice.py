@@ -27,6 +27,11 @@ async def check_ptt(s):
     tg, unit = tgs[0], s.cfg.get("unit.id") or "bench"
     fleet = s.env.get("fleet") or s.cfg.get("fleet.id")     # the radio's own topics (the broker ACL)
     c = s.client
+    # The fleet key tags floor messages both ways (ht.radio.msgtag): the arbiter ignores an untagged claim.
+    from ht.config import key_bytes
+    from ht.radio.msgtag import Tagger
+    k = key_bytes(s.cfg) if s.cfg.get("audio.key") else None
+    tags = Tagger(k) if k else None
     box = Outbox()
     # Normal priority whatever the unit's: a bench claim must never pre-empt a live conversation; it holds
     # a free floor for a few tens of ms and sends no voice.
@@ -36,7 +41,9 @@ async def check_ptt(s):
     def on_msg(topic, payload, retained):
         p = T.parse(topic)
         if p and p[0] == T.GRANTS and p[2] == tg:
-            seen.append(G.parse(bytes(payload)))
+            body = bytes(payload) if tags is None else tags.open(topic, payload)
+            if body:
+                seen.append(G.parse(body))
     c.on_message = on_msg
     await c.subscribe(T.grants(fleet, tg), 1)
     await _sleep_ms(int(200 * s.scale) + 50)   # retained floor state arrives first
@@ -50,7 +57,8 @@ async def check_ptt(s):
         evs.extend(e)
         for kind, key, payload, qos, retain in pubs:
             if kind == "floor":
-                await c.publish(T.floor(fleet, key, unit), payload, qos, retain)
+                t = T.floor(fleet, key, unit)
+                await c.publish(t, payload if tags is None else tags.seal(t, payload), qos, retain)
     await pump(ticks_ms())
     # Another radio talking on the talkgroup (a box of radios benched together shares it) is not this
     # radio's fault: like a person, let go, wait for the floor to free, press again. The access time is

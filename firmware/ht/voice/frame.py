@@ -6,8 +6,8 @@
 import hashlib
 from ht.voice import codecs
 
-VERSION = 1
-HDR_LEN = 10
+VERSION = 2
+HDR_LEN = 13     # version 2 adds the sender epoch (3 bytes) after the sequence: replay bound to the boot
 TAG_LEN = 8  # truncated HMAC-SHA256 (64 bits, like SRTP's 80-bit tags minus 2 bytes)
 
 # Flags: low nibble of byte 0 (version is the high nibble).
@@ -44,6 +44,7 @@ class Key:
             k[i] = key[i]
         self.ipad = bytes([b ^ 0x36 for b in k])
         self.opad = bytes([b ^ 0x5C for b in k])
+        self.also = None      # another Key whose tags are accepted too (a rotation's overlap); never signs
 
     def digest(self, data):
         h = hashlib.sha256(self.ipad)
@@ -65,6 +66,8 @@ class Key:
         x = 0
         for i in range(TAG_LEN):
             x |= d[i] ^ buf[n + i]
+        if x and self.also is not None:
+            return self.also.check(buf, n)
         return x == 0
 
 
@@ -74,6 +77,13 @@ def _head(buf, n):
     if isinstance(buf, memoryview):
         return buf[:n]
     return memoryview(buf)[:n]
+
+
+def key_ring(new, old):
+    # A Key that signs with `new` and accepts tags made with `new` or `old` (key rotation overlap).
+    k = Key(new)
+    k.also = Key(old)
+    return k
 
 
 def as_key(key):
@@ -86,7 +96,7 @@ def packet_len(codec, frame_ms, tagged):
     return HDR_LEN + codec.STATE_LEN + codec.payload_len(frame_ms * 8) + (TAG_LEN if tagged else 0)
 
 
-def pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq):
+def pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq, epoch=0):
     buf[0] = (VERSION << 4) | (flags & 0xF)
     buf[1] = (pt << 4) | (frame_ms // 10)
     buf[2] = (talkgroup >> 8) & 0xFF
@@ -97,6 +107,9 @@ def pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq):
     buf[7] = burst & 0xFF
     buf[8] = (seq >> 8) & 0xFF
     buf[9] = seq & 0xFF
+    buf[10] = (epoch >> 16) & 0xFF
+    buf[11] = (epoch >> 8) & 0xFF
+    buf[12] = epoch & 0xFF
 
 
 _BUFFERS = (bytes, bytearray, memoryview)  # built once: a tuple literal per call would allocate
@@ -116,6 +129,7 @@ class Frame:
         self.unit = 0
         self.burst = 0
         self.seq = 0
+        self.epoch = 0
         self.codec = None
         self.nsamples = 0
         self.state_off = HDR_LEN
@@ -161,6 +175,7 @@ def parse(data, frame, key=None):
     f.unit = (data[4] << 16) | (data[5] << 8) | data[6]
     f.burst = data[7]
     f.seq = (data[8] << 8) | data[9]
+    f.epoch = (data[10] << 16) | (data[11] << 8) | data[12]
     f.codec = codec
     f.nsamples = nsamples
     f.state_off = HDR_LEN
@@ -170,7 +185,7 @@ def parse(data, frame, key=None):
     return OK
 
 
-def pack(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq, state, payload, key=None):
+def pack(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq, state, payload, key=None, epoch=0):
     # Convenience packer for tests and tools (the Transmitter packs in place instead).
     # `state` is the codec's packed state bytes, `payload` the encoded samples.
     # Returns the packet length.
@@ -179,7 +194,7 @@ def pack(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq, state, payload, 
         flags |= F_TAG
     else:
         flags &= ~F_TAG
-    pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq)
+    pack_header(buf, flags, pt, frame_ms, talkgroup, unit, burst, seq, epoch)
     o = HDR_LEN
     for b in state:
         buf[o] = b

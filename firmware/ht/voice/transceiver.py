@@ -20,7 +20,9 @@ CONCEALED = 2
 
 
 class Transmitter:
-    def __init__(self, talkgroup, unit_id, pt, frame_ms, key=None, seq=0, burst=0):
+    def __init__(self, talkgroup, unit_id, pt, frame_ms, key=None, seq=0, burst=0, epoch=0):
+        # epoch: the sender's boot epoch (24 bits, docs/FRAME.md): raised by the radio at every boot and
+        # here whenever the sequence wraps, so (epoch, seq) never repeats for a radio that keeps its epoch.
         codec = codecs.get(pt)
         if codec is None:
             raise ValueError("unknown payload type %r" % (pt,))
@@ -46,6 +48,8 @@ class Transmitter:
         self.state = codec.new_state()
         self.seq = seq & 0xFFFF
         self.burst = burst & 0xFF
+        self.epoch = epoch & 0xFFFFFF
+        self.wraps = 0             # epochs used up by sequence wraps since construction (the radio persists them)
         self.talking = False
         self.first = False
         self.emergency = False
@@ -76,7 +80,7 @@ class Transmitter:
             flags |= F_TAG
         buf = self.buf
         frame.pack_header(buf, flags, self.pt, self.frame_ms, self.talkgroup, self.unit,
-                          self.burst, self.seq)
+                          self.burst, self.seq, self.epoch)
         # The state *before* this frame rides with it: a decoder that lost the previous
         # packet restarts exactly here.
         self.codec.pack_state(self.state, buf, HDR_LEN)
@@ -84,6 +88,9 @@ class Transmitter:
         if self.key is not None:
             self.key.sign(buf, self.body)
         self.seq = (self.seq + 1) & 0xFFFF
+        if self.seq == 0:
+            self.epoch = (self.epoch + 1) & 0xFFFFFF
+            self.wraps += 1
         return self.packet
 
 

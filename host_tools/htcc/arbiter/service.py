@@ -18,6 +18,7 @@ from ht.mqtt.client import ONLINE
 from ht.mqtt.robust import RobustClient
 from ht.radio import floormsg as fm
 from ht.radio import grant as G
+from ht.radio.msgtag import Tagger
 from ht.radio import topics as T
 from htcc.arbiter.core import Arbiter
 
@@ -36,7 +37,11 @@ class ArbiterService:
     def __init__(self, fleet: str, host: str, port: int, name: str = "arb-a", standby: bool = False,
                  talkgroups: tuple[str, ...] = (), user: str | None = None, password: str | None = None,
                  keepalive: int = 10, tick_ms: int = 20, settle_ms: int = 300,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None, **core_kw: Any) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, key: bytes | None = None,
+                 accept: tuple[bytes, ...] = (), **core_kw: Any) -> None:
+        # key: the fleet key (registry audio.key): radios' floor messages must carry its tag (ht.radio.msgtag)
+        # and the records go out tagged; accept: older keys still taken during a rotation. None: no tags
+        # (a fleet without a key, and tests of the floor alone).
         self.fleet = fleet
         self.name = name
         self.tick_ms = tick_ms
@@ -52,6 +57,8 @@ class ArbiterService:
         self._wake = asyncio.Event()
         self._running = False
         self.published = 0
+        self.tagger = Tagger(key, accept) if key else None
+        self.bad_tags = 0
 
     # ---- inbound (runs in the client's reader: never awaits) --------------------------------------
     def _on_message(self, topic: bytes, payload: memoryview, retained: bool) -> None:
@@ -59,6 +66,13 @@ class ArbiterService:
         if p is None or p[1] != self.fleet:
             return
         now = monotonic_ms()
+        if self.tagger is not None and p[0] in (T.FLOOR, T.GRANTS):
+            body = self.tagger.open(topic, payload)
+            if body is None:
+                self.bad_tags += 1
+                self._event("bad_msg", {"topic": bytes(topic).decode(), "why": "bad tag"})
+                return
+            payload = memoryview(body)
         try:
             if p[0] == T.FLOOR:
                 self._queue(self.core.on_floor(fm.parse(bytes(payload), p[3]), now))
@@ -75,7 +89,11 @@ class ArbiterService:
 
     def _queue(self, recs: list[G.Record]) -> None:
         for r in recs:
-            self._out.append((T.grants(self.fleet, r.tg), G.pack(r), r.kind != G.REJECT))
+            topic = T.grants(self.fleet, r.tg)
+            rec = G.pack(r)
+            if self.tagger is not None:
+                rec = self.tagger.seal(topic, rec)
+            self._out.append((topic, rec, r.kind != G.REJECT))
             self._event("record", {"kind": G.KIND_NAMES[r.kind], "tg": r.tg, "unit": r.unit, "epoch": r.epoch,
                                    "seq": r.seq, "reason": G.REASON_NAMES[r.reason]})
         if recs:
@@ -92,7 +110,11 @@ class ArbiterService:
             await c.subscribe(t, 1)
         c.start()
         self._running = True
-        await c.wait_online()
+        # Wait for the broker, but not past a stop(): an arbiter stopped before it ever connected (its broker
+        # gone, or still starting on a loaded machine) must end, not wait for ONLINE forever.
+        while not await c.wait_online(500):
+            if not self._running:
+                return
         # Let the retained records arrive before deciding anything: a restarted primary re-announces the
         # holder they name instead of declaring an idle floor under a live talker.
         await asyncio.sleep(self.settle_ms / 1000)

@@ -32,14 +32,35 @@ def parse_broker(url):
         raise UserError("bad broker URL %r" % url, hint="use mqtt://HOST:PORT")
 
 
+def _keys(ctx):
+    # The fleet voice key from the registry (and the previous one during a rotation's overlap): floor messages
+    # and records are tagged with it (ht.radio.msgtag). Without a registry the arbiter runs untagged and says so.
+    import binascii
+    from .. import registry
+    from ..errors import NotFoundError
+    try:
+        conn = ctx.open_registry(create=False)
+    except NotFoundError:
+        ctx.out.warn("tidak ada registri: pesan lantai tanpa tag / no registry: floor messages are not tagged, "
+                     "radios with the fleet key will refuse this arbiter")
+        return None, ()
+    try:
+        cfg = registry.fleet_config(conn)
+    finally:
+        conn.close()
+    old = cfg.get("audio.key_old")
+    return binascii.unhexlify(cfg["audio.key"]), ((binascii.unhexlify(old),) if old else ())
+
+
 def run(args, ctx):
     from htcc.arbiter.service import ArbiterService
 
     host, port = parse_broker(args.broker)
     name = args.name or ("arb-b" if args.standby else "arb-a")
     tgs = tuple(t for t in args.talkgroups.split(",") if t)
+    key, accept = _keys(ctx)
     svc = ArbiterService(args.fleet, host, port, name=name, standby=args.standby, talkgroups=tgs, user=name,
-                         password=os.environ.get("HTCTL_BROKER_PASSWORD") or None,
+                         password=os.environ.get("HTCTL_BROKER_PASSWORD") or None, key=key, accept=accept,
                          on_event=lambda k, d: ctx.out.line("%s %s" % (k, d)) if k != "record" else None)
 
     async def main():

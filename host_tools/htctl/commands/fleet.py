@@ -25,9 +25,80 @@ def configure(parser):
          run_unit),
         ("update", "offer a signed release to radios over the air, in waves (docs/OTA.md)", _update_args,
          run_update),
+        ("key", "rotate the fleet voice key: `key rotate` sends a new key to every radio (both accepted), "
+                "`key retire` ends the overlap", _key_args, None),
     ])
     for name in ("import", "status", "report", "unit", "update"):
         add_json_option(acts[name])
+
+
+def _key_args(p):
+    acts = add_actions(p, [
+        ("rotate", "new voice key in the registry and to every radio over the air; the old one stays accepted",
+         _key_step_args, run_key_rotate),
+        ("retire", "end the overlap: every radio forgets the old key (one that missed it needs `provision`)",
+         _key_step_args, run_key_retire),
+    ], dest="key_action")
+    for a in acts.values():
+        add_json_option(a)
+
+
+def _key_step_args(p):
+    p.add_argument("--broker", metavar="URL", help="broker to send the key commands through; default "
+                   "$HTCTL_BROKER_URL, else `broker` in the config file, else the one the last provisioning used")
+    p.add_argument("--no-broker", action="store_true",
+                   help="registry only: the radios get the key when provisioned again by cable")
+    p.add_argument("--fleet", default=None, help="fleet name in the topics (default: the registry's)")
+    p.add_argument("--broker-user", metavar="USER", default="cc",
+                   help="console account (default cc); password from $HTCTL_BROKER_PASSWORD")
+
+
+def _key_step(args, ctx, step):
+    from .. import keyrotate
+    from ..settings import check_broker_url
+    conn = ctx.open_registry(create=False)
+    try:
+        fleet = ctx.setting("fleet", args.fleet, registry.fleet_id(conn)).value
+        units = [u["unit_id"] for u in registry.units(conn)]
+        if step == "rotate":
+            old, new = registry.rotate_key(conn)
+            msgs = keyrotate.rekey_messages(fleet, units, old, new)
+        else:
+            old, new = registry.retire_key(conn)
+            msgs = keyrotate.retire_messages(fleet, units, new)
+        ids = keyrotate.summary(step, fleet, [], old, new, None)
+        registry.audit(conn, ctx.setting("technician", None, "htctl").value or "htctl", "fleet_key_" + step,
+                       detail={"old_kid": ids["old_kid"], "new_kid": ids["new_kid"]})
+    finally:
+        conn.close()
+    sent = None
+    broker = None if args.no_broker else ctx.setting("broker", args.broker)
+    if broker and msgs:
+        sent = keyrotate.publish(check_broker_url(broker), msgs, args.broker_user,
+                                 ctx.environ.get("HTCTL_BROKER_PASSWORD"))
+    data = keyrotate.summary(step, fleet, units, old, new, sent)
+
+    def render(out, d):
+        rot = step == "rotate"
+        out.line("armada %s: kunci %s -> %s (%s) / fleet %s: key %s -> %s (%s)" % (
+            d["fleet"], d["old_kid"], d["new_kid"], "masa tumpang tindih: keduanya diterima" if rot else
+            "kunci lama dicabut", d["fleet"], d["old_kid"], d["new_kid"],
+            "overlap: both accepted" if rot else "old key retired"))
+        if d["sent"] is not None:
+            out.line("dikirim ke %d radio / sent to %d radios" % (d["sent"], d["sent"]))
+        else:
+            out.line("tanpa broker: provisi ulang setiap radio / no broker: provision every radio again")
+        out.line("mulai ulang pengatur saluran (htctl arbiter) / restart the floor arbiters (htctl arbiter)")
+    ctx.out.emit(data, render)
+    return 0
+
+
+def run_key_rotate(args, ctx):
+    return _key_step(args, ctx, "rotate")
+
+
+def run_key_retire(args, ctx):
+    return _key_step(args, ctx, "retire")
 
 
 def _import_args(p):

@@ -148,6 +148,15 @@ class ModemEmulator:
             raise ValueError("unknown pin %r (PWRKEY, RESET, POWERON, DTR, FLIGHT)" % name)
         power.set_pin(self._modem, name, level)
 
+    def pulse_pin(self, name: str, ms: float) -> None:
+        """Press a pin for exactly ``ms`` wall-clock milliseconds, timed in the emulator's own loop: the release
+        is scheduled before the press's threshold check, so a busy test machine cannot stretch the pulse."""
+        self._call(self._pulse_now, name, ms)
+
+    def _pulse_now(self, name, ms):
+        self._set_pin_now(name, 1)
+        self._loop.call_later(ms / 1000.0, self._set_pin_now, name, 0)
+
     def fault(self, name: str, **kw: Any) -> None:
         self._call(self._fault_now, name, **kw)
 

@@ -313,7 +313,8 @@ class Runner:
                     self.events.append([int(time.time() * 1000), name, "arbiter_" + kind, d])
             return on
         accounts = tuple((a, password(a)) for a in ARBITERS)
-        self.arbiters = await run_pair(self.sc.fleet, broker.host, broker.port, tuple(tgs), accounts=accounts)
+        self.arbiters = await run_pair(self.sc.fleet, broker.host, broker.port, tuple(tgs), accounts=accounts,
+                                       key=KEY.encode())    # the fleet key: floor messages are tagged
         for a in self.arbiters:
             a.on_event = ev(a.name)
 

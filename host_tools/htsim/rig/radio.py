@@ -172,7 +172,12 @@ class Unit:
         def on_message(topic, payload, retained):
             p = T.parse(topic)
             if p is not None and p[0] == T.ACK and self.rc.rc_id is not None:
-                if self.rc.on_ack(bytes(payload), ticks_ms()):
+                tg = r.tagger
+                body = bytes(payload) if tg is None else tg.open(topic, payload)
+                if body is None:
+                    emit(ticks_ms(), self.name, "bad_msg", {"topic": bytes(topic).decode(), "why": "bad tag"})
+                    return      # an answer nobody with the fleet key made
+                if self.rc.on_ack(body, ticks_ms()):
                     emit(ticks_ms(), self.name, "rollcall_ack", {"unit": p[3]})
             elif p is not None and p[0] == T.ROLLCALL:
                 return      # our own call: the Command Center does not answer it

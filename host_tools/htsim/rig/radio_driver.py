@@ -14,10 +14,12 @@ from hal import netstream
 from ht.radio import topics as T
 from ht.radio.app import Radio
 from ht.mqtt.robust import RobustClient
+from ht.radio.msgtag import Tagger
 from hal.sim import HAL
 
 FLEET = "kota"
 KEY = b"fleet-voice-key"
+CC_TAGS = Tagger(KEY)
 BOARD = "boards/LILYGO_T_A7670/board.json"
 
 
@@ -43,12 +45,12 @@ class Rig:
         self.hals = {}
         self.ev = {}
 
-    def add(self, u, mic=b"", opener=None, **kw):
+    def add(self, u, mic=b"", opener=None, key=KEY, **kw):
         hal = HAL(self.board, mic_pcm=mic)
         log = []
         self.ev[u] = log
         r = Radio(hal, config(u), net_opener=opener or netstream.opener(self.host, self.port), fleet=FLEET,
-                  key=KEY, events=lambda now, k, d, log=log: log.append((now, k, d)), **kw)
+                  key=key, events=lambda now, k, d, log=log: log.append((now, k, d)), **kw)
         self.radios[u] = r
         self.hals[u] = hal
         return r
@@ -87,9 +89,15 @@ class Rig:
         await _sleep_ms(50)
 
 
+def _cc_open(t, p):
+    # the Command Center keeps only what carries the fleet key's tag (ht.radio.msgtag)
+    body = CC_TAGS.open(t, p)
+    return (bytes(t).decode(), body if body is not None else b"<bad tag>")
+
+
 async def cc_client(host, port, got):
     c = RobustClient(netstream.opener(host, port), "cc", user="cc", password=password("cc"), keepalive=10)
-    c.on_message = lambda t, p, r: got.append((bytes(t).decode(), bytes(p)))
+    c.on_message = lambda t, p, r: got.append(_cc_open(t, p))
     await c.subscribe(T.units_sub(FLEET, T.ACK), 1)
     await c.subscribe(T.emergency_sub(FLEET), 1)
     c.start()
@@ -159,7 +167,7 @@ async def scenario_talk(args, res):
     rig.hals["c"].press("emergency", False)
     # roll call answered by a PTT press
     t1 = ticks_ms()
-    await cc.publish(T.rollcall(FLEET), b'{"id":"rc7","dl":20,"by":"cc"}', 1, False)
+    await cc.publish(T.rollcall(FLEET), CC_TAGS.seal(T.rollcall(FLEET), b'{"id":"rc7","dl":20,"by":"cc"}'), 1, False)
     await rig.until(lambda: rig.cue_at("b", "rollcall", t1) is not None, "roll call alert")
     rig.hals["b"].press("ptt")
     await rig.until(lambda: any(t == "ht/kota/u/b/a" for t, _ in got), "roll call answer at the Command Center")

@@ -9,11 +9,13 @@ from ht.mqtt.client import ONLINE, OFFLINE
 from ht.radio import floormsg as fm
 from ht.radio import grant as G
 from ht.radio import topics as T
+from ht.radio.msgtag import Tagger
 from htcc.arbiter.core import Arbiter
 
 
-async def until(pred, what, ms=5000):
-    """Wait (polling every 10 ms) until pred() holds; fail after ms milliseconds."""
+async def until(pred, what, ms=20000):
+    """Wait (polling every 10 ms) until pred() holds; fail after ms milliseconds (a deadline for a stuck
+    test, generous so a machine running CPU hogs under MicroPython never trips it)."""
     t0 = ticks_ms()
     while not pred():
         if ticks_diff(ticks_ms(), t0) > ms:
@@ -89,8 +91,9 @@ def match(filt, topic):
 
 
 class MemBroker:
-    # arbiter=False: no floor arbiter (the radios must report "no floor service").
-    def __init__(self, arbiter=True, talkgroups=("1", "2")):
+    # arbiter=False: no floor arbiter (the radios must report "no floor service"). key: the fleet key its
+    # arbiter checks floor messages and tags records with, as htcc.arbiter.service does (ht.radio.msgtag).
+    def __init__(self, arbiter=True, talkgroups=("1", "2"), key=None):
         self.clients = []
         self.retained = {}
         self.q = []
@@ -99,6 +102,7 @@ class MemBroker:
         self.task = None
         self.arb = Arbiter("mem", 1, talkgroups=talkgroups, now=ticks_ms()) if arbiter else None
         self.fleet = None
+        self.tagger = Tagger(key) if key else None
 
     def start(self):
         if self.task is None:
@@ -112,11 +116,17 @@ class MemBroker:
             self.fleet = p[1]
         if p is None or p[0] != T.FLOOR:
             return
+        if self.tagger is not None:
+            payload = self.tagger.open(t, payload)
+            if payload is None:
+                return          # untagged or forged: the arbiter ignores it
         self._records(self.arb.on_floor(fm.parse(payload), ticks_ms()))
 
     def _records(self, recs):
         for r in recs:
-            self.publish(T.grants(self.fleet, r.tg), G.pack(r), r.kind != G.REJECT)
+            t = T.grants(self.fleet, r.tg)
+            rec = G.pack(r)
+            self.publish(t, self.tagger.seal(t, rec) if self.tagger is not None else rec, r.kind != G.REJECT)
 
     async def _arb_tick(self):
         while True:

@@ -23,7 +23,7 @@ def cfg(unit, prio="normal", tgs=("1",), codec="adpcm"):
 class Rig:
     def __init__(self, units, prios=None, codec="adpcm"):
         self.codec = codec
-        self.broker = MemBroker()
+        self.broker = MemBroker(key=b"fleet-key")
         self.radios = {}
         self.hals = {}
         self.ev = {}
@@ -104,13 +104,19 @@ async def _rollcall_and_lwt():
     rig = Rig(["a", "b"])
     rig.start()
     await until(lambda: all(r.online for r in rig.radios.values()), "online")
-    rig.broker.publish(T.rollcall("kota"), b'{"id":"rc1","dl":30,"by":"cc"}', True)
+    # A roll call without the fleet key's tag (an impostor with broker access) is ignored and counted.
+    rig.broker.publish(T.rollcall("kota"), b'{"id":"rc0","dl":30,"by":"cc"}', False)
+    await until(lambda: rig.radios["b"].counts["bad_tag_ctl"] >= 1, "forged roll call counted")
+    assert "rollcall" not in rig.cues("b")
+    t = T.rollcall("kota")
+    rig.broker.publish(t, rig.broker.tagger.seal(t, b'{"id":"rc1","dl":30,"by":"cc"}'), True)
     await until(lambda: "rollcall" in rig.cues("b"), "roll call alert on b")
     rig.hals["b"].press("ptt")
     await until(lambda: "rollcall_ok" in rig.cues("b"), "roll call answered")
     rig.hals["b"].press("ptt", False)
     acks = [p for t, p in rig.broker.log if t == "ht/kota/u/b/a"]
     assert len(acks) == 1 and b'"rc1"' in acks[0]
+    assert rig.broker.tagger.open("ht/kota/u/b/a", acks[0]) is not None     # the answer carries the tag
     assert "permit" not in rig.cues("b")   # the answering press did not key up the talkgroup
     assert not any(t == "ht/kota/tg/1/f/b" for t, _ in rig.broker.log)
     # a's link dies: its last will marks it offline at b
@@ -166,3 +172,32 @@ def test_a_fleet_configured_for_g726_talks_with_it():
         asyncio.run(_g726_fleet())
     finally:
         codecs.unregister(codecs.PT_G726)
+
+
+async def _keyless():
+    # A radio without the fleet key (the factory default): it says so and neither sends nor takes voice.
+    broker = MemBroker(key=b"fleet-key")
+    hal = FakeHAL(tone_pcm(8000))
+    log = []
+    r = Radio(hal, cfg("k", "normal"), make_client=lambda m, s: MemClient(broker, "k", m, s),
+              events=lambda now, k, d: log.append((now, k, d)))
+    t = asyncio.create_task(r.run())
+    await until(lambda: r.online, "online")
+    await until(lambda: any(b'"n":"nokey"' in p for tp, p in broker.log if tp == "ht/kota/u/k/p"),
+                "presence says nokey")
+    hal.press("ptt")
+    await until(lambda: any(k == "cue" and d["name"] == "provision" for _, k, d in log), "provisioning tone")
+    hal.press("ptt", False)
+    assert not [1 for tp, _ in broker.log if tp.startswith("ht/kota/tg/1/f/") or tp.startswith("ht/kota/tg/1/v/")]
+    from ht.radio.guard import NO_KEY
+    from ht.voice import transceiver as voice, codecs
+    tx = voice.Transmitter(1, 7, codecs.PT_ADPCM, 20, b"fleet-key", 1, epoch=3)
+    from array import array
+    assert r.audio.on_voice(bytes(tx.encode(array("h", [0] * 160))), 7, 1, 0) == NO_KEY
+    assert r.stats()["voice"]["no key"] == 1
+    await r.stop()
+    t.cancel()
+
+
+def test_a_radio_without_the_fleet_key_refuses_voice_and_says_why():
+    asyncio.run(_keyless())

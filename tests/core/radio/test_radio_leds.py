@@ -29,7 +29,7 @@ def cues(log):
 
 
 async def _talk_and_listen():
-    broker = MemBroker()
+    broker = MemBroker(key=b"fleet-key")
     radios, hals, logs = {}, {}, {}
     for u in ("a", "b"):
         hal = hals[u] = LedHAL()
@@ -49,7 +49,7 @@ async def _talk_and_listen():
     t_rx = ticks_ms()
     # b's long blink goes dark after 1.5 s and lights again: the HAL sees the rhythm, not one write
     await until(lambda: len([1 for t, n, on in hals["b"].timed if t >= t_rx and n == "status" and not on]) >= 1
-                and hals["b"].timed[-1][2], "b's receive blink off and on again", 6000)
+                and hals["b"].timed[-1][2], "b's receive blink off and on again")
     assert a.leds.state == "transmitting", (a.leds.state, [p.state for p in a.ptts.values()], logs["a"][-12:])
     since = [on for t, n, on in hals["a"].timed if t >= t_rx]
     assert hals["a"].leds[-1] == ("status", True) and False not in since, "talker's LED not steady on"

@@ -33,7 +33,7 @@ def _s(topic):
 
 
 async def _scenario():
-    broker = MemBroker()
+    broker = MemBroker(key=b"k")
     radios, hals, clients, ev = {}, {}, {}, {}
     for u in ("a", "b"):
         hals[u] = FakeHAL(tone_pcm(16000))

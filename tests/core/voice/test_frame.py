@@ -13,7 +13,7 @@ def _packet(pt=codecs.PT_ADPCM, ms=20, key=None, flags=frame.F_START, seq=513):
     buf = bytearray(frame.packet_len(c, ms, key is not None))
     state = bytes([0x12, 0x34, 40])[:c.STATE_LEN]
     payload = bytes([(i * 7) & 0xFF for i in range(c.payload_len(ms * 8))])
-    n = pack(buf, flags, pt, ms, 0xBEEF, 0xABCDEF, 201, seq, state, payload, key)
+    n = pack(buf, flags, pt, ms, 0xBEEF, 0xABCDEF, 201, seq, state, payload, key, epoch=0xC0FFEE)
     assert n == len(buf)
     return buf, state, payload
 
@@ -37,18 +37,38 @@ def test_round_trip_every_codec_and_duration():
                 assert parse(buf, f, key) == frame.OK
                 assert f.pt == pt and f.frame_ms == ms and f.nsamples == ms * 8
                 assert f.talkgroup == 0xBEEF and f.unit == 0xABCDEF
-                assert f.burst == 201 and f.seq == 513
+                assert f.burst == 201 and f.seq == 513 and f.epoch == 0xC0FFEE
                 assert f.flags & frame.F_START and f.flags & frame.F_EMERG
                 assert not f.flags & frame.F_END
                 assert bytes(buf[f.state_off:f.payload_off]) == state
                 assert bytes(buf[f.payload_off:f.payload_off + f.payload_len]) == payload
 
 
-def test_header_is_ten_bytes_and_adpcm_20ms_packet_is_101():
-    # 10 header + 3 ADPCM state + 80 payload + 8 tag: what the wire budget assumes
-    assert frame.HDR_LEN == 10
+def test_header_is_thirteen_bytes_and_adpcm_20ms_packet_is_104():
+    # 13 header (10 + the 3-byte sender epoch of version 2) + 3 ADPCM state + 80 payload + 8 tag
+    assert frame.HDR_LEN == 13 and frame.VERSION == 2
     buf, _, _ = _packet(key=Key(b"k"))
-    assert len(buf) == 101
+    assert len(buf) == 104
+
+
+def test_the_tag_covers_the_epoch():
+    key = Key(b"k")
+    buf, _, _ = _packet(key=key)
+    bad = bytearray(buf)
+    bad[12] ^= 1                     # a recording passed off as a later boot
+    assert parse(bad, Frame(), key) == frame.BAD_TAG
+
+
+def test_the_epoch_advances_when_the_sequence_wraps():
+    from array import array
+    tx = voice.Transmitter(1, 2, codecs.PT_ADPCM, 20, b"k", seq=0xFFFE, epoch=0xFFFFFF)
+    pcm = array("h", [0] * 160)
+    f = Frame()
+    seen = []
+    for _ in range(3):
+        assert parse(bytes(tx.encode(pcm)), f, Key(b"k")) == frame.OK
+        seen.append((f.epoch, f.seq))
+    assert seen == [(0xFFFFFF, 0xFFFE), (0xFFFFFF, 0xFFFF), (0, 0)] and tx.wraps == 1
 
 
 def test_parse_reasons():
@@ -60,7 +80,7 @@ def test_parse_reasons():
     assert parse("x" * 101, f) == frame.TOO_SHORT            # not bytes at all
     assert parse(list(buf), f, Key(b"k")) == frame.TOO_SHORT  # ints, but not a buffer
     bad = bytearray(buf)
-    bad[0] = (2 << 4) | (bad[0] & 0xF)
+    bad[0] = (1 << 4) | (bad[0] & 0xF)          # version 1 (no epoch) is refused
     assert parse(bad, f) == frame.BAD_VERSION
     assert parse(bytes(buf) + b"x", f) == frame.BAD_LENGTH
     assert parse(bytes(buf[:-1]), f) == frame.BAD_LENGTH
