@@ -56,7 +56,8 @@ async def _fleet(tmp, n_hex, good):
     units = ["u%02d" % i for i in range(20)]
     async with ota.OtaSim(tmp / "fleet", units, n_hex, loss=0.02) as sim:
         assert await sim.online(180)
-        link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc")
+        link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc",
+                                           key=sim.voice_key)
         try:
             ro = RO.Rollout(units, good.offer(), plan=RO.waves(units), wave_timeout_s=600)
             t0 = time.monotonic()
@@ -75,7 +76,8 @@ async def _bad(tmp, n_hex, good, bad):
     units = ["b1", "t1", "t2", "t3"]
     async with ota.OtaSim(tmp / "bad", units, n_hex) as sim:
         assert await sim.online(90)
-        link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc")
+        link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc",
+                                           key=sim.voice_key)
         try:
             msgs = bad.messages("kota")
             for i, u in enumerate(units[1:]):

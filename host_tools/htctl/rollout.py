@@ -198,8 +198,15 @@ def run(link: Any, ro: Rollout, fleet: str, messages: list[tuple[str, bytes]], c
 class PahoLink:
     """The rollout's MQTT link: paho-mqtt as the Command Center account, subscribed to acks and presence."""
 
-    def __init__(self, host: str, port: int, fleet: str, user: str = "cc", password: str | None = None) -> None:
+    def __init__(self, host: str, port: int, fleet: str, user: str = "cc", password: str | None = None,
+                 key: bytes | None = None, accept: tuple[bytes, ...] = ()) -> None:
+        # key: the fleet voice key (registry audio.key). Commands go out with its tag and the radios' tagged
+        # answers are opened with it (ht.radio.msgtag); accept: the previous key during a rotation's overlap.
         import queue
+
+        from ht.radio import msgtag
+        self.tagger = msgtag.Tagger(key, accept) if key else None
+        self.needs_tag = msgtag.needs_tag
 
         import paho.mqtt.client as mqtt
         self.q: queue.Queue[tuple[str, bytes]] = queue.Queue()
@@ -214,17 +221,27 @@ class PahoLink:
         self.c = c
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        if self.tagger is not None and self.needs_tag(topic):
+            payload = self.tagger.seal(topic, payload)
         self.c.publish(topic, payload, qos, retain).wait_for_publish(30)
 
     def poll(self, timeout_s: float) -> list[tuple[str, bytes]]:
         import queue
-        out = []
+        got = []
         try:
-            out.append(self.q.get(timeout=timeout_s))
+            got.append(self.q.get(timeout=timeout_s))
             while True:
-                out.append(self.q.get_nowait())
+                got.append(self.q.get_nowait())
         except queue.Empty:
             pass
+        out = []
+        for topic, payload in got:
+            if self.tagger is not None and self.needs_tag(topic):
+                body = self.tagger.open(topic, payload)
+                if body is None:
+                    continue        # not made with the fleet key: nobody's answer to this rollout
+                payload = body
+            out.append((topic, payload))
         return out
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import pathlib
+import random
 import time
 from typing import Any
 
@@ -59,6 +60,8 @@ class OtaSim:
         self.board = str(pathlib.Path(BOARDS_DIR) / board / "board.json")
         self.radios: dict[str, Radio] = {}
         self.arbiter = arbiter
+        # the fleet voice key: radios sign voice and control messages with it (no key, no voice: issue 11)
+        self.voice_key = random.Random(seed).randbytes(32)
         self.arbiters: list[Any] = []
         self.tasks: list[asyncio.Task] = []
         self.running = True
@@ -72,7 +75,8 @@ class OtaSim:
         self.host, self.port = self.broker.start()
         if self.arbiter:
             from htcc.arbiter.service import run_pair
-            self.arbiters = await run_pair(self.fleet, self.host, self.port, ("1",), accounts=arbs)
+            self.arbiters = await run_pair(self.fleet, self.host, self.port, ("1",), accounts=arbs,
+                                          key=self.voice_key)
         for i, u in enumerate(self.units):
             def leg(k, i=i):
                 return lambda: linksim.LTEDelay(seed=self.seed * 1000 + i * 10 + k, base_ms=self.base_ms, legs=1)
@@ -82,7 +86,8 @@ class OtaSim:
             root = self.tmp / u / "ota"
             root.parent.mkdir(parents=True, exist_ok=True)
             args = {"unit": u, "fleet": self.fleet, "root": str(root), "host": "127.0.0.1", "port": px.port,
-                    "password": "pw-" + u, "key": self.key_hex, "board": self.board, "reboot_ms": self.reboot_ms,
+                    "password": "pw-" + u, "key": self.key_hex, "vkey": self.voice_key.hex(),
+                    "board": self.board, "reboot_ms": self.reboot_ms,
                     "press_at": self.press_at.get(u)}
             (self.tmp / u / "args.json").write_text(json.dumps(args))
             r = self.radios[u] = Radio(u, root, px, args)

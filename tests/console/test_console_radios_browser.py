@@ -25,7 +25,7 @@ def wait_online(page, units, timeout=120):
 
 def test_c_emergency_alarm_acknowledged_radio_hears_ack(console_rig, steered_radios, browser_page, shots):
     rig = console_rig(ack_timeout_s=600)
-    radios = steered_radios(rig.broker.port, RADIOS)
+    radios = steered_radios(rig.broker.port, RADIOS, key_hex=rig.key_hex)
     radios.wait_ready()
     page = browser_page(viewport={"width": 1366, "height": 850})
     login(page, rig.srv.url, "budi", OPERATOR_PW)
@@ -64,7 +64,7 @@ def test_c_emergency_alarm_acknowledged_radio_hears_ack(console_rig, steered_rad
 
 def test_d_rollcall_one_silent_one_offline(console_rig, steered_radios, browser_page, shots):
     rig = console_rig()
-    radios = steered_radios(rig.broker.port, {"u01": ["1"], "u02": ["1", "2"]})   # u03 never comes online
+    radios = steered_radios(rig.broker.port, {"u01": ["1"], "u02": ["1", "2"]}, key_hex=rig.key_hex)   # u03 never comes online
     radios.wait_ready()
     page = browser_page(viewport={"width": 1366, "height": 900})
     login(page, rig.srv.url, "sri", SUPERVISOR_PW)
@@ -98,7 +98,7 @@ def test_d_rollcall_one_silent_one_offline(console_rig, steered_radios, browser_
 def test_e_radio_loses_power_board_shows_offline(console_rig, steered_radios, tcp_proxy, browser_page, shots):
     rig = console_rig()
     link = tcp_proxy(rig.broker.port)       # u03's LTE link: paused = the radio is gone without a word
-    radios = steered_radios(rig.broker.port, RADIOS, keepalive=10, ports={"u03": link.port})
+    radios = steered_radios(rig.broker.port, RADIOS, keepalive=10, ports={"u03": link.port}, key_hex=rig.key_hex)
     radios.wait_ready()
     page = browser_page(viewport={"width": 1366, "height": 850})
     login(page, rig.srv.url, "budi", OPERATOR_PW)

@@ -176,6 +176,8 @@ def test_fleet_update_through_a_broker_reports_each_radio_and_records_it(tmp_pat
     rel = REL.Release(tmp_path / "rel")
     conn = registry.connect(reg)
     fleet = registry.fleet_id(conn)
+    from ht.radio.msgtag import Tagger
+    tags = Tagger(bytes.fromhex(registry.fleet_config(conn)["audio.key"]))    # commands and acks carry its tag
     conn.close()
     unit = "dinkes-01"
     m = mosquitto(users={"cc": "pw-cc", unit: "pw-u"}, acl=fleet_rights(fleet, {unit: ["1"]}))
@@ -183,13 +185,15 @@ def test_fleet_update_through_a_broker_reports_each_radio_and_records_it(tmp_pat
     answered = threading.Event()
 
     def on_message(c, _u, msg):
-        d = _json.loads(msg.payload)
+        body = tags.open(msg.topic, msg.payload)
+        assert body is not None, "the offer lacks the fleet key's tag"
+        d = _json.loads(body)
         if "ota" in d and not answered.is_set():
             got.append(d["ota"])
             answered.set()
             for status in ("downloading", "staged v9.9.9", "running v9.9.9"):
-                c.publish("ht/%s/u/%s/a" % (fleet, unit), _json.dumps({"u": unit, "ota": status,
-                                                                        "rid": d["ota"]["rid"]}), 1)
+                t = "ht/%s/u/%s/a" % (fleet, unit)
+                c.publish(t, tags.seal(t, _json.dumps({"u": unit, "ota": status, "rid": d["ota"]["rid"]})), 1)
 
     radio = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=unit)
     radio.username_pw_set(unit, "pw-u")

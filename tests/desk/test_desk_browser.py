@@ -43,12 +43,12 @@ class Rig:
     def __init__(self, mosquitto, arbiter, console_server, tmp_path, script=(), clip=None):
         users = {"u01": "pw-u01", "cc": "pw-cc", "obs": "pw-obs", "arb-a": "pw-arb-a", "arb-b": "pw-arb-b"}
         self.m = mosquitto(users=users, acl=fleet_rights(FLEET, {"u01": ["1"]}, command_center=("cc", "obs")))
-        arbiter(self.m, FLEET, ("1", "all"))
         reg = seed_registry(tmp_path / "reg.sqlite", UNITS)
         conn = registry.connect(reg)
         self.key = bytes.fromhex(registry.fleet_config(conn)["audio.key"])     # what every radio is given
         conn.commit()
         conn.close()
+        arbiter(self.m, FLEET, ("1", "all"), key=self.key)     # floor messages and records carry its tag
         self.srv = console_server(Settings(registry=str(reg), broker_port=self.m.port, broker_user="cc",
                                            broker_password="pw-cc", data_dir=str(tmp_path / "data")))
         self.desk = self.srv.app.state.desk

@@ -31,7 +31,7 @@ PEOPLE = {"a": {"holder": "Budi Santoso", "opd": "BPBD"}, "cc": {"holder": "Comm
 def broker(mosquitto, arbiter):
     users = {"a": "pw-a", "cc": "pw-cc", "obs": "pw-obs", "arb-a": "pw-arb-a", "arb-b": "pw-arb-b"}
     m = mosquitto(users=users, acl=fleet_rights(FLEET, {"a": ["1"]}, command_center=("cc", "obs")))
-    arbiter(m, FLEET, ("1", "all"))
+    arbiter(m, FLEET, ("1", "all"), key=KEY)     # floor messages and records carry the fleet key's tag
     return m
 
 

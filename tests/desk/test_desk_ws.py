@@ -15,19 +15,27 @@ from hal import netstream
 from ht.mqtt.robust import RobustClient
 from ht.radio import grant as G
 from ht.radio import topics as T
+from ht.radio.msgtag import Tagger
+from htctl import registry
 from htcc.console.settings import Settings
 from htctl.mosquitto import fleet_rights
 
 pytestmark = pytest.mark.sim
 FLEET = "kota"
+TAGS = [None]      # the fleet key's Tagger (setup): grants carry its tag
 UNITS = [("u01", "Budi Santoso", "Kepala Dinas", "BPBD", ["1"], 55000, 3000, 200)]
 
 
 def setup(mosquitto, arbiter, console_server, tmp_path):
     users = {"u01": "pw-u01", "cc": "pw-cc", "obs": "pw-obs", "arb-a": "pw-arb-a", "arb-b": "pw-arb-b"}
     m = mosquitto(users=users, acl=fleet_rights(FLEET, {"u01": ["1"]}, command_center=("cc", "obs")))
-    arbiter(m, FLEET, ("1", "all"))
-    srv = console_server(Settings(registry=str(seed_registry(tmp_path / "r.sqlite", UNITS)), broker_port=m.port,
+    reg = seed_registry(tmp_path / "r.sqlite", UNITS)
+    conn = registry.connect(str(reg))
+    key = bytes.fromhex(registry.fleet_config(conn)["audio.key"])
+    conn.close()
+    arbiter(m, FLEET, ("1", "all"), key=key)       # floor messages and records carry the fleet key's tag
+    TAGS[0] = Tagger(key)
+    srv = console_server(Settings(registry=str(reg), broker_port=m.port,
                                   broker_user="cc", broker_password="pw-cc", data_dir=str(tmp_path / "data")))
     wait_until(lambda: srv.call(lambda: srv.app.state.bus.online), 30, what="console online")
     return m, srv
@@ -40,7 +48,7 @@ def grants_watcher(m, got):
 
     async def main():
         c = RobustClient(netstream.opener(m.host, m.port), "obs", user="obs", password="pw-obs", keepalive=10)
-        c.on_message = lambda t, p, r: got.append((time.monotonic(), G.parse(bytes(p))))
+        c.on_message = lambda t, p, r: got.append((time.monotonic(), G.parse(TAGS[0].open(t, bytes(p)))))
         await c.subscribe(T.grants(FLEET, "1"), 1)
         c.start()
         await c.wait_online(10000)

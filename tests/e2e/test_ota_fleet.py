@@ -48,7 +48,8 @@ def test_fleet_update_with_loss_cut_ptt_crash_and_tamper(tmp_path, releases):
         async with ota.OtaSim(tmp_path, ["u1", "u2", "u3", "u4"], n, loss=0.05, press_at={"u4": 12},
                               arbiter=True) as sim:
             assert await sim.online(90), {u: r.events[-3:] for u, r in sim.radios.items()}
-            link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc")
+            link = await asyncio.to_thread(RO.PahoLink, sim.host, sim.port, "kota", "cc", "pw-cc",
+                                           key=sim.voice_key)
             try:
                 # u2: the release that dies at boot; u3: a copy of the good one with one file changed
                 path = good.manifest["files"][5][0]

@@ -16,6 +16,12 @@ How another part of the server uses it (``bus = app.state.bus``)::
     bus.client                                      # the RobustClient itself, for what the above lacks
 
 A callback that raises is logged and counted (``bus.errors``); it never breaks the connection.
+
+Tags (issue 11, ``ht.radio.msgtag``): with the fleet key, every control message the server publishes (floor,
+grants, commands, acks, roll calls, alerts) goes out with the key's tag, and every one it receives is opened
+here: callbacks see the payload without its tag. A control message with a bad tag is dropped and counted
+(``bus.bad_tags``) -- except an emergency alert, which is still delivered (a life may depend on it) and logged
+as unverified, as the radios do.
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ from hal import netstream
 from ht.mqtt.client import ONLINE
 from ht.mqtt.packet import topic_matches
 from ht.mqtt.robust import RobustClient
+from ht.radio import msgtag
+from ht.radio.topics import EMERGENCY
 
 log = logging.getLogger("htcc.console.bus")
 
@@ -36,8 +44,12 @@ Callback = Callable[[str, bytes, bool], None]
 
 class Bus:
     def __init__(self, host: str, port: int, fleet: str, user: str, password: str | None,
-                 keepalive: int = 30, client_id: str | None = None, max_packet: int = 16384) -> None:
+                 keepalive: int = 30, client_id: str | None = None, max_packet: int = 16384,
+                 key: bytes | None = None, accept: tuple[bytes, ...] = ()) -> None:
         self.fleet = fleet
+        self.tagger = msgtag.Tagger(key, accept) if key else None
+        self.bad_tags = 0
+        self.on_bad: Callable[[str, str], None] | None = None     # fn(topic, why): the console shows it
         self.user = user
         self.host, self.port = host, port
         self._subs: list[tuple[str, Callback]] = []
@@ -97,6 +109,21 @@ class Bus:
         self.received += 1
         t = bytes(topic).decode("utf-8", "replace")
         data = bytes(payload)
+        if self.tagger is not None and msgtag.needs_tag(t):
+            body = self.tagger.open(t, data)
+            if body is None:
+                self.bad_tags += 1
+                if msgtag.kind_of(t) != EMERGENCY or len(data) <= msgtag.TAG_LEN:
+                    log.warning("dropped %s: its tag was not made with the fleet key", t)
+                    if self.on_bad is not None:
+                        self.on_bad(t, "bad tag: not made with the fleet key (dropped)")
+                    return
+                log.warning("emergency alert on %s with a bad tag: shown as UNVERIFIED", t)
+                if self.on_bad is not None:
+                    self.on_bad(t, "bad tag on an emergency alert: shown, marked unverified")
+                # an untagged alert (a radio without the key) is whole JSON; a wrongly tagged one ends in 8 bytes
+                body = data if data.rstrip().endswith(b"}") else data[:-msgtag.TAG_LEN]
+            data = body
         for filt, cb in self._subs:
             if topic_matches(filt, t):
                 try:
@@ -110,6 +137,8 @@ class Bus:
         """Publish now (raises OSError when the broker is unreachable and qos is 0)."""
         if isinstance(topic, str):
             topic = topic.encode()
+        if self.tagger is not None and msgtag.needs_tag(topic):
+            payload = self.tagger.seal(topic, payload)
         return await self.client.publish(topic, payload, qos, retain)
 
     def publish_nowait(self, topic: str | bytes, payload: bytes, qos: int = 1, retain: bool = False) -> None:

@@ -31,8 +31,12 @@ class Console:
         self.audit = Audit(self.store, on_row=lambda row: self.hub.broadcast({"t": "audit", "row": row},
                                                                              role="supervisor"))
         self.board = FleetBoard(self.store.conn, self.fleet, max_bytes=settings.max_message_bytes)
+        # the fleet key (and the previous one during a rotation): control messages carry its tag (issue 11)
+        fc = registry.fleet_config(self.store.conn)
         self.bus = Bus(settings.broker_host, settings.broker_port, self.fleet, settings.broker_user,
-                       settings.broker_password, keepalive=settings.keepalive_s, client_id=settings.client_id)
+                       settings.broker_password, keepalive=settings.keepalive_s, client_id=settings.client_id,
+                       key=bytes.fromhex(fc["audio.key"]),
+                       accept=tuple(bytes.fromhex(k) for k in (fc.get("audio.key_old"),) if k))
         self.bad: collections.deque = collections.deque(maxlen=settings.bad_input_log)
         self.bad_count = 0
         self.features: list[Any] = []     # alarms, roll calls: objects with start()/stop()/tick()/hello()
@@ -45,6 +49,7 @@ class Console:
         self.bus.subscribe(T.units_sub(f, T.BEAT).decode(), self._on_presence, qos=1)
         self.bus.subscribe(T.units_sub(f, T.TELEMETRY).decode(), self._on_telemetry, qos=0)
         self.bus.add_state_listener(self._on_bus_state)
+        self.bus.on_bad = self.bad_input
         from .alarms import Alarms
         from .rollcall import RollCalls
         self.alarms = Alarms(self)

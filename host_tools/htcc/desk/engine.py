@@ -75,7 +75,8 @@ class DeskEngine:
                  frame_ms: int = 20, pt: int = codecs.PT_ADPCM, talk_timeout_ms: int = 60000,
                  on_event: Callable[[str, dict[str, Any]], None] | None = None,
                  on_audio: Callable[[str, bytes, dict[str, Any]], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, epoch: int = 0) -> None:
+        # epoch: this desk's sender epoch (htcc.desk.service.next_epoch): frames carry it (docs/FRAME.md)
         rng = rng or random.Random()
         self.fleet = fleet
         self.unit = unit
@@ -102,7 +103,7 @@ class DeskEngine:
                                 debounce=Debounce(active_low=False))
             self.floor_topic[tg] = T.floor(fleet, tg, unit)
             self.voice_topic[tg] = T.voice(fleet, tg, unit)
-        self.tx = voice.Transmitter(0, self.uid, pt, frame_ms, key, rng.getrandbits(16))
+        self.tx = voice.Transmitter(0, self.uid, pt, frame_ms, key, rng.getrandbits(16), epoch=epoch)
         self.tx_pcm = array("h", bytes(2 * self.n))
         self.guard = VoiceGuard(key)
         self.ids = SourceIds()

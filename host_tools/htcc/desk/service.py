@@ -12,15 +12,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pathlib
+import time
 from collections.abc import Callable
 from typing import Any
 
 from hal import netstream
 from ht.mqtt.robust import RobustClient
+from ht.radio import msgtag
 from htcc.desk.engine import DeskEngine, voice_sub_all
 from htcc.desk.recorder import Recorder
 
 log = logging.getLogger("htcc.desk")
+
+
+def next_epoch(path: pathlib.Path) -> int:
+    """The desk's sender epoch (docs/FRAME.md), raised at every start like a radio's boot epoch: radios refuse a
+    sender's frames from an epoch older than the last they heard, so a restarted desk must never go back.
+    Kept in ``path``; if it cannot be kept, minutes since 2020 (still rising from start to start)."""
+    floor = max(1, int(time.time() - 1577836800) // 60) & 0xFFFFFF
+    try:
+        last = int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        last = 0
+    epoch = max(last + 1, floor) & 0xFFFFFF
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(str(epoch))
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("desk: cannot keep the sender epoch in %s (%s); using the clock's", path, e)
+    return epoch
 
 
 class DeskService:
@@ -29,8 +52,13 @@ class DeskService:
                  unit: str = "cc", frame_ms: int = 20, recorder_kw: dict[str, Any] | None = None,
                  engine_kw: dict[str, Any] | None = None) -> None:
         self.fleet = fleet
+        # Own connection (tests, tools): control messages are tagged and opened here; on the console's Bus the
+        # Bus does it with the same fleet key (htcc.console.bus).
+        self.tagger = msgtag.Tagger(key) if key else None
+        kw = dict(engine_kw or {})
+        kw.setdefault("epoch", next_epoch(pathlib.Path(recordings).parent / "desk-epoch"))
         self.engine = DeskEngine(fleet, key, talkgroups, publish=self._publish, unit=unit, directory=directory,
-                                 frame_ms=frame_ms, **(engine_kw or {}))
+                                 frame_ms=frame_ms, **kw)
         self.recorder = Recorder(recordings, fleet, key, directory=directory, **(recorder_kw or {}))
         self.client: Any = None
         self.bus: Any = None
@@ -57,7 +85,7 @@ class DeskService:
             return
         if client is None:
             client = RobustClient(netstream.opener(host, port), "desk-" + user, user=user, password=password,
-                                  keepalive=keepalive, on_message=self.on_message)
+                                  keepalive=keepalive, on_message=self._on_own_message)
             self.own_client = True
         self.client = client
         for t, q in self.subscriptions():
@@ -81,11 +109,22 @@ class DeskService:
         except Exception:
             log.exception("recorder: failed on a message")
 
+    def _on_own_message(self, topic: bytes | str, payload: Any, retained: bool = False) -> None:
+        if self.tagger is not None and msgtag.needs_tag(topic):
+            body = self.tagger.open(topic, bytes(payload))
+            if body is None:
+                log.warning("desk: dropped %r: its tag was not made with the fleet key", topic)
+                return
+            payload = body
+        self.on_message(topic, payload, retained)
+
     async def _publish(self, topic: bytes, payload: bytes, qos: int, retain: bool) -> Any:
         if self.bus is not None:
             return await self.bus.publish(topic, payload, qos, retain)
         if self.client is None:
             raise OSError("desk: no MQTT connection")
+        if self.tagger is not None and msgtag.needs_tag(topic):
+            payload = self.tagger.seal(topic, payload)
         return await self.client.publish(topic, payload, qos, retain)
 
     async def _housekeeping(self) -> None:

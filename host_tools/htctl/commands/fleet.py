@@ -340,7 +340,11 @@ def run_update(args, ctx):
                             hint="run it where the broker's mqtt:// listener is reachable (docs/OTA.md)")
         host, _, port = url.split("://", 1)[-1].partition(":")
         RO.record_release(conn, rel.rid, rel.version, rel.total_bytes)
-        link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"))
+        import binascii
+        fc = registry.fleet_config(conn)
+        link = RO.PahoLink(host, int(port or 1883), fleet, args.broker_user, os.environ.get("HTCTL_BROKER_PASSWORD"),
+                           key=binascii.unhexlify(fc["audio.key"]),
+                           accept=tuple(binascii.unhexlify(k) for k in (fc.get("audio.key_old"),) if k))
         try:
             # each radio's status as it reports it (downloading, staged vX, running vX, rolled back..., refused:
             # reason), the same words presence and the registry keep

@@ -52,7 +52,8 @@ def on_event(k, d):
 async def main():
     u = A["unit"]
     cfg = Config({"unit.id": u, "talkgroups.list": ["1"], "broker.user": u, "broker.password": A["password"],
-                  "broker.keepalive": 10, "ota.key": A["key"], "fleet.id": A["fleet"]})
+                  "broker.keepalive": 10, "ota.key": A["key"], "fleet.id": A["fleet"],
+                  "audio.key": A["vkey"]})
     board = B.load_path(A["board"])
     hal = HAL(board, mic_pcm=b"")
     radio = Radio(hal, cfg, board, net_opener=netstream.opener(A["host"], A["port"]),
