@@ -27,7 +27,7 @@ def tls_broker(mosquitto, arbiter, tmp_path):
     users.update({"arb-a": "pw-arb-a", "arb-b": "pw-arb-b"})
     m = mosquitto(users=users, acl=fleet_rights(drv.FLEET, {u: ["1"] for u in UNITS}, command_center=("cc",)),
                   extra_config=extra)
-    arbiter(m, drv.FLEET, ("1",))
+    arbiter(m, drv.FLEET, ("1",), key=drv.KEY)     # floor messages and records carry the fleet key's tag
     return m, tls_port, certs
 
 

@@ -89,7 +89,9 @@ async def scenario_sleep_burst(args, res, Rig, talk):
         await rig.until(lambda: _status(ctl)["sleeping"], "the listener's modem asleep again", 30000)
         got = []
         cc = await drv.cc_client(args["host"], args["port"], got)
-        await cc.publish(T.rollcall(drv.FLEET), b'{"id":"rc9","dl":20,"by":"cc"}', 1, False)
+        from ht.radio.msgtag import Tagger
+        rc_topic = T.rollcall(drv.FLEET)      # a roll call carries the fleet key's tag (ht.radio.msgtag)
+        await cc.publish(rc_topic, Tagger(drv.KEY).seal(rc_topic, b'{"id":"rc9","dl":20,"by":"cc"}'), 1, False)
         await rig.until(lambda: b.power.mode == "alert", "the roll call woke the radio", 30000)
         res["rollcall_awake"] = not _status(ctl)["sleeping"] and b.power.mhz == 240
         await cc.stop()
