@@ -32,6 +32,18 @@ UNITS = [
 ]
 
 
+
+def fleet_key_hex(reg) -> str:
+    """The fleet's voice key from the registry (made on first use): radios, arbiters and console share it."""
+    from htctl import registry as _registry
+    conn = _registry.connect(str(reg))
+    try:
+        key_hex = _registry.fleet_config(conn)["audio.key"]
+        conn.commit()
+    finally:
+        conn.close()
+    return key_hex
+
 def _iccid(i):
     body = "8962100000000001%03d" % i
     s = 0
@@ -122,7 +134,8 @@ def run(out_dir, http_port=8080, screenshots=True, keep_running=False, log=print
 
     async def arbiters(app):
         app.state.demo_arbiters = await run_pair(FLEET, m.host, m.port, all_tgs,
-                                                 accounts=(("arb-a", pw["arb-a"]), ("arb-b", pw["arb-b"])))
+                                                 accounts=(("arb-a", pw["arb-a"]), ("arb-b", pw["arb-b"])),
+                                                 key=bytes.fromhex(fleet_key_hex(reg)))   # records carry its tag
 
     async def stop_arbiters(app):
         for s in getattr(app.state, "demo_arbiters", ()):
@@ -137,11 +150,7 @@ def run(out_dir, http_port=8080, screenshots=True, keep_running=False, log=print
     rdir = work / "radios"
     rdir.mkdir()
     (rdir / "cmd.jsonl").write_text("")
-    from htctl import registry as _registry
-    conn = _registry.connect(reg)
-    key_hex = _registry.fleet_config(conn)["audio.key"]     # the radios sign voice with the fleet's key, as provisioned
-    conn.commit()
-    conn.close()
+    key_hex = fleet_key_hex(reg)     # the radios sign voice and control messages with the fleet's key, as provisioned
     args = {"fleet": FLEET, "key_hex": key_hex, "board": str(BOARDS_DIR / "LILYGO_T_A7670" / "board.json"),
             "out": str(rdir), "frame_ms": 40, "keepalive": 20, "telemetry_s": 30, "clips": {}, "script": [], "end": 0,
             "all_units": [u[0] for u in running],
