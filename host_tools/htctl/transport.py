@@ -110,7 +110,7 @@ class DeviceTransport:
                 self._expect_raw_prompt()
                 t.serial.write(b"\x04")              # soft reset; boot.py may print before the banner
                 self._expect(b"soft reboot\r\n")
-            self._expect(_RAW_BANNER)                 # the ">" is left for exec_raw_no_follow to read
+            self._expect_banner()                     # the ">" is left for exec_raw_no_follow to read
         except OSError as exc:
             raise DeviceError("lost the port %s: %s" % (self.port, exc), hint=_PORT_HINT) from None
         t.in_raw_repl = True
@@ -136,6 +136,28 @@ class DeviceTransport:
             else:
                 time.sleep(0.01)
         self._fail(ending, data)
+
+    def _expect_banner(self):
+        # The raw REPL's banner, asking again every 3 s while it has not come: a program that is still starting
+        # (a virtual device on a loaded machine, a radio just reset) can lose the first Ctrl-C / Ctrl-A -- the
+        # unix port flushes pending input when it sets up its terminal -- and would otherwise run on. A repeat
+        # is harmless: Ctrl-C clears a raw REPL line and Ctrl-A there only prints the banner again.
+        # Byte by byte, so the ">" after the banner stays unread for exec_raw_no_follow.
+        t = self._t
+        data = b""
+        deadline = time.monotonic() + self.raw_timeout
+        again = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if t.serial.in_waiting:
+                data += t.serial.read(1)
+                if data.endswith(_RAW_BANNER):
+                    return
+                continue
+            if time.monotonic() >= again:
+                t.serial.write(b"\r\x03\r\x01")
+                again = time.monotonic() + 3.0
+            time.sleep(0.01)
+        self._fail(_RAW_BANNER, data)
 
     def _expect(self, ending):
         data = self._t.read_until(1, ending, timeout_overall=self.raw_timeout)
