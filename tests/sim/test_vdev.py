@@ -399,7 +399,7 @@ def test_sim_hal_reads_mic_wav_and_writes_speaker_wav_outside_the_flash(vdev_fac
 
 
 @pytest.mark.sim
-def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
+def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path, monkeypatch):
     # A technician reproducing a field radio: its SIM's ICCID and its modem's IMEI, with the emulator
     # sped up; the firmware on the device reads that identity through its own modem layer (as
     # `htctl provision` does) and runs its modem timeouts at the emulator's pace.
@@ -409,6 +409,7 @@ def test_cli_vdev_start_simulates_the_sim_and_modem_speed_asked_for(tmp_path):
     from htctl.registry import luhn_ok
     from htctl.transport import DeviceTransport
 
+    monkeypatch.setenv("HTCTL_RAW_TIMEOUT", "60")    # a virtual device on a loaded machine answers slowly
     iccid = next(b + d for b in ["896210555566667777"] for d in "0123456789" if luhn_ok(b + d))
     imei = next(b + d for b in ["86700011122233"] for d in "0123456789" if luhn_ok(b + d))
     seen = {}

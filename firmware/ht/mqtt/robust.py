@@ -51,7 +51,11 @@ class RobustClient(MQTTClient):
     async def stop(self):
         self._stop = True
         self._wake.set()
-        await self.disconnect()
+        try:
+            # bounded: a stalled peer (a send buffer that never drains) must not hold a shutdown forever
+            await asyncio.wait_for(self.disconnect(), 5)
+        except (asyncio.TimeoutError, OSError):
+            self._drop("stopped")
         t = self._task
         self._task = None
         if t is not None:
