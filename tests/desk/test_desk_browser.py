@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from fixtures.console import login, seed_registry, wait_until
+from fixtures.console import decode_frames, login, seed_registry, wait_until
 from hal import netstream
 from ht.mqtt.robust import RobustClient
 from ht.radio import topics as T
@@ -98,19 +98,6 @@ class Rig:
             self._obs_thread.join(10)
 
 
-def decode(packets, key):
-    from array import array
-    out = bytearray()
-    f = F.Frame()
-    for p in packets:
-        assert F.parse(p, f, F.as_key(key)) == F.OK
-        c = f.codec
-        st = c.new_state()
-        c.unpack_state(p, f.state_off, st)
-        pcm = array("h", bytes(2 * f.nsamples))
-        c.decode(memoryview(p)[f.payload_off:f.payload_off + f.payload_len], f.nsamples, pcm, st)
-        out += pcm.tobytes()
-    return bytes(out)
 
 
 # Chromium's strictest autoplay rule, as a browser that has not been clicked on this page: sound waits for a click
@@ -174,7 +161,7 @@ def test_b_radio_talks_desk_shows_plays_and_records(own_machines, mosquitto, arb
         pk = rig.packets("u01")
         assert len(pk) == sent and r["frames"] == sent and r["lost_frames"] == 0
         assert r["duration_ms"] == sent * 20
-        pcm = decode(pk, rig.key)
+        pcm = decode_frames(pk, rig.key)
         body = (tmp_path / "data" / "recordings" / r["path"]).read_bytes()
         assert body == wav_header(len(pcm)) + pcm and r["sha256"] == hashlib.sha256(body).hexdigest()
         assert (r["holder"], r["opd"], r["talkgroup"]) == ("Budi Santoso", "BPBD", "1")

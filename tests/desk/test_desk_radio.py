@@ -5,11 +5,11 @@ Center priority -> its frames reach the broker in order as one burst, the radio 
 the source >= 0.9) and shows the Command Center as the talker."""
 import asyncio
 import hashlib
-from array import array
 
 import numpy as np
 import pytest
 
+from fixtures.console import decode_frames
 from fixtures.mosquitto import poll
 from hal import netstream
 from ht.mqtt.robust import RobustClient
@@ -35,19 +35,6 @@ def broker(mosquitto, arbiter):
     return m
 
 
-def decode(packets):
-    """The frames as the broker carried them -> PCM, decoded here on their own (sequence order, as sent)."""
-    out = bytearray()
-    f = F.Frame()
-    for p in packets:
-        assert F.parse(p, f, F.as_key(KEY)) == F.OK
-        c = f.codec
-        st = c.new_state()
-        c.unpack_state(p, f.state_off, st)
-        pcm = array("h", bytes(2 * f.nsamples))
-        c.decode(memoryview(p)[f.payload_off:f.payload_off + f.payload_len], f.nsamples, pcm, st)
-        out += pcm.tobytes()
-    return bytes(out)
 
 
 async def observer(m, got):
@@ -129,7 +116,7 @@ def test_desk_talks_and_records_with_a_micropython_radio(own_machines, mosquitto
     assert len(pk) == sent, (len(pk), sent)
     assert r["frames"] == sent and r["lost_frames"] == 0
     assert r["duration_ms"] == sent * 20
-    pcm = decode(pk)
+    pcm = decode_frames(pk, KEY)
     data = wav_header(len(pcm)) + pcm
     body = (tmp_path / "rec" / r["path"]).read_bytes()
     assert body == data and r["sha256"] == hashlib.sha256(body).hexdigest()
