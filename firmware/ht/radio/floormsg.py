@@ -55,9 +55,10 @@ class FloorMsg:
             KIND_NAMES.get(self.kind, "?"), self.unit, self.prio, self.epoch, self.burst, self.tg, self.reason)
 
 
-def _name(s, what):
+def _name(s, what, empty=False):
+    # A talkgroup or unit as its length-prefixed bytes (ht.radio.grant packs its records with it too).
     b = s.encode() if isinstance(s, str) else bytes(s)
-    if not b or len(b) > _MAX_NAME:
+    if len(b) > _MAX_NAME or (not b and not empty):
         raise ValueError("bad %s length" % what)
     return b
 
@@ -74,11 +75,12 @@ def pack(m):
     return hdr + bytes((len(tg),)) + tg + bytes((len(unit),)) + unit
 
 
-def _take_name(buf, i, what):
+def _take_name(buf, i, what, empty=False, msg="floor msg"):
+    # The reverse of _name: -> (text, index after it). empty: a zero length is allowed (an IDLE record's unit).
     if i >= len(buf):
-        raise ValueError("floor msg truncated")
+        raise ValueError("%s truncated" % msg)
     n = buf[i]
-    if n == 0 or n > _MAX_NAME or i + 1 + n > len(buf):
+    if n > _MAX_NAME or (n == 0 and not empty) or i + 1 + n > len(buf):
         raise ValueError("bad %s field" % what)
     try:
         s = bytes(buf[i + 1:i + 1 + n]).decode()

@@ -7,6 +7,7 @@
 import struct
 
 from ht.compat import const
+from ht.radio.floormsg import _name, _take_name     # the same length-prefixed names
 
 GRANT = const(1)     # unit holds the floor for burst, for lease_ms after this record arrives
 IDLE = const(2)      # the floor is free (reason says why; also the slow idle beacon)
@@ -27,7 +28,6 @@ _MAGIC = const(0x47)
 _VERSION = const(1)
 _HDR = ">BBBBBIIIH"
 _HDR_LEN = const(19)
-_MAX_NAME = const(64)
 
 
 class Record:
@@ -59,13 +59,6 @@ class Record:
             self.lease_ms, REASON_NAMES.get(self.reason, "?"))
 
 
-def _name(s, what, empty):
-    b = s.encode() if isinstance(s, str) else bytes(s)
-    if len(b) > _MAX_NAME or (not b and not empty):
-        raise ValueError("bad %s length" % what)
-    return b
-
-
 def pack(r):
     if r.kind not in KIND_NAMES:
         raise ValueError("bad record kind")
@@ -76,19 +69,6 @@ def pack(r):
     hdr = struct.pack(_HDR, _MAGIC, _VERSION, r.kind, r.prio & 0xFF, r.reason, r.epoch & 0xFFFFFFFF,
                       r.seq & 0xFFFFFFFF, r.burst & 0xFFFFFFFF, min(r.lease_ms, 0xFFFF))
     return hdr + bytes((len(tg),)) + tg + bytes((len(unit),)) + unit
-
-
-def _take(buf, i, what, empty):
-    if i >= len(buf):
-        raise ValueError("record truncated")
-    n = buf[i]
-    if n > _MAX_NAME or (n == 0 and not empty) or i + 1 + n > len(buf):
-        raise ValueError("bad %s field" % what)
-    try:
-        s = bytes(buf[i + 1:i + 1 + n]).decode()
-    except UnicodeError:
-        raise ValueError("%s not UTF-8" % what)
-    return s, i + 1 + n
 
 
 def parse(buf):
@@ -103,8 +83,8 @@ def parse(buf):
         raise ValueError("bad record kind %d" % kind)
     if reason not in REASON_NAMES:
         raise ValueError("bad record reason %d" % reason)
-    tg, i = _take(buf, _HDR_LEN, "talkgroup", False)
-    unit, i = _take(buf, i, "unit", kind == IDLE)
+    tg, i = _take_name(buf, _HDR_LEN, "talkgroup", False, "record")
+    unit, i = _take_name(buf, i, "unit", kind == IDLE, "record")
     if i != len(buf):
         raise ValueError("trailing bytes in record")
     return Record(kind, tg, unit, prio, burst, epoch, seq, lease, reason)
