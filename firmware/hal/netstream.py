@@ -34,7 +34,12 @@ class TCPStream:
         self._closed = True
         try:
             self._w.close()
-            await self._w.wait_closed()
+            # bounded: a peer that stopped reading keeps unsent bytes (and the close) waiting forever
+            await asyncio.wait_for(self._w.wait_closed(), 5)
+        except asyncio.TimeoutError:
+            t = getattr(self._w, "transport", None)
+            if t is not None:
+                t.abort()
         except Exception:  # already reset by the peer: closing is still done
             pass
 

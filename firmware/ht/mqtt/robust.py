@@ -108,6 +108,11 @@ class RobustClient(MQTTClient):
             except (OSError, asyncio.TimeoutError) as e:
                 self._set_state(OFFLINE, "cannot reach broker: %s" % (str(e) or type(e).__name__))
             else:
+                if self._stop:
+                    # came up while stop() ran: CPython 3.11's wait_for can lose a cancel that lands as the
+                    # awaited step finishes, and a link left up here would hold stop() forever
+                    self._drop("stopped")
+                    break
                 await self.wait_down()
                 self._up.clear()
                 # A link that lived a while was healthy: start backing off from the bottom again.

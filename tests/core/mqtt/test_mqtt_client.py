@@ -257,3 +257,24 @@ def test_reconnect_waits_are_jittered_within_half_to_full_backoff():
     import random
     seen = set(jitter(8000, random) for _ in range(50))
     assert len(seen) > 10 and min(seen) >= 4000 and max(seen) < 8000
+
+
+def test_stop_returns_when_the_link_comes_up_as_it_stops():
+    # The opener finishes in the same turn as stop(): CPython 3.11's wait_for then drops the cancel and
+    # the loop went on to connect and wait on a live link, so stop() (an arbiter's shutdown) never returned.
+    async def main():
+        gate = asyncio.Event()
+        links = []
+
+        async def opener():
+            await gate.wait()
+            links.append(FakeBroker())
+            return links[-1]
+        c = RobustClient(opener, "r1", min_backoff_ms=50)
+        c.start()
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.wait_for(c.stop(), 10)
+        assert not c.is_connected()
+        assert await _poll(lambda: all(b.closed for b in links))
+    _run(main())
