@@ -76,7 +76,8 @@ def test_fleet_update_with_loss_cut_ptt_crash_and_tamper(tmp_path, releases):
 
     summary, radios = asyncio.run(scenario())
     detail = {u: [e for e in r.events if e[1] != "mqtt"][-6:] for u, r in radios.items()}
-    assert summary["ok"] == ["u1", "u4"] and summary["halted"] is None, (summary, detail)
+    assert summary["ok"] == ["u1", "u4"] and summary["halted"] is None, (summary["halted"], summary["status"],
+                                                                         detail["u4"], detail["u1"])
     for u in ("u1", "u4"):
         assert radios[u].seen("version")[-1][1]["v"] == "0.2.0", detail[u]
         assert radios[u].seen("boot")[-1][1]["active"]["v"] == "0.2.0"
