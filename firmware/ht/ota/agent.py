@@ -16,7 +16,9 @@ IDLE = const(0)
 MANIFEST = const(1)
 FETCH = const(2)
 STAGED = const(3)
-_RETRY_MS = const(4000)        # no answer to a request: ask again (a lost QoS 0 chunk, a dead session)
+_RETRY_MS = const(4000)        # no answer to a request: ask again (a lost QoS 0 chunk, a dead session);
+_MIN_RTO_MS = const(1000)      # once answers have been timed, the wait is what the link showed (as TCP's
+_MAX_RTO_MS = const(16000)     # RTO: smoothed round trip + 4 x its variation), kept within these bounds
 _TRIAL_MS = 5 * 60 * 1000      # a new release that is not online by then is given up
 _MCHUNK = const(1024)          # the signed manifest travels in pieces this big (the MQTT client's 1536-byte
 _MAX_MANIFEST = const(32768)   # packet buffer), and is held in RAM until its signature is checked
@@ -32,8 +34,11 @@ class Updater:
         self.ctx = ctx
         self.send = send
         self.emit = emit
-        self.retry_ms = retry_ms
+        self.retry_ms = retry_ms  # the wait before asking again: measured from the answers (_timed)
         self.trial_ms = trial_ms
+        self._srtt = 0            # smoothed round trip, ms x 8, and its variation, ms x 4 (0: none timed yet)
+        self._rttvar = 0
+        self._again = False       # the outstanding request is a repeat: its answer is not timed (Karn)
         self.state = IDLE
         self.status = None
         self.want_reboot = False
@@ -114,8 +119,10 @@ class Updater:
             return     # a burst, an emergency or a roll call owns the link; the chunk index waits
         p = self._pending
         if p is None or ticks_diff(now, p) >= self.retry_ms:
+            self._again = p is not None
             if p is not None:
                 self.emit("ota_retry", {"at": self._where()})
+                self.retry_ms = min(self.retry_ms * 2, _MAX_RTO_MS)   # a silent link: back off
             self._pending = now
             self.send("sub", self._topic(), None)
 
@@ -127,6 +134,8 @@ class Updater:
         if self.dl is None or t != self._topic():
             return     # a duplicate after a retry, or another release's chunk
         self.send("unsub", t, None)
+        if self._pending is not None and not self._again:
+            self._timed(ticks_diff(now, self._pending))
         self._pending = None
         if self.state == MANIFEST:
             self._manifest_part(payload)
@@ -184,6 +193,21 @@ class Updater:
         self._set("staged v%s" % m["v"])
 
     # ---- helpers -------------------------------------------------------------------------------------
+    def _timed(self, rtt):
+        # One answered request's round trip -> the wait before asking again (RFC 6298 in integers): a lost
+        # chunk on a 150 ms link is asked for after 1 s, not 4, and a slow link is not asked twice.
+        if rtt < 0:
+            return
+        if self._srtt == 0:
+            self._srtt = rtt * 8 + 1
+            self._rttvar = rtt * 2
+        else:
+            err = rtt - (self._srtt >> 3)
+            self._srtt += err
+            self._rttvar += (err if err > 0 else -err) - (self._rttvar >> 2)
+        rto = (self._srtt >> 3) + self._rttvar
+        self.retry_ms = _MIN_RTO_MS if rto < _MIN_RTO_MS else (_MAX_RTO_MS if rto > _MAX_RTO_MS else rto)
+
     def _refuse(self, why):
         self._drop()
         self._set("refused: " + why)

@@ -79,6 +79,8 @@ class Wire:
         self.status = []
         self.requests = 0
         self.drop = set()
+        self.lag = 0        # ms from a request to its answer (the link's round trip)
+        self.asked = []     # (ms, suffix) of every request, when the wire saw it
 
     def send(self, op, topic, payload):
         if op == "sub":
@@ -90,6 +92,13 @@ class Wire:
     def deliver(self, agent, now):
         subs, self.subs = self.subs, []
         for t in subs:
+            if isinstance(t, str):
+                self.asked.append((now, t[len(self.prefix):]))
+                t = (t, now)
+            if now - t[1] < self.lag:
+                self.subs.append(t)
+                continue
+            t = t[0]
             suffix = t[len(self.prefix):]
             if suffix in self.drop:
                 self.drop.discard(suffix)

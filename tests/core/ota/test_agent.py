@@ -8,13 +8,13 @@ import otafake as F
 FILES = {"ht/__init__.mpy": b"V" * 100, "ht/radio/app.mpy": bytes(range(200)) * 2, "hal/esp32.mpy": b"e" * 64}
 
 
-def make(store=None, files=FILES, **kw):
+def make(store=None, files=FILES, retry_ms=1000, **kw):
     store = store or F.MemStore()
     blob, chunks = F.release(files, **kw)
     wire = F.Wire(chunks)
     events = []
     u = Updater("kota", store, F.KEY, Context("0.1.0", None, 1, "x64", "LILYGO_T_A7670", None), wire.send,
-                lambda k, d: events.append((k, d)), retry_ms=1000)
+                lambda k, d: events.append((k, d)), retry_ms=retry_ms)
     u.start(0)
     return u, wire, store, events
 
@@ -44,6 +44,43 @@ def test_a_lost_chunk_is_asked_for_again():
     run(u, wire)
     assert u.status == "staged v0.2.0"
     assert len([e for e in events if e[0] == "ota_retry"]) == 2
+
+
+def _gaps(wire, suffix):
+    times = [t for t, s in wire.asked if s == suffix]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def test_a_lost_chunk_is_asked_again_after_the_wait_the_link_showed():
+    # answers take 150 ms: once some were timed, a lost chunk is asked for again after 1 s (the floor), not
+    # after the first guess of 4 s; 5 % loss on a 230-chunk release costs seconds, not most of a minute
+    u, wire, store, events = make(retry_ms=4000)
+    wire.lag = 150
+    wire.drop = {"2/0"}
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
+    run(u, wire, steps=2000)
+    assert u.status == "staged v0.2.0" and store.versions["0.2.0"] == FILES
+    assert [1000 <= g <= 1100 for g in _gaps(wire, "2/0")] == [True]
+
+
+def test_a_slow_link_is_not_asked_twice_for_every_chunk():
+    # answers take 5 s, longer than the first guess: one repeat, then the wait follows the link
+    u, wire, store, events = make(retry_ms=4000)
+    wire.lag = 5000
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
+    run(u, wire, steps=20000)
+    assert u.status == "staged v0.2.0" and store.versions["0.2.0"] == FILES
+    retries = [e for e in events if e[0] == "ota_retry"]
+    assert len(retries) == 1 and wire.requests == len(set(s for _, s in wire.asked)) + 1
+
+
+def test_a_silent_link_is_asked_less_and_less_often():
+    u, wire, store, events = make(retry_ms=1000)
+    wire.drop = {"m/0"}
+    u.offer({"rid": "r1", "v": "0.2.0", "mb": wire.mb}, 0)
+    wire.lag = 10 ** 9                      # nothing answers any more
+    run(u, wire, steps=4000)
+    assert _gaps(wire, "m/0")[:5] == [1000, 2000, 4000, 8000, 16000]
 
 
 def test_a_reboot_mid_download_resumes_at_the_saved_chunk():
