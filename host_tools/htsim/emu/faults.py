@@ -145,10 +145,14 @@ def blackhole(m, ms=60000, new=1):
             s.kill_silently()
 
 
-def rrc(m, tail_s=None):
-    """The network's RRC inactivity timer (the tail after the last packet), real seconds (rrc.py)."""
+def rrc(m, tail_s=None, wake_s=None):
+    """The network's RRC inactivity timer (the tail after the last packet), real seconds (rrc.py); wake_s: how
+    long the UART takes to come up after DTR low (the module's own 30 ms unless set, e.g. longer in a test
+    that must send inside that window on a loaded machine)."""
     if tail_s is not None:
         m.power_model.tail_s = max(0.0, float(tail_s))
+    if wake_s is not None:
+        m.power_model.wake_s = max(0.0, float(wake_s))
 
 
 def sms_incoming(m, number="+6281100000000", text="Tes"):

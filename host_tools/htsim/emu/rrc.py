@@ -42,6 +42,7 @@ class PowerModel:
         self.last_sample = None
         self.wake_at = None           # loop time DTR went low on a sleeping module
         self.wake_lost = 0            # host bytes lost because they came before the UART was ready
+        self.wake_s = WAKE_S.get(m.d.family, 0.03)
         self.log = []                 # (loop time, state) at each change, last 2000
         self._state = None
         self._task = None
@@ -100,7 +101,7 @@ class PowerModel:
         """The UART is still coming up after DTR went low."""
         if self.wake_at is None:
             return False
-        if self.m.loop.time() - self.wake_at < WAKE_S.get(self.m.d.family, 0.03):
+        if self.m.loop.time() - self.wake_at < self.wake_s:
             return True
         self.wake_at = None
         return False
@@ -110,4 +111,5 @@ class PowerModel:
             self.sample()
         now = self.m.loop.time() if self.m.loop is not None else 0.0
         return {"seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "promotions": self.promotions,
-                "rrc": self.rrc(now), "state": self._state, "tail_s": self.tail_s, "wake_lost": self.wake_lost}
+                "rrc": self.rrc(now), "state": self._state, "tail_s": self.tail_s, "wake_lost": self.wake_lost,
+                "waking": self.waking()}
