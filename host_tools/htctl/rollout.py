@@ -123,8 +123,16 @@ class Rollout:
     def offer(self) -> dict[str, Any]:
         return self._offer
 
-    def on_status(self, unit: str, status: str) -> None:
+    def on_status(self, unit: str, status: str) -> bool:
+        """-> whether the status was taken."""
+        # A radio's word comes on two topics (its ack, and its retained presence, sent again at every
+        # connect), and the older one can arrive second: "trial v…" after "running v…". A status that says
+        # the radio is still on its way never replaces one that says where it ended.
+        if done_status(self.status.get(unit, ""), self.version) is not None \
+                and done_status(status, self.version) is None:
+            return False
         self.status[unit] = status
+        return True
 
     def step(self, now: float) -> list[str]:
         """-> units to offer the release to now (the next wave), [] otherwise."""
@@ -187,7 +195,8 @@ def run(link: Any, ro: Rollout, fleet: str, messages: list[tuple[str, bytes]], c
             st = status_of(fleet, topic, payload)
             if st is None or st[0] not in wave_of or st[2] not in (None, ro.rid) or ro.status.get(st[0]) == st[1]:
                 continue        # not ours, another release's ack, or nothing new
-            ro.on_status(st[0], st[1])
+            if not ro.on_status(st[0], st[1]):
+                continue        # an older word that came second
             if conn is not None:
                 record_status(conn, ro.rid, st[0], st[1])
             if on_progress is not None:

@@ -82,6 +82,18 @@ def test_a_wave_that_fails_too_often_halts_the_rollout():
     assert ro.summary()["ok"] == ["a", "b"]
 
 
+def test_an_older_status_arriving_second_does_not_undo_where_a_radio_ended():
+    # the ack says "running", then the retained presence of the trial boot comes in late (CI saw this:
+    # a radio that had updated was reported as still on trial)
+    ro = RO.Rollout([], {"ota": {"rid": "r", "v": "0.2.0"}}, plan=[["a"], ["b"]])
+    assert ro.step(0) == ["a"]
+    assert ro.on_status("a", "running v0.2.0")
+    assert not ro.on_status("a", "trial v0.2.0")
+    assert ro.step(1) == ["b"]
+    assert ro.on_status("b", "refused: tampered ht/x.mpy") and not ro.on_status("b", "downloading")
+    assert ro.summary()["ok"] == ["a"] and ro.summary()["status"]["b"].startswith("refused")
+
+
 def test_data_cost_uses_each_sims_price_per_mb():
     rows = [{"price_rp": 50000, "quota_mb": 5000}, {"price_rp": 100000, "quota_mb": 10000}, {"price_rp": None}]
     c = RO.cost(2_000_000, rows)
