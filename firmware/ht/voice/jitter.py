@@ -2,7 +2,10 @@
 # sequence number (16 bits, wraps); the playout clock is whoever calls next(now_ms)
 # once per frame. The playout delay is chosen once per burst, at its first packet,
 # from the spread of recent transit times: changing it mid-burst would stretch or cut
-# speech. Everything is preallocated; times are ticks (ms) compared with ticks_diff.
+# speech. A link stall (frames held, then delivered in a clump) is played as a pause within
+# its burst and is not learned from: the next burst starts at the depth the jitter alone asks
+# for (learn_stalls=True keeps the old way, for the benches' before/after). Everything is
+# preallocated; times are ticks (ms) compared with ticks_diff.
 from array import array
 from ht.compat import const, kernel, ticks_diff, ticks_add
 from ht.voice.jitterstats import JitterStats, seq_diff  # noqa: F401 (seq_diff: API)
@@ -28,7 +31,7 @@ _END_MS = const(400)     # an unfinished burst (END lost) ends after this much s
 class JitterBuffer:
     def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
                  max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False,
-                 stall_ms=60):
+                 stall_ms=60, learn_stalls=False):
         if nslots & (nslots - 1):
             raise ValueError("nslots must be a power of two")
         self.nslots = nslots
@@ -47,6 +50,8 @@ class JitterBuffer:
         self.stat = JitterStats(min_delay_ms, max_delay_ms, start_delay_ms, quantile, margin_ms)
         self.hold = hold
         self.stall_ms = stall_ms
+        self.learn_stalls = learn_stalls
+        self.last_arr = 0    # when the latest frame was stored (a stall's clump comes back to back)
         self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
         self.unit = -1
@@ -93,6 +98,8 @@ class JitterBuffer:
                 self.stat.stalls += 1
                 self.next_seq = seq
                 self.gap = 0
+                if not self.learn_stalls:
+                    self.stat.clump = 1   # this frame and the clump behind it: not learned from
             elif d < 0:
                 if (self.mode == _PLAY or f.burst != self.burst_id
                         or seq_diff(self.b_high, seq) >= self.nslots):
@@ -143,6 +150,13 @@ class JitterBuffer:
         st.late += 1
         if in_burst:
             st.received_done += 1
+            d = seq_diff(seq, self.b_high)
+            if d > 0:
+                # Late and past every frame stored (concealment ran the sequence on past them): the
+                # burst reached this far, so the frames between count as expected (else lost < 0).
+                self.b_high = seq
+                if not self.mode:
+                    st.expected_done += d
         return LATE
 
     def _anchor(self, f, now):
@@ -169,6 +183,9 @@ class JitterBuffer:
         _copy.copy8(self.state[i], data, f.state_off, f.payload_off - f.state_off)
         _copy.copy8(self.payload[i], data, f.payload_off, f.payload_len)
         st = self.stat
+        if (self.hold and self.mode == _PLAY and seq == self.next_seq and self.stall_ms
+                and self.gap >= self.stall_ms and not self.learn_stalls):
+            st.clump = 1     # the frame playout held for (hold=True): a stall, as above
         st.received += 1
         self.b_recv += 1
         if seq_diff(seq, self.b_high) < 0:
@@ -176,7 +193,10 @@ class JitterBuffer:
         else:
             self.b_high = seq
         # transit relative to the burst's anchor, for the jitter estimate and the delay policy
-        st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms)
+        tight = ticks_diff(now, self.last_arr) < (self.frame_ms >> 1)
+        self.last_arr = now
+        st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms,
+                   self.stall_ms, tight)
 
     def _count(self):
         c = 0
