@@ -16,7 +16,10 @@ from array import array
 UNITS = {"recorder_bytes_per_talk_minute": "bytes", "recorder_wav_bytes_per_talk_minute": "bytes",
          "recorder_db_bytes_per_burst": "bytes", "console_m2e_ms_p50": "ms", "console_m2e_ms_p95": "ms",
          "radio_to_console_m2e_ms_p50": "ms", "radio_to_console_m2e_ms_p95": "ms", "console_m2e_bursts": "bursts",
-         "radio_to_console_m2e_bursts": "bursts", "console_capture_ms_p50": "ms", "console_capture_ms_p95": "ms"}
+         "radio_to_console_m2e_bursts": "bursts", "console_capture_ms_p50": "ms", "console_capture_ms_p95": "ms",
+         "lte_burst_start_ms_p50": "ms", "lte_burst_start_ms_p95": "ms", "lte_burst_start_ms_p50_learn_stalls": "ms",
+         "lte_burst_start_ms_p95_learn_stalls": "ms", "lte_burst_pesq": "MOS-LQO",
+         "lte_burst_pesq_learn_stalls": "MOS-LQO", "lte_burst_late_pct": "%", "lte_burst_late_pct_learn_stalls": "%"}
 GOALS = {"console_m2e_ms_p95": "<= 250", "radio_to_console_m2e_ms_p95": "<= 250"}
 
 
@@ -481,7 +484,39 @@ def m2e(n=N_BURSTS):
     return {k: v for k, v in out.items() if v is not None}
 
 
+def lte_bursts(n=120, seed=0):
+    """The m2e bench's pattern (1.5 s talk, 2 s pause) over one leg of its LTE link model (the "lte" preset:
+    25 ms base, jitter, two stalls a minute) into the firmware's receiver, in simulated time, n bursts: the
+    receiver's share of the m2e figures over far more bursts (and stalls) than the browser bench can take.
+    Before (learn_stalls: the policy learned a stall's clump) and now, side by side on the same link draws."""
+    from htsim import audiopath, linksim, speech
+    from htsim.fleet import scenario as S
+
+    spec = S.parse_link("lte")
+    pcm = speech.load()
+    clip = 12000                                   # 1.5 s at 8 kHz
+    clips = [pcm[(k * 7919 * 8) % (len(pcm) - clip):][:clip] for k in range(n)]
+    out = {}
+    for tag, opt in (("", None), ("_learn_stalls", {"learn_stalls": True})):
+        link = linksim.Link(None, linksim.LTEDelay(seed=seed, base_ms=spec["base_ms"], legs=1, core_ms=2.0,
+                                                   stall_per_min=spec["stall_per_min"]))
+        r = audiopath.run(link, seed=seed + 1, clips=clips, gap_ms=2000, rx_options=opt, score=False)
+        st = r["burst_start_ms"]
+        w = 8 * clip                                   # PESQ over 12 s pieces (8 bursts), averaged
+        scores = [audiopath.pesq_nb(r["ref"][i:i + w], r["out"][i:i + w]) for i in range(0, len(r["ref"]) - w + 1, w)]
+        scores = [x for x in scores if x is not None]
+        out["lte_burst_start_ms_p50" + tag] = _pct(st, 50)
+        out["lte_burst_start_ms_p95" + tag] = _pct(st, 95)
+        out["lte_burst_pesq" + tag] = round(sum(scores) / len(scores), 3) if scores else None
+        out["lte_burst_late_pct" + tag] = round(100.0 * r["rx"]["late"] / r["frames"], 3)
+        print("   lte leg, %s: burst start p50 %s p95 %s ms, PESQ %s, late %s %%, stalls %d" % (
+            tag or "now", out["lte_burst_start_ms_p50" + tag], out["lte_burst_start_ms_p95" + tag],
+            out["lte_burst_pesq" + tag], out["lte_burst_late_pct" + tag], r["rx"]["stalls"]), flush=True)
+    return out
+
+
 def run():
     out = recorder_bytes()
+    out.update(lte_bursts())
     out.update(m2e())
     return out

@@ -138,10 +138,11 @@ def _two_bursts(n1, seq0, jitter, stall_at, stall, learn_stalls=False):
 def test_a_stall_does_not_deepen_the_next_burst(n1, seq0, jitter, at, stall):
     # A stall long enough to be replayed (held 200-500 ms, more than the 80 ms start depth plus stall_ms)
     # is played as a pause in its own burst; the next burst starts at the depth the jitter alone asks for
-    # (the stall-free run's, within one 10 ms bin: the clump's frames are left out of the quantile), where
-    # learning from the stall starts it at up to the 200 ms bound.
+    # (the stall-free run's, within one 10 ms bin: the clump's frames are left out of the quantile; or the
+    # 80 ms start depth when the clump was most of a short burst and too few frames are left to learn
+    # from), where learning from the stall starts it at up to the 200 ms bound.
     at = min(at, n1 - 5)
     clean, _ = _two_bursts(n1, seq0, jitter, at, 0)
     after, s = _two_bursts(n1, seq0, jitter, at, stall)
-    assert s["stalls"] == 1 and s["lost"] >= 0, s
-    assert after <= clean + 10, (after, clean, s)
+    assert s["lost"] >= 0, s       # (a stall of 400 ms or more can end the burst instead of being replayed)
+    assert after <= max(clean + 10, 80), (after, clean, s)
