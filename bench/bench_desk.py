@@ -17,10 +17,14 @@ UNITS = {"recorder_bytes_per_talk_minute": "bytes", "recorder_wav_bytes_per_talk
          "recorder_db_bytes_per_burst": "bytes", "console_m2e_ms_p50": "ms", "console_m2e_ms_p95": "ms",
          "radio_to_console_m2e_ms_p50": "ms", "radio_to_console_m2e_ms_p95": "ms", "console_m2e_bursts": "bursts",
          "radio_to_console_m2e_bursts": "bursts", "console_capture_ms_p50": "ms", "console_capture_ms_p95": "ms",
+         "console_m2e_with_capture_ms_p50": "ms", "console_m2e_with_capture_ms_p95": "ms",
          "lte_burst_start_ms_p50": "ms", "lte_burst_start_ms_p95": "ms", "lte_burst_start_ms_p50_learn_stalls": "ms",
          "lte_burst_start_ms_p95_learn_stalls": "ms", "lte_burst_pesq": "MOS-LQO",
          "lte_burst_pesq_learn_stalls": "MOS-LQO", "lte_burst_late_pct": "%", "lte_burst_late_pct_learn_stalls": "%"}
-GOALS = {"console_m2e_ms_p95": "<= 250", "radio_to_console_m2e_ms_p95": "<= 250"}
+GOALS = {"console_m2e_ms_p95": "<= 250 (from the page's mic worklet; capture before it not counted)",
+         "console_m2e_with_capture_ms_p95": "<= 250 (+ Chromium's own capture latency, its fake device)",
+         "radio_to_console_m2e_ms_p95": "<= 250 (to the page's player + reported output latency)",
+         "lte_burst_start_ms_p95": "compare _learn_stalls (the policy before)"}
 
 
 def recorder_bytes(n_bursts=60, seed=7):
@@ -326,9 +330,15 @@ def m2e(n=N_BURSTS):
 
     desk -> radio: from the first sample of the burst entering the page's microphone worklet (the first 20 ms
     frame posted after the permit, minus its 20 ms) to the radio's speaker starting it (rx_start, plus one frame
-    as in bench_fleet). What the browser's capture adds before its worklet (device buffering) is not visible to
-    the page and not counted. radio -> desk: from the radio's mic_start (bench_fleet's definition) to the desk's
-    player starting the stream (its 40 ms start buffer included), plus the context's reported output latency."""
+    as in bench_fleet): console_m2e_ms_*. What the browser's capture adds before its worklet is not visible to
+    the page; Chromium's own account of it (MediaStreamTrack stats: the device's capture timestamp to the
+    track's sinks, averaged over each press; the first press, which opens the microphone, left out) is
+    console_capture_ms_*, and console_m2e_with_capture_ms_* adds it press by press. That account is of
+    Chromium's fake capture device on this host (100-250 ms whatever the constraints, also with nothing but a
+    context attached), not of a real microphone; the hop from the track into the microphone context (Web
+    Audio's input FIFO) is in neither figure. radio -> desk: from the radio's mic_start (bench_fleet's
+    definition) to the desk's player starting the stream (its 40 ms start buffer included), plus the context's
+    reported base and output latency. Both print where the time goes, stage by stage (_Probe)."""
     import asyncio
     import os
     import threading
@@ -438,6 +448,7 @@ def m2e(n=N_BURSTS):
             c2r = []
             c2r_stages = []
             capture = []
+            c2r_cap = []        # the same presses with Chromium's capture latency added
             src = unit_num("cc")
             for k in range(n):
                 before = len(page.evaluate("DeskAudio.stats.micStarts"))
@@ -457,6 +468,8 @@ def m2e(n=N_BURSTS):
                     time.sleep(0.05)
                 if got is not None:
                     c2r.append(got - start + 40)
+                    if cap is not None:
+                        c2r_cap.append(got - start + 40 + cap)
                     c2r_stages.append(probe.c2r(start - 20, start, got, start + 3000))
                 page.wait_for_function("DeskAudio.stats.cues.filter(c => c === 'roger').length > %d" % k)
                 time.sleep(1.0)
@@ -475,6 +488,8 @@ def m2e(n=N_BURSTS):
             if capture:
                 out["console_capture_ms_p50"] = _pct(capture, 50)
                 out["console_capture_ms_p95"] = _pct(capture, 95)
+                out["console_m2e_with_capture_ms_p50"] = _pct(c2r_cap, 50)
+                out["console_m2e_with_capture_ms_p95"] = _pct(c2r_cap, 95)
         finally:
             box["done"] = True
             pw.stop()
