@@ -222,6 +222,7 @@ class _Probe:
         self.off = time.time() * 1000 - time.monotonic() * 1000
         self.link = []                      # (up, read wall ms, due wall ms) of voice frames with F_START
         self.desk = {"mic": [], "pub": [], "rx": [], "listen": []}
+        self.desk_depth = []                # the desk receiver's playout delay at each burst's start
 
     def wall(self):
         return self.time.time() * 1000
@@ -253,6 +254,9 @@ class _Probe:
         def on_event(kind, fields):
             if kind == "listen.start":
                 probe.desk["listen"].append(probe.wall())
+                for li in eng.listeners.values():      # the playout delay its receiver chose for this burst
+                    if li.unit == fields.get("unit") and li.tg == fields.get("tg"):
+                        probe.desk_depth.append(li.rx.jb.delay)
             return ev0(kind, fields)
         eng.mic, eng.publish, eng._on_voice, eng.on_event = mic, publish, on_voice, on_event
 
@@ -286,7 +290,10 @@ class _Probe:
     @staticmethod
     def table(title, names, rows):
         import statistics
-        rows = [r for r in rows if r is not None]
+        bad = sum(1 for r in rows if r is not None and not all(0 <= x < 3000 for x in r))
+        rows = [r for r in rows if r is not None and all(0 <= x < 3000 for x in r)]
+        if bad:
+            print("   (%d bursts left out: a stage not matched to its own burst)" % bad)
         if not rows:
             return {}
         print(title)
@@ -405,7 +412,7 @@ def m2e(n=N_BURSTS):
             await rp.ready(120)
             box["go"] = rp.go()
             await rp.until(lambda: box.get("done"), 600, "the bench")
-            await rp.finish()
+            box["final"] = await rp.finish()
             await proxy.stop()
 
         loop = asyncio.new_event_loop()
@@ -483,6 +490,13 @@ def m2e(n=N_BURSTS):
             print("radio -> desk m2e ms:", [round(x) for x in r2c])
             _Probe.table("desk -> radio, where the time goes (ms):", _Probe.STAGES_C2R, c2r_stages)
             _Probe.table("radio -> desk, where the time goes (ms):", _Probe.STAGES_R2C, r2c_stages)
+            print("the desk receiver's playout delay per burst (ms):", probe.desk_depth)
+            fin = (box.get("final") or {}).get("u01") or {}
+            print("the radio's frame clock: %s of %s frames ran a period or more late (a loaded host); its "
+                  "receiver: %s" % (fin.get("late_frames"), fin.get("frames"),
+                                    {k: v for k, v in (fin.get("voice") or fin).items()
+                                     if k in ("late", "stalls", "missing", "delay_p95_ms", "playout_delay_ms",
+                                              "late_ticks", "played")}))
             print("Chromium's capture latency per press (track stats, mean over the press, ms):",
                   [round(x) for x in capture])
             if capture:

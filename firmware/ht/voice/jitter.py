@@ -51,7 +51,9 @@ class JitterBuffer:
         self.hold = hold
         self.stall_ms = stall_ms
         self.learn_stalls = learn_stalls
-        self.last_arr = 0    # when the latest frame was stored (a stall's clump comes back to back)
+        self.last_arr = 0    # when the latest frame came (a silence, then frames back to back: a stall)
+        self.b_high_prev = 0
+        self.quiet = 0       # 2: a silence of a stall just ended (no frame of it stored yet), 1: stored
         self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
         self.unit = -1
@@ -78,6 +80,12 @@ class JitterBuffer:
             # The slot copies below are unchecked viper loops: never let them overrun.
             self.stat.oversize += 1
             return OVERSIZE
+        gap = ticks_diff(now, self.last_arr)     # since this talker's previous frame came
+        self.last_arr = now
+        if gap >= self.stall_ms + self.frame_ms:
+            self.quiet = 2                       # the link was silent for a stall (or more)
+        elif gap < 0 or gap >= (self.frame_ms >> 1):
+            self.quiet = 0                       # frames come spaced again: no clump
         seq = f.seq
         if self.mode and f.burst != self.burst_id and f.flags & 1:  # F_START
             # The same unit pressed again before its last burst finished playing:
@@ -118,7 +126,7 @@ class JitterBuffer:
         if self.seq[i] == seq:
             self.stat.duplicate += 1
             return DUPLICATE
-        self._store(i, f, data, now)
+        self._store(i, f, data, now, gap)
         return ACCEPTED
 
     def _stalled(self, f, d):
@@ -173,7 +181,7 @@ class JitterBuffer:
         self.frame_ms = f.frame_ms
         self.stat.new_burst()
 
-    def _store(self, i, f, data, now):
+    def _store(self, i, f, data, now, gap):
         seq = f.seq
         self.seq[i] = seq
         self.arrival[i] = now
@@ -188,15 +196,21 @@ class JitterBuffer:
             st.clump = 1     # the frame playout held for (hold=True): a stall, as above
         st.received += 1
         self.b_recv += 1
+        self.b_high_prev = self.b_high
         if seq_diff(seq, self.b_high) < 0:
             st.reordered += 1
         else:
             self.b_high = seq
-        # transit relative to the burst's anchor, for the jitter estimate and the delay policy
-        tight = ticks_diff(now, self.last_arr) < (self.frame_ms >> 1)
-        self.last_arr = now
+        # transit relative to the burst's anchor, for the jitter estimate and the delay policy; a stall
+        # (a silence, then frames back to back) is not learned (jitterstats.py)
+        held = tight = False
+        if self.stall_ms and not self.learn_stalls and self.b_recv > 1:
+            tight = 0 <= gap < (self.frame_ms >> 1)
+            held = self.quiet == 2 and seq_diff(seq, self.b_high_prev) > 0
+            if held:
+                self.quiet = 1
         st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms,
-                   self.stall_ms, tight)
+                   self.stall_ms, tight, held)
 
     def _count(self):
         c = 0

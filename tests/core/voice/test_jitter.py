@@ -337,3 +337,38 @@ def test_late_frames_past_the_last_stored_count_as_received_not_negative_loss():
     s = rx.stats()
     assert s["late"] == 2 and s["played"] == 37, s
     assert s["lost"] == 2, s
+
+
+def test_a_short_hold_the_depth_covered_does_not_deepen_the_next_burst_either():
+    # A 100 ms hold (a handover): not replayed (its first frame is dropped, 20 ms late), the rest of its
+    # clump played from the buffer. Learned, its frames deepened the next burst; now it starts as if the
+    # hold had never been.
+    base_rx, base = _stall_then_talk(0)
+    rx, depth = _stall_then_talk(100)
+    old_rx, old = _stall_then_talk(100, learn_stalls=True)
+    assert rx.stats()["stalls"] == 0 and rx.stats()["late"] == old_rx.stats()["late"]
+    assert depth == base and rx.jb.delay == base_rx.jb.delay, (depth, base, rx.jb.delay)
+    assert old_rx.jb.delay > base_rx.jb.delay and old > base, (old_rx.jb.delay, old, base)
+
+
+def test_a_lone_late_frame_is_jitter_and_still_learned():
+    # Every fifth frame 100 ms late on its own (no clump behind it): the spread is learned, not taken for
+    # a stall, so the next burst starts deep enough for it.
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=40)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(160)])
+    rx = voice.Receiver(start_delay_ms=200, max_delay_ms=200, stall_ms=60)
+    out = array("h", [0] * 160)
+    t = 0
+    for b in range(3):
+        tx.begin()
+        p = [bytes(tx.encode(pcm, last=(i == 39))) for i in range(40)]
+        arr = sorted((t + 20 * i + 40 + (100 if i % 5 == 2 else 0), i) for i in range(40))
+        j = 0
+        end = t + 40 * 20 + 1200
+        while t < end:
+            while j < len(arr) and arr[j][0] <= t:
+                rx.push(p[arr[j][1]], arr[j][0])
+                j += 1
+            rx.pull(t, out)
+            t += 20
+    assert rx.jb.delay >= 120, rx.jb.delay
