@@ -32,6 +32,8 @@ UNITS = {
     "txrx_us_per_frame": "us", "plc_us_per_lost_frame": "us",
     "adpcm_trellis_us_per_frame": "us", "adpcm_ref_us_per_frame": "us",
     "jb_delay_p95_ms": "ms", "late_pct": "%", "voice_kbps": "kbit/s",
+    "jb_delay_p95_ms_learn_stalls": "ms", "late_pct_learn_stalls": "%", "pesq_clean_learn_stalls": "MOS-LQO",
+    "pesq_loss5_learn_stalls": "MOS-LQO", "burst_start_ms_p95": "ms", "burst_start_ms_p95_learn_stalls": "ms",
     "bytes_per_talk_minute_20ms": "bytes", "bytes_per_talk_minute_40ms": "bytes",
     "bytes_per_talk_minute_60ms": "bytes",
     "heap_bytes_txrx": "bytes", "alloc_bytes_per_frame": "bytes",
@@ -59,6 +61,12 @@ GOALS = {
     "adpcm_ref_us_per_frame": "the IMA reference encoder, same run",
     "jb_delay_p95_ms": "<= 200 (playout delay bound)",
     "late_pct": "small; LTE stalls > 200 ms cause it",
+    "pesq_clean_learn_stalls": "before: the policy learned stalls (compare pesq_clean)",
+    "pesq_loss5_learn_stalls": "before: the policy learned stalls (compare pesq_loss5)",
+    "late_pct_learn_stalls": "before (compare late_pct)",
+    "jb_delay_p95_ms_learn_stalls": "before (compare jb_delay_p95_ms)",
+    "burst_start_ms_p95": "first frame sent -> first sound, clean+loss5 bursts (link + jitter buffer)",
+    "burst_start_ms_p95_learn_stalls": "before (compare burst_start_ms_p95)",
     "bytes_per_talk_minute_20ms": "<= 300000",
     "bytes_per_talk_minute_40ms": "<= 300000",
     "bytes_per_talk_minute_60ms": "<= 300000 (60 ms frames: +40 ms latency)",
@@ -76,16 +84,38 @@ def _pesq(link, **kw):
     return statistics.mean(scores), runs
 
 
+def _p95(xs):
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))], 1) if xs else None
+
+
+def _loss5_figures(out, runs, tag=""):
+    out["jb_delay_p95_ms" + tag] = statistics.mean(r["rx"]["delay_p95_ms"] for r in runs)
+    late = sum(r["rx"]["late"] for r in runs)
+    sent = sum(r["frames"] for r in runs)
+    out["late_pct" + tag] = 100.0 * late / sent
+
+
 def run():
     out = {}
+    starts = []
     for metric, link in LINKS.items():
         out[metric], runs = _pesq(link)
+        if link in ("clean", "loss5"):
+            starts += [x for r in runs for x in r["burst_start_ms"]]
         if link == "loss5":
-            out["jb_delay_p95_ms"] = statistics.mean(r["rx"]["delay_p95_ms"] for r in runs)
-            late = sum(r["rx"]["late"] for r in runs)
-            sent = sum(r["frames"] for r in runs)
-            out["late_pct"] = 100.0 * late / sent
+            _loss5_figures(out, runs)
             out["voice_kbps"] = runs[0]["bitrate_kbps"]
+    # The playout-delay policy before (a stall's clump learned, ht.voice.jitter learn_stalls=True) and now,
+    # side by side: same speech, links and seeds.
+    out["burst_start_ms_p95"] = _p95(starts)
+    old = []
+    for link in ("clean", "loss5"):
+        out["pesq_%s_learn_stalls" % link], runs = _pesq(link, rx_options={"learn_stalls": True})
+        old += [x for r in runs for x in r["burst_start_ms"]]
+        if link == "loss5":
+            _loss5_figures(out, runs, "_learn_stalls")
+    out["burst_start_ms_p95_learn_stalls"] = _p95(old)
     out["pesq_clean_nojitter"] = _pesq("clean-nojitter")[0]
     out["pesq_loss5_nojitter"] = _pesq("loss5-nojitter")[0]
     out["pesq_clean_ulaw"] = _pesq("clean-nojitter", pt=0)[0]

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ht.voice import codecs, frame, transceiver as voice
+from ht.voice.jitter import seq_diff
 from htsim import linksim, speech
 
 TCP_IPV4_BYTES = 40  # IPv4 20 + TCP 20 (no options) per packet
@@ -51,12 +52,14 @@ def wire_bytes_per_minute(pt: int = codecs.PT_ADPCM, frame_ms: int = 20, tagged:
 def run(link: str | linksim.Model = "loss5", seed: int = 1, pt: int = codecs.PT_ADPCM, frame_ms: int = 20,
         key: bytes = b"demo-key", clips: Sequence[np.ndarray] | None = None, gap_ms: int = 600,
         rx_options: dict[str, Any] | None = None, wav: str | os.PathLike[str] | None = None,
-        ref_wav: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        ref_wav: str | os.PathLike[str] | None = None, score: bool = True) -> dict[str, Any]:
     """Send `clips` (default: the alsa speech, one burst per clip) through the path.
 
     link: a linksim model object or a name for linksim.named(). Returns a dict with 'ref' and 'out'
     (aligned int16 arrays of equal length), 'rx' (receiver statistics), 'link' counters, 'frames',
-    'bitrate_kbps' (voice frames only) and 'pesq' (None if the pesq package is missing).
+    'bitrate_kbps' (voice frames only), 'burst_start_ms' (per burst: first frame sent -> first sound) and
+    'pesq' (None if the pesq package is missing, or with score=False: PESQ is meant for 8-20 s of speech, and
+    the pesq library crashed on minutes of it; score such runs in pieces).
     """
     if clips is None:
         clips = [pcm for _, pcm in speech.clips()]
@@ -68,6 +71,7 @@ def run(link: str | linksim.Model = "loss5", seed: int = 1, pt: int = codecs.PT_
     # Transmit: every burst's frames with their send times, and where each burst starts.
     packets = []   # (arrival_ms, bytes)
     starts = []    # (first seq, clip length)
+    sent_at = []   # send time of each burst's first frame (ms)
     t = 0
     sent_bytes = 0
     sent = 0
@@ -76,6 +80,7 @@ def run(link: str | linksim.Model = "loss5", seed: int = 1, pt: int = codecs.PT_
         clip = np.asarray(clip, dtype=np.int16)
         nfr = max(1, math.ceil(len(clip) / n))
         starts.append((tx.seq, len(clip)))
+        sent_at.append(t)
         tx.begin()
         for i in range(nfr):
             buf[:] = 0
@@ -114,15 +119,23 @@ def run(link: str | linksim.Model = "loss5", seed: int = 1, pt: int = codecs.PT_
         now += 20
 
     ref, deg = _align(clips, starts, bursts, out, n)
+    # Each burst's first sound: its playout start (the receiver's burst_at, in output samples at 8 kHz) minus
+    # when its first frame was sent (the link's delay plus the jitter buffer's depth; framing not counted).
+    first = []
+    for at, seq in bursts:
+        for k, (s0, ln) in enumerate(starts):
+            if 0 <= seq_diff(seq, s0) < max(1, math.ceil(ln / n)):
+                first.append(at / 8.0 - sent_at[k])
+                break
     talk_s = sent * frame_ms / 1000.0
     res = {
         "ref": ref, "out": deg, "raw_out": out[:pos],
-        "rx": rx.stats(), "frames": sent,
+        "rx": rx.stats(), "frames": sent, "burst_start_ms": first,
         "link": {"sent": model.sent, "dropped": model.dropped},
         "bitrate_kbps": sent_bytes * 8 / talk_s / 1000.0,
         "packet_bytes": tx.length,
         "wire_bytes_per_minute": wire_bytes_per_minute(pt, frame_ms, key is not None),
-        "pesq": pesq_nb(ref, deg),
+        "pesq": pesq_nb(ref, deg) if score else None,
     }
     if wav:
         speech.write_wav(wav, deg)

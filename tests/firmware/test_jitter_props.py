@@ -99,3 +99,50 @@ def test_a_stall_loses_at_most_what_is_cheaper_to_cut(n, seq0, at, stall):
     played, jb = _run(n, seq0, events)
     assert len(played) >= n - 2, (played, jb.stats())
     assert all(a < b for a, b in zip(played, played[1:]))
+
+
+def _two_bursts(n1, seq0, jitter, stall_at, stall, learn_stalls=False):
+    # Burst one (n1 frames, in order as over TCP) with one stall of `stall` ms from frame stall_at, then a
+    # pause, then burst two's first frame: -> the playout delay burst two starts with, and burst one's stats.
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=seq0)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(160)])
+    one = [bytes(tx.encode(pcm, last=(i == n1 - 1))) for i in range(n1)]
+    tx.begin()
+    two = bytes(tx.encode(pcm))
+    rx = voice.Receiver(start_delay_ms=80, stall_ms=60, learn_stalls=learn_stalls)
+    jb = rx.jb
+    f = frame.Frame()
+    events, last = [], 0
+    for k in range(n1):
+        t = 20 * k + 40 + jitter[k % len(jitter)]
+        if stall and 20 * stall_at <= 20 * k < 20 * stall_at + stall:
+            t = max(t, 20 * stall_at + stall + 40)
+        last = max(t, last)
+        events.append((last, one[k]))
+    t2 = 20 * n1 + 2000
+    events.append((t2, two))
+    t = j = 0
+    while t <= t2:
+        while j < len(events) and events[j][0] <= t:
+            assert frame.parse(events[j][1], f) == frame.OK
+            jb.push(f, events[j][1], events[j][0])
+            j += 1
+        jb.next(t)
+        t += 20
+    return jb.delay, jb.stats()
+
+
+@PROPS
+@given(st.integers(40, 120), st.integers(0, 65535), st.lists(st.integers(0, 30), min_size=1, max_size=16),
+       st.integers(2, 30), st.integers(200, 500))
+def test_a_stall_does_not_deepen_the_next_burst(n1, seq0, jitter, at, stall):
+    # A stall long enough to be replayed (held 200-500 ms, more than the 80 ms start depth plus stall_ms)
+    # is played as a pause in its own burst; the next burst starts at the depth the jitter alone asks for
+    # (the stall-free run's, within one 10 ms bin: the clump's frames are left out of the quantile; or the
+    # 80 ms start depth when the clump was most of a short burst and too few frames are left to learn
+    # from), where learning from the stall starts it at up to the 200 ms bound.
+    at = min(at, n1 - 5)
+    clean, _ = _two_bursts(n1, seq0, jitter, at, 0)
+    after, s = _two_bursts(n1, seq0, jitter, at, stall)
+    assert s["lost"] >= 0, s       # (a stall of 400 ms or more can end the burst instead of being replayed)
+    assert after <= max(clean + 10, 80), (after, clean, s)

@@ -2,7 +2,10 @@
 # sequence number (16 bits, wraps); the playout clock is whoever calls next(now_ms)
 # once per frame. The playout delay is chosen once per burst, at its first packet,
 # from the spread of recent transit times: changing it mid-burst would stretch or cut
-# speech. Everything is preallocated; times are ticks (ms) compared with ticks_diff.
+# speech. A link stall (frames held, then delivered in a clump) is played as a pause within
+# its burst and is not learned from: the next burst starts at the depth the jitter alone asks
+# for (learn_stalls=True keeps the old way, for the benches' before/after). Everything is
+# preallocated; times are ticks (ms) compared with ticks_diff.
 from array import array
 from ht.compat import const, kernel, ticks_diff, ticks_add
 from ht.voice.jitterstats import JitterStats, seq_diff  # noqa: F401 (seq_diff: API)
@@ -28,7 +31,7 @@ _END_MS = const(400)     # an unfinished burst (END lost) ends after this much s
 class JitterBuffer:
     def __init__(self, nslots=16, max_payload=320, state_len=4, min_delay_ms=40,
                  max_delay_ms=200, start_delay_ms=80, quantile=950, margin_ms=10, hold=False,
-                 stall_ms=60):
+                 stall_ms=60, learn_stalls=False):
         if nslots & (nslots - 1):
             raise ValueError("nslots must be a power of two")
         self.nslots = nslots
@@ -47,6 +50,10 @@ class JitterBuffer:
         self.stat = JitterStats(min_delay_ms, max_delay_ms, start_delay_ms, quantile, margin_ms)
         self.hold = hold
         self.stall_ms = stall_ms
+        self.learn_stalls = learn_stalls
+        self.last_arr = 0    # when the latest frame came (a silence, then frames back to back: a stall)
+        self.b_high_prev = 0
+        self.quiet = 0       # 2: a silence of a stall just ended (no frame of it stored yet), 1: stored
         self.peek_dist = 0
         self.seen = array("i", [-1] * _HIST)
         self.unit = -1
@@ -73,6 +80,12 @@ class JitterBuffer:
             # The slot copies below are unchecked viper loops: never let them overrun.
             self.stat.oversize += 1
             return OVERSIZE
+        gap = ticks_diff(now, self.last_arr)     # since this talker's previous frame came
+        self.last_arr = now
+        if gap >= self.stall_ms + self.frame_ms:
+            self.quiet = 2                       # the link was silent for a stall (or more)
+        elif gap < 0 or gap >= (self.frame_ms >> 1):
+            self.quiet = 0                       # frames come spaced again: no clump
         seq = f.seq
         if self.mode and f.burst != self.burst_id and f.flags & 1:  # F_START
             # The same unit pressed again before its last burst finished playing:
@@ -93,6 +106,8 @@ class JitterBuffer:
                 self.stat.stalls += 1
                 self.next_seq = seq
                 self.gap = 0
+                if not self.learn_stalls:
+                    self.stat.clump = 1   # this frame and the clump behind it: not learned from
             elif d < 0:
                 if (self.mode == _PLAY or f.burst != self.burst_id
                         or seq_diff(self.b_high, seq) >= self.nslots):
@@ -111,7 +126,7 @@ class JitterBuffer:
         if self.seq[i] == seq:
             self.stat.duplicate += 1
             return DUPLICATE
-        self._store(i, f, data, now)
+        self._store(i, f, data, now, gap)
         return ACCEPTED
 
     def _stalled(self, f, d):
@@ -143,6 +158,13 @@ class JitterBuffer:
         st.late += 1
         if in_burst:
             st.received_done += 1
+            d = seq_diff(seq, self.b_high)
+            if d > 0:
+                # Late and past every frame stored (concealment ran the sequence on past them): the
+                # burst reached this far, so the frames between count as expected (else lost < 0).
+                self.b_high = seq
+                if not self.mode:
+                    st.expected_done += d
         return LATE
 
     def _anchor(self, f, now):
@@ -159,7 +181,7 @@ class JitterBuffer:
         self.frame_ms = f.frame_ms
         self.stat.new_burst()
 
-    def _store(self, i, f, data, now):
+    def _store(self, i, f, data, now, gap):
         seq = f.seq
         self.seq[i] = seq
         self.arrival[i] = now
@@ -169,14 +191,26 @@ class JitterBuffer:
         _copy.copy8(self.state[i], data, f.state_off, f.payload_off - f.state_off)
         _copy.copy8(self.payload[i], data, f.payload_off, f.payload_len)
         st = self.stat
+        if (self.hold and self.mode == _PLAY and seq == self.next_seq and self.stall_ms
+                and self.gap >= self.stall_ms and not self.learn_stalls):
+            st.clump = 1     # the frame playout held for (hold=True): a stall, as above
         st.received += 1
         self.b_recv += 1
+        self.b_high_prev = self.b_high
         if seq_diff(seq, self.b_high) < 0:
             st.reordered += 1
         else:
             self.b_high = seq
-        # transit relative to the burst's anchor, for the jitter estimate and the delay policy
-        st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms)
+        # transit relative to the burst's anchor, for the jitter estimate and the delay policy; a stall
+        # (a silence, then frames back to back) is not learned (jitterstats.py)
+        held = tight = False
+        if self.stall_ms and not self.learn_stalls and self.b_recv > 1:
+            tight = 0 <= gap < (self.frame_ms >> 1)
+            held = self.quiet == 2 and seq_diff(seq, self.b_high_prev) > 0
+            if held:
+                self.quiet = 1
+        st.transit(ticks_diff(now, self.play_at) - seq_diff(seq, self.ref_seq) * self.frame_ms,
+                   self.stall_ms, tight, held)
 
     def _count(self):
         c = 0

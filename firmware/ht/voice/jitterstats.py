@@ -29,6 +29,8 @@ class JitterStats:
         self.prev_arr = -1
         self.prev_t = 0
         self.b_min = 0x3FFFFFFF
+        self.clump = 0           # 1 while the frames a link stall held back are arriving (not learned from)
+        self.pend = -1           # the excess of a frame that came after a silence, until the next tells
         self.clear()
 
     def clear(self):
@@ -51,13 +53,26 @@ class JitterStats:
             self.dhist[i] = 0
 
     def new_burst(self):
+        if self.pend >= 0:
+            self._keep(self.pend)
+        self.pend = -1
         self.b_min = 0x3FFFFFFF
         self.prev_arr = -1
+        self.clump = 0
 
-    def transit(self, t):
+    def transit(self, t, stall=0, tight=False, held=False):
         # t: this packet's transit relative to the burst's anchor (ms). RFC 3550 A.8 interarrival
         # jitter (x16, arrival order) and the excess transit over the burst's fastest packet, which
         # the delay policy learns from.
+        # A link stall (frames held, then delivered in order in a clump) is not learned from: the
+        # buffer plays it as a pause within its own burst (jitter.py, _stalled) or, if shorter, the
+        # depth or a few concealed frames cover it; it says nothing about the jitter the next burst's
+        # start must cover. Learned, one 300 ms stall set the next bursts' delay to the 200 ms bound
+        # (the console's m2e figures, docs/DESK.md). clump: set by the buffer when it replays one;
+        # held: this frame, next in order, came after a silence of a stall (the buffer's view): if
+        # the next arrives right behind it (`tight`, back to back) it is a clump, else a lone late
+        # frame, which is jitter and is learned. A clump lasts while its frames come back to back
+        # or `stall` ms or more over the burst's fastest.
         if self.prev_arr >= 0:
             d = t - self.prev_t
             if d < 0:
@@ -68,6 +83,22 @@ class JitterStats:
         if t < self.b_min:
             self.b_min = t
         e = t - self.b_min
+        if self.pend >= 0:
+            if tight:
+                self.clump = 1
+            else:
+                self._keep(self.pend)
+            self.pend = -1
+        if held and not self.clump:
+            self.pend = e if e < 1000 else 1000
+            return
+        if self.clump:
+            if e >= stall or tight:
+                return
+            self.clump = 0
+        self._keep(e)
+
+    def _keep(self, e):
         n = self.excess_n
         self.excess[n % _EXCESS] = e if e < 1000 else 1000
         # Wrap the count (keeping "full" visible) so it never outgrows a small int.

@@ -97,14 +97,14 @@ class Transmitter:
 class Receiver:
     def __init__(self, key=None, frame_ms=20, talkgroup=None, nslots=16, max_payload=320,
                  min_delay_ms=40, max_delay_ms=200, start_delay_ms=80, quantile=950,
-                 margin_ms=10, hold=False, stall_ms=60):
+                 margin_ms=10, hold=False, stall_ms=60, learn_stalls=False):
         if frame_ms not in frame.DURATIONS:
             raise ValueError("frame_ms must be 20, 40 or 60")
         self.key = frame.as_key(key)
         self.talkgroup = talkgroup
         self.period = frame_ms * 8
         self.jb = JitterBuffer(nslots, max_payload, _STATE_MAX, min_delay_ms, max_delay_ms,
-                               start_delay_ms, quantile, margin_ms, hold, stall_ms)
+                               start_delay_ms, quantile, margin_ms, hold, stall_ms, learn_stalls)
         self.plc = Concealer()
         self.frame = frame.Frame()
         self.pcm = array("h", bytes(2 * 480))   # one decoded frame (up to 60 ms)

@@ -13,7 +13,9 @@ The proxy understands MQTT framing (fixed header + remaining length) so it can:
   frames; TCP itself never loses a byte), leaving the stream a valid packet sequence;
 - count bytes and packets by kind (voice / other) and direction, and the update's own bytes: ``stats()``;
 - with ``trace=True``, keep the order in which voice and update packets (a chunk down, its request up)
-  crossed the link: ``trace()`` (how tests/e2e/test_ota_fleet.py sees that an update yields to a burst).
+  crossed the link: ``trace()`` (how tests/e2e/test_ota_fleet.py sees that an update yields to a burst);
+- with ``on_packet=fn``, call ``fn(up, voice, read_ms, due_ms, pkt)`` for every packet it forwards (monotonic
+  ms: when the proxy read it, when the link model lets it out), e.g. bench_desk's latency breakdown.
 """
 import asyncio
 import time
@@ -102,6 +104,7 @@ class Counter:
         self.connections = 0
         self.trace = None        # [(monotonic ms, "up"|"down", "voice"|"ota")] when tracing
         self.ota = {"up": 0, "down": 0}   # bytes of the update: requests up, manifest and chunks down
+        self.on_packet = None    # fn(up, voice, read_ms, due_ms, pkt) or None
 
     def add(self, key, n):
         self.bytes[key] += n
@@ -161,6 +164,8 @@ class Pipe:
             if voice or ota:
                 self.c.trace.append((now, "up" if self.up else "down", "voice" if voice else "ota"))
         at = self.model.sample(now) if self.model is not None else now
+        if self.c.on_packet is not None:
+            self.c.on_packet(self.up, voice, now, at, pkt)
         self.q.put_nowait((at, pkt))
 
     async def write(self):
@@ -191,7 +196,7 @@ class LinkProxy:
     off (connections reset, new ones refused) until ``up()``. ``trace``: keep ``trace()`` (see the module)."""
 
     def __init__(self, target_port, up_model=None, down_model=None, loss=None, target_host="127.0.0.1",
-                 down_loss=None, trace=False):
+                 down_loss=None, trace=False, on_packet=None):
         self.target = (target_host, target_port)
         self.up_model = up_model
         self.down_model = down_model
@@ -200,6 +205,7 @@ class LinkProxy:
         self.counter = Counter()
         if trace:
             self.counter.trace = []
+        self.counter.on_packet = on_packet
         self.server = None
         self.port = None
         self.blocked = False

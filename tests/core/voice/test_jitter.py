@@ -261,3 +261,114 @@ def test_lost_frames_never_look_like_a_stall():
     _play(rx, t + 600, t)
     s = rx.stats()
     assert s["stalls"] == 0 and s["played"] == 8 and s["lost"] == 8 and s["late"] == 0
+
+
+def _stall_then_talk(stall_ms, learn_stalls=False, jitter=(0, 7, 3, 12, 5, 0, 9, 2)):
+    # Burst one: 60 frames, 40 ms transit plus a little jitter; frames 20.. held `stall_ms` by the link
+    # and then delivered in order, in a clump. One second later burst two (30 frames, the same link
+    # without the stall). -> (receiver, burst two's depth: its first frame's arrival to its first sound)
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=700)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(160)])
+    one = [bytes(tx.encode(pcm, last=(i == 59))) for i in range(60)]
+    tx.begin()
+    two = [bytes(tx.encode(pcm, last=(i == 29))) for i in range(30)]
+    t2 = 60 * 20 + 1000
+    arr = []
+    for i in range(60):
+        a = 20 * i + 40 + jitter[i % 8]
+        if stall_ms and 20 * 20 <= 20 * i < 20 * 20 + stall_ms:
+            a = max(a, 20 * 20 + stall_ms + 40)
+        arr.append((a, i, one[i]))
+    arr += [(t2 + 20 * i + 40 + jitter[i % 8], 60 + i, two[i]) for i in range(30)]
+    arr.sort(key=lambda e: (e[0], e[1]))     # in order within a clump (MicroPython's sort is not stable)
+    rx = voice.Receiver(start_delay_ms=80, stall_ms=60, learn_stalls=learn_stalls)
+    out = array("h", [0] * 160)
+    t = j = 0
+    first_sound = None
+    while t < t2 + 2000:
+        while j < len(arr) and arr[j][0] <= t:
+            rx.push(arr[j][2], arr[j][0])
+            j += 1
+        if rx.pull(t, out) == voice.VOICE and t >= t2 and first_sound is None:
+            first_sound = t
+        t += 20
+    return rx, first_sound - (t2 + 40)
+
+
+def test_after_a_stalled_burst_the_next_starts_at_the_base_depth_again():
+    # What a listener notices: a 300 ms stall in one burst (played as a pause, nothing lost) must not
+    # leave the next burst 200 ms late. It starts at the depth this link's jitter asks for, as if the
+    # stall had never been; learning from the stall (the old policy) started it at the 200 ms bound.
+    base_rx, base = _stall_then_talk(0)
+    rx, depth = _stall_then_talk(300)
+    old_rx, old = _stall_then_talk(300, learn_stalls=True)
+    assert rx.stats()["stalls"] == 1 and rx.stats()["played"] == 90 and rx.stats()["late"] == 0
+    assert base_rx.stats()["played"] == 90 and base_rx.stats()["stalls"] == 0
+    assert depth == base and rx.jb.delay == base_rx.jb.delay, (depth, base)
+    assert depth <= 60, depth
+    assert old_rx.jb.delay == 200 and old >= 200, (old_rx.jb.delay, old)
+    assert old_rx.stats()["played"] == 90
+
+
+def test_jitter_without_stalls_still_deepens_the_next_burst():
+    # The policy still learns what it must: a link whose frames come up to 70 ms apart in transit (no
+    # silence, no clump: jitter) raises the next burst's depth above the floor, stall or no stall.
+    spiky = (0, 70, 10, 55, 0, 65, 20, 5)
+    rx, depth = _stall_then_talk(0, jitter=spiky)
+    assert rx.jb.delay >= 80 and depth >= 80, (rx.jb.delay, depth)
+    assert rx.stats()["late"] == 0
+
+
+def test_late_frames_past_the_last_stored_count_as_received_not_negative_loss():
+    # (hypothesis found it, tests/firmware/test_jitter_props.py) Frames 38 lost, then 39 and the END (40)
+    # arrive after concealment ran past them: they are late, and the burst's span reaches 40, so the loss
+    # is the two frames that never came (8 and 38), not -1.
+    p = _packets(41, seq=0)
+    rx = voice.Receiver(start_delay_ms=60)
+    arr = [(45, 0)] + [(20 * k + 40, k) for k in range(1, 38) if k != 8] + [(934, 39), (934, 40)]
+    out = array("h", [0] * 160)
+    t = j = 0
+    while t < 2500:
+        while j < len(arr) and arr[j][0] <= t:
+            rx.push(p[arr[j][1]], arr[j][0])
+            j += 1
+        rx.pull(t, out)
+        t += 20
+    s = rx.stats()
+    assert s["late"] == 2 and s["played"] == 37, s
+    assert s["lost"] == 2, s
+
+
+def test_a_short_hold_the_depth_covered_does_not_deepen_the_next_burst_either():
+    # A 100 ms hold (a handover): not replayed (its first frame is dropped, 20 ms late), the rest of its
+    # clump played from the buffer. Learned, its frames deepened the next burst; now it starts as if the
+    # hold had never been.
+    base_rx, base = _stall_then_talk(0)
+    rx, depth = _stall_then_talk(100)
+    old_rx, old = _stall_then_talk(100, learn_stalls=True)
+    assert rx.stats()["stalls"] == 0 and rx.stats()["late"] == old_rx.stats()["late"]
+    assert depth == base and rx.jb.delay == base_rx.jb.delay, (depth, base, rx.jb.delay)
+    assert old_rx.jb.delay > base_rx.jb.delay and old > base, (old_rx.jb.delay, old, base)
+
+
+def test_a_lone_late_frame_is_jitter_and_still_learned():
+    # Every fifth frame 100 ms late on its own (no clump behind it): the spread is learned, not taken for
+    # a stall, so the next burst starts deep enough for it.
+    tx = voice.Transmitter(3, 9, codecs.PT_ADPCM, 20, seq=40)
+    pcm = array("h", [((i * 53) % 400 - 200) * 40 for i in range(160)])
+    rx = voice.Receiver(start_delay_ms=200, max_delay_ms=200, stall_ms=60)
+    out = array("h", [0] * 160)
+    t = 0
+    for b in range(3):
+        tx.begin()
+        p = [bytes(tx.encode(pcm, last=(i == 39))) for i in range(40)]
+        arr = sorted((t + 20 * i + 40 + (100 if i % 5 == 2 else 0), i) for i in range(40))
+        j = 0
+        end = t + 40 * 20 + 1200
+        while t < end:
+            while j < len(arr) and arr[j][0] <= t:
+                rx.push(p[arr[j][1]], arr[j][0])
+                j += 1
+            rx.pull(t, out)
+            t += 20
+    assert rx.jb.delay >= 120, rx.jb.delay

@@ -1,8 +1,11 @@
 // AudioWorklet processors of the desk (no build step).
 //   desk-mic:    microphone (a context at the device's rate) -> 8 kHz Int16 frames of 160 samples (20 ms) posted
 //                to the page while active
-// The playback context runs at 8 kHz, the rate of the radios' voice path: the browser resamples to the speakers.
-//   desk-player: per-talkgroup PCM streams in -> one mixed output; the selected talkgroup louder
+//   desk-player: per-talkgroup 8 kHz PCM streams in -> one mixed output at the context's rate (48 kHz), each
+//                stream interpolated here; the selected talkgroup louder
+// The playback context runs at 48 kHz, not at the voice path's 8 kHz: Chromium sizes an 8 kHz context's buffers
+// for 48 kHz's (a 128-frame quantum is 16 ms at 8 kHz, 2.7 ms at 48 kHz) and reported 64 ms of base plus output
+// latency at 8 kHz against 40 ms at 48 kHz (bench_desk, radio -> desk).
 
 // The microphone runs in a context at the device's own rate (48 kHz typically): a MediaStream fed into a context
 // of another rate goes through the browser's rate-matching FIFO, which drops and repeats a few samples whenever
@@ -83,26 +86,57 @@ class DeskMic extends AudioWorkletProcessor {
   }
 }
 
-const RING = 8000;          // 1 s per talkgroup
+const RING = 8000;          // 1 s per talkgroup (8 kHz samples)
 const START = 320;          // 40 ms in hand before a stream starts (or restarts after running dry)
 const MAX = 3200;           // more than 400 ms waiting: the oldest is dropped, the desk stays live
+const HALF = 8;             // interpolation taps each side (1 ms of look-ahead at 8 kHz)
+const TAP = 1024;           // tapped 8 kHz samples per message to the page
+
+// Interpolation 8 kHz -> the context's rate: a Kaiser-windowed sinc cut at 4 kHz, one row of 2*HALF taps per
+// phase. With an integer ratio (48 kHz: 6) there is a row per output phase and phase 0 is the input sample
+// itself, so every sixth output sample is exactly the 8 kHz stream (what the tap hands the tests).
+function bessel0(x) {
+  let s = 1, t = 1;
+  for (let k = 1; k < 25; k++) { t *= (x / (2 * k)) * (x / (2 * k)); s += t; }
+  return s;
+}
+function interpTable(phases) {
+  const beta = 6, tab = new Float32Array(phases * 2 * HALF);
+  for (let p = 0; p < phases; p++) {
+    const f = p / phases;
+    for (let k = 0; k < 2 * HALF; k++) {
+      const x = k - (HALF - 1) - f;            // taps at input offsets -(HALF-1)..HALF around the position
+      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+      const u = x / HALF;
+      const w = Math.abs(u) >= 1 ? 0 : bessel0(beta * Math.sqrt(1 - u * u)) / bessel0(beta);
+      tab[p * 2 * HALF + k] = sinc * w;
+    }
+  }
+  return tab;
+}
 
 class DeskPlayer extends AudioWorkletProcessor {
   constructor() {
     super();
     this.streams = new Map();
     this.gains = {};
+    this.ratio = sampleRate / 8000;                        // output samples per input sample
+    this.phases = Number.isInteger(this.ratio) ? this.ratio : 256;
+    this.tab = interpTable(this.phases);
+    this.tap = null;                                       // Float32Array of 8 kHz samples while tapping
+    this.tapN = 0;
     this.port.onmessage = (e) => {
       const d = e.data;
       if (d.gains) this.gains = d.gains;
       if (d.pcm) this.push(d.tg, d.pcm);
       if (d.flush) this.streams.clear();
+      if (d.tap) { this.tap = new Int16Array(TAP); this.tapN = 0; }
     };
   }
   stream(tg) {
     let s = this.streams.get(tg);
     if (!s) {
-      s = { buf: new Float32Array(RING), r: 0, w: 0, playing: false, dropped: 0 };
+      s = { buf: new Float32Array(RING), r: 0, w: 0, k: 0, playing: false, dropped: 0 };
       this.streams.set(tg, s);
     }
     return s;
@@ -121,25 +155,45 @@ class DeskPlayer extends AudioWorkletProcessor {
   }
   process(inputs, outputs) {
     const out = outputs[0][0];
+    const R = this.ratio, P = this.phases, T2 = 2 * HALF, tab = this.tab;
     out.fill(0);
     for (const [tg, s] of this.streams) {
-      const have = s.w - s.r;
       if (!s.playing) {
-        if (have < START) continue;
+        if (s.w - s.r < START) continue;
         s.playing = true;
+        // Start on the output's grid (frames where currentFrame + i is a multiple of R play input samples
+        // as they are), a fraction of a sample into the stream at most.
+        s.k = (currentFrame % R) % P;
         this.port.postMessage({ started: tg });     // the page stamps it (the bench's radio-to-desk figure)
       }
       const g = tg in this.gains ? this.gains[tg] : 1;
-      const n = Math.min(out.length, have);
-      for (let i = 0; i < n; i++) {
-        out[i] += g * s.buf[(s.r + i) % RING];
+      // s.r: the input sample at (or just before) the position; s.k / P: the fraction past it
+      let i = 0;
+      for (; i < out.length; i++) {
+        if (s.r + HALF >= s.w) break;               // the taps ahead are not here yet
+        const row = (s.k | 0) * T2, base = s.r - (HALF - 1);
+        let acc = 0;
+        for (let t = 0; t < T2; t++) acc += tab[row + t] * s.buf[((base + t) % RING + RING) % RING];
+        out[i] += g * acc;
+        s.k += P / R;
+        while (s.k >= P) { s.k -= P; s.r++; }
       }
-      s.r += n;
-      if (n < out.length) s.playing = false;     // ran dry: wait for START again
+      if (i < out.length) s.playing = false;     // ran dry: wait for START again
     }
     for (let i = 0; i < out.length; i++) {
       if (out[i] > 1) out[i] = 1;
       else if (out[i] < -1) out[i] = -1;
+    }
+    if (this.tap) {
+      // Tests and the bench: what goes to the speakers, at 8 kHz (the grid frames: exactly the mixed input)
+      for (let i = (R - currentFrame % R) % R; i < out.length; i += R) {
+        this.tap[this.tapN++] = Math.round(out[Math.floor(i)] * 32767);   // (clipped to +-1 above)
+        if (this.tapN === TAP) {
+          this.port.postMessage({ tapped: this.tap }, [this.tap.buffer]);
+          this.tap = new Int16Array(TAP);
+          this.tapN = 0;
+        }
+      }
     }
     return true;
   }
