@@ -5,7 +5,11 @@ against the clean speech, with and without the front end; loudness at the listen
 talker; the front end's cost and allocation under MicroPython. Then the same path on other material, so
 the figure is not one sample's: the alsa voice and espeak-ng sentences in Bahasa Indonesia and English, each in
 street, motorbike and market-babble noise (15 dB SNR, with the hum and the buzz), mean and worst PESQ with the
-front end and without.
+front end and without. Where the quality goes (seed 1, side by side): the same speech with one impairment
+at a time (DC and hum, the buzz, the street noise, all of them), each with and without the front end,
+through the whole path and at the mic side (the front end's output, before codec and link); the whole
+path on a link without jitter; and the human (alsa) voice heard clearly (-45 dBFS alone, and -30 and
+-20 dBFS with room noise), so a change for the noisy material is checked against a talker heard clearly.
 """
 import shutil
 
@@ -42,6 +46,32 @@ GOALS = {
     "pesq_materials_raw_worst": "",
     "pesq_materials_count": "materials (3 voices x 3 noises; 3 noises if espeak-ng is missing)",
 }
+OFF = -300.0          # an impairment's level that leaves it out
+BREAKDOWN = {         # micsim.realistic() keywords: the seed-1 material with one impairment at a time
+    "speech": dict(snr_db=-OFF, hum_dbfs=OFF, buzz_dbfs=OFF, dc=0),
+    "hum": dict(snr_db=-OFF, buzz_dbfs=OFF),
+    "buzz": dict(snr_db=-OFF, hum_dbfs=OFF, dc=0),
+    "street": dict(hum_dbfs=OFF, buzz_dbfs=OFF, dc=0),
+    "nobuzz": dict(buzz_dbfs=OFF),
+}
+for _k in BREAKDOWN:
+    UNITS["pesq_breakdown_%s" % _k] = UNITS["pesq_breakdown_%s_raw" % _k] = "MOS-LQO"
+    UNITS["pesq_breakdown_%s_mic" % _k] = "MOS-LQO"
+GOALS.update({
+    "pesq_breakdown_speech": "the human (alsa) voice alone at -45 dBFS (what codec and path leave)",
+    "pesq_breakdown_hum": "+ DC 300 and 50/100/150 Hz hum at -50 dBFS",
+    "pesq_breakdown_buzz": "+ the modem's TDMA buzz only (two 0.8 s bursts, -52 dBFS)",
+    "pesq_breakdown_street": "+ street noise only (15 dB SNR)",
+    "pesq_breakdown_nobuzz": "everything but the buzz",
+    "pesq_breakdown_all_mic": "pesq_realistic_mic's material at the mic side (front end out, no codec)",
+    "pesq_breakdown_all_nojitter": "pesq_realistic_mic on a link without LTE jitter",
+    "pesq_human_loud": "alsa voice -20 dBFS, 40 dB SNR (radio at the mouth)",
+    "pesq_human_mid": "alsa voice -30 dBFS, 40 dB SNR",
+})
+for _k in ("all_mic", "all_nojitter", "human_loud", "human_mid"):
+    UNITS["pesq_%s" % _k if _k.startswith("human") else "pesq_breakdown_%s" % _k] = "MOS-LQO"
+for _k in ("human_loud", "human_mid"):
+    UNITS["pesq_%s_raw" % _k] = "MOS-LQO"
 
 
 def materials(seed=2):
@@ -51,6 +81,27 @@ def materials(seed=2):
         voices += [(lang, micsim.espeak_speech(lang)) for lang in ("id", "en")]
     return [("%s/%s" % (v, nz), micsim.realistic(seed=seed, noise=nz, utterance=u))
             for v, u in voices for nz in micsim.NOISES]
+
+
+def breakdown(m, vol, fe_all):
+    """Where the quality goes: see the module's docstring. m: the seed-1 material, fe_all: its whole path."""
+    out = {"pesq_breakdown_all_mic": micsim.pesq_at_speaker(m["clean"], fe_all["sent"])}
+    r = micsim.through_path(m["mic"], volume_dbfs=vol, link="clean-nojitter")
+    out["pesq_breakdown_all_nojitter"] = micsim.pesq_at_speaker(m["clean"], r["speaker"])
+    for name, kw in BREAKDOWN.items():
+        b = micsim.realistic(seed=1, **kw)
+        for fe, suffix in ((True, ""), (False, "_raw")):
+            r = micsim.through_path(b["mic"], frontend=fe, volume_dbfs=vol)
+            out["pesq_breakdown_%s%s" % (name, suffix)] = micsim.pesq_at_speaker(b["clean"], r["speaker"])
+            if fe:
+                out["pesq_breakdown_%s_mic" % name] = micsim.pesq_at_speaker(b["clean"], r["sent"])
+    clean = m["clean"]
+    for name, lvl, snr in (("mid", -30, 40), ("loud", -20, 40)):
+        mic = micsim.scaled(clean, lvl, snr_db=snr)
+        for fe, suffix in ((True, ""), (False, "_raw")):
+            r = micsim.through_path(mic, frontend=fe, volume_dbfs=vol)
+            out["pesq_human_%s%s" % (name, suffix)] = micsim.pesq_at_speaker(clean, r["speaker"])
+    return out
 
 
 def run():
@@ -72,11 +123,13 @@ def run():
         "frontend_viper_vs_pure": fe["frontend_pure_us_per_frame"] / fe["frontend_us_per_frame"],
         "frontend_alloc_bytes_per_frame": fe["frontend_alloc_bytes_per_frame"],
     }
+    fe_all = fe
     heard = []
     for lvl in (-50, -38):
         r = micsim.through_path(micsim.scaled(m["clean"], lvl), frontend=True, volume_dbfs=vol)
         heard.append(micsim.active_level(r["speaker"]))
     out["loudness_spread_db"] = abs(heard[0] - heard[1])
+    out.update(breakdown(m, vol, fe_all))
     fe_q, raw_q = [], []
     for name, mat in materials():
         for fe, acc in ((True, fe_q), (False, raw_q)):

@@ -10,7 +10,10 @@
 #      pauses do not pump the noise up; gain = target / envelope within [gmin, gmax]; or a fixed gain.
 #      (attack and release are parameters; the mic uses ~256 ms / ~4 s). A block the limiter would cut by
 #      more than 6 dB at the present gain moves the envelope with a 16 ms attack: a talker 20 dB louder than
-#      the calibration expects is at the right gain within a word, not squashed by the limiter for a second
+#      the calibration expects is at the right gain within a word, not squashed by the limiter for a second.
+#      The owner may start the envelope at an expected level and set S_LEARN: that many voiced blocks
+#      quieter than the envelope pull it down at the attack's pace, not the release's (a new talker
+#      quieter than expected is brought up within a second; a louder one has the attack and the limiter)
 #   5. noise gate: open on voice, held for a hangover, then closing -1.2 dB per block to a floor
 #   6. limiter: the block's gain never exceeds limit / peak; the gain is interpolated linearly from the
 #      previous block's (itself capped by this block's peak) so the output never passes `limit`
@@ -50,7 +53,8 @@ P_LIMIT = const(24)   # output peak never above this
 P_FADEN = const(25)   # fade-in length, samples
 P_ATT = const(26)     # AGC envelope attack and release, as shifts per block
 P_REL = const(27)
-NSTATE = const(28)
+S_LEARN = const(28)   # voiced blocks left in which a quieter block pulls the envelope down fast
+NSTATE = const(29)
 
 
 def process(pcm, n, st):
@@ -121,6 +125,9 @@ def process(pcm, n, st):
             if voice:
                 if env == 0:
                     env = s
+                elif st[S_LEARN] > 0 and s < env:
+                    env -= (env - s) >> st[P_ATT]
+                    st[S_LEARN] = st[S_LEARN] - 1
                 elif s > env:
                     # a talker far louder than the gain expects (the limiter would cut this block by more
                     # than 6 dB): the envelope catches up in a few blocks, not a second of squashed words

@@ -87,6 +87,10 @@ def process(pcm_buf, n: int, st_buf):
             if voice:
                 if env == 0:
                     env = s
+                elif st[28] > 0 and s < env:
+                    # a new talker quieter than assumed: down at the attack's pace (level_pure.py)
+                    env -= (env - s) >> st[26]
+                    st[28] = st[28] - 1
                 elif s > env:
                     # a talker far louder than the gain expects: catch up fast (level_pure.py)
                     a = st[26]

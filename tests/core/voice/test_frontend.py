@@ -143,3 +143,28 @@ def test_leveller_brings_quiet_and_loud_senders_together():
         out = _run(lev, _tone(16000, 440, amp))
         levels.append(20 * math.log10(_rms(out, 8000) / 32768))
     assert abs(levels[0] - levels[1]) < 3, levels
+
+
+def test_leveller_plays_a_new_talkers_first_word_at_the_volume_not_squashed():
+    # A sender's front end delivers speech near -20 dBFS; each word starts softly. The leveller (volume at
+    # -26 dBFS) must play the first word near -26 dBFS from its start. Learning the level from the first
+    # voiced block (the soft onset) put the gain at +18 dB and the limiter held the word near full scale.
+    lev = frontend.rx_leveller(-26)
+    lev.reset()
+    x = _tone(160, 440, 150)                          # ~ -50 dBFS: the onset
+    x.extend(_tone(1600, 440, 4600, start=160))       # ~ -20 dBFS RMS, 200 ms
+    out = _run(lev, x)
+    lvl = 20 * math.log10(_rms(out, 320, 1760) / 32768)
+    assert -29 < lvl < -23, lvl
+
+
+def test_a_soft_onset_does_not_set_the_mic_gain():
+    # The AGC starts from the calibrated gain (INMP441, speech at 72 dB SPL: +28 dB) and moves slowly; the
+    # first voiced block, often a soft onset, once set the envelope alone and put the gain at its ceiling
+    # (+40 dB) in a quiet room: a talker close to the mic was then squashed by the limiter.
+    fe = frontend.mic_frontend(denoise=False)
+    fe.begin()
+    x = _noise(3200, 8)                          # a quiet room, ~ -75 dBFS: the noise floor falls to it
+    x.extend(_tone(320, 440, 60))                # a soft onset, ~ -58 dBFS, 40 ms
+    _run(fe, x)
+    assert 250 <= fe.gain_db_x10() <= 310, fe.gain_db_x10()
