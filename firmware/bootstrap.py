@@ -170,19 +170,11 @@ def _prune(st, keep):
                 rmtree(d + "/" + name)
 
 
-def restart():
-    # The reset the bootstrap counts (hal.restart does the same once a HAL exists).
-    try:
-        from machine import reset
-    except ImportError:          # a desktop or the virtual device (the unix port's machine has no reset):
-        raise SystemExit(0)      # leaving the interpreter is the reset
-    reset()
-
-
-def failed(active, e):
-    # The release this boot chose cannot even start (an import raised). On trial: restart at once, so the
-    # boot is counted and after MAX_BOOTS the previous release runs; a radio must never wait at the REPL
-    # for a bad update. Otherwise (the factory code, a release already kept) the caller goes on.
+def failed(active, e, restart):
+    # The release this boot chose cannot even start (an import raised). On trial: restart at once (restart:
+    # main.py's reset, handed in: the hardware stays behind main.py and hal/), so the boot is counted and
+    # after MAX_BOOTS the previous release runs; a radio must never wait at the REPL for a bad update.
+    # Otherwise (the factory code, a release already kept) the caller goes on.
     if active.get("trial"):
         print("bootstrap: v%s on trial failed to start: %r; restarting" % (active.get("v"), e))
         restart()

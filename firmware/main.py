@@ -9,11 +9,23 @@
 # Anything of the chosen release that raises before the app runs restarts a release on trial
 # (bootstrap.failed: the boot is counted, the previous release follows), never the REPL.
 import bootstrap
+
+
+def reset():
+    # The reset the bootstrap counts (hal.restart does the same once a HAL exists; this one is needed when
+    # the release's own hal/ cannot be imported).
+    try:
+        from machine import reset as hard
+    except ImportError:          # a desktop or the virtual device (the unix port's machine has no reset):
+        raise SystemExit(0)      # leaving the interpreter is the reset
+    hard()
+
+
 STORE, ACTIVE = bootstrap.boot()
 try:
     from ht import VERSION  # (after the bootstrap chose the release)
 except Exception as e:
-    bootstrap.failed(ACTIVE, e)
+    bootstrap.failed(ACTIVE, e, reset)
     raise
 
 _RESTART_PAUSE_MS = 5000
@@ -53,11 +65,11 @@ def main():
         radio_hal = hal.create(board)
         from ht.radio import boot as radio_boot
     except ImportError as e:
-        bootstrap.failed(ACTIVE, e)     # on trial: count the boot, roll back
+        bootstrap.failed(ACTIVE, e, reset)     # on trial: count the boot, roll back
         status("radio app not available (%s); REPL ready" % e)
         return
     except Exception as e:
-        bootstrap.failed(ACTIVE, e)
+        bootstrap.failed(ACTIVE, e, reset)
         raise
     if not provision:
         from ht import bootfiles

@@ -25,9 +25,9 @@ FIRMWARE_RULES = {
     "ht.radio": BASE | {"ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.ota"},
     "ht.selftest": BASE | {"ht", "ht.config", "ht.board", "ht.voice", "ht.modem", "ht.mqtt", "ht.radio"},
     "hal": BASE | {"ht", "ht.board", "ht.config", "ht.voice", "ht.modem", "machine", "network"},
-    "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal", "bootstrap"},
-    "bootstrap": {"machine"},         # never updated over the air, so it leans on nothing that is (machine:
-                                      # MicroPython's own, for the reset that counts a failed trial boot)
+    "main": BASE | {"ht", "ht.board", "ht.config", "ht.bootfiles", "ht.radio", "hal", "bootstrap", "machine"},
+    "bootstrap": set(),               # never updated over the air, so it leans on nothing that is; the reset
+                                      # that counts a failed trial boot is main.py's, handed in
 }
 HARDWARE = {"machine", "network", "hal"}
 
