@@ -195,14 +195,6 @@ def _pct(xs, q):
     return round(xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))], 1)
 
 
-def _publish_payload(pkt):
-    """The payload of an MQTT QoS 0 PUBLISH (as the link proxy hands it on)."""
-    i = 1
-    while pkt[i] & 0x80:
-        i += 1
-    i += 1
-    tl = (pkt[i] << 8) | pkt[i + 1]
-    return pkt[i + 2 + tl:]
 
 
 class _Probe:
@@ -228,7 +220,8 @@ class _Probe:
         return self.time.time() * 1000
 
     def on_packet(self, up, voice, read_ms, due_ms, pkt):
-        if voice and _publish_payload(pkt)[0] & 1:      # F_START: the burst's first frame
+        from htsim.fleet.proxy import publish_parts
+        if voice and publish_parts(pkt)[1][0] & 1:      # F_START: the burst's first frame
             self.link.append((up, read_ms + self.off, due_ms + self.off))
 
     def hook_engine(self, eng):

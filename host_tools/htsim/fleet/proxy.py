@@ -45,13 +45,18 @@ def packet_len(buf):
     return n if len(buf) >= n else 0
 
 
-def _topic(pkt):
+def publish_parts(pkt):
+    """(topic, payload) of a whole QoS 0 PUBLISH packet, as the proxy hands packets to on_packet."""
     i = 1
     while pkt[i] & 0x80:
         i += 1
     i += 1
     tl = (pkt[i] << 8) | pkt[i + 1]
-    return bytes(pkt[i + 2:i + 2 + tl])
+    return bytes(pkt[i + 2:i + 2 + tl]), pkt[i + 2 + tl:]
+
+
+def _topic(pkt):
+    return publish_parts(pkt)[0]
 
 
 def is_ota_chunk(pkt):
