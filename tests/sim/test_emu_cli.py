@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fixtures.emu import AtPort, booted, wait_until
+from fixtures.emu import AtPort, booted, let_pass, wait_until
 
 pytestmark = pytest.mark.sim
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -97,7 +97,7 @@ def test_scenario_repeating_step(emulator):
         at.wait_for(b"+CEREG: 2\r\n")
         at.wait_for(b"+CEREG: 1\r\n")
     wait_until(lambda: sum("fault reg_lost" in e for _, e in emu.events) == 3, what="three repeats")
-    time.sleep(0.5)                       # 25 emulated s more: count=3 means no fourth one
+    let_pass(emu, 25)                     # 25 emulated s more: count=3 means no fourth one
     assert sum("fault reg_lost" in e for _, e in emu.events) == 3
 
 
@@ -116,7 +116,7 @@ def test_scenario_rejected_whole(emulator, steps, msg):
     emu = emulator(dialect="A7670", powered=True)
     with pytest.raises(ValueError, match=msg):
         emu.run_scenario(steps)
-    time.sleep(0.1)
+    let_pass(emu, 5)
     assert emu.state["power"] in ("booting", "on")     # nothing of the bad file was applied
 
 
@@ -132,7 +132,7 @@ def test_new_uart_client_replaces_old(emulator):
     emu = emulator(dialect="A7670", powered=True)
     first = booted(emu)
     second = AtPort.tcp(emu.uart_port)
-    time.sleep(0.2)
+    let_pass(emu, 10)
     assert second.cmd("AT").ok
     assert first.pump(0.2) == b""      # the old connection was closed: EOF, nothing more
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from fixtures.emu import booted, wait_until
+from fixtures.emu import booted, let_pass, wait_until
 from test_emu_sockets import quectel_open, simcom_open, simcom_read_all, simcom_send
 
 pytestmark = pytest.mark.sim
@@ -164,7 +164,7 @@ def test_ussd_timeout(emulator, silent):
     emu.fault("ussd_timeout", count=1, silent=silent)
     assert at.cmd('AT+CUSD=1,"*888#",15').ok
     if silent:
-        time.sleep(0.5)              # 25 emulated s: well past the 10 s timeout
+        let_pass(emu, 25)            # well past the 10 s timeout
         assert b"+CUSD" not in at.drain(0.1)
     else:
         at.wait_for(b"+CUSD: 5\r\n")
@@ -240,7 +240,7 @@ def test_peer_on_loss_silent_keeps_peer_connection_open(emulator):
 def test_reboot_fault_on_a_switched_off_modem_does_nothing(emulator):
     emu = emulator(dialect="A7670")
     emu.fault("reboot")
-    time.sleep(0.2)
+    let_pass(emu, 10)
     assert emu.state["power"] == "off"
 
 
@@ -253,6 +253,6 @@ def test_dtr_sleep_loses_input_until_dtr_low(emulator):
     at.write(b"AT\r")
     assert at.drain(0.3) == b""             # asleep: the UART does not listen
     emu.set_pin("DTR", 0)
-    time.sleep(0.06)                        # the UART comes up ~30 ms after DTR low (rrc.WAKE_S)
+    wait_until(lambda: not emu.state["energy"]["waking"], what="the UART up (~30 ms after DTR low)")
     assert at.cmd("AT").ok
     assert emu.state["bytes"]["dropped_rx"] >= 3

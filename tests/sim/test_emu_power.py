@@ -1,10 +1,9 @@
 """Modem emulator: the power model (rrc.py) - RRC connected for the tail after socket traffic, the slow-clock
 sleep with DTR, the UART's wake-up time, data arriving while asleep - and the blackhole fault."""
-import time
 
 import pytest
 
-from fixtures.emu import booted, wait_until
+from fixtures.emu import booted, let_pass, wait_until
 from test_emu_sockets import simcom_open, simcom_read_all, simcom_send, quectel_open
 
 pytestmark = pytest.mark.sim
@@ -43,7 +42,7 @@ def test_slow_clock_sleep_is_counted_and_urcs_still_come_out(emulator, tcp_echo_
     tcp_echo_server.conns[-1].sendall(b"burst-start")
     at.wait_for(b"+CIPRXGET: 1,0", timeout=5)
     emu.set_pin("DTR", 0)
-    time.sleep(0.06)                         # the UART's 30 ms to come up (more is only later, never lost)
+    wait_until(lambda: not energy(emu)["waking"], timeout=20, what="the UART up")
     assert simcom_read_all(at, 0, 11) == b"burst-start"
 
 
@@ -76,10 +75,10 @@ def test_blackhole_kills_open_flows_silently_and_new_ones_work_after(dialect, em
         at.wait_for(b">")
         at.write(b"into the void")
         at.wait_for(b"SEND OK")
-    time.sleep(0.3)
+    let_pass(emu, 15)
     assert len(tcp_echo_server.received) == n          # nothing reached the peer, and no close either
     assert emu.state["sockets"][0]["state"] == "open"   # the module still believes in the flow
-    time.sleep(0.5)
+    let_pass(emu, 25)                                   # the blackhole's 25 s are over
     if simcom:
         assert at.cmd('AT+CIPOPEN=1,"TCP","127.0.0.1",%d' % tcp_echo_server.port).ok
         at.wait_for(b"+CIPOPEN: 1,0", timeout=15)

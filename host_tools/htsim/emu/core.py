@@ -198,6 +198,12 @@ class ModemEmulator:
         return self._modem.snapshot()
 
     @property
+    def now_s(self) -> float:
+        """The emulator's own clock in emulated seconds, read inside its loop (so the loop is running and has
+        handled what fell due before the read)."""
+        return self._call(lambda: self._loop.time() / self.time_scale)
+
+    @property
     def sms_log(self) -> list[tuple[str, str]]:
         return self._call(lambda: list(self._modem.sms_log))
 
