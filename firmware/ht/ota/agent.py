@@ -206,7 +206,7 @@ class Updater:
             self._srtt += err
             self._rttvar += (err if err > 0 else -err) - (self._rttvar >> 2)
         rto = (self._srtt >> 3) + self._rttvar
-        self.retry_ms = _MIN_RTO_MS if rto < _MIN_RTO_MS else (_MAX_RTO_MS if rto > _MAX_RTO_MS else rto)
+        self.retry_ms = max(_MIN_RTO_MS, min(rto, _MAX_RTO_MS))
 
     def _refuse(self, why):
         self._drop()
