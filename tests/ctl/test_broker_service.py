@@ -11,6 +11,7 @@ import time
 import pytest
 
 from fixtures.cli import run_htctl as run
+from fixtures.emu import wait_until
 from fixtures.provision import free_port
 from htctl import registry
 from htctl.mosquitto import MOSQUITTO
@@ -76,15 +77,14 @@ def test_the_written_set_starts_as_root_and_takes_a_generated_account(fleet_unit
     p = subprocess.Popen([MOSQUITTO, "-c", os.path.join(service_dir, "mosquitto.conf")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 10
-        while True:
+        def listening():
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                return True
             except OSError:
                 assert p.poll() is None, p.stderr.read().decode()
-                assert time.monotonic() < deadline, "mosquitto did not listen"
-                time.sleep(0.05)
+                return False
+        wait_until(listening, 60, what="mosquitto listening")
         owner = open("/proc/%d/status" % p.pid).read()
         assert "\nUid:\t%d\t" % mosq.pw_uid in owner             # it dropped to user mosquitto
         assert _connect(port, fleet_unit["unit"], radio_pw) == 0
@@ -98,10 +98,8 @@ def test_the_written_set_starts_as_root_and_takes_a_generated_account(fleet_unit
         assert run(["broker", "write", "--out", service_dir, "--listen", "127.0.0.1", "--listen-port", str(port),
                     "--registry", fleet_unit["registry"]])[0] == 0
         p.send_signal(1)
-        deadline = time.monotonic() + 10
-        while _connect(port, fleet_unit["unit"], new_pw) != 0:
-            assert time.monotonic() < deadline, "reload did not take the new password"
-            time.sleep(0.2)
+        wait_until(lambda: _connect(port, fleet_unit["unit"], new_pw) == 0, 60,
+                   what="the reload taking the new password")
     finally:
         p.terminate()
         p.wait(10)
