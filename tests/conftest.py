@@ -10,6 +10,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+pytest.register_assert_rewrite("fixtures")      # fixture modules import each other before pytest loads them
 
 pytest_plugins = sorted(
     "fixtures." + f.stem for f in (ROOT / "tests" / "fixtures").glob("*.py") if f.stem != "__init__"

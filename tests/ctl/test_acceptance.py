@@ -3,10 +3,10 @@ credentials provisioning generated) passes every check; each field fault gives t
 hint a technician can act on; the certificate lands in the registry. Limits are judged on the host."""
 import io
 import json
-import time
 
 import pytest
 
+from fixtures.wait import wait_until
 from fixtures.provision import ICCID, ICCID_OTHER, SCALE, free_port
 from htctl import acceptance, registry
 from htctl.cli import main
@@ -193,10 +193,10 @@ def test_bench_takes_over_from_the_running_radio_app(bench_radio, fleet_unit, fl
     assert rc == 0 and json.loads(out.getvalue())["banner"].startswith("HT firmware"), err.getvalue()
     fleet_broker(fleet_unit["registry"], port)
     n0 = len(emu.at_log)
-    deadline = time.monotonic() + 60
-    while len(emu.at_log) == n0:           # the app's own modem supervisor is talking to the modem
-        assert time.monotonic() < deadline, dev.output()[-800:]
-        time.sleep(0.05)
+    try:                                   # the app's own modem supervisor is talking to the modem
+        wait_until(lambda: len(emu.at_log) > n0, what="the radio app's first AT command")
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, dev.output()[-800:])) from None
     rc, out, err = _bench(dev, fleet_unit, "--json")
     failed = _not_passed(_rows(out))
     assert rc == 0 and failed == {}, (failed, err, dev.output()[-1500:])

@@ -1,7 +1,7 @@
 """Modem emulator: power/boot, echo, error formats, identity, robustness against bad input."""
 import pytest
 
-from fixtures.emu import AtPort, booted, wait_until
+from fixtures.emu import AtPort, booted, let_pass, wait_until
 
 pytestmark = pytest.mark.sim
 
@@ -29,12 +29,11 @@ def test_boot_needs_pwrkey_pulse_then_banner_and_sim_urcs(emulator, dialect):
 
 @pytest.mark.parametrize("dialect,short_ms", [("A7670", 10), ("SIM7600", 100), ("EC200U", 100)])
 def test_too_short_pwrkey_pulse_does_not_boot(emulator, dialect, short_ms):
-    import time
     emu = emulator(dialect=dialect)
     # Timed in the emulator's loop: a sleep here could oversleep past the threshold on a loaded machine
     # (10 ms asked, 60 ms slept: the A7670 would boot and the test fail for the machine's sake).
     emu.pulse_pin("PWRKEY", short_ms)
-    time.sleep(0.8)                        # wall-clock: well past every threshold (a longer wait only adds proof)
+    let_pass(emu, 0.8, wall=True)          # past every threshold's check, which has run in the loop by then
     assert emu.state["power"] == "off"
 
 
@@ -124,12 +123,9 @@ def test_qpowd_prints_powered_down(emulator):
 
 
 def test_long_pwrkey_press_turns_running_modem_off(emulator):
-    import time
     emu = emulator(dialect="EC200U", powered=True)
     at = booted(emu, registered=False)
-    emu.set_pin("PWRKEY", 1)
-    time.sleep(0.9)            # >= 650 ms for Quectel
-    emu.set_pin("PWRKEY", 0)
+    emu.pulse_pin("PWRKEY", 900)           # >= 650 ms for Quectel, timed in the emulator's loop
     at.wait_for(b"POWERED DOWN")
     assert emu.state["power"] == "off"
 

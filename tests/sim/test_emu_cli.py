@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -32,7 +31,7 @@ def test_control_port_pins_faults_status(emulator):
     emu = emulator(dialect="EC200U")
     at = AtPort.tcp(emu.uart_port)
     assert ctl(emu.ctl_port, "pin PWRKEY 1") == ["ok"]
-    time.sleep(0.6)                       # Quectel needs >= 500 ms (wall clock, like the real pin)
+    let_pass(emu, 0.6, wall=True)         # Quectel needs >= 500 ms held, on the emulator's wall clock
     assert ctl(emu.ctl_port, "pin PWRKEY 0") == ["ok"]
     at.wait_for(b"RDY")
     wait_until(lambda: emu.state["reg_stat"] == 1, what="registration")
