@@ -19,9 +19,7 @@ from ht.radio.topics import UnitTopics
 from ht.radio.audio import AudioPath
 from ht.radio.guard import SourceIds, unit_num, tg_num
 from ht.radio.bootepoch import BootEpoch
-from ht.radio.msgtag import Tagger, unwrap, key_id
-import binascii
-from ht.voice import frame
+from ht.radio.keys import FleetKeys
 from ht.radio.inbound import Inbound
 from ht.radio.outbound import Publisher, robust_client
 from ht.radio.health import Health
@@ -33,7 +31,6 @@ from ht.radio.power import PowerPolicy, Battery
 from ht.radio.emergency import IDLE as EM_IDLE
 from ht.radio.update import UpdateLink
 from ht.mqtt.client import ONLINE, OFFLINE
-from ht.config import key_bytes
 
 _TICK_MS = const(10)
 _SLOW_MS = const(1000)     # battery, presence and telemetry checks
@@ -79,19 +76,11 @@ class Radio:
         self.on_mqtt_down = on_mqtt_down
         self.unit = config.get("unit.id") or hal.unique_id()
         self.fleet = fleet or opt(config, "fleet.id", "kota")
-        if key is None and opt(config, "audio.key", None):
-            key = key_bytes(config)     # hex in config.json, bytes for the HMAC
+        self.keys = keys = FleetKeys(config, self.unit, key, config_store, self._emit)
         # Without the fleet key the radio neither sends nor takes voice (ht.radio.guard, AudioPath.start_tx) and
         # its presence says "nokey" until it is provisioned: unsigned voice is what an impostor would send.
-        self.nokey = not key
+        self.nokey = not keys.key
         self.config = config
-        self.config_store = config_store
-        self._key = key
-        old = key_bytes(config, "audio.key_old") if opt(config, "audio.key_old", None) else None
-        self._old = old if key else None
-        self.tagger = Tagger(key, (old,) if old else ()) if key else None
-        if key and old:
-            key = frame.key_ring(key, old)      # voice: sign with the new key, accept both
         self.boot_epoch = BootEpoch(*(epoch_store or (None, None)), rng=rng)
         prio = PRIOS[config.get("unit.priority")]
         tgs = config.get("talkgroups.list") or ["1"]
@@ -132,7 +121,7 @@ class Radio:
         pt = _payload_type(config.get("audio.codec"))
         level, self.volume = sound.speaker(hal, config, board, volume_store)
         # 60 ms is in the config schema but not in frame version 1: 40 ms is the closest it carries.
-        self.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, key,
+        self.audio = keys.audio = AudioPath(hal, unit_num(self.unit), 40 if frame_ms == 60 else frame_ms, pt, keys.voice(),
                                rng.getrandbits(16), self._emit, self._playing_uid,
                                sound.mic_frontend(config, board), level, self.boot_epoch.epoch)
         # Updates over the air (docs/OTA.md) when the bootstrap handed in its store and the fleet has a key.
@@ -143,16 +132,17 @@ class Radio:
                                   self.presence, self.ptts, self.emergency, self.rollcall, self._emit, hal.restart,
                                   ota_reboot_ms)
         self.inbound = Inbound(self.fleet, self.unit, self.ids, self.ptts, self.audio, self.emergency,
-                               self.rollcall, self.counts, self._emit, self.flush, self.tagger,
+                               self.rollcall, self.counts, self._emit, self.flush, keys.tagger,
                                self.ota)
-        self.inbound.on_rekey = self.on_rekey
+        self.inbound.on_rekey = keys.on_rekey
         if make_client is None:
             make_client = robust_client(config, self.unit, net_opener,
                                         dataplan.count if count_bytes and dataplan is not None else None,
                                         dead_fast)
         # The client comes last: its callbacks are the dispatcher above and this radio's session handler.
         self.client = make_client(self.inbound.on_message, self.on_mqtt_state)
-        self.out = Publisher(self.client, self._emit, self.counts, self.tagger)
+        self.out = Publisher(self.client, self._emit, self.counts, keys.tagger)
+        keys.users = (self.inbound, self.out)
         self.health = Health(hal, link, dataplan, self.audio)
         self._t0 = ticks_ms()
         self.sms = SMSSender(sms, self._emit, self.counts, self._t0)
@@ -387,41 +377,6 @@ class Radio:
                 cb(ticks_ms(), kind, fields)
             except Exception as e:   # a broken recorder must not stop the radio
                 print("radio: events hook failed:", repr(e))
-
-    # ---- fleet key rotation (docs/PROVISION.md) -----------------------------------------------------
-    def on_rekey(self, d, now):
-        # A command on our own topic, tagged with a key we accept (ht.radio.inbound checked it).
-        if self._key is None:
-            return
-        if "rekey" in d:
-            kid = d.get("kid")
-            if kid == key_id(self._key):
-                return                  # the retained command again, after a reconnect: already in use
-            new = unwrap(self._key, self.unit, binascii.unhexlify(d["rekey"]))
-            if key_id(new) != kid:
-                raise ValueError("rekey: not wrapped with our key")
-            self._use_keys(new, self._key)
-            self._emit("rekey", {"overlap": 1, "kid": kid})
-        elif d.get("retire") and self._old is not None and d.get("kid") == key_id(self._key):
-            self._use_keys(self._key, None)
-            self._emit("rekey", {"overlap": 0, "kid": d["kid"]})
-
-    def _use_keys(self, key, old):
-        # Sign with `key` from now on; accept `old` too while it is given (the overlap).
-        self._key, self._old = key, old
-        t = Tagger(key, (old,) if old else ())
-        self.tagger = self.inbound.tagger = self.out.tagger = t
-        k = frame.key_ring(key, old) if old else frame.Key(key)
-        self.audio.guard.key = k
-        self.audio.tx.key = k
-        c = self.config
-        try:
-            c.set("audio.key", binascii.hexlify(key).decode())
-            c.set("audio.key_old", binascii.hexlify(old).decode() if old else "")
-            if self.config_store is not None:
-                self.config_store(c)
-        except Exception as e:      # a full flash, or a key the schema refuses: it works until the next reboot
-            self._emit("config_store_failed", {"why": repr(e)})
 
     def publish(self, topic, payload, qos=1, retain=False):
         # For the console side of tests and tools running a Radio: queue any publication.
