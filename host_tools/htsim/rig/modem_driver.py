@@ -35,6 +35,18 @@ class Ctl:
         return out.decode().strip()
 
 
+async def recv_all(s, n, limit_ms):
+    # What a stream gives until n bytes, its end, or limit_ms (a short result is the caller's finding).
+    got = b""
+    t0 = ticks_ms()
+    while len(got) < n and ticks_diff(ticks_ms(), t0) < limit_ms:
+        d = await s.recv(4096)
+        if not d:
+            break
+        got += d
+    return got
+
+
 def pins_for(ctl):
     # asserted/released straight onto the emulator's board pins (1 = pressed / on / in reset)
     def pin(name):
@@ -80,13 +92,7 @@ class Run:
         data = (b"\r\nOK\r\n+CIPRXGET: 1,0\r\n\x00\xff> " + bytes(range(256))) * (n // 280 + 1)
         data = data[:n]
         await s.send(data)
-        got = b""
-        t0 = ticks_ms()
-        while len(got) < len(data) and ticks_diff(ticks_ms(), t0) < 30000:
-            d = await s.recv(4096)
-            if not d:
-                break
-            got += d
+        got = await recv_all(s, len(data), 30000)
         await s.close()
         return got == data
 

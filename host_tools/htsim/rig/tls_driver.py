@@ -14,7 +14,7 @@ from ht.compat import ticks_ms, ticks_diff
 from ht.modem.uart import open_tcp
 from ht.modem.lifecycle import Modem
 from ht.modem.supervisor import Supervisor
-from modem_driver import Ctl, pins_for
+from modem_driver import Ctl, pins_for, recv_all
 
 
 def result(d):
@@ -71,13 +71,7 @@ class Run:
         data = (b"\r\nOK\r\n+CCHRECV: DATA,0,5\r\n+QSSLURC: \"closed\",4\r\n\x00\xff> " + bytes(range(256)))
         data = (data * (n // len(data) + 1))[:n]
         await s.send(data)
-        got = b""
-        t0 = ticks_ms()
-        while len(got) < len(data) and ticks_diff(ticks_ms(), t0) < 60000:
-            d = await s.recv(4096)
-            if not d:
-                break
-            got += d
+        got = await recv_all(s, len(data), 60000)
         await s.close()
         self.out["echo"] = got == data
         self.out["echo_len"] = len(got)
