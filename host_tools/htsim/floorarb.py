@@ -151,7 +151,7 @@ class Heartbeat:
 def failover(arbs: ArbiterThread, rig: PressRig, followers: dict[str, Follower], primary: str = "arb-a",
              timeout: float = 15.0) -> dict[str, Any]:
     """The primary dies while u0 holds the floor (heartbeating every second) and the other clients keep pressing;
-    -> {"holder", "epoch0", "failover_s": primary stopped -> every client applied a record of the new epoch,
+    -> {"holder", "burst": the holder's, "epoch0", "failover_s": primary stopped -> every client applied a record of the new epoch,
     "lease_gap_s": the longest time u0 went without a GRANT for itself, "new_grants": GRANT units applied in
     the new epoch (all clients), "took_over": the standby announced within `timeout`}."""
     fols = list(followers.values())
@@ -188,7 +188,7 @@ def failover(arbs: ArbiterThread, rig: PressRig, followers: dict[str, Follower],
             if r.kind == G.GRANT and r.unit == talker.unit and r.burst == burst]
     send(talker, fm.RELEASE, burst)
     idle = wait_for(lambda: all(f.holder is None for f in fols), timeout)
-    return {"holder": talker.unit, "epoch0": epoch0, "took_over": took_over and None not in firsts,
+    return {"holder": talker.unit, "burst": burst, "epoch0": epoch0, "took_over": took_over and None not in firsts,
             "failover_s": max(t for t in firsts if t is not None) - t0 if None not in firsts else None,
             "lease_gap_s": max((b - a for a, b in zip(mine, mine[1:])), default=0.0),
             "new_grants": sorted({r.unit for f in fols for r in f.records()
