@@ -172,7 +172,7 @@ class Unit:
         def on_message(topic, payload, retained):
             p = T.parse(topic)
             if p is not None and p[0] == T.ACK and self.rc.rc_id is not None:
-                tg = r.tagger
+                tg = r.keys.tagger
                 body = bytes(payload) if tg is None else tg.open(topic, payload)
                 if body is None:
                     emit(ticks_ms(), self.name, "bad_msg", {"topic": bytes(topic).decode(), "why": "bad tag"})
