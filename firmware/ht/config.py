@@ -10,7 +10,8 @@ import binascii
 SCHEMA_VERSION = 1
 MASK = "********"
 PRIORITIES = ("normal", "command", "emergency")
-CODECS = ("adpcm", "ulaw", "g726")  # RTP payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), see ht/voice/codecs.py
+CODECS = ("adpcm", "ulaw", "g726", "adpcme")  # payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), 1 (DVI4 + adaptive
+# emphasis), see ht/voice/codecs.py
 FRAME_MS = (20, 40, 60)
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
