@@ -140,7 +140,7 @@ FIELDS = {
     "dataplan.quota_mb": ("int", 6144, (0, 1048576)),
     "dataplan.price_rp": ("int", 55000, (0, 100000000)),
     "dataplan.opd": ("str", "", _short_str),
-    "audio.codec": ("enum", "adpcm", CODECS),
+    "audio.codec": ("enum", "adpcme", CODECS),
     "audio.frame_ms": ("enum", 40, FRAME_MS),
     "audio.key": ("secret", "", _hex_key),
     "audio.key_old": ("secret", "", _hex_key),

@@ -26,7 +26,7 @@ from ht.voice import codecs
 from htsim import audiopath, linksim, rig, speech
 
 RATE = 8000
-CODEC = codecs.PT_ADPCM   # the payload type the whole path codes with unless told (the radio's default)
+CODEC = codecs.PT_ADPCME  # the payload type the whole path codes with unless told (the radio's default, audio.codec)
 LEAD_MS = 400       # from key-up to the first word
 GAP_MS = 500        # between words
 

@@ -3,7 +3,7 @@
 # Receiver (jitter buffer, decoder, concealment) -> receive leveller at a speaker volume -> speaker.
 # Run by htsim.micsim.through_path (tests/sim/test_voice_frontend.py, bench/bench_voice_frontend.py).
 # Usage: micropython voice_path.py IN OUT FE(0: none, 1: front end, 2: without its suppressor) VOLUME_DBFS
-#        [FRAME_MS [PT (codec payload type, default 5: DVI4)]]
+#        [FRAME_MS [PT (codec payload type, default 5: DVI4; micsim passes the radio's default)]]
 #   IN: <n:u32> n int16 mic samples, then one i32 arrival ms per frame (-1: lost)
 #   OUT: the front end's output (the mic side, n samples), then the speaker's (frames x 20 ms + 1 s)
 # Prints "name value" lines: frontend_us_per_frame, frontend_alloc_bytes_per_frame (front end alone).
