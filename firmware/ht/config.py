@@ -146,6 +146,7 @@ FIELDS = {
     "audio.key_old": ("secret", "", _hex_key),
     # the microphone front end (ht/voice/frontend.py): trim on the board's calibrated gain, AGC or fixed gain
     "mic.frontend": ("bool", True, None),   # off: the mic's samples go to the codec as they come (a line input)
+    #   (then audio.codec adpcm if the input carries rumble: adpcme relies on the front end's high-pass)
     "mic.trim_db": ("int", 0, (-20, 20)),
     "mic.agc": ("bool", True, None),
     "mic.agc_target_dbfs": ("int", -20, (-30, -10)),
