@@ -32,6 +32,8 @@ UNITS = {
     "codec_c_ms_per_s_audio": "ms/s", "codec_viper_ms_per_s_audio": "ms/s", "codec_pure_ms_per_s_audio": "ms/s",
     "pesq_codec_only_adpcm": "MOS-LQO", "pesq_codec_only_adpcm_c_reference": "MOS-LQO", "pesq_codec_only_ulaw": "MOS-LQO", "pesq_codec_only_g726": "MOS-LQO",
     "pesq_codec_loss5_adpcm": "MOS-LQO", "pesq_codec_loss5_g726": "MOS-LQO",
+    "pesq_codec_only_adpcme": "MOS-LQO", "pesq_codec_loss5_adpcme": "MOS-LQO",
+    "adpcm_viper_framed_us_per_frame": "us", "adpcme_viper_framed_us_per_frame": "us",
     "g726_viper_ms_per_s_audio": "ms/s", "g726_pure_ms_per_s_audio": "ms/s", "g726_viper_vs_c": "x C",
 }
 GOALS = {"codec_viper_vs_c": "<= 2", "pesq_codec_only_g726": ">= 3.9 at 32 kbit/s"}
@@ -84,11 +86,22 @@ def framed():
         c.encode(mp[f:f + 160], 160, me[f >> 1:], tx)
         c.decode(me[f >> 1:], 160, md[f:], rx)
 
+def framed_e():
+    # ADPCME (PT 1) as the transmitter and receiver use it: choose, encode (emphasis + trellis), decode
+    c = codecs.get(codecs.PT_ADPCME)
+    tx, rx = c.new_state(), c.new_state()
+    mp, me, md = memoryview(pcm), memoryview(enc), memoryview(dec)
+    for f in range(0, n - 159, 160):
+        c.choose(mp[f:f + 160], 160, tx)
+        c.encode(mp[f:f + 160], 160, me[f >> 1:], tx)
+        c.decode(me[f >> 1:], 160, md[f:], rx)
+
 res = {}
 res["adpcm_viper"] = best(adpcm_run(adpcm_viper), reps)
 res["ulaw_viper"] = best(ulaw_run(ulaw_viper), reps)
 codecs.use_viper(True)
 res["adpcm_viper_framed"] = best(framed, reps)
+res["adpcme_viper_framed"] = best(framed_e, reps)
 res["g726_viper"] = best(g726_run(g726_viper), max(2, reps // 8))
 res["g726_pure"] = best(g726_run(g726), 1)
 res["adpcm_pure"] = best(adpcm_run(adpcm), max(3, reps // 5))
@@ -150,7 +163,10 @@ def codec_loss(pcm, c, loss):
     hdr = bytearray(max(1, c.STATE_LEN))
     prev = np.zeros(FRAME)
     run = 0
+    choose = getattr(c, "choose", None)     # ADPCME decides its emphasis per frame before packing its state
     for k, f in enumerate(range(0, n, FRAME)):
+        if choose is not None:
+            choose(memoryview(src)[f:f + FRAME], FRAME, tx)
         c.pack_state(tx, hdr, 0)
         c.encode(memoryview(src)[f:f + FRAME], FRAME, payload, tx)
         if loss[k]:
@@ -220,6 +236,8 @@ def run():
         "codec_viper_ms_per_s_audio": m["adpcm_viper"] / 1000.0 / secs,
         "codec_pure_ms_per_s_audio": m["adpcm_pure"] / 1000.0 / secs,
     }
+    out["adpcm_viper_framed_us_per_frame"] = m["adpcm_viper_framed"] / (len(pcm) // FRAME)
+    out["adpcme_viper_framed_us_per_frame"] = m["adpcme_viper_framed"] / (len(pcm) // FRAME)
     out["g726_viper_ms_per_s_audio"] = m["g726_viper"] / 1000.0 / secs
     out["g726_pure_ms_per_s_audio"] = m["g726_pure"] / 1000.0 / secs
     c_g726 = spandsp_g726_us(raw)
@@ -236,7 +254,8 @@ def run():
         out["pesq_codec_only_adpcm_c_reference"] = pesq_nb(pcm[:n], np.frombuffer(ref, "<i2"))
         out["pesq_codec_only_ulaw"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ULAW))
         out["pesq_codec_only_g726"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_G726))
-        for name, c in (("adpcm", codecs.get(codecs.PT_ADPCM)), ("g726", g)):
+        out["pesq_codec_only_adpcme"] = pesq_nb(pcm[:n], codec_only(pcm, codecs.PT_ADPCME))
+        for name, c in (("adpcm", codecs.get(codecs.PT_ADPCM)), ("g726", g), ("adpcme", codecs.get(codecs.PT_ADPCME))):
             scores = []
             for seed in LOSS_SEEDS:
                 loss = np.random.default_rng(seed).random(n // FRAME) < 0.05

@@ -17,6 +17,7 @@ import numpy as np
 
 from htsim import micsim
 from ht.radio import volume
+from ht.voice import codecs
 
 UNITS = {
     "pesq_realistic_mic": "MOS-LQO", "pesq_realistic_mic_no_denoise": "MOS-LQO", "denoise_us_per_frame": "us",
@@ -25,7 +26,8 @@ UNITS = {
     "tone_level_dbfs": "dBFS", "frontend_viper_vs_pure": "x", "frontend_us_per_frame": "us",
     "frontend_alloc_bytes_per_frame": "bytes", "pesq_materials_mean": "MOS-LQO",
     "pesq_materials_worst": "MOS-LQO", "pesq_materials_raw_mean": "MOS-LQO", "pesq_materials_raw_worst": "MOS-LQO",
-    "pesq_materials_count": "",
+    "pesq_materials_count": "", "pesq_realistic_mic_adpcm": "MOS-LQO", "pesq_materials_adpcm_mean": "MOS-LQO",
+    "pesq_materials_adpcm_worst": "MOS-LQO",
 }
 GOALS = {
     "pesq_realistic_mic": ">= 3.2",
@@ -45,6 +47,9 @@ GOALS = {
     "pesq_materials_raw_mean": "the same without the front end",
     "pesq_materials_raw_worst": "",
     "pesq_materials_count": "materials (3 voices x 3 noises; 3 noises if espeak-ng is missing)",
+    "pesq_realistic_mic_adpcm": "the same path with codec adpcm (PT 5, plain DVI4: the default before adpcme)",
+    "pesq_materials_adpcm_mean": "pesq_materials_mean with codec adpcm",
+    "pesq_materials_adpcm_worst": "",
 }
 OFF = -300.0          # an impairment's level that leaves it out
 BREAKDOWN = {         # micsim.realistic() keywords: the seed-1 material with one impairment at a time
@@ -110,7 +115,9 @@ def run():
     fe = micsim.through_path(m["mic"], frontend=True, volume_dbfs=vol)
     raw = micsim.through_path(m["mic"], frontend=False, volume_dbfs=vol)
     nod = micsim.through_path(m["mic"], denoise=False, volume_dbfs=vol)
+    plain = micsim.through_path(m["mic"], frontend=True, volume_dbfs=vol, pt=codecs.PT_ADPCM)
     out = {
+        "pesq_realistic_mic_adpcm": micsim.pesq_at_speaker(m["clean"], plain["speaker"]),
         "pesq_realistic_mic": micsim.pesq_at_speaker(m["clean"], fe["speaker"]),
         "pesq_realistic_mic_raw": micsim.pesq_at_speaker(m["clean"], raw["speaker"]),
         "pesq_realistic_mic_no_denoise": micsim.pesq_at_speaker(m["clean"], nod["speaker"]),
@@ -130,12 +137,14 @@ def run():
         heard.append(micsim.active_level(r["speaker"]))
     out["loudness_spread_db"] = abs(heard[0] - heard[1])
     out.update(breakdown(m, vol, fe_all))
-    fe_q, raw_q = [], []
+    fe_q, raw_q, pl_q = [], [], []
     for name, mat in materials():
-        for fe, acc in ((True, fe_q), (False, raw_q)):
-            r = micsim.through_path(mat["mic"], frontend=fe, volume_dbfs=vol)
+        for fe, acc, pt in ((True, fe_q, None), (False, raw_q, None), (True, pl_q, codecs.PT_ADPCM)):
+            r = micsim.through_path(mat["mic"], frontend=fe, volume_dbfs=vol, pt=pt)
             acc.append(micsim.pesq_at_speaker(mat["clean"], r["speaker"]) or 1.0)
-        print("   %-16s PESQ %.2f (raw %.2f)" % (name, fe_q[-1], raw_q[-1]), flush=True)
+        print("   %-16s PESQ %.2f (raw %.2f, adpcm %.2f)" % (name, fe_q[-1], raw_q[-1], pl_q[-1]), flush=True)
+    out["pesq_materials_adpcm_mean"] = float(np.mean(pl_q))
+    out["pesq_materials_adpcm_worst"] = float(np.min(pl_q))
     out["pesq_materials_mean"] = float(np.mean(fe_q))
     out["pesq_materials_worst"] = float(np.min(fe_q))
     out["pesq_materials_raw_mean"] = float(np.mean(raw_q))

@@ -10,7 +10,8 @@ import binascii
 SCHEMA_VERSION = 1
 MASK = "********"
 PRIORITIES = ("normal", "command", "emergency")
-CODECS = ("adpcm", "ulaw", "g726")  # RTP payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), see ht/voice/codecs.py
+CODECS = ("adpcm", "ulaw", "g726", "adpcme")  # payload types 5 (DVI4), 0 (PCMU), 2 (G.726-32), 1 (DVI4 + adaptive
+# emphasis), see ht/voice/codecs.py
 FRAME_MS = (20, 40, 60)
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
@@ -139,12 +140,13 @@ FIELDS = {
     "dataplan.quota_mb": ("int", 6144, (0, 1048576)),
     "dataplan.price_rp": ("int", 55000, (0, 100000000)),
     "dataplan.opd": ("str", "", _short_str),
-    "audio.codec": ("enum", "adpcm", CODECS),
+    "audio.codec": ("enum", "adpcme", CODECS),
     "audio.frame_ms": ("enum", 40, FRAME_MS),
     "audio.key": ("secret", "", _hex_key),
     "audio.key_old": ("secret", "", _hex_key),
     # the microphone front end (ht/voice/frontend.py): trim on the board's calibrated gain, AGC or fixed gain
     "mic.frontend": ("bool", True, None),   # off: the mic's samples go to the codec as they come (a line input)
+    #   (then audio.codec adpcm if the input carries rumble: adpcme relies on the front end's high-pass)
     "mic.trim_db": ("int", 0, (-20, 20)),
     "mic.agc": ("bool", True, None),
     "mic.agc_target_dbfs": ("int", -20, (-30, -10)),

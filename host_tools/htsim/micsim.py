@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from htctl.errors import NotFoundError, UserError
+from ht.voice import codecs
 from htsim import audiopath, linksim, rig, speech
 
 RATE = 8000
+CODEC = codecs.PT_ADPCME  # the payload type the whole path codes with unless told (the radio's default, audio.codec)
 LEAD_MS = 400       # from key-up to the first word
 GAP_MS = 500        # between words
 
@@ -184,10 +186,11 @@ def scaled(clean: np.ndarray, speech_dbfs: float, seed: int = 1, snr_db: float =
 
 
 def through_path(mic: np.ndarray, frontend: bool = True, denoise: bool = True, volume_dbfs: int = -20, link: str = "clean",
-                 seed: int = 1, frame_ms: int = 20, timeout: float = 600) -> dict[str, Any]:
+                 seed: int = 1, frame_ms: int = 20, timeout: float = 600, pt: int | None = None) -> dict[str, Any]:
     """``mic`` through the whole path under MicroPython: {'sent' (the front end's output), 'speaker',
     figures printed by the program (frontend_us_per_frame, ...)}. denoise=False: the front end without
-    its noise suppressor (the level kernel's gate in its place)."""
+    its noise suppressor (the level kernel's gate in its place). pt: the codec's payload type (default
+    CODEC)."""
     n = len(mic) // (frame_ms * 8) * (frame_ms * 8)
     model = linksim.named(link, seed=seed)
     arr = []
@@ -198,8 +201,8 @@ def through_path(mic: np.ndarray, frontend: bool = True, denoise: bool = True, v
         src, dst = d + "/in.bin", d + "/out.bin"
         with open(src, "wb") as f:
             f.write(struct.pack("<I", n) + np.asarray(mic[:n], "<i2").tobytes() + np.asarray(arr, "<i4").tobytes())
-        r = rig.run([rig.program("voice_path"), src, dst, ("1" if denoise else "2") if frontend else "0", volume_dbfs, frame_ms],
-                    timeout=timeout)
+        r = rig.run([rig.program("voice_path"), src, dst, ("1" if denoise else "2") if frontend else "0", volume_dbfs, frame_ms,
+                     CODEC if pt is None else pt], timeout=timeout)
         if r.returncode != 0:
             raise RuntimeError("voice_path failed:\n%s%s" % (r.stdout, r.stderr))
         out = np.fromfile(dst, dtype="<i2")

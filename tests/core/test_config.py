@@ -118,7 +118,7 @@ def test_known_dump_text():
     c.set("unit.callsign", "A\"\\\n\u00e9")
     text = config.dump(c)
     assert '"callsign":"A\\"\\\\\\u000a\u00e9"' in text
-    assert text.startswith('{"audio":{"codec":"adpcm","frame_ms":40,"key":"","key_old":""},"broker":{')
+    assert text.startswith('{"audio":{"codec":"adpcme","frame_ms":40,"key":"","key_old":""},"broker":{')
 
 
 def test_fleet_id_and_voice_key():

@@ -12,6 +12,7 @@ import pytest
 from ht.radio import topics as T
 from ht.radio.guard import tg_num, unit_num
 from ht.voice import codecs
+from ht.voice.frame import HDR_LEN
 from ht.voice.transceiver import Transmitter
 from htcc.desk.directory import static
 from htcc.desk.recorder import Recorder
@@ -100,6 +101,30 @@ def test_one_file_and_row_per_burst(made):
     rec.close()
     again = make()
     assert [r["id"] for r in again.search()] == [r9["id"], r7["id"]]
+
+
+def test_an_adpcme_burst_is_recorded_decoded(made):
+    # PT 1 (DVI4 inside adaptive emphasis): the recorder decodes it through the codec registry like any
+    # other, and what it writes is what the firmware's own decoder makes of the frames.
+    make, clk, folder = made
+    rec = make()
+    ref = speech.load()[:8000 * 2]
+    tx = Transmitter(tg_num("1"), unit_num("7"), codecs.PT_ADPCME, 20, KEY)
+    packets = burst("7", "1", ref, tx=tx)
+    assert all(p[1] >> 4 == codecs.PT_ADPCME for p in packets)
+    feed(rec, clk, "7", "1", packets)
+    r, = rec.search(unit="7")
+    assert r["frames"] == 100 and r["lost_frames"] == 0
+    got = wav_pcm(folder / r["path"])
+    corr, _ = audiopath.aligned_correlation(ref, got)
+    assert corr > 0.95
+    c = codecs.get(codecs.PT_ADPCME)
+    st = c.new_state()
+    want = array("h", bytes(2 * 160 * len(packets)))
+    for i, p in enumerate(packets):
+        assert c.unpack_state(p, HDR_LEN, st)
+        c.decode(memoryview(p)[HDR_LEN + 3:HDR_LEN + 83], 160, memoryview(want)[160 * i:], st)
+    assert bytes(got) == want.tobytes()
 
 
 def test_lost_frames_are_silence_of_their_length(made):

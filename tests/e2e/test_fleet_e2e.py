@@ -5,6 +5,8 @@ a, b, c) through REAL Mosquitto (per-unit accounts, the fleet ACL) over per-radi
 Center calls the roll: b answers, c does not; the report lists answered / missed / offline correctly."""
 import pytest
 
+from ht import config
+from ht.voice import codecs
 from htsim import linksim
 from htsim import audiopath
 from htsim.fleet import runner, scenario as S, summary as report
@@ -46,7 +48,9 @@ def test_fleet_micropython_through_mosquitto(mosquitto, tmp_path):
     frames = int((HOLD_S * 1000 - s["access_ms"][0]) / sc.frame_ms)
     link = linksim.Link(runner.link_models(sc.link, runner.link_seed(sc.link, sc.units.index("a")))[2],
                        linksim.LTEDelay(seed=SEED))
-    core = audiopath.run(link, seed=SEED, frame_ms=sc.frame_ms, clips=[ref])
+    # ... and the same codec: the radios send what the default config says (adpcme: DVI4 in adaptive emphasis)
+    pt = {"adpcm": codecs.PT_ADPCM, "adpcme": codecs.PT_ADPCME}[config.defaults().get("audio.codec")]
+    core = audiopath.run(link, seed=SEED, frame_ms=sc.frame_ms, clips=[ref], pt=pt)
     assert core["pesq"] is not None
     dropped = res["links"]["a"]["dropped"]
     assert 0 < dropped < 0.15 * n_sent, (dropped, n_sent)          # the 5 % loss really applied

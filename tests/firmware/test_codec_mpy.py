@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fixtures.mpy import run_mpy
+from ht.voice import codecs
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -81,7 +82,10 @@ def measure(c):
     mv = memoryview(array("h", bytes(320)))
     hdr = bytearray(40)
     tx, rx = c.new_state(), c.new_state()
+    choose = getattr(c, "choose", None)     # ADPCME's per-frame decision, bound once as the Transmitter does
     for i in range(3):
+        if choose is not None:
+            choose(pcm, 160, tx)
         c.pack_state(tx, hdr, 2)
         c.encode(pcm, 160, out, tx)
         c.unpack_state(hdr, 2, rx)
@@ -90,6 +94,8 @@ def measure(c):
     gc.disable()
     before = gc.mem_alloc()
     for i in range(500):
+        if choose is not None:
+            choose(pcm, 160, tx)
         c.pack_state(tx, hdr, 2)
         c.encode(pcm, 160, out, tx)
         if i & 1:
@@ -104,7 +110,7 @@ def measure(c):
 codecs.enable_g726()
 for viper in (True, False):
     assert codecs.use_viper(viper) == viper
-    for pt in (codecs.PT_ADPCM, codecs.PT_ULAW, codecs.PT_G726):
+    for pt in (codecs.PT_ADPCM, codecs.PT_ULAW, codecs.PT_G726, codecs.PT_ADPCME):
         c = codecs.get(pt)
         print("alloc", viper, c.name, measure(c))
 """
@@ -186,6 +192,20 @@ for viper in (True, False):
             c.encode(memoryview(pcm)[f:f + 160], 160, memoryview(enc)[f // 2:], tx)
             c.decode(memoryview(enc)[f // 2:], 160, memoryview(dec)[f:], rx)
         open("%s%d_%d_%d" % (sys.argv[2], pt, trellis, viper), "wb").write(bytes(enc) + bytes(dec))
+    codecs.use_trellis(True)
+    c = codecs.get(codecs.PT_ADPCME)
+    enc = bytearray(n // 2)
+    dec = array("h", bytes(2 * n))
+    ks = bytearray(n // 160)
+    tx, rx = c.new_state(), c.new_state()
+    hdr = bytearray(3)
+    for f in range(0, n, 160):
+        ks[f // 160] = c.choose(memoryview(pcm)[f:f + 160], 160, tx)
+        c.pack_state(tx, hdr, 0)
+        c.encode(memoryview(pcm)[f:f + 160], 160, memoryview(enc)[f // 2:], tx)
+        c.unpack_state(hdr, 0, rx)
+        c.decode(memoryview(enc)[f // 2:], 160, memoryview(dec)[f:], rx)
+    open("%s1_1_%d" % (sys.argv[2], viper), "wb").write(bytes(ks) + bytes(enc) + bytes(dec))
 """
     _run(tmp_path, script, tmp_path / "speech.raw", tmp_path / "out")
     n = len(raw) // 2 // 160 * 160
@@ -215,11 +235,27 @@ for viper in (True, False):
     g726.decode(genc, n, gdec, g726.new_state())
     for k in "01":
         assert (tmp_path / ("out2_1_" + k)).read_bytes() == bytes(genc) + bytes(gdec), "G.726 viper=%s" % k
+    # ADPCME (PT 1): the CPython twins' choices, codes and output, from both MicroPython kernels.
+    c = codecs.get(codecs.PT_ADPCME)
+    enc = bytearray(n // 2)
+    dec = array("h", bytes(2 * n))
+    ks = bytearray(n // 160)
+    tx, rx = c.new_state(), c.new_state()
+    hdr = bytearray(3)
+    for f in range(0, n, 160):
+        ks[f // 160] = c.choose(memoryview(pcm)[f:f + 160], 160, tx)
+        c.pack_state(tx, hdr, 0)
+        c.encode(memoryview(pcm)[f:f + 160], 160, memoryview(enc)[f // 2:], tx)
+        c.unpack_state(hdr, 0, rx)
+        c.decode(memoryview(enc)[f // 2:], 160, memoryview(dec)[f:], rx)
+    assert 0 < sum(1 for k in ks if k) < len(ks)       # the speech has frames of both kinds
+    for k in "01":
+        assert (tmp_path / ("out1_1_" + k)).read_bytes() == bytes(ks) + bytes(enc) + bytes(dec), "ADPCME viper=%s" % k
 
 
 def test_no_heap_allocation_per_frame_on_micropython(tmp_path):
     out = _run(tmp_path, _ALLOC)
     lines = [ln.split() for ln in out.splitlines() if ln.startswith("alloc")]
-    assert len(lines) == 6, out
+    assert len(lines) == 8, out
     for _, viper, name, grew in lines:
         assert int(grew) == 0, "%s (viper=%s) allocated %s bytes over 500 frames" % (name, viper, grew)

@@ -52,8 +52,13 @@ def opt(config, key, default):
 def _payload_type(name):
     # G.726-32 scores higher under loss (docs/CODEC.md) but is opt-in: its ~6 KB viper kernel is loaded
     # only when the fleet's config asks for it — every radio of a fleet gets the same config.
+    # "adpcme" (the default): DVI4 inside an adaptive pre-/de-emphasis (PT 1), docs/CODEC.md. Every receiver of
+    # this firmware decodes it; a radio on older firmware does not (it counts an unknown payload type), and
+    # rejects the config value: a fleet's radios must run a firmware that knows it.
     if name == "g726":
         return codecs.enable_g726().pt
+    if name == "adpcme":
+        return codecs.PT_ADPCME
     return codecs.PT_ULAW if name == "ulaw" else codecs.PT_ADPCM
 
 

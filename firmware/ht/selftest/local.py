@@ -84,9 +84,17 @@ def codec_snr_db(codec, frames=25, n=160):
     out = array("h", [0] * n)
     payload = bytearray(codec.payload_len(n))
     enc, dec = codec.new_state(), codec.new_state()
+    choose = getattr(codec, "choose", None)    # ADPCME: its emphasis decided per frame, as the Transmitter does
+    hdr = bytearray(codec.STATE_LEN + 1)
     sig = err = 0
     for k in range(frames):
+        # as on the air: the state before the frame goes with it (ADPCME's coefficient reaches the
+        # decoder only this way)
+        if choose is not None:
+            choose(pcm, n, enc)
+        codec.pack_state(enc, hdr, 0)
         codec.encode(pcm, n, payload, enc)
+        codec.unpack_state(hdr, 0, dec)
         codec.decode(payload, n, out, dec)
         if k >= 2:  # let the ADPCM step size settle, as it does within the first syllable
             for i in range(n):
@@ -100,7 +108,7 @@ def check_codec(env):
     from ht.voice import codecs
     worst = None
     parts = []
-    for c in env.get("codecs") or (codecs.get(codecs.PT_ADPCM), codecs.get(codecs.PT_ULAW)):
+    for c in env.get("codecs") or (codecs.get(codecs.PT_ADPCM), codecs.get(codecs.PT_ADPCME), codecs.get(codecs.PT_ULAW)):
         snr = codec_snr_db(c)
         limit = CODEC_MIN_SNR_DB.get(c.name, 15.0)
         parts.append("%s %.1f dB" % (c.name, snr))

@@ -5,8 +5,10 @@
 # frame on the ESP32 without feeding the garbage collector.
 from array import array
 from ht.compat import const, kernel, is_viper
+from ht.voice import emph_pure as _emph_pure
 
 PT_ULAW = 0
+PT_ADPCME = 1  # IMA ADPCM with adaptive pre-emphasis (ours; 1 is reserved/unused in RFC 3551)
 PT_G726 = 2   # RFC 1890's static number (RFC 3551 moved G726-32 to dynamic; we keep 2)
 PT_ADPCM = 5
 
@@ -74,6 +76,79 @@ class ADPCM:
         p = (buf[off] << 8) | buf[off + 1]
         st[0] = p - 65536 if p & 0x8000 else p
         st[1] = index
+        return True
+
+
+_EMPH = array("h", bytes(2 * 480))   # the emphasised frame, shared by every ADPCME encoder (60 ms max)
+_EMPH_Q = _emph_pure.Q               # the coefficient (eighths) a set top bit of the index byte means
+
+
+class ADPCME(ADPCM):
+    # IMA ADPCM around an adaptive first-order pre-emphasis (ht/voice/emph_pure.py): the encoder codes
+    # e[n] = x[n] - a*x[n-1], the decoder plays y[n] = d[n] + a*y[n-1], with a = 0 or 3/4 chosen per
+    # frame from the frame's spectrum (choose(), before pack_state): the codec's noise leaves the band
+    # above 2 kHz for a low voice and stays where it is for a bright one (docs/CODEC.md). The ADPCM codes
+    # and state are the reference's; the choice rides in the step index byte's free top bit (the index
+    # needs 7 bits), under this payload type only: an old receiver sees an unknown payload type, never a
+    # misread frame.
+    # State: array('h') [predictor, step index, filter's last sample, q] with a = q/8. The filter's
+    # sample is not sent: after a lost frame the decoder goes on from its own, and the difference dies
+    # away as a**n (a few samples; the concealment's overlap-add covers them).
+    pt = PT_ADPCME
+    name = "DVI4E"
+
+    def __init__(self, kernel, encoder, emph):
+        ADPCM.__init__(self, kernel, encoder)
+        self.emph = emph
+
+    def new_state(self):
+        return array("h", (0, 0, 0, 0))
+
+    def reset(self, st):
+        st[0] = 0
+        st[1] = 0
+        st[2] = 0
+        st[3] = 0
+
+    def choose(self, pcm, nsamples, st):
+        # The transmitter's step before pack_state: pick this frame's coefficient (kept in st[3]).
+        # Without it a frame keeps the previous one's (0 after reset): still decoded right, not adapted.
+        if len(pcm) < nsamples:
+            raise ValueError("buffer too short for %d samples" % nsamples)
+        return self.emph.choose(pcm, nsamples, st)
+
+    def encode(self, pcm, nsamples, out, st):
+        _short(pcm, nsamples, out, (nsamples + 1) >> 1)
+        if nsamples > 480:
+            raise ValueError("ADPCME frames are at most 480 samples")
+        e = _EMPH
+        self.emph.emphasis(pcm, nsamples, e, st)
+        enc = self.encoder
+        if enc is not None:
+            enc.encode(e, nsamples, out, st)
+        else:
+            self.kernel.encode(e, nsamples, out, st)
+
+    def decode(self, payload, nsamples, pcm_out, st):
+        _short(pcm_out, nsamples, payload, (nsamples + 1) >> 1)
+        self.kernel.decode(payload, nsamples, pcm_out, st)
+        self.emph.deemphasis(pcm_out, nsamples, st)
+
+    def pack_state(self, st, buf, off):
+        ADPCM.pack_state(self, st, buf, off)
+        if st[3]:
+            buf[off + 2] |= 0x80
+
+    def unpack_state(self, buf, off, st):
+        # False (state untouched) for a step index above 88, as for DVI4.
+        b = buf[off + 2]
+        index = b & 0x7F
+        if index > 88:
+            return False
+        p = (buf[off] << 8) | buf[off + 1]
+        st[0] = p - 65536 if p & 0x8000 else p
+        st[1] = index
+        st[3] = _EMPH_Q if b & 0x80 else 0
         return True
 
 
@@ -250,6 +325,9 @@ def use_viper(on=True):
     on = is_viper(_ADPCM.kernel)
     if _ADPCM.encoder is not None:
         _ADPCM.encoder = kernel("ht.voice.adpcmt", on)
+    _ADPCME.kernel = _ADPCM.kernel
+    _ADPCME.encoder = _ADPCM.encoder
+    _ADPCME.emph = kernel("ht.voice.emph", on)
     _ULAW.kernel = kernel("ht.voice.ulaw", on)
     g = _registry.get(PT_G726)
     if isinstance(g, G726):
@@ -268,11 +346,14 @@ def use_trellis(on=True):
         _ADPCM.encoder = kernel("ht.voice.adpcmt", USING_VIPER)
     else:
         _ADPCM.encoder = None
+    _ADPCME.encoder = _ADPCM.encoder
     return _ADPCM.encoder is not None
 
 
 _ADPCM = ADPCM(kernel("ht.voice.adpcm", False), kernel("ht.voice.adpcmt", False))
+_ADPCME = ADPCME(_ADPCM.kernel, _ADPCM.encoder, kernel("ht.voice.emph", False))
 _ULAW = ULAW(kernel("ht.voice.ulaw", False))
 register(_ADPCM)
+register(_ADPCME)
 register(_ULAW)
 use_viper(True)

@@ -46,6 +46,9 @@ class Transmitter:
         self.packet = mv
         self.payload = mv[HDR_LEN + codec.STATE_LEN:self.body]
         self.state = codec.new_state()
+        # A codec that decides something per frame and sends it in the frame's state (ADPCME's
+        # emphasis) looks at the frame before its state is packed. Bound once: no allocation per frame.
+        self.choose = getattr(codec, "choose", None)
         self.seq = seq & 0xFFFF
         self.burst = burst & 0xFF
         self.epoch = epoch & 0xFFFFFF
@@ -83,6 +86,8 @@ class Transmitter:
                           self.burst, self.seq, self.epoch)
         # The state *before* this frame rides with it: a decoder that lost the previous
         # packet restarts exactly here.
+        if self.choose is not None:
+            self.choose(pcm, self.nsamples, self.state)
         self.codec.pack_state(self.state, buf, HDR_LEN)
         self.codec.encode(pcm, self.nsamples, self.payload, self.state)
         if self.key is not None:

@@ -3,7 +3,7 @@
 # Receiver (jitter buffer, decoder, concealment) -> receive leveller at a speaker volume -> speaker.
 # Run by htsim.micsim.through_path (tests/sim/test_voice_frontend.py, bench/bench_voice_frontend.py).
 # Usage: micropython voice_path.py IN OUT FE(0: none, 1: front end, 2: without its suppressor) VOLUME_DBFS
-#        [FRAME_MS]
+#        [FRAME_MS [PT (codec payload type, default 5: DVI4; micsim passes the radio's default)]]
 #   IN: <n:u32> n int16 mic samples, then one i32 arrival ms per frame (-1: lost)
 #   OUT: the front end's output (the mic side, n samples), then the speaker's (frames x 20 ms + 1 s)
 # Prints "name value" lines: frontend_us_per_frame, frontend_alloc_bytes_per_frame (front end alone).
@@ -15,7 +15,7 @@ from ht.compat import ticks_us, ticks_diff, kernel
 from ht.voice import codecs, frontend, transceiver as voice
 
 
-def main(src, dst, use_fe, vol_dbfs, frame_ms, denoise=True):
+def main(src, dst, use_fe, vol_dbfs, frame_ms, denoise=True, pt=codecs.PT_ADPCM):
     f = open(src, "rb")
     n = struct.unpack("<I", f.read(4))[0]
     mic = array("h", f.read(2 * n))
@@ -25,7 +25,7 @@ def main(src, dst, use_fe, vol_dbfs, frame_ms, denoise=True):
     fn = frame_ms * 8
     fe = frontend.mic_frontend(denoise=denoise)
     lev = frontend.rx_leveller(vol_dbfs)
-    tx = voice.Transmitter(101, 4242, codecs.PT_ADPCM, frame_ms, key=b"demo-key")
+    tx = voice.Transmitter(101, 4242, pt, frame_ms, key=b"demo-key")
     rx = voice.Receiver(key=b"demo-key", frame_ms=20)
     pcm = array("h", bytes(2 * fn))
     sent = array("h", bytes(2 * n))
@@ -92,4 +92,5 @@ def main(src, dst, use_fe, vol_dbfs, frame_ms, denoise=True):
 
 if __name__ == "__main__":
     a = sys.argv
-    main(a[1], a[2], a[3] != "0", int(a[4]), int(a[5]) if len(a) > 5 else 20, a[3] != "2")
+    main(a[1], a[2], a[3] != "0", int(a[4]), int(a[5]) if len(a) > 5 else 20, a[3] != "2",
+         int(a[6]) if len(a) > 6 else codecs.PT_ADPCM)

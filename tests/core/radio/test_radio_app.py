@@ -174,6 +174,29 @@ def test_a_fleet_configured_for_g726_talks_with_it():
         codecs.unregister(codecs.PT_G726)
 
 
+async def _adpcme_fleet():
+    rig = Rig(["a", "b"], codec="adpcme")
+    rig.start()
+    await until(lambda: all(r.online for r in rig.radios.values()), "online")
+    rig.hals["a"].press("ptt")
+    await until(lambda: "permit" in rig.cues("a"), "talk permit on a")
+    await until(lambda: len(rig.hals["b"].played) > 8000, "b hears a")
+    rig.hals["a"].press("ptt", False)
+    await until(lambda: any(d["tg"] == "1" for d in rig.kinds("b", "free")), "floor freed")
+    assert energy(rig.hals["b"].played) > 1000000      # the tone came through ADPCME, not silence
+    assert rig.radios["b"].stats()["voice"]["accepted"] > 20
+    from ht.voice import frame, codecs
+    sent = [p for t, p in rig.broker.log if t == "ht/kota/tg/1/v/a"]
+    f = frame.Frame()
+    assert sent and frame.parse(sent[0], f, frame.as_key(b"fleet-key")) == frame.OK
+    assert f.pt == codecs.PT_ADPCME
+    await rig.stop()
+
+
+def test_a_fleet_configured_for_adpcme_talks_with_it():
+    asyncio.run(_adpcme_fleet())
+
+
 async def _keyless():
     # A radio without the fleet key (the factory default): it says so and neither sends nor takes voice.
     broker = MemBroker(key=b"fleet-key")
