@@ -18,6 +18,8 @@
 #   - locked: the level follows the frames (0.31 a frame), the buzz is synthesised at the fitted phase and
 #     level and subtracted; a frame the buzz dominates (r > P_RLEARN) moves the shape 1/2**P_LEARN towards
 #     what it heard (the board's waveform is learnt from the rectangle 577 us slot it starts from)
+#   - a burst starts and ends anywhere in a frame: where the frame starts a lock, or its last two 32-sample
+#     blocks do not follow the synthesised buzz's slope, only the blocks that do are cancelled
 # Integers only, every product below 2**31 (harmonics below 2**12 after scaling, shape within +-2**13,
 # level Q4 below 2**14), so the viper twin on 32-bit machine ints gives the same samples. Everything lives
 # in one array('i'); signed words are stored + 2**29 so ptr32 loads need no sign handling.
@@ -48,8 +50,12 @@ P_LEARN = const(12)   # the shape moves 1/2**this towards a frame's (0: the shap
 P_RLEARN = const(13)  # ... in a frame with r above this (Q8)
 S_R = const(14)       # the last frame's r (Q8) and level (Q4): telemetry and tests
 S_LK = const(15)
+S_C = const(16)       # the best correlation of the last search, biased
+P_EDGE = const(17)    # a 32-sample block holds the buzz when its slope follows the synthesised one's by
+#                       this much (Q8; 0: no edges looked for, the whole frame is cancelled)
+ESTN = const(480)     # frames up to this long (60 ms) have their edges looked for
 # tables and work (offsets into the same array)
-COS = const(16)                 # cos(2 pi m / 480), Q12, biased
+COS = const(18)                 # cos(2 pi m / 480), Q12, biased
 SIN = const(COS + PER)          # sin, the same
 SR = const(SIN + PER)           # the shape, Q12, biased: harmonic h at SR + h - 1
 SI = const(SR + H)
@@ -59,22 +65,38 @@ GR = const(XI + H)              # weighted correlation terms, biased
 GI = const(GR + H)
 AR = const(GI + H)              # the buzz to subtract: harmonics, Q4, biased
 AI = const(AR + H)
-NSTATE = const(AI + H)
+EST = const(AI + H)             # the frame's synthesised buzz, biased
+NSTATE = const(EST + ESTN)
 
 
-def _corr(st, k):
-    # The weighted correlation of the frame with the shape at phase k
-    c = 0
-    m = k
-    h = 0
-    while h < H:
-        c += ((st[GR + h] - BIAS) * (st[COS + m] - BIAS)) >> 12
-        c += ((st[GI + h] - BIAS) * (st[SIN + m] - BIAS)) >> 12
-        m += k
-        if m >= PER:
-            m -= PER
-        h += 1
-    return c
+def _search(st, k0, count, stride, best):
+    # The best of `count` phases from k0, `stride` apart (the weighted correlation of the frame with the
+    # shape at each), against `best` so far; -> its phase, the correlation in st[S_C] (or -1: none better)
+    kk = -1
+    k = k0
+    if k < 0:
+        k += PER
+    j = 0
+    while j < count:
+        c = 0
+        m = k
+        h = 0
+        while h < H:
+            c += ((st[GR + h] - BIAS) * (st[COS + m] - BIAS)) >> 12
+            c += ((st[GI + h] - BIAS) * (st[SIN + m] - BIAS)) >> 12
+            m += k
+            if m >= PER:
+                m -= PER
+            h += 1
+        if c > best:
+            best = c
+            kk = k
+        k += stride
+        if k >= PER:
+            k -= PER
+        j += 1
+    st[S_C] = best + BIAS
+    return kk
 
 
 def process(pcm, n, st):
@@ -140,43 +162,16 @@ def process(pcm, n, st):
         h += 1
     # 3: the phase
     locked = st[S_LOCK]
-    best = -(1 << 30)
-    kk = 0
+    was = locked
     if locked:
         tr = st[P_TRACK]
-        d = -tr
-        while d <= tr:
-            k = st[S_K] + d
-            if k < 0:
-                k += PER
-            elif k >= PER:
-                k -= PER
-            c = _corr(st, k)
-            if c > best:
-                best = c
-                kk = k
-            d += 1
+        kk = _search(st, st[S_K] - tr, 2 * tr + 1, 1, -(1 << 30))
     else:
-        k = 0
-        while k < PER:
-            c = _corr(st, k)
-            if c > best:
-                best = c
-                kk = k
-            k += 8
-        k0 = kk
-        d = -4
-        while d <= 4:
-            k = k0 + d
-            if k < 0:
-                k += PER
-            elif k >= PER:
-                k -= PER
-            c = _corr(st, k)
-            if c > best:
-                best = c
-                kk = k
-            d += 1
+        kk = _search(st, 0, PER // 8, 8, -(1 << 30))
+        k = _search(st, kk - 4, 9, 1, st[S_C] - BIAS)
+        if k >= 0:
+            kk = k
+    best = st[S_C] - BIAS
     # 4: r (Q8) and the frame's level (Q4), from block-scaled correlation, shape and frame energies
     r = 0
     lk = 0
@@ -274,6 +269,8 @@ def process(pcm, n, st):
         _unit(st)
     j = j0
     i = 0
+    em = 0
+    keep = 0 if n > ESTN or st[P_EDGE] == 0 else 1
     while i < n:
         acc = 0
         m = j
@@ -284,15 +281,72 @@ def process(pcm, n, st):
             if m >= PER:
                 m -= PER
             h += 1
-        y = pcm[i] - ((acc + 32768) >> 16)
+        e = (acc + 32768) >> 16
+        if keep:
+            st[EST + i] = e + BIAS
+            if e > em:
+                em = e
+            elif -e > em:
+                em = -e
+        else:
+            y = pcm[i] - e
+            if y > 32767:
+                y = 32767
+            elif y < -32768:
+                y = -32768
+            pcm[i] = y
+        j += STEP
+        if j >= PER:
+            j -= PER
+        i += 1
+    if not keep:
+        return
+    # 7: the burst's edges inside the frame: a 32-sample block holds the buzz when the input's slope
+    # follows the synthesised buzz's (first differences: where the buzz's edges are, the voice is weak).
+    # A frame that starts a lock is cancelled from its first such block; one whose last two blocks hold
+    # none, up to its last that does (the burst ended inside it).
+    sh = 0
+    while ((2 * em) >> sh) >= 2048:
+        sh += 1
+    thr = st[P_EDGE]
+    nb = n >> 5
+    lo = 0
+    hi = n
+    first = -1
+    last = -1
+    tail = 0
+    b = 0
+    while b < nb:
+        cross = 0
+        pw = 0
+        i = b << 5
+        if i == 0:
+            i = 1
+        while i < (b + 1) << 5:
+            de = ((st[EST + i] - BIAS) - (st[EST + i - 1] - BIAS)) >> sh
+            cross += ((pcm[i] - pcm[i - 1]) * de) >> 5
+            pw += (de * de) >> 5
+            i += 1
+        if cross > 0 and cross > (pw * thr) >> 8:
+            if first < 0:
+                first = b
+            last = b
+            tail = 0
+        else:
+            tail += 1
+        b += 1
+    if not was and first > 0:
+        lo = first << 5
+    if tail >= 2:
+        hi = (last + 1) << 5
+    i = lo
+    while i < hi:
+        y = pcm[i] - (st[EST + i] - BIAS)
         if y > 32767:
             y = 32767
         elif y < -32768:
             y = -32768
         pcm[i] = y
-        j += STEP
-        if j >= PER:
-            j -= PER
         i += 1
 
 

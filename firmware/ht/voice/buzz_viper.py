@@ -30,8 +30,12 @@ P_LEARN = const(12)   # the shape moves 1/2**this towards a frame's (0: the shap
 P_RLEARN = const(13)  # ... in a frame with r above this (Q8)
 S_R = const(14)       # the last frame's r (Q8) and level (Q4): telemetry and tests
 S_LK = const(15)
+S_C = const(16)       # the best correlation of the last search, biased
+P_EDGE = const(17)    # a 32-sample block holds the buzz when its slope follows the synthesised one's by
+#                       this much (Q8; 0: no edges looked for, the whole frame is cancelled)
+ESTN = const(480)     # frames up to this long (60 ms) have their edges looked for
 # tables and work (offsets into the same array)
-COS = const(16)                 # cos(2 pi m / 480), Q12, biased
+COS = const(18)                 # cos(2 pi m / 480), Q12, biased
 SIN = const(COS + PER)          # sin, the same
 SR = const(SIN + PER)           # the shape, Q12, biased: harmonic h at SR + h - 1
 SI = const(SR + H)
@@ -41,24 +45,41 @@ GR = const(XI + H)              # weighted correlation terms, biased
 GI = const(GR + H)
 AR = const(GI + H)              # the buzz to subtract: harmonics, Q4, biased
 AI = const(AR + H)
-NSTATE = const(AI + H)
+EST = const(AI + H)             # the frame's synthesised buzz, biased
+NSTATE = const(EST + ESTN)
 
 
 
 @micropython.viper
-def _corr(st_buf, k: int) -> int:
+def _search(st_buf, k0: int, count: int, stride: int, best: int) -> int:
+    # The best of `count` phases from k0, `stride` apart (the weighted correlation of the frame with the
+    # shape at each), against `best` so far; -> its phase, the correlation in st[S_C] (or -1: none better)
     st = ptr32(st_buf)
-    c = 0
-    m = k
-    h = 0
-    while h < H:
-        c += ((st[GR + h] - BIAS) * (st[COS + m] - BIAS)) >> 12
-        c += ((st[GI + h] - BIAS) * (st[SIN + m] - BIAS)) >> 12
-        m += k
-        if m >= PER:
-            m -= PER
-        h += 1
-    return c
+    kk = -1
+    k = k0
+    if k < 0:
+        k += PER
+    j = 0
+    while j < count:
+        c = 0
+        m = k
+        h = 0
+        while h < H:
+            c += ((st[GR + h] - BIAS) * (st[COS + m] - BIAS)) >> 12
+            c += ((st[GI + h] - BIAS) * (st[SIN + m] - BIAS)) >> 12
+            m += k
+            if m >= PER:
+                m -= PER
+            h += 1
+        if c > best:
+            best = c
+            kk = k
+        k += stride
+        if k >= PER:
+            k -= PER
+        j += 1
+    st[S_C] = best + BIAS
+    return kk
 
 
 @micropython.viper
@@ -205,43 +226,16 @@ def process(pcm_buf, n: int, st_buf):
         h += 1
     # 3: the phase
     locked = st[S_LOCK]
-    best = 0 - (1 << 30)
-    kk = 0
+    was = locked
     if locked:
         tr = st[P_TRACK]
-        d = 0 - tr
-        while d <= tr:
-            k = st[S_K] + d
-            if k < 0:
-                k += PER
-            elif k >= PER:
-                k -= PER
-            c = int(_corr(st_buf, k))
-            if c > best:
-                best = c
-                kk = k
-            d += 1
+        kk = int(_search(st_buf, st[S_K] - tr, 2 * tr + 1, 1, 0 - (1 << 30)))
     else:
-        k = 0
-        while k < PER:
-            c = int(_corr(st_buf, k))
-            if c > best:
-                best = c
-                kk = k
-            k += 8
-        k0 = kk
-        d = -4
-        while d <= 4:
-            k = k0 + d
-            if k < 0:
-                k += PER
-            elif k >= PER:
-                k -= PER
-            c = int(_corr(st_buf, k))
-            if c > best:
-                best = c
-                kk = k
-            d += 1
+        kk = int(_search(st_buf, 0, PER // 8, 8, 0 - (1 << 30)))
+        k = int(_search(st_buf, kk - 4, 9, 1, st[S_C] - BIAS))
+        if k >= 0:
+            kk = k
+    best = st[S_C] - BIAS
     # 4: r (Q8) and the frame's level (Q4)
     r = 0
     lk = 0
@@ -347,6 +341,10 @@ def process(pcm_buf, n: int, st_buf):
         _unit(st_buf)
     j = j0
     i = 0
+    em = 0
+    keep = 1
+    if n > ESTN or st[P_EDGE] == 0:
+        keep = 0
     while i < n:
         acc = 0
         m = j
@@ -357,16 +355,82 @@ def process(pcm_buf, n: int, st_buf):
             if m >= PER:
                 m -= PER
             h += 1
+        e = (acc + 32768) >> 16
+        if keep:
+            st[EST + i] = e + BIAS
+            if e > em:
+                em = e
+            elif 0 - e > em:
+                em = 0 - e
+        else:
+            x = int(pcm[i])
+            if x > 32767:
+                x -= 65536
+            y = x - e
+            if y > 32767:
+                y = 32767
+            elif y < -32768:
+                y = -32768
+            pcm[i] = y
+        j += STEP
+        if j >= PER:
+            j -= PER
+        i += 1
+    if not keep:
+        return
+    # 7: the burst's edges inside the frame: a 32-sample block holds the buzz when the input's slope
+    # follows the synthesised buzz's (first differences: where the buzz's edges are, the voice is weak).
+    # A frame that starts a lock is cancelled from its first such block; one whose last two blocks hold
+    # none, up to its last that does (the burst ended inside it).
+    sh = 0
+    while ((2 * em) >> sh) >= 2048:
+        sh += 1
+    thr = st[P_EDGE]
+    nb = n >> 5
+    lo = 0
+    hi = n
+    first = -1
+    last = -1
+    tail = 0
+    b = 0
+    while b < nb:
+        cross = 0
+        pw = 0
+        i = b << 5
+        if i == 0:
+            i = 1
+        while i < (b + 1) << 5:
+            x = int(pcm[i])
+            if x > 32767:
+                x -= 65536
+            x1 = int(pcm[i - 1])
+            if x1 > 32767:
+                x1 -= 65536
+            de = ((st[EST + i] - BIAS) - (st[EST + i - 1] - BIAS)) >> sh
+            cross += ((x - x1) * de) >> 5
+            pw += (de * de) >> 5
+            i += 1
+        if cross > 0 and cross > (pw * thr) >> 8:
+            if first < 0:
+                first = b
+            last = b
+            tail = 0
+        else:
+            tail += 1
+        b += 1
+    if not was and first > 0:
+        lo = first << 5
+    if tail >= 2:
+        hi = (last + 1) << 5
+    i = lo
+    while i < hi:
         x = int(pcm[i])
         if x > 32767:
             x -= 65536
-        y = x - ((acc + 32768) >> 16)
+        y = x - (st[EST + i] - BIAS)
         if y > 32767:
             y = 32767
         elif y < -32768:
             y = -32768
         pcm[i] = y
-        j += STEP
-        if j >= PER:
-            j -= PER
         i += 1

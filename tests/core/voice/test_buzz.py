@@ -228,7 +228,7 @@ def test_viper_and_pure_twins_bit_identical():
     pos = 0
     f = 0
     while True:
-        fn = (160, 160, 80, 320)[f % 4]           # frame lengths change: the phase count follows
+        fn = (160, 160, 80, 320, 640)[f % 5]      # frame lengths change: the phase count follows; 640: no edges
         if pos + fn > n:
             break
         ba = array("h", x[pos:pos + fn])
