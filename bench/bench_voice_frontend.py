@@ -1,5 +1,6 @@
 """The voice as people hear it: realistic microphone material (htsim.micsim: speech at -45 dBFS with DC,
-50 Hz hum, a 217 Hz TDMA buzz while the modem sends, street noise at 15 dB SNR; fixed seed) through the whole
+50 Hz hum, a 217 Hz TDMA buzz while the modem sends (each burst at its own TDMA phase and power), street
+noise at 15 dB SNR; fixed seed) through the whole
 path under MicroPython (front end (buzz canceller, level kernel, noise suppressor) -> ADPCM -> LTE link model -> jitter buffer -> leveller -> speaker), PESQ-NB
 against the clean speech, with and without the front end; loudness at the listener for a quiet and a loud
 talker; the front end's cost and allocation under MicroPython. Then the same path on other material, so
