@@ -54,8 +54,9 @@ S_C = const(16)       # the best correlation of the last search, biased
 P_EDGE = const(17)    # a 32-sample block holds the buzz when its slope follows the synthesised one's by
 #                       this much (Q8; 0: no edges looked for, the whole frame is cancelled)
 ESTN = const(480)     # frames up to this long (60 ms) have their edges looked for
+P_LEVA = const(18)    # the burst's level moves this many 16ths of the way to a frame's
 # tables and work (offsets into the same array)
-COS = const(18)                 # cos(2 pi m / 480), Q12, biased
+COS = const(19)                 # cos(2 pi m / 480), Q12, biased
 SIN = const(COS + PER)          # sin, the same
 SR = const(SIN + PER)           # the shape, Q12, biased: harmonic h at SR + h - 1
 SI = const(SR + H)
@@ -237,7 +238,7 @@ def process(pcm, n, st):
         locked = 0
     else:
         st[S_K] = kk
-        lev += ((lk - lev) * 5) >> 4
+        lev += ((lk - lev) * st[P_LEVA]) >> 4
     st[S_LOCK] = locked
     st[S_L] = lev
     st[S_PR] = r
