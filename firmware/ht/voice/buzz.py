@@ -21,9 +21,10 @@ class Buzz:
     # learn: the shape moves 1/2**learn towards a frame the buzz dominates (r > r_learn); 0: fixed shape.
     # edge: a 32-sample block holds the buzz when the input's slope follows the synthesised buzz's by this
     # much: a burst that starts or ends inside a frame is cancelled only where it is (0: the whole frame).
-    # follow: the burst's level moves follow/16 of the way to each locked frame's.
+    # follow: the burst's level moves follow/16 of the way to each locked frame's. margin: a frame learns
+    # only with r at most this much under the burst's usual (louder speech over the buzz teaches it nothing).
     def __init__(self, r_on=0.7, r_on2=0.5, r_off=0.1, lfall=0.35, track=4, learn=3, r_learn=0.5, edge=0.5,
-                 follow=5, on=True):
+                 follow=5, margin=0.1, on=True):
         st = array("i", bytes(4 * B.NSTATE))
         self.st = st
         for m in range(B.PER):
@@ -39,6 +40,7 @@ class Buzz:
         st[B.P_RLEARN] = int(256 * r_learn + 0.5)
         st[B.P_EDGE] = int(256 * edge + 0.5)
         st[B.P_LEVA] = follow
+        st[B.P_RMARGIN] = int(256 * margin + 0.5)
         self.reset()
 
     def reset(self):
@@ -67,6 +69,7 @@ class Buzz:
         st[B.S_PK] = B.NONE
         st[B.S_R] = 0
         st[B.S_LK] = 0
+        st[B.S_RBAR] = 0
 
     def process(self, pcm, n):
         _k.process(pcm, n, self.st)

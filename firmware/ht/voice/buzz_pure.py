@@ -17,7 +17,8 @@
 #     from a frame that is not locked, so a pause never gets a buzz-shaped echo of the voice
 #   - locked: the level follows the frames (0.31 a frame), the buzz is synthesised at the fitted phase and
 #     level and subtracted; a frame the buzz dominates (r > P_RLEARN) moves the shape 1/2**P_LEARN towards
-#     what it heard (the board's waveform is learnt from the rectangle 577 us slot it starts from)
+#     what it heard (the board's waveform is learnt from the rectangle 577 us slot it starts from), unless
+#     its r is more than P_RMARGIN under the burst's usual (a word over the buzz would teach it the voice)
 #   - a burst starts and ends anywhere in a frame: where the frame starts a lock, or its last two 32-sample
 #     blocks do not follow the synthesised buzz's slope, only the blocks that do are cancelled
 # Integers only, every product below 2**31 (harmonics below 2**12 after scaling, shape within +-2**13,
@@ -55,8 +56,10 @@ P_EDGE = const(17)    # a 32-sample block holds the buzz when its slope follows 
 #                       this much (Q8; 0: no edges looked for, the whole frame is cancelled)
 ESTN = const(480)     # frames up to this long (60 ms) have their edges looked for
 P_LEVA = const(18)    # the burst's level moves this many 16ths of the way to a frame's
+S_RBAR = const(19)    # the burst's usual r (Q8): its frames' r, smoothed
+P_RMARGIN = const(20)  # a frame learns only with r within this of the burst's usual (Q8)
 # tables and work (offsets into the same array)
-COS = const(19)                 # cos(2 pi m / 480), Q12, biased
+COS = const(21)                 # cos(2 pi m / 480), Q12, biased
 SIN = const(COS + PER)          # sin, the same
 SR = const(SIN + PER)           # the shape, Q12, biased: harmonic h at SR + h - 1
 SI = const(SR + H)
@@ -234,11 +237,13 @@ def process(pcm, n, st):
             locked = 1
             lev = lk
             st[S_K] = kk
+            st[S_RBAR] = r
     elif r < st[P_ROFF] or (lk << 8) < st[P_LFALL] * lev:
         locked = 0
     else:
         st[S_K] = kk
         lev += ((lk - lev) * st[P_LEVA]) >> 4
+        st[S_RBAR] += (r - st[S_RBAR]) >> 2
     st[S_LOCK] = locked
     st[S_L] = lev
     st[S_PR] = r
@@ -247,7 +252,7 @@ def process(pcm, n, st):
         return
     # 6: the buzz at the burst's phase and level; the shape learns from a frame the buzz dominates
     k = st[S_K]
-    learn = st[P_LEARN] if (r > st[P_RLEARN] and lev >= 16) else 0
+    learn = st[P_LEARN] if (r > st[P_RLEARN] and lev >= 16 and r + st[P_RMARGIN] >= st[S_RBAR]) else 0
     m = k
     h = 0
     while h < H:

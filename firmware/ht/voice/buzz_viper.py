@@ -35,8 +35,10 @@ P_EDGE = const(17)    # a 32-sample block holds the buzz when its slope follows 
 #                       this much (Q8; 0: no edges looked for, the whole frame is cancelled)
 ESTN = const(480)     # frames up to this long (60 ms) have their edges looked for
 P_LEVA = const(18)    # the burst's level moves this many 16ths of the way to a frame's
+S_RBAR = const(19)    # the burst's usual r (Q8): its frames' r, smoothed
+P_RMARGIN = const(20)  # a frame learns only with r within this of the burst's usual (Q8)
 # tables and work (offsets into the same array)
-COS = const(19)                 # cos(2 pi m / 480), Q12, biased
+COS = const(21)                 # cos(2 pi m / 480), Q12, biased
 SIN = const(COS + PER)          # sin, the same
 SR = const(SIN + PER)           # the shape, Q12, biased: harmonic h at SR + h - 1
 SI = const(SR + H)
@@ -304,11 +306,13 @@ def process(pcm_buf, n: int, st_buf):
             locked = 1
             lev = lk
             st[S_K] = kk
+            st[S_RBAR] = r
     elif r < st[P_ROFF] or (lk << 8) < st[P_LFALL] * lev:
         locked = 0
     else:
         st[S_K] = kk
         lev += ((lk - lev) * st[P_LEVA]) >> 4
+        st[S_RBAR] += (r - st[S_RBAR]) >> 2
     st[S_LOCK] = locked
     st[S_L] = lev
     st[S_PR] = r
@@ -318,7 +322,7 @@ def process(pcm_buf, n: int, st_buf):
     # 6: the buzz at the burst's phase and level; the shape learns from a frame the buzz dominates
     k = st[S_K]
     learn = 0
-    if r > st[P_RLEARN] and lev >= 16:
+    if r > st[P_RLEARN] and lev >= 16 and r + st[P_RMARGIN] >= st[S_RBAR]:
         learn = st[P_LEARN]
     m = k
     h = 0
