@@ -11,9 +11,10 @@
 #     scaled to 12 bits; their correlation with the shape at every phase, each harmonic weighted by h**2
 #     (the buzz's edges reach where speech is weak; the voice's pitch harmonics sit on the low ones) -- a
 #     coarse search every 8 slots, then +-4 around the best; once locked, only +-P_TRACK around the phase
-#   - r: how much of the frame's weighted harmonic energy the fitted buzz explains (Q8); level: the fit's
-#   - lock on one frame with r > P_RON (0.7), or two with r > P_RON2 (0.5) at the same phase; unlock when r < P_ROFF
-#     or the frame's level falls under P_LFALL of the burst's (the burst ended): nothing is subtracted
+#   - r: how much of the frame's weighted harmonic energy the fitted buzz explains (Q8); the frame's level:
+#     the fit's amplitude (Q4, LSB RMS)
+#   - lock on one frame with r > P_RON (0.7), or two with r > P_RON2 (0.5) at the same phase; unlock when
+#     r < P_ROFF or the frame's level falls under P_LFALL of the burst's (the burst ended): nothing is subtracted
 #     from a frame that is not locked, so a pause never gets a buzz-shaped echo of the voice
 #   - locked: the level follows the frames (0.31 a frame), the buzz is synthesised at the fitted phase and
 #     level and subtracted; a frame the buzz dominates (r > P_RLEARN) moves the shape 1/2**P_LEARN towards
