@@ -152,6 +152,7 @@ FIELDS = {
     "mic.agc_target_dbfs": ("int", -20, (-30, -10)),
     "mic.agc_max_gain_db": ("int", 40, (0, 42)),
     "mic.denoise": ("bool", True, None),     # noise suppressor; on, it takes the gate's place
+    "mic.buzz": ("bool", True, None),        # the modem's TDMA buzz canceller, first in the front end
     "mic.gate": ("bool", True, None),        # with mic.denoise off
     "mic.gate_floor_db": ("int", -12, (-40, 0)),
     "mic.gate_hang_ms": ("int", 400, (0, 2000)),

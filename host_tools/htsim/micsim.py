@@ -2,7 +2,7 @@
 
 An INMP441 gives -26 dBFS at 94 dB SPL; speech at arm's length arrives near -45 dBFS RMS. On top of it: a DC
 offset, 50 Hz mains hum with its harmonics, a 217 Hz TDMA buzz while the modem transmits (GSM-like bursts of
-577 us every 4.615 ms, coupled into the mic supply), and street noise (pink plus brown noise, low rumble, and
+577 us every 4.615 ms, coupled into the mic supply; each burst at its own TDMA phase and power), and street noise (pink plus brown noise, low rumble, and
 passing vehicles that swell and fade) at a chosen SNR against the speech's active level. Everything is drawn
 from a fixed seed, so a figure measured on it is the same on every run. The speech is the alsa voice
 (htsim.speech): one press of PTT, a pause before the first word, the clips as words with pauses between.
@@ -139,12 +139,25 @@ def babble_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 NOISES = {"street": street_noise, "motorbike": motorbike_noise, "babble": babble_noise}
 
 
-def tdma_buzz(n: int) -> np.ndarray:
-    """Unit-RMS 217 Hz buzz: a rectangular burst of 577 us every 4.615 ms, DC removed."""
-    t = np.arange(n) / RATE
-    x = ((t % 4.615e-3) < 0.577e-3).astype(np.float64)
-    x -= x.mean()
-    return x / np.sqrt(np.mean(x * x))
+TDMA_S = 120 / 26 / 1000     # the GSM TDMA frame: 4.615 ms (217 Hz), the modem sends one 577 us slot in it
+SLOT_S = 0.577e-3
+BUZZ_TOP_HZ = 3600           # the mic's decimation filter passes up to ~0.45 fs: the buzz's harmonics above are gone
+
+
+def tdma_buzz(n: int, offset_s: float = 0.0, ppm: float = 0.0) -> np.ndarray:
+    """Unit-RMS 217 Hz buzz: a rectangular burst of 577 us every 4.615 ms, DC removed, as the microphone
+    hears it: band-limited (its harmonics below BUZZ_TOP_HZ; the decimation filter removes the rest), so
+    it can start at any instant. offset_s: where the TDMA frame starts against sample 0 (the modem's
+    clock is the network's, not the I2S clock's); ppm: the I2S clock's error against the network's."""
+    t = np.arange(n) / RATE * (1 + ppm * 1e-6) - offset_s
+    d = SLOT_S / TDMA_S
+    x = np.zeros(n)
+    power = 0.0
+    for h in range(1, int(BUZZ_TOP_HZ * TDMA_S) + 1):
+        c = 2 / (np.pi * h) * np.sin(np.pi * h * d)          # the rectangle's Fourier series
+        x += c * np.cos(2 * np.pi * h * t / TDMA_S - np.pi * h * d)
+        power += c * c / 2
+    return x / np.sqrt(power)
 
 
 def realistic(seed: int = 1, speech_dbfs: float = -45.0, snr_db: float = 15.0, dc: int = 300,
@@ -167,12 +180,17 @@ def realistic(seed: int = 1, speech_dbfs: float = -45.0, snr_db: float = 15.0, d
                + 0.3 * np.sin(2 * np.pi * 150 * t + ph[2]))
     buzz = np.zeros(n)
     spans = []
-    unit = tdma_buzz(n) * 32768 * 10 ** (buzz_dbfs / 20)
     for k in range(2):                       # the modem sends a burst twice: ~0.8 s each
         a0 = int(rng.uniform(0.15, 0.8) * n)
         b0 = min(n, a0 + 6400)
-        buzz[a0:b0] = unit[a0:b0]
         spans.append((a0, b0))
+    # Each burst starts at its own point of the TDMA frame against the I2S clock (a real modem's does: its
+    # clock is the network's), at its own power (within +-3 dB: power control), and the two clocks differ by
+    # up to 30 ppm. Drawn after everything else, so the rest of the material is what it was.
+    ppm = rng.uniform(-30, 30)
+    for a0, b0 in spans:
+        unit = tdma_buzz(b0 - a0, offset_s=rng.uniform(0, TDMA_S), ppm=ppm)
+        buzz[a0:b0] = unit * 32768 * 10 ** ((buzz_dbfs + rng.uniform(-3, 3)) / 20)
     mic = np.clip(np.rint(s + noise + hum + buzz + dc), -32768, 32767).astype(np.int16)
     return {"mic": mic, "clean": clean, "words": words, "buzz": spans}
 
@@ -186,11 +204,12 @@ def scaled(clean: np.ndarray, speech_dbfs: float, seed: int = 1, snr_db: float =
 
 
 def through_path(mic: np.ndarray, frontend: bool = True, denoise: bool = True, volume_dbfs: int = -20, link: str = "clean",
-                 seed: int = 1, frame_ms: int = 20, timeout: float = 600, pt: int | None = None) -> dict[str, Any]:
+                 seed: int = 1, frame_ms: int = 20, timeout: float = 600, buzz: bool = True,
+                 pt: int | None = None) -> dict[str, Any]:
     """``mic`` through the whole path under MicroPython: {'sent' (the front end's output), 'speaker',
     figures printed by the program (frontend_us_per_frame, ...)}. denoise=False: the front end without
-    its noise suppressor (the level kernel's gate in its place). pt: the codec's payload type (default
-    CODEC)."""
+    its noise suppressor (the level kernel's gate in its place); buzz=False: without its buzz canceller.
+    pt: the codec's payload type (default CODEC)."""
     n = len(mic) // (frame_ms * 8) * (frame_ms * 8)
     model = linksim.named(link, seed=seed)
     arr = []
@@ -201,7 +220,8 @@ def through_path(mic: np.ndarray, frontend: bool = True, denoise: bool = True, v
         src, dst = d + "/in.bin", d + "/out.bin"
         with open(src, "wb") as f:
             f.write(struct.pack("<I", n) + np.asarray(mic[:n], "<i2").tobytes() + np.asarray(arr, "<i4").tobytes())
-        r = rig.run([rig.program("voice_path"), src, dst, ("1" if denoise else "2") if frontend else "0", volume_dbfs, frame_ms,
+        fe = ("3" if not buzz else "1") if denoise else "2"
+        r = rig.run([rig.program("voice_path"), src, dst, fe if frontend else "0", volume_dbfs, frame_ms,
                      CODEC if pt is None else pt], timeout=timeout)
         if r.returncode != 0:
             raise RuntimeError("voice_path failed:\n%s%s" % (r.stdout, r.stderr))

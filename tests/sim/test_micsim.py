@@ -63,3 +63,36 @@ def test_front_end_helps_another_voice_in_another_noise():
     def depth(sent):
         return micsim.active_level(sent) - micsim.idle_level(sent, m["words"])
     assert depth(fe["sent"]) > depth(raw["sent"]) + 6, (depth(fe["sent"]), depth(raw["sent"]))
+
+
+
+def test_the_buzz_is_band_limited_and_can_start_anywhere_in_its_frame():
+    x = micsim.tdma_buzz(8000)
+    assert abs(np.sqrt(np.mean(x * x)) - 1) < 0.01 and abs(x.mean()) < 0.01
+    late = micsim.tdma_buzz(8000, offset_s=1 / 8000)              # the TDMA frame starts a sample later
+    assert np.allclose(late[1:], x[:-1])
+    half = micsim.tdma_buzz(8000, offset_s=0.5 / 8000)            # ... or between two samples
+    assert not np.allclose(half[1:], x[:-1], atol=0.1)
+    y = x[:4800]                                   # 60 ms x 10: whole TDMA frames, no leakage
+    spec = np.abs(np.fft.rfft(y))
+    assert spec[np.fft.rfftfreq(4800, 1 / 8000) > micsim.BUZZ_TOP_HZ].max() < spec.max() * 1e-6
+
+
+def test_each_buzz_burst_has_its_own_phase_and_power():
+    # A real modem's bursts start anywhere in the TDMA frame against the I2S clock and at their own power
+    # (+-3 dB); fixed by the seed like the rest of the material.
+    kw = dict(snr_db=300, hum_dbfs=-300, dc=0)
+    fits = []
+    for seed in (1, 3):
+        m = micsim.realistic(seed=seed, **kw)
+        buzz = m["mic"].astype(np.float64) - micsim.realistic(seed=seed, buzz_dbfs=-300, **kw)["mic"]
+        assert np.array_equal(m["mic"], micsim.realistic(seed=seed, **kw)["mic"])
+        for a, b in m["buzz"]:
+            seg = buzz[b - 800:b]                    # each burst's end (the second may overwrite the first's start)
+            # the best of 96 TDMA phases (0.4 samples apart) and its level
+            best = max((np.dot(seg, u) / np.dot(u, u), k) for k in range(96)
+                       for u in [micsim.tdma_buzz(b, offset_s=k * micsim.TDMA_S / 96)[b - 800:b]])
+            lvl = 20 * np.log10(best[0] / 32768)
+            assert -55.5 < lvl < -48.5                 # -52 dBFS +- 3 dB
+            fits.append((round(lvl, 1), best[1]))
+    assert len(set(fits)) == len(fits), fits           # no two bursts alike

@@ -25,7 +25,8 @@ def mic_frontend(config, board):
                                  _opt(config, "mic.agc_max_gain_db", 40), _opt(config, "mic.gate", True),
                                  hang_ms=_opt(config, "mic.gate_hang_ms", 400),
                                  floor_db=_opt(config, "mic.gate_floor_db", -12),
-                                 denoise=_opt(config, "mic.denoise", True))
+                                 denoise=_opt(config, "mic.denoise", True),
+                                 buzz=_opt(config, "mic.buzz", True))
 
 
 def _button(hal, board, name):

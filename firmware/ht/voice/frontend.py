@@ -8,6 +8,7 @@ from array import array
 from ht.compat import const, kernel
 from ht.voice import level_pure as L
 from ht.voice.denoise import Denoise
+from ht.voice.buzz import Buzz
 
 _k = kernel("ht.voice.level")
 
@@ -100,22 +101,30 @@ def calibrated_gain_db(sens_dbfs, speech_spl, target_dbfs):
 
 
 class MicFrontEnd:
-    # The level kernel, then the noise suppressor (None: off). The same calls as a Level.
-    def __init__(self, level, denoise):
+    # The modem's buzz canceller (None: off) on the microphone's own samples, then the level kernel, then
+    # the noise suppressor (None: off). The same calls as a Level.
+    def __init__(self, level, denoise, buzz=None):
+        self.buzz = buzz
         self.level = level
         self.denoise = denoise
 
     def reset(self):
+        if self.buzz is not None:
+            self.buzz.reset()
         self.level.reset()
         if self.denoise is not None:
             self.denoise.reset()
 
     def begin(self):
+        if self.buzz is not None:
+            self.buzz.begin()
         self.level.begin()
         if self.denoise is not None:
             self.denoise.begin()
 
     def process(self, pcm, n):
+        if self.buzz is not None:
+            self.buzz.process(pcm, n)
         self.level.process(pcm, n)
         if self.denoise is not None:
             self.denoise.process(pcm, n)
@@ -128,7 +137,7 @@ class MicFrontEnd:
 
 
 def mic_frontend(sens_dbfs=-26, trim_db=0, agc=True, target_dbfs=-20, max_gain_db=40, gate=True,
-                 gate_ratio_db=9, hang_ms=400, floor_db=-12, speech_spl=72, denoise=True):
+                 gate_ratio_db=9, hang_ms=400, floor_db=-12, speech_spl=72, denoise=True, buzz=True):
     # The transmit path's front end. The AGC starts at the calibrated gain and may move between -20 dB
     # (a shout into the grille, a line-level source) and max_gain_db (a quiet talker further away). A slow AGC (envelope
     # attack ~256 ms, release ~4 s: a level control, not a compressor) and a light gate (-12 dB, 400 ms
@@ -144,7 +153,9 @@ def mic_frontend(sens_dbfs=-26, trim_db=0, agc=True, target_dbfs=-20, max_gain_d
     # from the calibrated level 3.21). A louder talker moves it within a word (the overload attack).
     lev = Level(True, agc, fixed, target_dbfs, -20, max_gain_db, gate and not denoise, gate_ratio_db,
                 expect - 40, hang_ms, floor_db, 20, expect - 10, env0_dbfs=expect)
-    return MicFrontEnd(lev, Denoise() if denoise else None)
+    # The buzz canceller runs first, on the samples as the microphone gives them: the buzz's level is
+    # the modem's there, before the AGC moves it (docs/CODEC.md "Buzz canceller").
+    return MicFrontEnd(lev, Denoise() if denoise else None, Buzz() if buzz else None)
 
 
 def rx_leveller(target_dbfs=-20, max_gain_db=18, sender_dbfs=-20):

@@ -96,3 +96,14 @@ def test_tones_and_speech_follow_the_same_level():
     assert lev.st[P_TARGET] < t10                               # the leveller's target followed
     vol.tone(1200, 60)
     assert hw.tones[-1] == (1200, 60, V.tone_amp(4))
+
+
+def test_the_mic_front_end_follows_its_config_keys():
+    cfg = C.defaults()
+    fe = sound.mic_frontend(cfg, None)
+    assert fe.buzz is not None and fe.denoise is not None          # the buzz canceller on by default
+    cfg.set("mic.buzz", False)
+    fe = sound.mic_frontend(cfg, None)
+    assert fe.buzz is None and fe.denoise is not None
+    cfg.set("mic.frontend", False)
+    assert sound.mic_frontend(cfg, None) is None
