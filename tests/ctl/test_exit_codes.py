@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from fixtures.cli import run_htctl as run
+from fixtures.terminal import as_from_a_terminal
 
 HTCTL = pathlib.Path(sys.executable).parent / "htctl"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -119,7 +120,8 @@ def test_json_after_the_command_on_every_data_command(tmp_path, fleet_unit):
 
 
 def _interrupt(argv, ready):
-    p = subprocess.Popen([str(HTCTL)] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([str(HTCTL)] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=as_from_a_terminal)
     try:
         line = p.stdout.readline()
         assert ready in line, line + p.stderr.read()
@@ -145,7 +147,7 @@ def test_130_ctrl_c_on_vdev_start(tmp_path):
 @pytest.mark.sim
 def test_130_ctrl_c_on_sim(tmp_path):
     p = subprocess.Popen([str(HTCTL), "sim", "demo", "--out", str(tmp_path / "o")], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     try:
         p.stderr.readline()          # it started talking: the fleet is up
     finally:

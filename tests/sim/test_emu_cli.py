@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from fixtures.emu import AtPort, booted, let_pass, wait_until
+from fixtures.terminal import as_from_a_terminal
 
 pytestmark = pytest.mark.sim
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -143,7 +144,7 @@ def test_python_m_htctl_emu_prints_ports_and_stops_on_signal(tmp_path):
         json.dump([{"at_s": 40, "fault": "sim_remove"}], f)
     p = subprocess.Popen([sys.executable, "-m", "htsim.emu", "--dialect", "SIM7600", "--pty", "--powered",
                           "--time-scale", "0.02", "--json", "--scenario", scen], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, text=True)
+                         stderr=subprocess.PIPE, env=env, text=True, preexec_fn=as_from_a_terminal)
     try:
         info = json.loads(p.stdout.readline())
         assert info["dialect"] == "SIM7600" and info["pty"].startswith("/dev/")
