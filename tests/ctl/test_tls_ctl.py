@@ -9,11 +9,11 @@ import pathlib
 import pwd
 import ssl
 import subprocess
-import time
 
 import pytest
 
 from fixtures.provision import SCALE
+from fixtures.wait import wait_until
 from htctl import registry
 from htctl.cli import main
 from htctl.firmware import htconfig
@@ -85,15 +85,14 @@ def test_tls_listener_written_starts_and_a_tls_client_logs_in(fleet_unit, tmp_pa
     try:
         import socket
         ctx = ssl.create_default_context(cafile=certs["ca"])
-        deadline = time.monotonic() + 30
-        while True:
+        def listening():
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read().decode())      # the broker ended: say why
             try:
-                raw = socket.create_connection(("127.0.0.1", tls_port), timeout=5)
-                break
+                return socket.create_connection(("127.0.0.1", tls_port), timeout=5)
             except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stdout.read().decode() if proc.poll() is not None else "no listener")
-                time.sleep(0.1)
+                return None
+        raw = wait_until(listening, timeout=30, what="the TLS listener")
         s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
         assert s.version() in ("TLSv1.2", "TLSv1.3")
         from ht.mqtt import packet  # the firmware's own CONNECT

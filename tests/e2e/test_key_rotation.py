@@ -10,6 +10,7 @@ from array import array
 
 import pytest
 
+from fixtures.wait import wait_until
 from htctl import registry
 from htctl.cli import main as htctl_main
 from htcc.arbiter.service import run_pair
@@ -197,14 +198,12 @@ class _Arbiters:
 
 
 def _wait_file(p, proc, s=300):
-    import time
-    deadline = time.monotonic() + s
-    while not p.exists():
-        if proc.poll() is not None:
+    def written():
+        if proc.poll() is not None and not p.exists():
             out, err = proc.communicate()
             raise AssertionError("driver ended early: %s %s" % (out[-3000:], err[-3000:]))
-        assert time.monotonic() < deadline, "driver never wrote %s" % p.name
-        time.sleep(0.05)
+        return p.exists()
+    wait_until(written, timeout=s, what="the driver to write %s" % p.name)
 
 
 @pytest.mark.mpy
