@@ -118,20 +118,15 @@ class ADPCME(ADPCM):
         return self.emph.choose(pcm, nsamples, st)
 
     def encode(self, pcm, nsamples, out, st):
+        # The emphasised frame (in _EMPH) is coded by DVI4's own encoder choice.
         _short(pcm, nsamples, out, (nsamples + 1) >> 1)
         if nsamples > 480:
             raise ValueError("ADPCME frames are at most 480 samples")
-        e = _EMPH
-        self.emph.emphasis(pcm, nsamples, e, st)
-        enc = self.encoder
-        if enc is not None:
-            enc.encode(e, nsamples, out, st)
-        else:
-            self.kernel.encode(e, nsamples, out, st)
+        self.emph.emphasis(pcm, nsamples, _EMPH, st)
+        ADPCM.encode(self, _EMPH, nsamples, out, st)
 
     def decode(self, payload, nsamples, pcm_out, st):
-        _short(pcm_out, nsamples, payload, (nsamples + 1) >> 1)
-        self.kernel.decode(payload, nsamples, pcm_out, st)
+        ADPCM.decode(self, payload, nsamples, pcm_out, st)
         self.emph.deemphasis(pcm_out, nsamples, st)
 
     def pack_state(self, st, buf, off):
